@@ -1,0 +1,289 @@
+// The gateway configuration schema. One TypeBox definition gives the TS types,
+// the runtime validator (ajv, as fastify uses) and the JSON Schema published for
+// editors (edge-config/storegw.schema.json).
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/** A string enum that validates as `enum` (one clear error) instead of anyOf-of-const. */
+function StringEnum<const T extends readonly string[]>(values: T, options: { default?: T[number]; description?: string } = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+export const CLASS_NAMES = ['critical', 'interactive', 'normal', 'bulk'] as const;
+export type ClassName = (typeof CLASS_NAMES)[number];
+
+export const ROUTE_MODES = ['passthrough', 'buffer', 'cache'] as const;
+export type RouteMode = (typeof ROUTE_MODES)[number];
+
+export const ORDERING_KEYS = ['device', 'store', 'none'] as const;
+export type OrderingKey = (typeof ORDERING_KEYS)[number];
+
+const SIZE_PATTERN = '^\\s*[0-9]+(\\.[0-9]+)?\\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?\\s*$';
+
+/** A byte size: an integer, or a string such as "64MiB" or "1GB". Resolved to a number by the loader. */
+function Size(options: { default?: number | string; description?: string } = {}) {
+  return Type.Unsafe<number | string>({
+    type: ['integer', 'string'],
+    minimum: 0,
+    pattern: SIZE_PATTERN,
+    ...options,
+  });
+}
+
+const Name = (description: string) =>
+  Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description });
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+const Listen = Type.Object(
+  {
+    host: Type.String({ minLength: 1, default: '0.0.0.0' }),
+    port: Port,
+  },
+  { additionalProperties: false },
+);
+
+const Admin = Type.Object(
+  {
+    host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+    port: Port,
+    tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'File holding the admin bearer token. Without it the admin API is open to whoever reaches its address.' })),
+  },
+  { additionalProperties: false },
+);
+
+const Devices = Type.Object(
+  {
+    allowCidrs: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Only clients from these networks are admitted. Default: any.' })),
+    tokensFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'YAML mapping device id -> token (or "sha256:<hex>"). When set, every request must carry X-Device-Token.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Limits = Type.Object(
+  {
+    maxBodyBytes: Size({ default: '64MiB', description: 'Largest request body forwarded; larger gets 413.' }),
+    maxJsonRpcBodyBytes: Size({ default: '8MiB', description: 'Largest JSON-RPC body read to classify by model/method, and largest body a buffer route journals.' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const Gateway = Type.Object(
+  {
+    listen: Listen,
+    admin: Admin,
+    devices: Type.Optional(Devices),
+    limits: Limits,
+  },
+  { additionalProperties: false },
+);
+
+const Probe = Type.Object(
+  {
+    url: Type.String({ minLength: 1, description: 'HTTP URL of the ingress ping endpoint, reached through this path.' }),
+    intervalMs: Type.Integer({ minimum: 100, default: 2000 }),
+    timeoutMs: Type.Integer({ minimum: 10, default: 1000 }),
+  },
+  { additionalProperties: false },
+);
+
+const PathSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$', description: 'Uplink name, e.g. fiber or lte.' }),
+    baseUrl: Type.String({ minLength: 1, description: 'The regional ingress as seen through this tunnel (http or https, no query).' }),
+    wireguard: Type.Optional(
+      Type.Object({ interface: Type.String({ pattern: '^[A-Za-z0-9_=+.-]{1,15}$' }) }, { additionalProperties: false }),
+    ),
+    localAddress: Type.Optional(Type.String({ minLength: 1, description: 'Bind outgoing connections to this tunnel address.' })),
+    probe: Type.Optional(Probe),
+    allowClasses: Type.Array(StringEnum(CLASS_NAMES), { minItems: 1, uniqueItems: true, default: [...CLASS_NAMES] }),
+    maxInFlight: Type.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
+    metered: Type.Boolean({ default: false, description: 'A metered uplink (LTE): preferred last when several can carry a class.' }),
+  },
+  { additionalProperties: false },
+);
+
+const ClassSettings = Type.Object(
+  {
+    priority: Type.Integer({ minimum: 0, maximum: 9 }),
+    maxQueueMs: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+const Classes = Type.Object(
+  {
+    critical: Type.Optional(ClassSettings),
+    interactive: Type.Optional(ClassSettings),
+    normal: Type.Optional(ClassSettings),
+    bulk: Type.Optional(ClassSettings),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const Methods = Type.Union([Type.String({ pattern: '^[A-Za-z]+$' }), Type.Array(Type.String({ pattern: '^[A-Za-z]+$' }), { minItems: 1 })]);
+
+const Match = Type.Object(
+  {
+    method: Type.Optional(Methods),
+    path: Type.Optional(
+      Type.String({
+        pattern: '^/',
+        description: 'Exact path, or a glob: "*" matches within one segment, a trailing "/*" or "**" matches any rest.',
+      }),
+    ),
+    host: Type.Optional(Type.String({ minLength: 1, description: 'Host header (without port); a leading "*." matches subdomains.' })),
+    jsonrpc: Type.Optional(
+      Type.Object(
+        {
+          model: Type.Optional(Type.String({ minLength: 1 })),
+          method: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const IdempotencyKeySource = Type.Union([
+  Type.Object({ header: Type.String({ pattern: '^[A-Za-z0-9-]+$' }) }, { additionalProperties: false }),
+  Type.Object(
+    { jsonPath: Type.String({ minLength: 1, description: 'Dotted path into the JSON body, e.g. params.args[0][0].uuid' }) },
+    { additionalProperties: false },
+  ),
+]);
+
+const Route = Type.Object(
+  {
+    name: Name('Route name, used in metrics and logs.'),
+    match: Match,
+    class: StringEnum(CLASS_NAMES),
+    mode: StringEnum(ROUTE_MODES, { default: 'passthrough' }),
+    timeoutMs: Type.Integer({ minimum: 1, default: 10_000, description: 'Live deadline; a buffer route answers 202 when it passes.' }),
+    idempotencyKey: Type.Optional(IdempotencyKeySource),
+    orderingKey: StringEnum(ORDERING_KEYS, { default: 'device' }),
+  },
+  { additionalProperties: false },
+);
+
+const Buffer = Type.Object(
+  {
+    path: Type.String({ minLength: 1, default: './data/journal.db' }),
+    maxBytes: Size({ default: '1GiB' }),
+    maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 168 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const Cache = Type.Object(
+  {
+    path: Type.String({ minLength: 1, default: './data/cache.db' }),
+    maxBytes: Size({ default: '256MiB' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const Replay = Type.Object(
+  {
+    ratePerSec: Type.Number({ exclusiveMinimum: 0, default: 50 }),
+    concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
+    backoff: Type.Object(
+      {
+        baseMs: Type.Integer({ minimum: 1, default: 500 }),
+        maxMs: Type.Integer({ minimum: 1, default: 60_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    maxServerErrorAttempts: Type.Integer({ minimum: 1, default: 10, description: 'A 500 is retried this many times, then the entry is dead.' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const Link = Type.Object(
+  {
+    downAfter: Type.Integer({ minimum: 1, default: 3 }),
+    upAfter: Type.Integer({ minimum: 1, default: 5 }),
+    degraded: Type.Object(
+      {
+        rttMs: Type.Number({ exclusiveMinimum: 0, default: 300 }),
+        lossPct: Type.Number({ minimum: 0, maximum: 100, default: 5 }),
+        jitterMs: Type.Number({ exclusiveMinimum: 0, default: 50 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const Fleet = Type.Object(
+  {
+    hubUrl: Type.String({ pattern: '^wss?://', description: 'ws:// or wss:// URL of the hub connect endpoint.' }),
+    tokenFile: Type.String({ minLength: 1 }),
+    telemetryIntervalMs: Type.Integer({ minimum: 100, default: 10_000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const GatewayConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    version: Type.Literal(1),
+    store: Type.Object(
+      {
+        id: Name('Store id; also the gateway id at the fleet hub.'),
+        region: Type.String({ minLength: 1 }),
+        tags: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+      },
+      { additionalProperties: false },
+    ),
+    gateway: Gateway,
+    paths: Type.Array(PathSchema, { minItems: 1 }),
+    classes: Classes,
+    routes: Type.Array(Route, { minItems: 1 }),
+    buffer: Buffer,
+    cache: Cache,
+    replay: Replay,
+    link: Link,
+    fleet: Type.Optional(Fleet),
+  },
+  {
+    additionalProperties: false,
+    $id: 'https://storegw.dev/schema/gateway-config.json',
+    title: 'storegw gateway configuration',
+  },
+);
+
+export type GatewayConfigInput = Static<typeof GatewayConfigSchema>;
+export type PathConfig = Static<typeof PathSchema>;
+export type RouteConfig = Static<typeof Route>;
+export type RouteMatch = Static<typeof Match>;
+export type ClassSettingsConfig = Static<typeof ClassSettings>;
+
+type WithBytes<T, K extends keyof T> = Omit<T, K> & { [P in K]: number };
+
+/** The configuration after loading: defaults applied, sizes in bytes, file paths absolute, class table complete. */
+export type GatewayConfig = Omit<GatewayConfigInput, '$schema' | 'gateway' | 'buffer' | 'cache' | 'classes'> & {
+  gateway: Omit<GatewayConfigInput['gateway'], 'limits'> & {
+    limits: WithBytes<GatewayConfigInput['gateway']['limits'], 'maxBodyBytes' | 'maxJsonRpcBodyBytes'>;
+  };
+  buffer: WithBytes<GatewayConfigInput['buffer'], 'maxBytes'>;
+  cache: WithBytes<GatewayConfigInput['cache'], 'maxBytes'>;
+  classes: Record<ClassName, ClassSettingsConfig>;
+};
+
+export const DEFAULT_CLASSES: Record<ClassName, ClassSettingsConfig> = {
+  critical: { priority: 0, maxQueueMs: 200 },
+  interactive: { priority: 1, maxQueueMs: 500 },
+  normal: { priority: 2, maxQueueMs: 2000 },
+  bulk: { priority: 3, maxQueueMs: 10_000 },
+};
+
+/** The JSON Schema document for editors (draft-07, as ajv validates it). */
+export function gatewayJsonSchema(): TSchema & Record<string, unknown> {
+  return { $schema: 'http://json-schema.org/draft-07/schema#', ...structuredClone(GatewayConfigSchema) };
+}

@@ -1,0 +1,82 @@
+// Cross-field checks that JSON Schema cannot express. Pure: returns problems.
+import ipaddr from 'ipaddr.js';
+import { compilePathPattern } from '../src/gateway/classify.js';
+import { parseJsonPath } from '../src/util/json-path.js';
+import type { ConfigProblem } from './errors.js';
+import type { GatewayConfigInput } from './schema.js';
+
+function httpUrlProblem(text: string, allowPath: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not a URL`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http:// or https:// URL';
+  if (url.username || url.password) return 'must not hold credentials';
+  if (url.hash) return 'must not have a #fragment';
+  if (!allowPath && url.search) return 'must not have a ?query';
+  return undefined;
+}
+
+function duplicates(names: string[]): Set<string> {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const n of names) (seen.has(n) ? dup : seen).add(n);
+  return dup;
+}
+
+export function semanticProblems(c: GatewayConfigInput): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (path: (string | number)[], message: string) => problems.push({ path, message });
+
+  c.gateway.devices?.allowCidrs?.forEach((cidr, i) => {
+    if (!ipaddr.isValid(cidr) && !isCidr(cidr)) add(['gateway', 'devices', 'allowCidrs', i], `"${cidr}" is not an IP address or CIDR range`);
+  });
+
+  const dupPaths = duplicates(c.paths.map((p) => p.name));
+  c.paths.forEach((p, i) => {
+    if (dupPaths.has(p.name)) add(['paths', i, 'name'], `duplicate path name "${p.name}"`);
+    const urlProblem = httpUrlProblem(p.baseUrl, false);
+    if (urlProblem) add(['paths', i, 'baseUrl'], urlProblem);
+    if (p.localAddress !== undefined && !ipaddr.isValid(p.localAddress)) add(['paths', i, 'localAddress'], `"${p.localAddress}" is not an IP address`);
+    if (p.probe) {
+      const probeProblem = httpUrlProblem(p.probe.url, true);
+      if (probeProblem) add(['paths', i, 'probe', 'url'], probeProblem);
+      if (p.probe.timeoutMs > p.probe.intervalMs) add(['paths', i, 'probe', 'timeoutMs'], `must not exceed intervalMs (${p.probe.intervalMs})`);
+    }
+  });
+
+  const dupRoutes = duplicates(c.routes.map((r) => r.name));
+  const carried = new Set(c.paths.flatMap((p) => p.allowClasses));
+  c.routes.forEach((r, i) => {
+    if (dupRoutes.has(r.name)) add(['routes', i, 'name'], `duplicate route name "${r.name}"`);
+    if (r.match.path !== undefined) {
+      try {
+        compilePathPattern(r.match.path);
+      } catch (e) {
+        add(['routes', i, 'match', 'path'], (e as Error).message);
+      }
+    }
+    if (r.idempotencyKey && 'jsonPath' in r.idempotencyKey) {
+      try {
+        parseJsonPath(r.idempotencyKey.jsonPath);
+      } catch (e) {
+        add(['routes', i, 'idempotencyKey', 'jsonPath'], (e as Error).message);
+      }
+    }
+    if (!carried.has(r.class)) add(['routes', i, 'class'], `no path allows class "${r.class}" (see paths[].allowClasses)`);
+  });
+
+  if (c.replay.backoff.baseMs > c.replay.backoff.maxMs) add(['replay', 'backoff', 'baseMs'], `must not exceed maxMs (${c.replay.backoff.maxMs})`);
+  return problems;
+}
+
+function isCidr(text: string): boolean {
+  try {
+    ipaddr.parseCIDR(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,12 @@
+export class UsageError extends Error {}
+
+export const USAGE = `usage: storegw <command>
+
+  gateway --config FILE           run a store gateway
+  config validate FILE            check a gateway config (exit 0 valid, 1 invalid)
+  config schema                   print the gateway config JSON Schema
+  status [--admin URL] [--token-file FILE] [--json]
+                                  link, queue and replay state of a running gateway
+  demo                            ERP simulator + gateway on loopback (what npm start runs)
+
+exit codes: 0 ok, 1 failure, 2 usage error`;

@@ -1,0 +1,54 @@
+// Sends one request upstream through a path's pool and hands back the
+// response to stream to the client. Bodies are streamed both ways.
+import type { Readable } from 'node:stream';
+import { errors } from 'undici';
+import { BodyTooLargeError } from './body.js';
+import type { Upstream } from './upstreams.js';
+
+export interface ForwardRequest {
+  method: string;
+  /** Raw path and query as the client sent them (already checked). */
+  target: string;
+  headers: Record<string, string | string[]>;
+  body: Readable | Buffer | null;
+  /** Deadline for the response headers, and the longest idle gap in the body. */
+  timeoutMs: number;
+}
+
+export type ForwardResult =
+  | { ok: true; statusCode: number; headers: Record<string, string | string[] | undefined>; body: Readable }
+  | { ok: false; failure: 'timeout' | 'unreachable' | 'body_too_large'; detail: string };
+
+function classify(err: unknown): ForwardResult {
+  const e = err as { code?: string; name?: string; message?: string; cause?: unknown };
+  if (err instanceof BodyTooLargeError || e.cause instanceof BodyTooLargeError)
+    return { ok: false, failure: 'body_too_large', detail: e.message ?? 'body too large' };
+  const timeout = err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError || err instanceof errors.ConnectTimeoutError;
+  return { ok: false, failure: timeout ? 'timeout' : 'unreachable', detail: e.code ?? e.message ?? String(err) };
+}
+
+export async function forward(upstream: Upstream, req: ForwardRequest): Promise<ForwardResult> {
+  // One deadline from now to the response headers, covering connect and the
+  // upload too: a client is never kept waiting past its route's timeout.
+  // The timer is cleared once headers arrive, so a long download is bounded by
+  // the idle bodyTimeout instead.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), req.timeoutMs);
+  try {
+    const res = await upstream.pool.request({
+      method: req.method,
+      path: upstream.basePath + req.target,
+      headers: req.headers,
+      body: req.body,
+      signal: deadline.signal,
+      headersTimeout: req.timeoutMs,
+      bodyTimeout: req.timeoutMs,
+    });
+    return { ok: true, statusCode: res.statusCode, headers: res.headers, body: res.body };
+  } catch (err) {
+    if (deadline.signal.aborted) return { ok: false, failure: 'timeout', detail: `no response within ${req.timeoutMs} ms` };
+    return classify(err);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,74 @@
+// Header rules for both directions of the proxy (RFC 9110 §7.6.1).
+import type { IncomingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** Headers a LAN client may not set for itself: the gateway vouches for these. */
+const GATEWAY_ASSERTED = new Set([
+  'host',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+  'x-store-id',
+  'x-device-id',
+  'x-device-token',
+  'x-gateway-path',
+]);
+
+/** Header names a Connection header declares hop-by-hop. */
+function connectionTokens(value: string | string[] | undefined): Set<string> {
+  const text = Array.isArray(value) ? value.join(',') : value ?? '';
+  return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+export interface ForwardIdentity {
+  clientIp: string;
+  originalHost: string | undefined;
+  storeId: string;
+  deviceId: string | undefined;
+  requestId: string;
+}
+
+/** Headers to send upstream: end-to-end headers of the client, plus what the gateway asserts. */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, who: ForwardIdentity): Record<string, string | string[]> {
+  const listed = connectionTokens(incoming.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || GATEWAY_ASSERTED.has(name) || listed.has(name)) continue;
+    out[name] = value;
+  }
+  // The gateway is the first hop anyone upstream trusts, so it states the
+  // client address rather than appending to what the client claimed.
+  out['x-forwarded-for'] = who.clientIp;
+  out['x-forwarded-proto'] = 'http';
+  if (who.originalHost) out['x-forwarded-host'] = who.originalHost;
+  out['x-store-id'] = who.storeId;
+  if (who.deviceId) out['x-device-id'] = who.deviceId;
+  out['x-request-id'] = who.requestId;
+  return out;
+}
+
+/** Upstream response headers to pass to the client. */
+export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const listed = connectionTokens(upstream.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(upstream)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}

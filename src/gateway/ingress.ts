@@ -1,0 +1,166 @@
+// The store LAN side: admission → target check → classification → path choice
+// → forward. Nothing reaches an upstream unless a configured route matched it,
+// and the upstream is always one of the configured paths.
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { ClassName } from '../../edge-config/schema.js';
+import { BodyTooLargeError, limitStream, readBounded } from './body.js';
+import type { RequestFacts } from './classify.js';
+import { forward } from './forward.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { isJsonRpcPath, parseJsonRpc } from './jsonrpc.js';
+import type { GatewayMetrics, Outcome } from './metrics.js';
+import { choosePath, type PathView } from './path-choice.js';
+import { checkRequestTarget } from './request-target.js';
+import type { RuntimeHolder } from './runtime.js';
+
+export interface IngressDeps {
+  runtime: RuntimeHolder;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** Current view of every uplink: state and score, for path choice. */
+  pathViews(): readonly PathView[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+const RETRY_AFTER_S = '5';
+
+function hostOf(header: string | undefined): string {
+  if (!header) return '';
+  const h = header.toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  const colon = h.indexOf(':');
+  return colon === -1 ? h : h.slice(0, colon);
+}
+
+function sendError(reply: FastifyReply, status: number, error: string, message: string, extra: Record<string, string> = {}) {
+  reply.code(status).headers(extra).type('application/json');
+  return reply.send({ error, message, requestId: reply.request.id });
+}
+
+export function buildIngress(deps: IngressDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    // A client-supplied id is kept so POS logs and gateway logs can be joined.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+
+  // Bodies are never parsed by fastify: they are streamed upstream, or read
+  // (bounded) by the handler when the gateway must look inside.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
+  app.route({ method: ALL_METHODS, url: '*', handler: (request, reply) => handle(deps, request, reply) });
+  // Requests the router cannot even place (e.g. absolute-form targets) get the same answer as a bad path.
+  app.setNotFoundHandler((request, reply) => handle(deps, request, reply));
+  return app;
+}
+
+async function handle(deps: IngressDeps, request: FastifyRequest, reply: FastifyReply) {
+  const started = performance.now();
+  const rt = deps.runtime.acquire();
+  reply.raw.once('close', () => deps.runtime.release(rt));
+  reply.header('x-request-id', request.id);
+  const config = rt.loaded.config;
+  let routeName = '';
+  let cls: ClassName | '' = '';
+  const done = (outcome: Outcome) => {
+    deps.metrics.requests.inc({ route: routeName, class: cls, outcome });
+    if (cls !== '') deps.metrics.duration.observe({ class: cls }, (performance.now() - started) / 1000);
+  };
+
+  const deviceToken = request.headers['x-device-token'];
+  const admitted = rt.admission.admit(request.socket.remoteAddress, typeof deviceToken === 'string' ? deviceToken : undefined);
+  if (!admitted.ok) {
+    done('forbidden');
+    request.log.warn({ client: request.socket.remoteAddress, reason: admitted.reason }, 'device refused');
+    return sendError(reply, 403, 'forbidden', 'this device is not admitted');
+  }
+
+  const target = checkRequestTarget(request.raw.url ?? '');
+  if (!target.ok) {
+    done('bad_request');
+    return sendError(reply, 400, 'bad_request', target.reason);
+  }
+
+  const { maxBodyBytes, maxJsonRpcBodyBytes } = config.gateway.limits;
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > maxBodyBytes) {
+    done('too_large');
+    reply.header('connection', 'close');
+    return sendError(reply, 413, 'too_large', `request body exceeds ${maxBodyBytes} bytes`);
+  }
+
+  const method = request.raw.method ?? 'GET';
+  const facts: RequestFacts = { method, path: target.path, host: hostOf(request.headers.host) };
+  let body: Readable | Buffer | null = method === 'GET' || method === 'HEAD' ? null : request.raw;
+  if (method === 'POST' && isJsonRpcPath(target.path)) {
+    try {
+      body = await readBounded(request.raw, maxJsonRpcBodyBytes);
+    } catch (e) {
+      if (!(e instanceof BodyTooLargeError)) throw e;
+      done('too_large');
+      reply.header('connection', 'close');
+      return sendError(reply, 413, 'too_large', e.message);
+    }
+    const rpc = parseJsonRpc(target.path, body);
+    if (!rpc.ok) {
+      done('bad_request');
+      return sendError(reply, 400, 'bad_jsonrpc', rpc.reason);
+    }
+    facts.jsonrpc = rpc.call;
+  } else if (body && request.headers['content-length'] === undefined) {
+    body = limitStream(body as Readable, maxBodyBytes);
+  }
+
+  const route = rt.routes.classify(facts);
+  if (!route) {
+    done('no_route');
+    return sendError(reply, 404, 'no_route', 'no route of this gateway matches the request');
+  }
+  routeName = route.name;
+  cls = route.class;
+
+  const path = choosePath(route.class, deps.pathViews());
+  const upstream = path && rt.upstreams.get(path.name);
+  if (!upstream) {
+    done('unavailable');
+    return sendError(reply, 503, 'upstream_unavailable', `no uplink can carry ${route.class} traffic now`, { 'retry-after': RETRY_AFTER_S });
+  }
+
+  const headers = upstreamRequestHeaders(request.headers, {
+    clientIp: request.socket.remoteAddress ?? '',
+    originalHost: request.headers.host,
+    storeId: config.store.id,
+    deviceId: admitted.deviceId,
+    requestId: request.id,
+  });
+  const result = await forward(upstream, { method, target: target.rawPath + target.query, headers, body, timeoutMs: route.timeoutMs });
+  reply.header('x-gateway-path', upstream.name);
+  if (!result.ok) {
+    request.log.warn({ route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
+    switch (result.failure) {
+      case 'body_too_large':
+        done('too_large');
+        reply.header('connection', 'close');
+        return sendError(reply, 413, 'too_large', result.detail);
+      case 'timeout':
+        done('upstream_timeout');
+        return sendError(reply, 504, 'upstream_timeout', `the ERP did not answer within ${route.timeoutMs} ms`);
+      case 'unreachable':
+        done('upstream_error');
+        return sendError(reply, 502, 'bad_gateway', `the ERP could not be reached through ${upstream.name}`);
+    }
+  }
+  done('forwarded');
+  reply.code(result.statusCode).headers(clientResponseHeaders(result.headers));
+  return reply.send(result.body);
+}

@@ -1,0 +1,67 @@
+// What an Odoo JSON-RPC request will execute, read from the body exactly as
+// Odoo reads it. Classification trusts the body, not the URL: Odoo's call_kw
+// route ignores the model/method in its URL, so a URL that disagrees with the
+// body is refused rather than classified by the part that is not executed.
+
+export interface JsonRpcCall {
+  /** '' for calls that name no model (e.g. the `common` service's login). */
+  model: string;
+  method: string;
+}
+
+export type JsonRpcParse = { ok: true; call: JsonRpcCall; body: unknown } | { ok: false; reason: string };
+
+const CALL_KW = '/web/dataset/call_kw';
+
+/** True when the path is an Odoo JSON-RPC endpoint whose body names what runs. */
+export function isJsonRpcPath(path: string): boolean {
+  return path === '/jsonrpc' || path === CALL_KW || path.startsWith(CALL_KW + '/') || path === '/web/dataset/call_button';
+}
+
+/** The model/method named by the URL form /web/dataset/call_kw/<model>/<method>, if any. */
+export function callFromUrl(path: string): JsonRpcCall | undefined {
+  if (!path.startsWith(CALL_KW + '/')) return undefined;
+  const [model, method] = path.slice(CALL_KW.length + 1).split('/');
+  return model && method ? { model, method } : undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Extracts the call from a JSON-RPC body for `path`. Pure; never throws. */
+export function parseJsonRpc(path: string, raw: Buffer | string): JsonRpcParse {
+  let body: unknown;
+  try {
+    body = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'body is not valid JSON' };
+  }
+  if (!isObject(body)) return { ok: false, reason: 'JSON-RPC body must be an object' };
+  const params = body.params;
+  if (!isObject(params)) return { ok: false, reason: 'JSON-RPC body has no params object' };
+
+  let call: JsonRpcCall;
+  if (path === '/jsonrpc') {
+    const service = params.service;
+    const method = params.method;
+    if (typeof service !== 'string' || typeof method !== 'string') return { ok: false, reason: 'params.service and params.method must be strings' };
+    if (service === 'object' && (method === 'execute_kw' || method === 'execute')) {
+      const args = params.args;
+      if (!Array.isArray(args) || typeof args[3] !== 'string' || typeof args[4] !== 'string')
+        return { ok: false, reason: `${method} needs args [db, uid, password, model, method, ...]` };
+      call = { model: args[3], method: args[4] };
+    } else {
+      call = { model: '', method: `${service}.${method}` };
+    }
+  } else {
+    if (typeof params.model !== 'string' || typeof params.method !== 'string')
+      return { ok: false, reason: 'params.model and params.method must be strings' };
+    call = { model: params.model, method: params.method };
+  }
+
+  const fromUrl = callFromUrl(path);
+  if (fromUrl && (fromUrl.model !== call.model || fromUrl.method !== call.method))
+    return { ok: false, reason: `URL names ${fromUrl.model}.${fromUrl.method} but the body calls ${call.model}.${call.method}` };
+  return { ok: true, call, body };
+}

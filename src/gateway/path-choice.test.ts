@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { choosePath, type PathView } from './path-choice.js';
+
+const p = (name: string, over: Partial<PathView> = {}): PathView => ({
+  name,
+  allowClasses: ['critical', 'interactive', 'normal', 'bulk'],
+  metered: false,
+  state: 'up',
+  score: 100,
+  ...over,
+});
+
+describe('path choice', () => {
+  it('takes the first configured path when all are equal', () => {
+    expect(choosePath('normal', [p('fiber'), p('dsl')])?.name).toBe('fiber');
+  });
+  it('never takes a DOWN path', () => {
+    expect(choosePath('critical', [p('fiber', { state: 'down', score: 100 }), p('lte', { metered: true, score: 10 })])?.name).toBe('lte');
+    expect(choosePath('critical', [p('fiber', { state: 'down' })])).toBeUndefined();
+  });
+  it('respects allowClasses', () => {
+    const lte = p('lte', { allowClasses: ['critical', 'interactive'], metered: true });
+    expect(choosePath('bulk', [p('fiber', { state: 'down' }), lte])).toBeUndefined();
+    expect(choosePath('interactive', [p('fiber', { state: 'down' }), lte])?.name).toBe('lte');
+  });
+  it('prefers UP over DEGRADED, then score, then unmetered', () => {
+    expect(choosePath('normal', [p('a', { state: 'degraded', score: 99 }), p('b', { score: 40 })])?.name).toBe('b');
+    expect(choosePath('normal', [p('a', { score: 60 }), p('b', { score: 80 })])?.name).toBe('b');
+    expect(choosePath('normal', [p('lte', { metered: true }), p('fiber')])?.name).toBe('fiber');
+  });
+});

@@ -1,0 +1,33 @@
+// Which uplink carries a request of a given class. Pure.
+import type { ClassName } from '../../edge-config/schema.js';
+
+export type LinkState = 'up' | 'degraded' | 'down';
+
+export interface PathView {
+  name: string;
+  allowClasses: readonly ClassName[];
+  metered: boolean;
+  state: LinkState;
+  score: number;
+}
+
+const STATE_RANK: Record<LinkState, number> = { up: 0, degraded: 1, down: 2 };
+
+/**
+ * Among the paths that allow `cls` and are not DOWN: UP before DEGRADED, then
+ * the higher score, then unmetered before metered, then configuration order.
+ */
+export function choosePath(cls: ClassName, paths: readonly PathView[]): PathView | undefined {
+  let best: PathView | undefined;
+  for (const p of paths) {
+    if (p.state === 'down' || !p.allowClasses.includes(cls)) continue;
+    if (!best || better(p, best)) best = p;
+  }
+  return best;
+}
+
+function better(a: PathView, b: PathView): boolean {
+  if (STATE_RANK[a.state] !== STATE_RANK[b.state]) return STATE_RANK[a.state] < STATE_RANK[b.state];
+  if (a.score !== b.score) return a.score > b.score;
+  return !a.metered && b.metered;
+}

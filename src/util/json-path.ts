@@ -1,0 +1,38 @@
+// A deliberately small JSON path: dotted keys and [n] indexes, optionally
+// starting with "$." — enough to name an Odoo POS order's uuid inside a
+// JSON-RPC body (params.args[0][0].uuid) without a query language.
+
+export type JsonPath = (string | number)[];
+
+// A key must follow "." except at the very start; sticky so nothing is skipped.
+const TOKEN = /(?:^|\.)([A-Za-z_][A-Za-z0-9_-]*)|\[([0-9]+)\]/y;
+
+export function parseJsonPath(text: string): JsonPath {
+  const body = text.replace(/^\$\.?/, '');
+  const out: JsonPath = [];
+  TOKEN.lastIndex = 0;
+  while (TOKEN.lastIndex < body.length) {
+    const at = TOKEN.lastIndex;
+    const m = TOKEN.exec(body);
+    if (!m) throw new Error(`invalid JSON path "${text}" at "${body.slice(at)}"`);
+    out.push(m[1] !== undefined ? m[1] : Number(m[2]));
+  }
+  if (out.length === 0) throw new Error(`invalid JSON path "${text}": empty`);
+  return out;
+}
+
+/** The value at `path`, or undefined when any step is missing or of the wrong kind. */
+export function getJsonPath(value: unknown, path: JsonPath): unknown {
+  let cur = value;
+  for (const step of path) {
+    if (typeof step === 'number') {
+      if (!Array.isArray(cur)) return undefined;
+      cur = cur[step];
+    } else {
+      if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+      if (!Object.prototype.hasOwnProperty.call(cur, step)) return undefined;
+      cur = (cur as Record<string, unknown>)[step];
+    }
+  }
+  return cur;
+}
