@@ -20,7 +20,7 @@ export interface GatewayMetrics {
 
 export function createGatewayMetrics(): GatewayMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'storegw_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'storegw_' });
   return {
     registry,
     requests: new Counter({
