@@ -2,7 +2,7 @@
 // Prometheus metrics and status. Health and readiness stay open so container
 // and service managers can probe them; everything else needs the bearer token
 // when one is configured.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { bearerMatches } from './auth.js';
@@ -26,7 +26,7 @@ export interface AdminDeps {
 const OPEN = new Set(['/healthz', '/readyz']);
 
 export function buildAdmin(deps: AdminDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'admin' }) as FastifyBaseLogger, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'admin' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
 
   app.addHook('onRequest', async (request, reply) => {
     const token = deps.token();

@@ -1,9 +1,5 @@
 #!/usr/bin/env node
 // The storegw command: one binary for the gateway, the hub and the tools.
-import { configCommand } from './config-cmd.js';
-import { demoCommand } from './demo-cmd.js';
-import { gatewayCommand } from './gateway-cmd.js';
-import { statusCommand } from './status-cmd.js';
 import { USAGE, UsageError } from './usage.js';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -11,15 +7,16 @@ const err = (s: string) => process.stderr.write(s + '\n');
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
+  // Each command loads only what it needs: `config validate` starts no server code.
   switch (command) {
     case 'gateway':
-      return gatewayCommand(args, err);
+      return (await import('./gateway-cmd.js')).gatewayCommand(args, err);
     case 'config':
-      return configCommand(args, out, err);
+      return (await import('./config-cmd.js')).configCommand(args, out, err);
     case 'status':
-      return statusCommand(args, out, err);
+      return (await import('./status-cmd.js')).statusCommand(args, out, err);
     case 'demo':
-      return demoCommand(args, out);
+      return (await import('./demo-cmd.js')).demoCommand(args, out);
     case 'help':
     case '--help':
     case '-h':

@@ -66,7 +66,8 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     };
   };
 
-  const ingress = buildIngress({ runtime: holder, logger, metrics, pathViews });
+  let draining = false;
+  const ingress = buildIngress({ runtime: holder, logger, metrics, pathViews, draining: () => draining });
   const admin = buildAdmin({
     logger,
     registry: metrics.registry,
@@ -106,6 +107,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     },
     async close() {
       // Stop taking requests, let in-flight ones finish, then close the pools.
+      draining = true;
       await Promise.all([ingress.close(), admin.close()]);
       await holder.close();
     },

@@ -3,7 +3,7 @@
 // and the upstream is always one of the configured paths.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ClassName } from '../../edge-config/schema.js';
 import { BodyTooLargeError, limitStream, readBounded } from './body.js';
@@ -22,6 +22,8 @@ export interface IngressDeps {
   metrics: GatewayMetrics;
   /** Current view of every uplink: state and score, for path choice. */
   pathViews(): readonly PathView[];
+  /** True once shutdown began: answers then close their connection so clients reconnect elsewhere. */
+  draining(): boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -44,7 +46,7 @@ function sendError(reply: FastifyReply, status: number, error: string, message: 
 export function buildIngress(deps: IngressDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     // A client-supplied id is kept so POS logs and gateway logs can be joined.
     genReqId: (req) => {
@@ -55,6 +57,11 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
 
   // Bodies are never parsed by fastify: they are streamed upstream, or read
   // (bounded) by the handler when the gateway must look inside.
+  // A keep-alive connection would hold shutdown open until it times out.
+  app.addHook('onSend', async (_request, reply) => {
+    if (deps.draining()) reply.header('connection', 'close');
+  });
+
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
