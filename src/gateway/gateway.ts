@@ -3,10 +3,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadGatewayConfig, type LoadedConfig } from '../../edge-config/load.js';
+import { chmodSync, existsSync } from 'node:fs';
+import { Journal } from '../../sync/journal.js';
+import type { DueEntry } from '../../sync/journal-store.js';
+import { ReplayEngine, type ReplaySettings } from '../../sync/replay.js';
+import { queueRoutes } from '../admin/queue-routes.js';
 import { buildAdmin } from '../admin/server.js';
 import { readSecretFile } from '../util/secret-file.js';
+import type { Buffering } from './buffered.js';
+import { deliver } from './deliver.js';
 import { buildIngress } from './ingress.js';
-import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import { createGatewayMetrics, registerJournalGauges, type GatewayMetrics } from './metrics.js';
 import type { PathView } from './path-choice.js';
 import { buildRuntime, RuntimeHolder } from './runtime.js';
 
@@ -37,6 +44,7 @@ function listenChanges(a: LoadedConfig, b: LoadedConfig): string[] {
   const gb = b.config.gateway;
   if (ga.listen.host !== gb.listen.host || ga.listen.port !== gb.listen.port) changed.push('gateway.listen');
   if (ga.admin.host !== gb.admin.host || ga.admin.port !== gb.admin.port) changed.push('gateway.admin');
+  if (a.config.buffer.path !== b.config.buffer.path || a.config.buffer.maxBytes !== b.config.buffer.maxBytes) changed.push('buffer');
   return changed;
 }
 
@@ -47,43 +55,97 @@ function urlOf(app: FastifyInstance): string {
   return `http://${host}:${addr.port}`;
 }
 
+/** The journal holds request headers (sessions, cookies): only the gateway's user may read it. */
+function restrictJournalFiles(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
+const HOUSEKEEPING_MS = 60_000;
+/** Delivered entries keep the ERP's answer this long, for clients retrying with the same key. */
+const KEEP_DELIVERED_MS = 48 * 3_600_000;
+
 export async function startGateway(initial: LoadedConfig, logger: Logger): Promise<RunningGateway> {
   const metrics = createGatewayMetrics();
-  const holder = new RuntimeHolder(buildRuntime(initial));
   let token = adminToken(initial, logger);
+  const journal = await Journal.open(initial.config.buffer.path, initial.config.buffer.maxBytes);
+  restrictJournalFiles(initial.config.buffer.path);
+  const holder = new RuntimeHolder(buildRuntime(initial));
+  registerJournalGauges(metrics.registry, () => journal.stats());
 
   // Until link monitoring runs, every configured path is offered in its
   // configured order; failures show up as 502/504 on the request itself.
   const pathViews = (): PathView[] =>
     holder.current.loaded.config.paths.map((p) => ({ name: p.name, allowClasses: p.allowClasses, metered: p.metered, state: 'up', score: 100 }));
 
-  const status = () => {
+  const replaySettings = (): ReplaySettings => {
+    const { replay } = holder.current.loaded.config;
+    return { ...replay.backoff, ratePerSec: replay.ratePerSec, concurrency: replay.concurrency, maxServerErrorAttempts: replay.maxServerErrorAttempts };
+  };
+  const leases = new Set<string>();
+  const replayDelivery = (entry: DueEntry) => {
+    const rt = holder.acquire();
+    const { config } = rt.loaded;
+    const timeoutMs = config.routes.find((r) => r.name === entry.route)?.timeoutMs ?? 10_000;
+    return deliver(entry, { upstreams: rt.upstreams, pathViews: pathViews(), timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes }).finally(() =>
+      holder.release(rt),
+    );
+  };
+  const replay = new ReplayEngine({
+    journal,
+    leases,
+    deliver: replayDelivery,
+    settings: replaySettings,
+    logger: logger.child({ component: 'replay' }),
+    onSettled: (_entry, decision) => metrics.replayAttempts.inc({ outcome: decision.action }),
+  });
+  const buffering: Buffering = { journal, replay, leases, settings: replaySettings, pathViews, logger: logger.child({ component: 'journal' }) };
+
+  const status = async () => {
     const { config, version } = holder.current.loaded;
+    const q = await journal.stats();
+    const r = replay.status();
     return {
       store: { id: config.store.id, region: config.store.region },
       configVersion: version,
       paths: pathViews().map((p) => ({ name: p.name, state: p.state, score: p.score, monitored: false })),
+      queue: { pending: q.pending, dead: q.dead, delivered: q.delivered, oldestAgeS: Math.round(q.oldestAgeS), bytes: q.bytes, maxBytes: q.maxBytes },
+      replay: { paused: r.paused, ratePerSec: r.ratePerSec, inflight: r.inflight },
     };
   };
 
+  const housekeeping = async () => {
+    const now = Date.now();
+    const expired = await journal.expire(now, holder.current.loaded.config.buffer.maxAgeHours * 3_600_000);
+    if (expired.length > 0) logger.warn({ count: expired.length, receipts: expired.slice(0, 20) }, 'journal entries expired and became dead letters');
+    await journal.purgeDelivered(now - KEEP_DELIVERED_MS);
+  };
+
   let draining = false;
-  const ingress = buildIngress({ runtime: holder, logger, metrics, pathViews, draining: () => draining });
+  const ingress = buildIngress({ runtime: holder, logger, metrics, pathViews, draining: () => draining, buffering });
   const admin = buildAdmin({
     logger,
     registry: metrics.registry,
     token: () => token,
     status,
-    readiness: () => ({ ready: true, checks: { config: true } }),
+    readiness: () => ({ ready: !draining, checks: { config: true, journal: true, draining } }),
+    extend: (app) => queueRoutes(app, { journal, replay, logger: logger.child({ component: 'admin' }) }),
   });
 
   const { listen, admin: adminListen } = initial.config.gateway;
-  await ingress.listen({ host: listen.host, port: listen.port });
   try {
+    await ingress.listen({ host: listen.host, port: listen.port });
     await admin.listen({ host: adminListen.host, port: adminListen.port });
   } catch (e) {
-    await ingress.close();
+    await Promise.all([ingress.close(), admin.close()]);
+    await journal.close();
     throw e;
   }
+  await housekeeping();
+  const housekeepingTimer = setInterval(() => {
+    housekeeping().catch((e: Error) => logger.error({ error: e.message }, 'journal housekeeping failed'));
+  }, HOUSEKEEPING_MS);
+  housekeepingTimer.unref();
+  replay.start();
 
   return {
     url: urlOf(ingress),
@@ -97,6 +159,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
         const nextToken = adminToken(next, logger);
         holder.swap(buildRuntime(next));
         token = nextToken;
+        replay.setRate(next.config.replay.ratePerSec);
         const restartNeeded = listenChanges(before, next);
         logger.info({ version: next.version, previous: before.version, restartNeeded }, 'configuration reloaded');
         return { ok: true, version: next.version, restartNeeded };
@@ -108,8 +171,11 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     async close() {
       // Stop taking requests, let in-flight ones finish, then close the pools.
       draining = true;
-      await Promise.all([ingress.close(), admin.close()]);
+      clearInterval(housekeepingTimer);
+      await Promise.all([ingress.close(), replay.stop()]);
+      await admin.close();
       await holder.close();
+      await journal.close();
     },
   };
 }

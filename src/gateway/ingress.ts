@@ -5,8 +5,10 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { ClassName } from '../../edge-config/schema.js';
+import type { ClassName, RouteConfig } from '../../edge-config/schema.js';
 import { BodyTooLargeError, limitStream, readBounded } from './body.js';
+import { answerReceipt, handleBuffered, type Buffering } from './buffered.js';
+import { sendError } from './replies.js';
 import type { RequestFacts } from './classify.js';
 import { forward } from './forward.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
@@ -14,7 +16,7 @@ import { isJsonRpcPath, parseJsonRpc } from './jsonrpc.js';
 import type { GatewayMetrics, Outcome } from './metrics.js';
 import { choosePath, type PathView } from './path-choice.js';
 import { checkRequestTarget } from './request-target.js';
-import type { RuntimeHolder } from './runtime.js';
+import type { GatewayRuntime, RuntimeHolder } from './runtime.js';
 
 export interface IngressDeps {
   runtime: RuntimeHolder;
@@ -24,8 +26,10 @@ export interface IngressDeps {
   pathViews(): readonly PathView[];
   /** True once shutdown began: answers then close their connection so clients reconnect elsewhere. */
   draining(): boolean;
+  buffering: Buffering;
 }
 
+const RECEIPTS = '/_gateway/receipts/';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const RETRY_AFTER_S = '5';
@@ -36,11 +40,6 @@ function hostOf(header: string | undefined): string {
   if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
   const colon = h.indexOf(':');
   return colon === -1 ? h : h.slice(0, colon);
-}
-
-function sendError(reply: FastifyReply, status: number, error: string, message: string, extra: Record<string, string> = {}) {
-  reply.code(status).headers(extra).type('application/json');
-  return reply.send({ error, message, requestId: reply.request.id });
 }
 
 export function buildIngress(deps: IngressDeps): FastifyInstance {
@@ -98,6 +97,11 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
     return sendError(reply, 400, 'bad_request', target.reason);
   }
 
+  if (target.path.startsWith(RECEIPTS)) {
+    done('receipt');
+    return answerReceipt(deps.buffering, reply, target.path.slice(RECEIPTS.length));
+  }
+
   const { maxBodyBytes, maxJsonRpcBodyBytes } = config.gateway.limits;
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > maxBodyBytes) {
@@ -109,6 +113,7 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
   const method = request.raw.method ?? 'GET';
   const facts: RequestFacts = { method, path: target.path, host: hostOf(request.headers.host) };
   let body: Readable | Buffer | null = method === 'GET' || method === 'HEAD' ? null : request.raw;
+  let json: unknown;
   if (method === 'POST' && isJsonRpcPath(target.path)) {
     try {
       body = await readBounded(request.raw, maxJsonRpcBodyBytes);
@@ -124,6 +129,7 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
       return sendError(reply, 400, 'bad_jsonrpc', rpc.reason);
     }
     facts.jsonrpc = rpc.call;
+    json = rpc.body;
   } else if (body && request.headers['content-length'] === undefined) {
     body = limitStream(body as Readable, maxBodyBytes);
   }
@@ -136,13 +142,6 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
   routeName = route.name;
   cls = route.class;
 
-  const path = choosePath(route.class, deps.pathViews());
-  const upstream = path && rt.upstreams.get(path.name);
-  if (!upstream) {
-    done('unavailable');
-    return sendError(reply, 503, 'upstream_unavailable', `no uplink can carry ${route.class} traffic now`, { 'retry-after': RETRY_AFTER_S });
-  }
-
   const headers = upstreamRequestHeaders(request.headers, {
     clientIp: request.socket.remoteAddress ?? '',
     originalHost: request.headers.host,
@@ -150,10 +149,41 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
     deviceId: admitted.deviceId,
     requestId: request.id,
   });
-  const result = await forward(upstream, { method, target: target.rawPath + target.query, headers, body, timeoutMs: route.timeoutMs });
+  const call: ForwardCall = { method, target: target.rawPath + target.query, headers, body };
+  if (route.mode === 'buffer') {
+    let whole: Buffer;
+    try {
+      whole = Buffer.isBuffer(body) ? body : body ? await readBounded(body, maxJsonRpcBodyBytes) : Buffer.alloc(0);
+    } catch (e) {
+      if (!(e instanceof BodyTooLargeError)) throw e;
+      done('too_large');
+      reply.header('connection', 'close');
+      return sendError(reply, 413, 'too_large', `a buffered request body may be at most ${maxJsonRpcBodyBytes} bytes`);
+    }
+    const device = admitted.deviceId ?? request.socket.remoteAddress ?? 'unknown';
+    return handleBuffered(deps.buffering, { rt, route, reply, done, device, json, call: { ...call, body: whole } });
+  }
+  return forwardLive(deps, rt, route, reply, done, call);
+}
+
+interface ForwardCall {
+  method: string;
+  target: string;
+  headers: Record<string, string | string[]>;
+  body: Readable | Buffer | null;
+}
+
+async function forwardLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteConfig, reply: FastifyReply, done: (o: Outcome) => void, call: ForwardCall) {
+  const path = choosePath(route.class, deps.pathViews());
+  const upstream = path && rt.upstreams.get(path.name);
+  if (!upstream) {
+    done('unavailable');
+    return sendError(reply, 503, 'upstream_unavailable', `no uplink can carry ${route.class} traffic now`, { 'retry-after': RETRY_AFTER_S });
+  }
+  const result = await forward(upstream, { ...call, timeoutMs: route.timeoutMs });
   reply.header('x-gateway-path', upstream.name);
   if (!result.ok) {
-    request.log.warn({ route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
+    reply.request.log.warn({ route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
     switch (result.failure) {
       case 'body_too_large':
         done('too_large');

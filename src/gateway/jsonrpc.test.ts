@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callFromUrl, isJsonRpcPath, parseJsonRpc } from './jsonrpc.js';
+import { callFromUrl, isJsonRpcPath, jsonRpcErrorOf, parseJsonRpc } from './jsonrpc.js';
 
 const kw = (model: unknown, method: unknown) => JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { model, method, args: [], kwargs: {} } });
 const execKw = (model: string, method: string) =>
@@ -53,5 +53,18 @@ describe('Odoo JSON-RPC parsing', () => {
     ['invalid UTF-8 bytes', '/jsonrpc', Buffer.from([0x7b, 0xff, 0xfe, 0x7d])],
   ])('rejects %s', (_name, path, body) => {
     expect(parseJsonRpc(path, body).ok).toBe(false);
+  });
+});
+
+describe('JSON-RPC error answers', () => {
+  const json = 'application/json; charset=utf-8';
+  it('reads an Odoo error with its detail', () => {
+    const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, error: { code: 200, message: 'Odoo Server Error', data: { name: 'odoo.exceptions.ValidationError', message: 'Order already closed' } } }));
+    expect(jsonRpcErrorOf(body, json)).toBe('Odoo Server Error: Order already closed');
+  });
+  it('is undefined for a result, a non-JSON answer or unreadable JSON', () => {
+    expect(jsonRpcErrorOf(Buffer.from('{"jsonrpc":"2.0","result":[1]}'), json)).toBeUndefined();
+    expect(jsonRpcErrorOf(Buffer.from('{"error":"x"}'), 'text/html')).toBeUndefined();
+    expect(jsonRpcErrorOf(Buffer.from('{'), json)).toBeUndefined();
   });
 });

@@ -65,3 +65,22 @@ export function parseJsonRpc(path: string, raw: Buffer | string): JsonRpcParse {
     return { ok: false, reason: `URL names ${fromUrl.model}.${fromUrl.method} but the body calls ${call.model}.${call.method}` };
   return { ok: true, call, body };
 }
+
+/** The message of a JSON-RPC error answer (Odoo sends these with HTTP 200), or undefined. */
+export function jsonRpcErrorOf(body: Buffer, contentType: string | string[] | undefined): string | undefined {
+  const type = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (!type?.includes('json') || body.length === 0) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isObject(parsed) || parsed.error === undefined || parsed.error === null) return undefined;
+  const err = parsed.error;
+  if (!isObject(err)) return String(err);
+  const data = isObject(err.data) ? err.data : {};
+  const detail = typeof data.message === 'string' ? data.message : typeof data.name === 'string' ? data.name : undefined;
+  const message = typeof err.message === 'string' ? err.message : 'error';
+  return (detail ? `${message}: ${detail}` : message).slice(0, 500);
+}

@@ -1,9 +1,17 @@
 // The gateway's Prometheus metrics. One registry per gateway instance, so
 // several gateways in one process (tests, the demo) never share counters.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JournalStats } from '../../sync/journal-store.js';
 
 export type Outcome =
   | 'forwarded'
+  | 'delivered'
+  | 'buffered'
+  | 'replayed'
+  | 'refused'
+  | 'buffer_full'
+  | 'journal_error'
+  | 'receipt'
   | 'upstream_error'
   | 'upstream_timeout'
   | 'unavailable'
@@ -16,6 +24,7 @@ export interface GatewayMetrics {
   registry: Registry;
   requests: Counter<'route' | 'class' | 'outcome'>;
   duration: Histogram<'class'>;
+  replayAttempts: Counter<'outcome'>;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -36,5 +45,31 @@ export function createGatewayMetrics(): GatewayMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
+    replayAttempts: new Counter({
+      name: 'storegw_replay_attempts_total',
+      help: 'Delivery attempts of journaled requests (live tries and replay) by outcome: delivered, retry, dead.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
   };
+}
+
+/** Journal gauges, read from the journal when Prometheus scrapes. */
+export function registerJournalGauges(registry: Registry, stats: () => Promise<JournalStats>): void {
+  let last: Promise<JournalStats> | undefined;
+  // One read serves the three gauges of a scrape.
+  const read = () => (last ??= stats().finally(() => setImmediate(() => (last = undefined))));
+  const gauge = (name: string, help: string, pick: (s: JournalStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        this.set(pick(await read()));
+      },
+    });
+  gauge('storegw_journal_pending', 'Journaled requests waiting for delivery.', (s) => s.pending);
+  gauge('storegw_journal_dead', 'Dead letters: journaled requests given up, waiting for an operator.', (s) => s.dead);
+  gauge('storegw_journal_oldest_age_seconds', 'Age of the oldest pending journaled request.', (s) => s.oldestAgeS);
+  gauge('storegw_journal_bytes', 'Bytes held by pending and dead journal entries (counted against buffer.maxBytes).', (s) => s.bytes);
 }

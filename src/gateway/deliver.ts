@@ -1,0 +1,65 @@
+// One delivery attempt of a journaled request: through the best uplink for its
+// class, with its idempotency key, the ERP's answer read whole (bounded) so it
+// can be kept for the client's retries.
+import type { ClassName } from '../../edge-config/schema.js';
+import type { DeliveryAttempt } from '../../sync/replay.js';
+import { parseRetryAfter } from '../../sync/retry-policy.js';
+import { BodyTooLargeError, readBounded } from './body.js';
+import { forward } from './forward.js';
+import { clientResponseHeaders } from './headers.js';
+import { jsonRpcErrorOf } from './jsonrpc.js';
+import { choosePath, type PathView } from './path-choice.js';
+import type { Upstream } from './upstreams.js';
+
+export interface Deliverable {
+  cls: ClassName;
+  idemKey: string;
+  method: string;
+  target: string;
+  headers: Record<string, string | string[]>;
+  body: Buffer | null;
+}
+
+export interface DeliverContext {
+  upstreams: ReadonlyMap<string, Upstream>;
+  pathViews: readonly PathView[];
+  timeoutMs: number;
+  maxResponseBytes: number;
+}
+
+export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<DeliveryAttempt & { path?: string }> {
+  const path = choosePath(entry.cls, ctx.pathViews);
+  const upstream = path && ctx.upstreams.get(path.name);
+  if (!upstream) return { outcome: { kind: 'network', detail: `no uplink can carry ${entry.cls} traffic` } };
+
+  const result = await forward(upstream, {
+    method: entry.method,
+    target: entry.target,
+    headers: { ...entry.headers, 'idempotency-key': entry.idemKey },
+    body: entry.body,
+    timeoutMs: ctx.timeoutMs,
+  });
+  if (!result.ok) return { outcome: { kind: result.failure === 'timeout' ? 'timeout' : 'network', detail: result.detail }, path: upstream.name };
+
+  let body: Buffer;
+  try {
+    body = await readBounded(result.body, ctx.maxResponseBytes);
+  } catch (e) {
+    // The ERP answered; an answer too large to keep still counts as its answer.
+    if (!(e instanceof BodyTooLargeError)) return { outcome: { kind: 'network', detail: `answer cut off: ${(e as Error).message}` }, path: upstream.name };
+    result.body.destroy();
+    body = Buffer.from(JSON.stringify({ note: 'answer larger than the gateway keeps' }));
+  }
+  const headers = clientResponseHeaders(result.headers);
+  delete headers['content-length'];
+  return {
+    outcome: {
+      kind: 'response',
+      status: result.statusCode,
+      retryAfterMs: parseRetryAfter(result.headers['retry-after'], Date.now()),
+      jsonRpcError: jsonRpcErrorOf(body, result.headers['content-type']),
+    },
+    response: { status: result.statusCode, headers, body },
+    path: upstream.name,
+  };
+}

@@ -1,0 +1,40 @@
+// The journal's on-disk format and its migrations. The file is marked with
+// SQLite's application_id so a foreign database is recognised and never
+// written to; user_version is the schema version.
+
+/** "SGWJ" */
+export const APPLICATION_ID = 0x5347574a;
+
+/** Migration N brings the schema from version N to N+1. Append only. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE entries (
+     seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+     receipt          TEXT    NOT NULL UNIQUE,
+     idem_key         TEXT    NOT NULL UNIQUE,
+     route            TEXT    NOT NULL,
+     class            TEXT    NOT NULL,
+     priority         INTEGER NOT NULL,
+     ordering_key     TEXT,
+     method           TEXT    NOT NULL,
+     target           TEXT    NOT NULL,
+     headers          TEXT    NOT NULL,
+     body             BLOB,
+     bytes            INTEGER NOT NULL,
+     state            TEXT    NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+     attempts         INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at  INTEGER NOT NULL,
+     created_at       INTEGER NOT NULL,
+     updated_at       INTEGER NOT NULL,
+     last_error       TEXT,
+     upstream_status  INTEGER,
+     response_headers TEXT,
+     response_body    BLOB
+   );
+   CREATE INDEX entries_pending  ON entries (priority, seq) WHERE state = 'pending';
+   CREATE INDEX entries_lane     ON entries (ordering_key, seq) WHERE state = 'pending' AND ordering_key IS NOT NULL;
+   CREATE INDEX entries_dead     ON entries (seq) WHERE state = 'dead';
+   CREATE INDEX entries_done     ON entries (updated_at) WHERE state = 'delivered';
+   CREATE INDEX entries_age      ON entries (created_at) WHERE state = 'pending';`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

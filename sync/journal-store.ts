@@ -1,0 +1,387 @@
+// The journal database: every buffered request from the moment it is
+// acknowledged until it is delivered (and its answer kept for idempotent
+// retries) or given up as a dead letter. Synchronous (better-sqlite3); the
+// gateway runs it on a worker thread (journal-worker.ts) so that commits and
+// their fsyncs never stall the proxy's event loop.
+import { existsSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { ClassName } from '../edge-config/schema.js';
+import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './journal-schema.js';
+
+export type EntryState = 'pending' | 'delivered' | 'dead';
+export type Headers = Record<string, string | string[]>;
+
+export interface NewEntry {
+  receipt: string;
+  idemKey: string;
+  route: string;
+  cls: ClassName;
+  priority: number;
+  /** Entries with the same key are delivered in order; null for none. */
+  orderingKey: string | null;
+  method: string;
+  target: string;
+  headers: Headers;
+  body: Buffer | null;
+}
+
+export interface EntryView {
+  seq: number;
+  receipt: string;
+  idemKey: string;
+  route: string;
+  cls: ClassName;
+  orderingKey: string | null;
+  state: EntryState;
+  attempts: number;
+  createdAt: number;
+  updatedAt: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  upstreamStatus: number | null;
+}
+
+export interface DueEntry extends EntryView {
+  method: string;
+  target: string;
+  headers: Headers;
+  body: Buffer | null;
+}
+
+export interface StoredResponse {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+}
+
+export type AppendResult =
+  | { status: 'stored'; entry: EntryView; /** an earlier entry of the same ordering key is still pending */ queuedBehind: boolean }
+  | { status: 'existing'; entry: EntryView; response: StoredResponse | undefined }
+  | { status: 'full'; reason: string }
+  | { status: 'failed'; reason: string };
+
+export interface JournalStats {
+  pending: number;
+  dead: number;
+  delivered: number;
+  oldestAgeS: number;
+  bytes: number;
+  maxBytes: number;
+}
+
+export class JournalOpenError extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = 'JournalOpenError';
+  }
+}
+
+interface Row {
+  seq: number;
+  receipt: string;
+  idem_key: string;
+  route: string;
+  class: ClassName;
+  ordering_key: string | null;
+  state: EntryState;
+  attempts: number;
+  created_at: number;
+  updated_at: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  upstream_status: number | null;
+}
+
+interface FullRow extends Row {
+  method: string;
+  target: string;
+  headers: string;
+  body: Buffer | null;
+}
+
+const VIEW_COLUMNS = 'seq, receipt, idem_key, route, class, ordering_key, state, attempts, created_at, updated_at, next_attempt_at, last_error, upstream_status';
+
+function view(r: Row): EntryView {
+  return {
+    seq: r.seq,
+    receipt: r.receipt,
+    idemKey: r.idem_key,
+    route: r.route,
+    cls: r.class,
+    orderingKey: r.ordering_key,
+    state: r.state,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    upstreamStatus: r.upstream_status,
+  };
+}
+
+/** How many of the oldest pending entries the replay scheduler looks at per pick; keeps each pick O(window). */
+const DUE_WINDOW = 1000;
+
+function entryBytes(e: NewEntry): number {
+  return (e.body?.length ?? 0) + JSON.stringify(e.headers).length + e.target.length + e.idemKey.length + 200;
+}
+
+/** Checks an existing file before anything writes to it: a foreign or damaged file is reported, never changed. */
+function inspectExisting(file: string): void {
+  if (!existsSync(file) || statSync(file).size === 0) return;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const appId = db.pragma('application_id', { simple: true }) as number;
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (appId !== APPLICATION_ID) {
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+      if (appId !== 0 || tables.n > 0) throw new JournalOpenError(file, 'is an SQLite database of another application, not a storegw journal; refusing to touch it');
+    }
+    if (version > SCHEMA_VERSION) throw new JournalOpenError(file, `journal schema version ${version} is newer than this storegw understands (${SCHEMA_VERSION}); upgrade storegw`);
+    const check = db.pragma('quick_check', { simple: true }) as string;
+    if (check !== 'ok') throw new JournalOpenError(file, `integrity check failed (${check}); the file is kept as it is — restore it or move it aside`);
+  } catch (e) {
+    if (e instanceof JournalOpenError) throw e;
+    const code = (e as { code?: string }).code;
+    const why = code === 'SQLITE_NOTADB' ? 'is not a database (foreign or corrupt file)' : code === 'SQLITE_CORRUPT' ? 'is corrupt' : (e as Error).message;
+    throw new JournalOpenError(file, `${why}; the file is kept as it is — restore it or move it aside`);
+  } finally {
+    db?.close();
+  }
+}
+
+export class JournalStore {
+  readonly #db: Database.Database;
+  readonly #maxBytes: number;
+  #bytes: number;
+  /** Kept in memory: counting a million rows for every status call would cost more than the calls. */
+  readonly #counts: Record<EntryState, number> = { pending: 0, dead: 0, delivered: 0 };
+  readonly #stmt;
+
+  private constructor(db: Database.Database, maxBytes: number) {
+    this.#db = db;
+    this.#maxBytes = maxBytes;
+    const d = db;
+    this.#stmt = {
+      insert: d.prepare(
+        `INSERT INTO entries (receipt, idem_key, route, class, priority, ordering_key, method, target, headers, body, bytes, state, next_attempt_at, created_at, updated_at)
+         VALUES (@receipt, @idemKey, @route, @cls, @priority, @orderingKey, @method, @target, @headers, @body, @bytes, 'pending', @now, @now, @now)`,
+      ),
+      byKey: d.prepare(`SELECT ${VIEW_COLUMNS}, response_headers, response_body FROM entries WHERE idem_key = ?`),
+      byReceipt: d.prepare(`SELECT ${VIEW_COLUMNS} FROM entries WHERE receipt = ?`),
+      earlierInLane: d.prepare(`SELECT 1 FROM entries WHERE state = 'pending' AND ordering_key = ? AND seq < ? LIMIT 1`),
+      due: d.prepare(
+        `SELECT ${VIEW_COLUMNS}, method, target, headers, body FROM
+           (SELECT * FROM entries WHERE state = 'pending' ORDER BY priority, seq LIMIT ${DUE_WINDOW}) e
+         WHERE e.next_attempt_at <= @now
+           AND (e.ordering_key IS NULL OR NOT EXISTS
+                 (SELECT 1 FROM entries p WHERE p.state = 'pending' AND p.ordering_key = e.ordering_key AND p.seq < e.seq))
+         ORDER BY e.priority, e.seq LIMIT @limit`,
+      ),
+      nextDueAt: d.prepare(`SELECT MIN(next_attempt_at) AS at FROM (SELECT next_attempt_at FROM entries WHERE state = 'pending' ORDER BY priority, seq LIMIT ${DUE_WINDOW})`),
+      delivered: d.prepare(
+        `UPDATE entries SET state = 'delivered', attempts = attempts + 1, upstream_status = @status, response_headers = @headers, response_body = @body,
+           body = NULL, last_error = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'pending'`,
+      ),
+      retry: d.prepare(
+        `UPDATE entries SET attempts = attempts + 1, next_attempt_at = @nextAt, last_error = @error, upstream_status = @status, updated_at = @now
+         WHERE receipt = @receipt AND state = 'pending'`,
+      ),
+      dead: d.prepare(
+        `UPDATE entries SET state = 'dead', attempts = attempts + @attempted, last_error = @error, upstream_status = COALESCE(@status, upstream_status),
+           response_headers = @headers, response_body = @body, updated_at = @now WHERE receipt = @receipt AND state = 'pending'`,
+      ),
+      revive: d.prepare(
+        `UPDATE entries SET state = 'pending', attempts = 0, next_attempt_at = @now, last_error = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'dead'`,
+      ),
+      bytesOf: d.prepare(`SELECT bytes FROM entries WHERE receipt = ?`),
+      discard: d.prepare(`DELETE FROM entries WHERE receipt = ? AND state = 'dead'`),
+      list: d.prepare(`SELECT ${VIEW_COLUMNS} FROM entries WHERE state = @state AND seq > @after ORDER BY seq LIMIT @limit`),
+      expiredCandidates: d.prepare(`SELECT receipt FROM entries WHERE state = 'pending' AND created_at < ? ORDER BY created_at LIMIT 1000`),
+      purge: d.prepare(`DELETE FROM entries WHERE state = 'delivered' AND updated_at < ?`),
+      counts: d.prepare(`SELECT state, count(*) AS n FROM entries GROUP BY state`),
+      oldest: d.prepare(`SELECT MIN(created_at) AS at FROM entries WHERE state = 'pending'`),
+      liveBytes: d.prepare(`SELECT COALESCE(SUM(bytes), 0) AS b FROM entries WHERE state != 'delivered'`),
+    };
+    this.#bytes = (this.#stmt.liveBytes.get() as { b: number }).b;
+    for (const r of this.#stmt.counts.all() as { state: EntryState; n: number }[]) this.#counts[r.state] = r.n;
+  }
+
+  /** Opens (or creates) a journal file. Throws JournalOpenError for a foreign, newer, damaged or unreadable file. */
+  static open(file: string, maxBytes: number): JournalStore {
+    inspectExisting(file);
+    let db: Database.Database;
+    try {
+      db = new Database(file);
+    } catch (e) {
+      throw new JournalOpenError(file, `cannot open (${(e as { code?: string }).code ?? (e as Error).message})`);
+    }
+    try {
+      db.pragma('journal_mode = WAL');
+      // FULL: in WAL mode each commit is fsynced, so an acknowledged entry survives power loss.
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      db.transaction(() => {
+        for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+        db.pragma(`application_id = ${APPLICATION_ID}`);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+      return new JournalStore(db, maxBytes);
+    } catch (e) {
+      db.close();
+      if (e instanceof JournalOpenError) throw e;
+      throw new JournalOpenError(file, `cannot prepare the journal (${(e as Error).message})`);
+    }
+  }
+
+  /** Stores new entries in one transaction (one fsync). An entry whose idempotency key exists is not stored again. */
+  appendBatch(entries: NewEntry[], now: number): AppendResult[] {
+    const results: AppendResult[] = [];
+    let added = 0;
+    try {
+      this.#db.transaction(() => {
+        for (const e of entries) {
+          const existing = this.#stmt.byKey.get(e.idemKey) as (Row & { response_headers: string | null; response_body: Buffer | null }) | undefined;
+          if (existing) {
+            results.push({ status: 'existing', entry: view(existing), response: storedResponse(existing) });
+            continue;
+          }
+          const bytes = entryBytes(e);
+          if (this.#bytes + added + bytes > this.#maxBytes) {
+            results.push({ status: 'full', reason: `journal quota of ${this.#maxBytes} bytes reached` });
+            continue;
+          }
+          const { lastInsertRowid } = this.#stmt.insert.run({ ...e, headers: JSON.stringify(e.headers), bytes, now });
+          added += bytes;
+          this.#counts.pending++;
+          const seq = Number(lastInsertRowid);
+          const queuedBehind = e.orderingKey !== null && this.#stmt.earlierInLane.get(e.orderingKey, seq) !== undefined;
+          results.push({ status: 'stored', entry: view(this.#stmt.byReceipt.get(e.receipt) as Row), queuedBehind });
+        }
+      })();
+    } catch (err) {
+      this.#counts.pending -= results.filter((r) => r.status === 'stored').length;
+      // The transaction rolled back: nothing of this batch is stored, so nothing may be acknowledged.
+      const code = (err as { code?: string }).code;
+      const reason = code === 'SQLITE_FULL' ? 'disk full' : `journal write failed (${code ?? (err as Error).message})`;
+      return entries.map(() => (code === 'SQLITE_FULL' ? { status: 'full', reason } : { status: 'failed', reason }));
+    }
+    this.#bytes += added;
+    return results;
+  }
+
+  byReceipt(receipt: string): EntryView | undefined {
+    const r = this.#stmt.byReceipt.get(receipt) as Row | undefined;
+    return r && view(r);
+  }
+
+  /** The oldest due entries, critical first, only the head of each ordering key, skipping `exclude` (in flight). */
+  due(now: number, limit: number, exclude: ReadonlySet<string>): DueEntry[] {
+    const rows = this.#stmt.due.all({ now, limit: limit + exclude.size }) as FullRow[];
+    return rows
+      .filter((r) => !exclude.has(r.receipt))
+      .slice(0, limit)
+      .map((r) => ({ ...view(r), method: r.method, target: r.target, headers: JSON.parse(r.headers) as Headers, body: r.body }));
+  }
+
+  /** When the next pending entry becomes due (epoch ms), or undefined when nothing is pending. */
+  nextDueAt(): number | undefined {
+    return (this.#stmt.nextDueAt.get() as { at: number | null }).at ?? undefined;
+  }
+
+  markDelivered(receipt: string, response: StoredResponse, now: number): boolean {
+    const bytes = this.#bytesOf(receipt);
+    const changed = this.#stmt.delivered.run({ receipt, status: response.status, headers: JSON.stringify(response.headers), body: response.body, now }).changes > 0;
+    if (changed) {
+      this.#bytes -= bytes;
+      this.#move('pending', 'delivered');
+    }
+    return changed;
+  }
+
+  markRetry(receipt: string, nextAt: number, error: string, status: number | null, now: number): boolean {
+    return this.#stmt.retry.run({ receipt, nextAt, error, status, now }).changes > 0;
+  }
+
+  /** `attempted`: whether this follows a delivery attempt (counted) or not (expiry). */
+  markDead(receipt: string, reason: string, now: number, attempted: boolean, response?: StoredResponse): boolean {
+    const changed =
+      this.#stmt.dead.run({
+        receipt,
+        error: reason,
+        attempted: attempted ? 1 : 0,
+        status: response?.status ?? null,
+        headers: response ? JSON.stringify(response.headers) : null,
+        body: response?.body ?? null,
+        now,
+      }).changes > 0;
+    if (changed) this.#move('pending', 'dead');
+    return changed;
+  }
+
+  /** Puts a dead letter back in the queue, as if new. */
+  retryDead(receipt: string, now: number): boolean {
+    const changed = this.#stmt.revive.run({ receipt, now }).changes > 0;
+    if (changed) this.#move('dead', 'pending');
+    return changed;
+  }
+
+  /** Deletes a dead letter (an operator's decision). Pending or delivered entries are never discarded. */
+  discard(receipt: string): boolean {
+    const bytes = this.#bytesOf(receipt);
+    const changed = this.#stmt.discard.run(receipt).changes > 0;
+    if (changed) {
+      this.#bytes -= bytes;
+      this.#counts.dead--;
+    }
+    return changed;
+  }
+
+  list(state: EntryState, limit: number, afterSeq = 0): EntryView[] {
+    return (this.#stmt.list.all({ state, limit, after: afterSeq }) as Row[]).map(view);
+  }
+
+  /** Moves pending entries older than maxAgeMs to dead, with the reason; returns their receipts. */
+  expire(now: number, maxAgeMs: number): string[] {
+    const receipts = (this.#stmt.expiredCandidates.all(now - maxAgeMs) as { receipt: string }[]).map((r) => r.receipt);
+    this.#db.transaction(() => {
+      for (const r of receipts) this.markDead(r, `expired: pending longer than ${Math.round(maxAgeMs / 3_600_000)} h`, now, false);
+    })();
+    return receipts;
+  }
+
+  /** Forgets delivered entries (and their stored answers) last touched before `before`. */
+  purgeDelivered(before: number): number {
+    const n = this.#stmt.purge.run(before).changes;
+    this.#counts.delivered -= n;
+    return n;
+  }
+
+  stats(now: number): JournalStats {
+    const oldest = (this.#stmt.oldest.get() as { at: number | null }).at;
+    return { ...this.#counts, oldestAgeS: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000), bytes: this.#bytes, maxBytes: this.#maxBytes };
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #move(from: EntryState, to: EntryState): void {
+    this.#counts[from]--;
+    this.#counts[to]++;
+  }
+
+  #bytesOf(receipt: string): number {
+    return (this.#stmt.bytesOf.get(receipt) as { bytes: number } | undefined)?.bytes ?? 0;
+  }
+}
+
+function storedResponse(r: { upstream_status: number | null; response_headers: string | null; response_body: Buffer | null }): StoredResponse | undefined {
+  if (r.upstream_status === null || r.response_headers === null) return undefined;
+  return { status: r.upstream_status, headers: JSON.parse(r.response_headers) as Headers, body: r.response_body ?? Buffer.alloc(0) };
+}

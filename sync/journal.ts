@@ -1,0 +1,145 @@
+// The gateway's handle on the journal. Every call is answered by the worker
+// thread that owns the database. Appends that arrive while a commit is under
+// way are gathered into the next one (group commit): one transaction and one
+// fsync for all of them, however many requests are waiting.
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { JournalOpenError, type AppendResult, type DueEntry, type EntryState, type EntryView, type JournalStats, type NewEntry, type StoredResponse } from './journal-store.js';
+import { fromWire, type JournalOp, type WorkerReply } from './journal-wire.js';
+
+// vitest runs the TypeScript sources; a worker needs the compiled file, which `npm test` builds first.
+function workerFile(): URL {
+  const beside = new URL('./journal-worker.js', import.meta.url);
+  return existsSync(beside) ? beside : new URL('../dist/sync/journal-worker.js', import.meta.url);
+}
+
+interface PendingAppend {
+  entry: NewEntry;
+  resolve: (r: AppendResult) => void;
+  reject: (e: Error) => void;
+}
+
+export class Journal {
+  readonly #worker: Worker;
+  readonly #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #nextId = 1;
+  #queued: PendingAppend[] = [];
+  #committing = false;
+  #closed = false;
+  /** Commits made and entries they carried, for the group-commit figures. */
+  readonly commitStats = { commits: 0, entries: 0 };
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.on('message', (m: WorkerReply) => {
+      const call = this.#calls.get(m.id);
+      if (!call) return;
+      this.#calls.delete(m.id);
+      if (m.ok) call.resolve(fromWire(m.result));
+      else call.reject(new Error(m.error));
+    });
+    worker.on('error', (e) => this.#failAll(e));
+    worker.on('exit', () => this.#failAll(new Error('journal worker exited')));
+  }
+
+  /** Opens the journal on its worker. Rejects with JournalOpenError for a foreign, damaged or unreadable file. */
+  static async open(file: string, maxBytes: number): Promise<Journal> {
+    const worker = new Worker(workerFile(), { workerData: { file, maxBytes } });
+    const first = await new Promise<{ ready: boolean; error?: string }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (!first.ready) {
+      await worker.terminate();
+      throw new JournalOpenError(file, (first.error ?? 'cannot open').replace(`${file}: `, ''));
+    }
+    return new Journal(worker);
+  }
+
+  /** Durably stores an entry; resolves once the commit holding it has reached disk. */
+  append(entry: NewEntry): Promise<AppendResult> {
+    if (this.#closed) return Promise.resolve({ status: 'failed', reason: 'journal closed' });
+    return new Promise((resolve, reject) => {
+      this.#queued.push({ entry, resolve, reject });
+      if (!this.#committing) {
+        this.#committing = true;
+        // Let every append of this turn of the event loop join the first commit.
+        setImmediate(() => void this.#commit());
+      }
+    });
+  }
+
+  async #commit(): Promise<void> {
+    while (this.#queued.length > 0) {
+      const batch = this.#queued;
+      this.#queued = [];
+      try {
+        const results = (await this.#call('appendBatch', batch.map((p) => p.entry), Date.now())) as AppendResult[];
+        this.commitStats.commits++;
+        this.commitStats.entries += batch.length;
+        batch.forEach((p, i) => p.resolve(results[i]!));
+      } catch (e) {
+        for (const p of batch) p.reject(e as Error);
+      }
+    }
+    this.#committing = false;
+  }
+
+  byReceipt(receipt: string) {
+    return this.#call('byReceipt', receipt) as Promise<EntryView | undefined>;
+  }
+  due(now: number, limit: number, exclude: ReadonlySet<string>) {
+    return this.#call('due', now, limit, exclude) as Promise<DueEntry[]>;
+  }
+  nextDueAt() {
+    return this.#call('nextDueAt') as Promise<number | undefined>;
+  }
+  markDelivered(receipt: string, response: StoredResponse, now = Date.now()) {
+    return this.#call('markDelivered', receipt, response, now) as Promise<boolean>;
+  }
+  markRetry(receipt: string, nextAt: number, error: string, status: number | null, now = Date.now()) {
+    return this.#call('markRetry', receipt, nextAt, error, status, now) as Promise<boolean>;
+  }
+  markDead(receipt: string, reason: string, attempted: boolean, response?: StoredResponse, now = Date.now()) {
+    return this.#call('markDead', receipt, reason, now, attempted, response) as Promise<boolean>;
+  }
+  retryDead(receipt: string, now = Date.now()) {
+    return this.#call('retryDead', receipt, now) as Promise<boolean>;
+  }
+  discard(receipt: string) {
+    return this.#call('discard', receipt) as Promise<boolean>;
+  }
+  list(state: EntryState, limit: number, afterSeq = 0) {
+    return this.#call('list', state, limit, afterSeq) as Promise<EntryView[]>;
+  }
+  expire(now: number, maxAgeMs: number) {
+    return this.#call('expire', now, maxAgeMs) as Promise<string[]>;
+  }
+  purgeDelivered(before: number) {
+    return this.#call('purgeDelivered', before) as Promise<number>;
+  }
+  stats(now = Date.now()) {
+    return this.#call('stats', now) as Promise<JournalStats>;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    while (this.#committing) await new Promise((r) => setImmediate(r));
+    await this.#call('close').catch(() => undefined);
+    await this.#worker.terminate();
+  }
+
+  #call(op: JournalOp, ...args: unknown[]): Promise<unknown> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#calls.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, op, args });
+    });
+  }
+
+  #failAll(e: Error): void {
+    for (const call of this.#calls.values()) call.reject(e);
+    this.#calls.clear();
+  }
+}

@@ -1,0 +1,171 @@
+// The replay engine: delivers journaled entries when the ERP can take them —
+// FIFO per ordering key, critical first, at most `concurrency` at once and at
+// most `ratePerSec` started per second — and records what became of each.
+import type { Logger } from 'pino';
+import type { Journal } from './journal.js';
+import type { DueEntry, EntryView, StoredResponse } from './journal-store.js';
+import { decide, type AttemptOutcome, type BackoffSettings, type Decision } from './retry-policy.js';
+import { TokenBucket } from './token-bucket.js';
+
+export interface DeliveryAttempt {
+  outcome: AttemptOutcome;
+  /** The ERP's answer, kept for idempotent retries once delivered (or as the reason when dead). */
+  response?: StoredResponse | undefined;
+}
+
+export interface ReplaySettings extends BackoffSettings {
+  ratePerSec: number;
+  concurrency: number;
+}
+
+/** Records an attempt's result in the journal; shared by live tries and replay. */
+export async function settle(journal: Journal, entry: EntryView, attempt: DeliveryAttempt, settings: BackoffSettings, logger: Logger): Promise<Decision> {
+  const now = Date.now();
+  const decision = decide(attempt.outcome, entry.attempts + 1, settings);
+  const status = attempt.outcome.kind === 'response' ? attempt.outcome.status : null;
+  switch (decision.action) {
+    case 'delivered':
+      await journal.markDelivered(entry.receipt, attempt.response ?? { status: status ?? 200, headers: {}, body: Buffer.alloc(0) }, now);
+      break;
+    case 'dead':
+      await journal.markDead(entry.receipt, decision.reason, true, attempt.response, now);
+      logger.warn({ receipt: entry.receipt, route: entry.route, reason: decision.reason }, 'journal entry is a dead letter');
+      break;
+    case 'retry':
+      await journal.markRetry(entry.receipt, now + decision.delayMs, decision.reason, status, now);
+      break;
+  }
+  logger.debug({ receipt: entry.receipt, attempts: entry.attempts + 1, decision }, 'journal entry attempt settled');
+  return decision;
+}
+
+export interface ReplayDeps {
+  journal: Journal;
+  /** Receipts being tried right now (live or replay): never picked twice. */
+  leases: Set<string>;
+  deliver(entry: DueEntry): Promise<DeliveryAttempt>;
+  /** Read at every use, so a configuration reload applies at once. */
+  settings(): ReplaySettings;
+  logger: Logger;
+  onSettled?(entry: DueEntry, decision: Decision): void;
+}
+
+const IDLE_POLL_MS = 1000;
+
+export class ReplayEngine {
+  readonly #deps: ReplayDeps;
+  readonly #bucket: TokenBucket;
+  #paused = false;
+  #stopped = true;
+  #inflight = 0;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(deps: ReplayDeps) {
+    this.#deps = deps;
+    this.#bucket = new TokenBucket(deps.settings().ratePerSec, Date.now());
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#loop = this.#run();
+  }
+
+  /** Stops picking new entries and waits for those in flight. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.wake();
+    await this.#loop;
+    while (this.#inflight > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.wake();
+  }
+
+  setRate(ratePerSec: number): void {
+    this.#bucket.setRate(ratePerSec, Date.now());
+    this.wake();
+  }
+
+  /** Something changed (a new entry, a finished attempt): look again now. */
+  wake(): void {
+    this.#wake?.();
+  }
+
+  status() {
+    return { paused: this.#paused, ratePerSec: this.#bucket.rate, inflight: this.#inflight };
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  async #run(): Promise<void> {
+    const { journal, leases, logger } = this.#deps;
+    while (!this.#stopped) {
+      try {
+        const free = this.#deps.settings().concurrency - this.#inflight;
+        if (this.#paused || free <= 0) {
+          await this.#sleep(IDLE_POLL_MS);
+          continue;
+        }
+        const now = Date.now();
+        const tokens = this.#bucket.available(now);
+        if (tokens < 1) {
+          await this.#sleep(this.#bucket.msUntilToken(now));
+          continue;
+        }
+        const due = await journal.due(now, Math.min(tokens, free), leases);
+        if (due.length === 0) {
+          const next = leases.size > 0 ? undefined : await journal.nextDueAt();
+          await this.#sleep(next === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(5, next - Date.now())));
+          continue;
+        }
+        for (const entry of due) {
+          this.#bucket.take(now);
+          leases.add(entry.receipt);
+          this.#inflight++;
+          void this.#attempt(entry).finally(() => {
+            leases.delete(entry.receipt);
+            this.#inflight--;
+            this.wake();
+          });
+        }
+      } catch (e) {
+        // The journal failing is reported, never fatal to the loop: entries stay stored.
+        logger.error({ error: (e as Error).message }, 'replay loop error');
+        await this.#sleep(IDLE_POLL_MS);
+      }
+    }
+  }
+
+  async #attempt(entry: DueEntry): Promise<void> {
+    const { journal, logger } = this.#deps;
+    let attempt: DeliveryAttempt;
+    try {
+      attempt = await this.#deps.deliver(entry);
+    } catch (e) {
+      attempt = { outcome: { kind: 'network', detail: (e as Error).message } };
+    }
+    try {
+      const decision = await settle(journal, entry, attempt, this.#deps.settings(), logger);
+      this.#deps.onSettled?.(entry, decision);
+    } catch (e) {
+      logger.error({ receipt: entry.receipt, error: (e as Error).message }, 'could not record a replay attempt; the entry stays pending');
+    }
+  }
+}
