@@ -47,9 +47,10 @@ export async function startTestGateway(yaml: string, files: Record<string, strin
 
 /**
  * A minimal gateway config: one path to `upstream`, routes given as YAML list
- * items; `gateway` adds lines under gateway:, `extra` adds top-level sections.
+ * items; `gateway` adds lines under gateway:, `extra` adds top-level sections,
+ * `buffer` replaces the buffer section's value.
  */
-export function gatewayYaml(upstream: string, routes: string, more: { gateway?: string; extra?: string } = {}): string {
+export function gatewayYaml(upstream: string, routes: string, more: { gateway?: string; extra?: string; buffer?: string } = {}): string {
   return `version: 1
 store: { id: store-test, region: test }
 gateway:
@@ -61,7 +62,7 @@ paths:
     baseUrl: ${upstream}
 routes:
 ${routes}
-buffer: { path: ./journal.db }
+buffer: ${more.buffer ?? '{ path: ./journal.db }'}
 cache: { path: ./cache.db }
 ${more.extra ?? ''}`;
 }

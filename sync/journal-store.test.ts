@@ -1,0 +1,213 @@
+// The journal database on real SQLite files.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JournalOpenError, JournalStore, type NewEntry } from './journal-store.js';
+
+let dir: string;
+let file: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'storegw-journal-'));
+  file = join(dir, 'journal.db');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const entry = (over: Partial<NewEntry> = {}): NewEntry => ({
+  receipt: randomUUID(),
+  idemKey: randomUUID(),
+  route: 'pos-orders',
+  cls: 'critical',
+  priority: 0,
+  orderingKey: 'device:pos-1',
+  method: 'POST',
+  target: '/web/dataset/call_kw/pos.order/sync_from_ui',
+  headers: { 'content-type': 'application/json' },
+  body: Buffer.from('{"params":{}}'),
+  ...over,
+});
+
+const ok = { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"result":true}') };
+
+describe('journal store', () => {
+  it('stores entries durably and reopens them', () => {
+    const s = JournalStore.open(file, 1e9);
+    const [r] = s.appendBatch([entry({ receipt: 'r-1', idemKey: 'k-1' })], 1000);
+    expect(r).toMatchObject({ status: 'stored', entry: { receipt: 'r-1', state: 'pending', attempts: 0 }, queuedBehind: false });
+    s.close();
+    const again = JournalStore.open(file, 1e9);
+    expect(again.byReceipt('r-1')).toMatchObject({ idemKey: 'k-1', state: 'pending' });
+    expect(again.stats(1000)).toMatchObject({ pending: 1, dead: 0 });
+    again.close();
+  });
+
+  it('never stores the same idempotency key twice; the second append sees the first entry', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch([entry({ receipt: 'a', idemKey: 'same' })], 1);
+    const [dup] = s.appendBatch([entry({ receipt: 'b', idemKey: 'same' })], 2);
+    expect(dup).toMatchObject({ status: 'existing', entry: { receipt: 'a' }, response: undefined });
+    s.markDelivered('a', ok, 3);
+    const [after] = s.appendBatch([entry({ receipt: 'c', idemKey: 'same' })], 4);
+    expect(after).toMatchObject({ status: 'existing', entry: { receipt: 'a', state: 'delivered' }, response: { status: 200 } });
+    expect(after?.status === 'existing' && after.response?.body.toString()).toBe('{"result":true}');
+    expect(s.stats(5)).toMatchObject({ pending: 0, delivered: 1 });
+    s.close();
+  });
+
+  it('hands out only the head of each ordering key, critical first', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch(
+      [
+        entry({ receipt: 'd1-a', orderingKey: 'device:1', cls: 'normal', priority: 2 }),
+        entry({ receipt: 'd1-b', orderingKey: 'device:1', cls: 'critical', priority: 0 }),
+        entry({ receipt: 'd2-a', orderingKey: 'device:2', cls: 'critical', priority: 0 }),
+        entry({ receipt: 'free', orderingKey: null, cls: 'bulk', priority: 3 }),
+      ],
+      10,
+    );
+    expect(s.due(10, 10, new Set()).map((e) => e.receipt)).toEqual(['d2-a', 'd1-a', 'free']);
+    // The head in flight blocks its lane but not the others.
+    expect(s.due(10, 10, new Set(['d1-a'])).map((e) => e.receipt)).toEqual(['d2-a', 'free']);
+    s.markDelivered('d1-a', ok, 11);
+    expect(s.due(11, 10, new Set()).map((e) => e.receipt)).toEqual(['d1-b', 'd2-a', 'free']);
+    s.close();
+  });
+
+  it('tells an append that it is queued behind an earlier pending entry of its lane', () => {
+    const s = JournalStore.open(file, 1e9);
+    const [first, second, other] = s.appendBatch(
+      [entry({ orderingKey: 'device:1' }), entry({ orderingKey: 'device:1' }), entry({ orderingKey: 'device:2' })],
+      1,
+    );
+    expect(first).toMatchObject({ queuedBehind: false });
+    expect(second).toMatchObject({ queuedBehind: true });
+    expect(other).toMatchObject({ queuedBehind: false });
+    s.close();
+  });
+
+  it('keeps a retried entry back until its next attempt time, and its lane with it', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch([entry({ receipt: 'h', orderingKey: 'store:s' }), entry({ receipt: 't', orderingKey: 'store:s' })], 0);
+    s.markRetry('h', 5000, 'HTTP 503', 503, 100);
+    expect(s.due(4999, 10, new Set())).toEqual([]);
+    expect(s.nextDueAt()).toBe(0);
+    expect(s.due(5000, 10, new Set()).map((e) => e.receipt)).toEqual(['h']);
+    expect(s.byReceipt('h')).toMatchObject({ attempts: 1, lastError: 'HTTP 503', upstreamStatus: 503 });
+    s.close();
+  });
+
+  it('returns the request as stored, body and headers included', () => {
+    const s = JournalStore.open(file, 1e9);
+    const body = Buffer.from([0, 1, 2, 255]);
+    s.appendBatch([entry({ receipt: 'x', headers: { cookie: 'session_id=1', 'x-multi': ['a', 'b'] }, body })], 0);
+    const [due] = s.due(0, 1, new Set());
+    expect(due).toMatchObject({ receipt: 'x', method: 'POST', headers: { cookie: 'session_id=1', 'x-multi': ['a', 'b'] } });
+    expect(Buffer.compare(due!.body!, body)).toBe(0);
+    s.close();
+  });
+
+  it('moves dead letters out of the queue; an operator can retry or discard them, nothing else', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch([entry({ receipt: 'p' }), entry({ receipt: 'q', orderingKey: 'device:9' })], 0);
+    expect(s.discard('p')).toBe(false);
+    s.markDead('p', 'HTTP 422', 1, true, { status: 422, headers: {}, body: Buffer.from('bad') });
+    expect(s.list('dead', 10).map((e) => e.receipt)).toEqual(['p']);
+    expect(s.due(2, 10, new Set()).map((e) => e.receipt)).toEqual(['q']);
+    expect(s.retryDead('p', 3)).toBe(true);
+    expect(s.byReceipt('p')).toMatchObject({ state: 'pending', attempts: 0 });
+    s.markDead('p', 'HTTP 422', 4, true);
+    expect(s.discard('p')).toBe(true);
+    expect(s.byReceipt('p')).toBeUndefined();
+    expect(s.stats(5)).toMatchObject({ pending: 1, dead: 0 });
+    s.close();
+  });
+
+  it('expires old pending entries into dead letters with the reason, never deleting them', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch([entry({ receipt: 'old' })], 0);
+    s.appendBatch([entry({ receipt: 'new' })], 3_600_000);
+    expect(s.expire(3_600_001, 3_600_000)).toEqual(['old']);
+    expect(s.byReceipt('old')).toMatchObject({ state: 'dead', lastError: 'expired: pending longer than 1 h', attempts: 0 });
+    expect(s.byReceipt('new')).toMatchObject({ state: 'pending' });
+    s.close();
+  });
+
+  it('refuses appends beyond the quota and stores none of what does not fit', () => {
+    const s = JournalStore.open(file, 2500);
+    const big = () => entry({ body: Buffer.alloc(700) });
+    const results = s.appendBatch([big(), big(), big()], 0);
+    expect(results.map((r) => r.status)).toEqual(['stored', 'stored', 'full']);
+    expect(s.stats(0).pending).toBe(2);
+    // Delivering frees quota.
+    const [first] = s.due(0, 1, new Set());
+    s.markDelivered(first!.receipt, ok, 1);
+    expect(s.appendBatch([big()], 2)[0]!.status).toBe('stored');
+    s.close();
+  });
+
+  it('forgets delivered entries only after their keep time', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch([entry({ receipt: 'd' })], 0);
+    s.markDelivered('d', ok, 100);
+    expect(s.purgeDelivered(100)).toBe(0);
+    expect(s.purgeDelivered(101)).toBe(1);
+    expect(s.byReceipt('d')).toBeUndefined();
+    s.close();
+  });
+
+  it('counts stay right across reopen', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch([entry({ receipt: '1' }), entry({ receipt: '2', orderingKey: null }), entry({ receipt: '3', orderingKey: null })], 0);
+    s.markDead('2', 'x', 1, true);
+    s.markDelivered('3', ok, 1);
+    const before = s.stats(10);
+    s.close();
+    const again = JournalStore.open(file, 1e9);
+    expect(again.stats(10)).toEqual(before);
+    expect(before).toMatchObject({ pending: 1, dead: 1, delivered: 1 });
+    again.close();
+  });
+});
+
+describe('journal files it must not touch', () => {
+  it('refuses a file that is not a database, and leaves it unchanged', () => {
+    writeFileSync(file, 'these are the store manager\'s notes, not a journal\n'.repeat(100));
+    const before = readFileSync(file);
+    expect(() => JournalStore.open(file, 1e9)).toThrow(JournalOpenError);
+    expect(() => JournalStore.open(file, 1e9)).toThrow(/is not a database/);
+    expect(Buffer.compare(readFileSync(file), before)).toBe(0);
+  });
+
+  it("refuses another application's SQLite database, and leaves it unchanged", () => {
+    const other = new Database(file);
+    other.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5);');
+    other.close();
+    const before = readFileSync(file);
+    const mtime = statSync(file).mtimeMs;
+    expect(() => JournalStore.open(file, 1e9)).toThrow(/another application/);
+    expect(Buffer.compare(readFileSync(file), before)).toBe(0);
+    expect(statSync(file).mtimeMs).toBe(mtime);
+  });
+
+  it('refuses a damaged journal with a clear error, and leaves it for recovery', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch(Array.from({ length: 200 }, () => entry({ body: Buffer.alloc(2000, 7) })), 0);
+    s.close();
+    // Overwrite a stretch of pages in the middle of the file.
+    const bytes = readFileSync(file);
+    bytes.fill(0xa5, 8192, 8192 + 4096 * 4);
+    writeFileSync(file, bytes);
+    expect(() => JournalStore.open(file, 1e9)).toThrow(/integrity check failed|is corrupt|not a database/);
+    expect(Buffer.compare(readFileSync(file), bytes)).toBe(0);
+  });
+
+  it('refuses a journal written by a newer storegw', () => {
+    JournalStore.open(file, 1e9).close();
+    const db = new Database(file);
+    db.pragma('user_version = 99');
+    db.close();
+    expect(() => JournalStore.open(file, 1e9)).toThrow(/newer than this storegw/);
+  });
+});
