@@ -1,0 +1,146 @@
+// Load generation, in the bench process. Two kinds:
+// - maxLoad: closed loop with autocannon, for the highest request rate a target sustains.
+// - pacedLoad: open loop at a fixed rate, for latency below saturation.
+// autocannon's own rate limit (overallRate) is not used for the second: it
+// lets each connection send its whole per-second quota back to back at the
+// start of every second and then idle, so "50% load" would really be full load
+// for half of each second.
+// Latencies are kept as raw float milliseconds (autocannon's histogram rounds
+// to whole milliseconds, too coarse for a sub-millisecond goal).
+import autocannon from 'autocannon';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+
+export interface RequestSpec {
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface LoadResult {
+  /** Successful (2xx) responses per second. */
+  rps: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  /** Non-2xx answers, connection errors and timeouts. */
+  failed: number;
+  /** Mean body bytes of a successful response. */
+  bytesPerResponse: number;
+  durationS: number;
+}
+
+export interface LoadOptions {
+  connections: number;
+  durationS: number;
+  warmupS: number;
+}
+
+class Samples {
+  private readonly ms: number[] = [];
+  private bytes = 0;
+  failed = 0;
+  ok(ms: number, bytes: number): void {
+    this.ms.push(ms);
+    this.bytes += bytes;
+  }
+  result(durationS: number): LoadResult {
+    const sorted = Float64Array.from(this.ms).sort();
+    const at = (q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+    const ok = sorted.length;
+    return { rps: ok / durationS, p50: at(0.5), p99: at(0.99), ok, failed: this.failed, bytesPerResponse: ok ? this.bytes / ok : 0, durationS };
+  }
+}
+
+function runCannon(base: string, spec: RequestSpec, connections: number, durationS: number, samples?: Samples): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: base + spec.path,
+        method: spec.method,
+        headers: spec.headers ?? {},
+        ...(spec.body !== undefined && { body: spec.body }),
+        connections,
+        pipelining: 1,
+        duration: durationS,
+        timeout: 10,
+      },
+      (err, result) => (err ? reject(err) : resolve(result.duration)),
+    );
+    if (!samples) return;
+    instance.on('response', (_client, status, bytes, ms) => {
+      if (status >= 200 && status < 300) samples.ok(ms, bytes);
+      else samples.failed++;
+    });
+    instance.on('reqError', () => samples.failed++);
+  });
+}
+
+/** The highest rate: `connections` clients, each sending its next request as soon as the last is answered. */
+export async function maxLoad(base: string, spec: RequestSpec, o: LoadOptions): Promise<LoadResult> {
+  if (o.warmupS > 0) await runCannon(base, spec, o.connections, o.warmupS);
+  const samples = new Samples();
+  const durationS = await runCannon(base, spec, o.connections, o.durationS, samples);
+  // autocannon's byte count includes the status line and headers.
+  return samples.result(durationS);
+}
+
+/**
+ * Requests started at `rate` per second, evenly spread, whether or not earlier
+ * ones were answered. A request's latency runs from the moment it was handed
+ * to the connection pool (waiting for a free connection included) to the last
+ * byte of its body.
+ */
+export async function pacedLoad(base: string, spec: RequestSpec, rate: number, o: LoadOptions): Promise<LoadResult> {
+  const pool = new Pool(base, { connections: o.connections, pipelining: 1 });
+  try {
+    if (o.warmupS > 0) await paced(pool, spec, rate, o.warmupS, new Samples());
+    const samples = new Samples();
+    const durationS = await paced(pool, spec, rate, o.durationS, samples);
+    return samples.result(durationS);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function paced(pool: Pool, spec: RequestSpec, rate: number, durationS: number, samples: Samples): Promise<number> {
+  const inFlight = new Set<Promise<void>>();
+  const send = () => {
+    const t0 = performance.now();
+    const p = pool
+      .request({ method: spec.method, path: spec.path, headers: spec.headers ?? {}, body: spec.body ?? null })
+      .then(async (res) => {
+        let bytes = 0;
+        for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+        if (res.statusCode >= 200 && res.statusCode < 300) samples.ok(performance.now() - t0, bytes);
+        else samples.failed++;
+      })
+      .catch(() => {
+        samples.failed++;
+      })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+  const start = performance.now();
+  const endMs = durationS * 1000;
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    // A 1 ms tick sends whatever has come due; the requests of one tick go out
+    // together, a burst of rate/1000.
+    const tick = setInterval(() => {
+      const elapsed = Math.min(performance.now() - start, endMs);
+      const due = Math.floor((elapsed * rate) / 1000);
+      while (sent < due) {
+        send();
+        sent++;
+      }
+      if (elapsed >= endMs) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 1);
+  });
+  await Promise.all(inFlight);
+  return durationS;
+}

@@ -1,0 +1,246 @@
+// What the gateway costs on the live path: the ERP simulator measured directly
+// and through storegw, @fastify/http-proxy and (when installed) nginx, for a
+// small JSON-RPC read and a 64 KB download.
+// Goals (issue): storegw throughput >= 1.0x @fastify/http-proxy's, and added
+// p99 <= 1 ms over direct at half the direct maximum rate.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { distFile, spawnNode, spawnPeer, type Peer } from './harness.js';
+import { maxLoad, pacedLoad, type LoadOptions, type LoadResult, type RequestSpec } from './load.js';
+import { findNginx, startNginx } from './peers/nginx.js';
+import type { BenchSection, SectionReport } from './section.js';
+import { num, type Table } from './table.js';
+
+const THROUGHPUT_GOAL = 1.0;
+const ADDED_P99_GOAL_MS = 1.0;
+
+const load: LoadOptions = {
+  connections: 32,
+  durationS: Number(process.env.BENCH_DURATION_S ?? 4),
+  warmupS: 1,
+};
+
+const REQUESTS: { name: string; spec: RequestSpec }[] = [
+  {
+    name: 'JSON-RPC POST (product.product search_read, 5 rows)',
+    spec: {
+      method: 'POST',
+      path: '/web/dataset/call_kw/product.product/search_read',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'call',
+        id: 1,
+        params: { model: 'product.product', method: 'search_read', args: [[]], kwargs: { fields: ['display_name', 'list_price'], limit: 5 } },
+      }),
+    },
+  },
+  { name: 'GET 64 KB (/_sim/blob)', spec: { method: 'GET', path: '/_sim/blob?bytes=65536' } },
+];
+
+const DIRECT = 'direct (ERP simulator)';
+const GATEWAY = 'storegw gateway';
+const FASTIFY = '@fastify/http-proxy';
+const NGINX = 'nginx';
+
+function gatewayYaml(upstream: string): string {
+  return `version: 1
+store: { id: store-bench, region: bench }
+gateway:
+  listen: { host: 127.0.0.1, port: 0 }
+  admin: { host: 127.0.0.1, port: 0 }
+paths:
+  - name: fiber
+    baseUrl: ${upstream}
+routes:
+  - name: catalog
+    match: { method: POST, jsonrpc: { model: product.product, method: search_read } }
+    class: interactive
+    mode: passthrough
+  - name: everything-else
+    match: { path: /* }
+    class: normal
+    mode: passthrough
+buffer: { path: ./journal.db }
+cache: { path: ./cache.db }
+`;
+}
+
+function gatewayStarted(line: string): string | undefined {
+  if (!line.includes('gateway started')) return undefined;
+  try {
+    const v = JSON.parse(line) as { msg?: unknown; lan?: unknown };
+    return v.msg === 'gateway started' && typeof v.lan === 'string' ? v.lan : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function startGatewayPeer(upstream: string): Promise<Peer> {
+  const dir = mkdtempSync(join(tmpdir(), 'storegw-bench-gw-'));
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(config, gatewayYaml(upstream));
+  const peer = await spawnPeer({
+    name: GATEWAY,
+    command: process.execPath,
+    args: [distFile('src/cli/main.js'), 'gateway', '--config', config],
+    cwd: dir,
+    // 'gateway started', the line that gives the address, is an info line;
+    // the gateway writes no line per request at info.
+    env: { LOG_LEVEL: 'info' },
+    readyLine: gatewayStarted,
+  }).catch((e: Error) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  });
+  return {
+    ...peer,
+    async stop() {
+      await peer.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One request before any load: a target that answers wrongly is reported, not measured. */
+async function check(url: string, spec: RequestSpec): Promise<string | undefined> {
+  try {
+    const res = await fetch(url + spec.path, { method: spec.method, headers: spec.headers ?? {}, body: spec.body ?? null });
+    const body = await res.arrayBuffer();
+    return res.ok ? undefined : `answered ${res.status}: ${Buffer.from(body).toString('utf8', 0, 200)}`;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+interface TargetResult {
+  target: string;
+  skipped?: string;
+  max?: LoadResult;
+  atHalf?: LoadResult;
+}
+
+interface RequestResult {
+  request: string;
+  halfRate: number;
+  targets: TargetResult[];
+}
+
+async function measure(targets: { name: string; url: string }[], name: string, spec: RequestSpec): Promise<RequestResult> {
+  const results: TargetResult[] = [];
+  for (const t of targets) {
+    const problem = await check(t.url, spec);
+    results.push(problem ? { target: t.name, skipped: problem } : { target: t.name });
+  }
+  const live = results.filter((r) => !r.skipped);
+  for (const r of live) {
+    process.stderr.write(`  ${name}: max load via ${r.target}\n`);
+    r.max = await maxLoad(targets.find((t) => t.name === r.target)!.url, spec, load);
+  }
+  const direct = results.find((r) => r.target === DIRECT)?.max;
+  const halfRate = direct ? Math.round(direct.rps / 2) : 0;
+  if (halfRate > 0) {
+    for (const r of live) {
+      process.stderr.write(`  ${name}: ${halfRate} req/s via ${r.target}\n`);
+      r.atHalf = await pacedLoad(targets.find((t) => t.name === r.target)!.url, spec, halfRate, load);
+    }
+  }
+  return { request: name, halfRate, targets: results };
+}
+
+function table(r: RequestResult, nginxMissing: string | undefined): Table {
+  const fastify = r.targets.find((t) => t.target === FASTIFY)?.max;
+  const direct = r.targets.find((t) => t.target === DIRECT)?.atHalf;
+  const rows = r.targets.map((t) => {
+    if (t.skipped) return [t.target, `skipped: ${t.skipped}`];
+    const added = t.atHalf && direct && t.target !== DIRECT ? t.atHalf.p99 - direct.p99 : undefined;
+    return [
+      t.target,
+      num(t.max?.rps),
+      num(t.max?.p50, 2),
+      num(t.max?.p99, 2),
+      fastify && t.max ? `${num(t.max.rps / fastify.rps, 2)}x` : '-',
+      num(t.atHalf?.p99, 2),
+      added === undefined ? '-' : `${added >= 0 ? '+' : ''}${num(added, 2)}`,
+    ];
+  });
+  if (nginxMissing) rows.push([nginxMissing]);
+  const notes = [
+    `max: ${load.connections} connections, pipelining 1, ${load.warmupS} s warm-up + ${load.durationS} s; @50%: ${num(r.halfRate)} req/s (half the direct max), open loop, same durations`,
+    `latency in ms from raw per-request times (not autocannon's whole-ms histogram); every server is its own single-threaded process (nginx: 1 worker); the load generator shares the ${cpus().length} cores`,
+  ];
+  for (const t of r.targets) {
+    const failed = (t.max?.failed ?? 0) + (t.atHalf?.failed ?? 0);
+    if (failed > 0) notes.push(`${t.target}: ${failed} requests failed (non-2xx or error), left out of the figures`);
+  }
+  return {
+    title: `${r.request}`,
+    columns: ['target', 'req/s', 'p50 ms', 'p99 ms', `vs ${FASTIFY}`, 'p99 @50% ms', 'added p99 vs direct'],
+    rows,
+    notes,
+  };
+}
+
+interface Goal {
+  goal: string;
+  request: string;
+  met: boolean;
+  value: string;
+}
+
+function goals(results: RequestResult[]): Goal[] {
+  const out: Goal[] = [];
+  for (const r of results) {
+    const get = (name: string) => r.targets.find((t) => t.target === name);
+    const gw = get(GATEWAY);
+    const fastify = get(FASTIFY)?.max;
+    const direct = get(DIRECT)?.atHalf;
+    const ratio = gw?.max && fastify ? gw.max.rps / fastify.rps : NaN;
+    out.push({ goal: `throughput >= ${THROUGHPUT_GOAL.toFixed(1)}x ${FASTIFY}`, request: r.request, met: ratio >= THROUGHPUT_GOAL, value: `${num(ratio, 2)}x` });
+    const added = gw?.atHalf && direct ? gw.atHalf.p99 - direct.p99 : NaN;
+    out.push({ goal: `added p99 <= ${ADDED_P99_GOAL_MS} ms over direct at 50% load`, request: r.request, met: added <= ADDED_P99_GOAL_MS, value: `${added >= 0 ? '+' : ''}${num(added, 2)} ms` });
+  }
+  return out;
+}
+
+async function run(): Promise<SectionReport> {
+  const peers: Peer[] = [];
+  try {
+    const sim = await spawnNode('ERP simulator', 'test/bench/peers/erp-sim.js');
+    peers.push(sim);
+    const gateway = await startGatewayPeer(sim.url);
+    peers.push(gateway);
+    const fastify = await spawnNode(FASTIFY, 'test/bench/peers/fastify-proxy.js', [sim.url]);
+    peers.push(fastify);
+    const targets = [
+      { name: DIRECT, url: sim.url },
+      { name: GATEWAY, url: gateway.url },
+      { name: FASTIFY, url: fastify.url },
+    ];
+    const nginxBinary = findNginx();
+    const nginxMissing = nginxBinary ? undefined : 'nginx not installed (apt-get install nginx-light)';
+    if (nginxBinary) {
+      const nginx = await startNginx(nginxBinary, sim.url);
+      peers.push(nginx);
+      targets.push({ name: NGINX, url: nginx.url });
+    }
+
+    const results: RequestResult[] = [];
+    for (const { name, spec } of REQUESTS) results.push(await measure(targets, name, spec));
+    const verdicts = goals(results);
+    return {
+      tables: results.map((r) => table(r, nginxMissing)),
+      summary: verdicts.map((g) => `goal ${g.goal} — ${g.request}: ${g.met ? 'met' : 'NOT MET'} (${g.value})`),
+      json: { load, nginx: nginxBinary ?? null, results, goals: verdicts },
+    };
+  } finally {
+    for (const p of peers.reverse()) await p.stop();
+  }
+}
+
+export const proxyOverhead: BenchSection = {
+  name: 'proxy-overhead',
+  description: 'req/s and latency through storegw vs direct, @fastify/http-proxy and nginx',
+  run,
+};
