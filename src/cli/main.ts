@@ -14,7 +14,9 @@ async function main(argv: string[]): Promise<number> {
     case 'config':
       return (await import('./config-cmd.js')).configCommand(args, out, err);
     case 'status':
-      return (await import('./status-cmd.js')).statusCommand(args, out, err);
+      return (await import('./status-cmd.js')).statusCommand(args, out);
+    case 'queue':
+      return (await import('./queue-cmd.js')).queueCommand(args, out);
     case 'demo':
       return (await import('./demo-cmd.js')).demoCommand(args, out);
     case 'help':
@@ -32,6 +34,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
+    // An unreachable or refusing admin API, a missing token file: a failure, said plainly.
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     err(usage ? `${(e as Error).message}\n\n${USAGE}` : `storegw: ${(e as Error).message}`);
     process.exitCode = usage ? 2 : 1;

@@ -1,6 +1,4 @@
-import { parseArgs } from 'node:util';
-import { request } from 'undici';
-import { readSecretFile } from '../util/secret-file.js';
+import { adminCall, parseAdminArgs } from './admin-client.js';
 
 interface StatusPath {
   name: string;
@@ -33,26 +31,9 @@ export function renderStatus(s: Status): string {
   return lines.join('\n');
 }
 
-export async function statusCommand(args: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { admin: { type: 'string', default: 'http://127.0.0.1:9080' }, 'token-file': { type: 'string' }, json: { type: 'boolean', default: false } },
-  });
-  const headers: Record<string, string> = {};
-  if (values['token-file']) headers.authorization = `Bearer ${readSecretFile(values['token-file']).value}`;
-  let res;
-  try {
-    res = await request(new URL('/v1/status', values.admin), { headers, headersTimeout: 5000, bodyTimeout: 5000 });
-  } catch (e) {
-    err(`cannot reach the gateway admin API at ${values.admin}: ${(e as Error).message}`);
-    return 1;
-  }
-  if (res.statusCode !== 200) {
-    err(`${values.admin} answered ${res.statusCode}${res.statusCode === 401 ? ' (pass --token-file)' : ''}`);
-    await res.body.dump();
-    return 1;
-  }
-  const status = (await res.body.json()) as Status;
+export async function statusCommand(args: string[], out: (s: string) => void): Promise<number> {
+  const { target, values } = parseAdminArgs(args);
+  const status = (await adminCall(target, 'GET', '/v1/status')) as Status;
   out(values.json ? JSON.stringify(status, null, 2) : renderStatus(status));
   return 0;
 }

@@ -7,6 +7,8 @@ export const USAGE = `usage: storegw <command>
   config schema                   print the gateway config JSON Schema
   status [--admin URL] [--token-file FILE] [--json]
                                   link, queue and replay state of a running gateway
+  queue ls [--state pending|dead] | queue retry ID | queue discard ID
+                                  the journal of a running gateway (admin options as for status)
   demo                            ERP simulator + gateway on loopback (what npm start runs)
 
 exit codes: 0 ok, 1 failure, 2 usage error`;

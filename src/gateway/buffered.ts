@@ -104,6 +104,7 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
   }
 
   const { entry, queuedBehind } = appended;
+  b.logger.debug({ receipt: entry.receipt, route: route.name, queuedBehind }, 'journal entry stored');
   // An earlier entry of the same device (or store) is still queued: going live
   // now would overtake it, so this one waits its turn.
   if (queuedBehind) {

@@ -2,6 +2,8 @@
 // simulator going down, coming back, failing, and committing before it drops
 // the connection.
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
@@ -60,6 +62,8 @@ describe('buffer routes', () => {
     expect(r.headers['x-gateway-path']).toBe('fiber');
     expect(r.headers['x-gateway-receipt']).toMatch(/^[0-9a-f-]{36}$/);
     expect(erp.commits().map((c) => c.key)).toEqual(['order-live-1']);
+    // The journal holds sessions and cookies: only the gateway's user may read it.
+    expect(statSync(join(gw.dir, 'journal.db')).mode & 0o077).toBe(0);
   });
 
   it('through an outage: 202 with a receipt, then every order delivered once, in order per device', async () => {

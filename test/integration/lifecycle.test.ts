@@ -135,6 +135,42 @@ describe('gateway process', () => {
     }
   });
 
+  it('storegw status and storegw queue read a running gateway', async () => {
+    const routes = `${ROUTES}
+  - name: orders
+    match: { method: POST, path: /orders }
+    class: critical
+    mode: buffer
+    timeoutMs: 300`;
+    // An ERP that is not there: the order is journaled and stays pending.
+    const { child, url, admin } = await startChild(gatewayYaml('http://127.0.0.1:9', routes));
+    try {
+      const order = await request(`${url}/orders`, { method: 'POST', body: '{"sku":"A-1"}', headers: { 'content-type': 'application/json' } });
+      expect(order.statusCode).toBe(202);
+      const { receipt } = (await order.body.json()) as { receipt: string };
+
+      const status = run(['status', '--admin', admin]);
+      expect(await exitOf(status.proc)).toBe(0);
+      expect(status.output()).toMatch(/store store-test \(test\)/);
+      expect(status.output()).toContain('queue: 1 pending, 0 dead');
+
+      const ls = run(['queue', 'ls', '--admin', admin]);
+      expect(await exitOf(ls.proc)).toBe(0);
+      expect(ls.output()).toContain(receipt);
+
+      const discard = run(['queue', 'discard', receipt, '--admin', admin]);
+      expect(await exitOf(discard.proc)).toBe(1);
+      expect(discard.output()).toContain('only dead letters can be retried or discarded');
+
+      const nowhere = run(['status', '--admin', 'http://127.0.0.1:9']);
+      expect(await exitOf(nowhere.proc)).toBe(1);
+      expect(nowhere.output()).toContain('cannot reach the gateway admin API');
+    } finally {
+      child.proc.kill('SIGTERM');
+      await exitOf(child.proc);
+    }
+  });
+
   it('refuses to start on an invalid config with exit 1 and FILE:path: message', async () => {
     const config = join(dir, 'bad.yaml');
     writeFileSync(config, gatewayYaml(erp.url, ROUTES).replace('class: normal', 'class: urgent'));

@@ -1,0 +1,45 @@
+// storegw queue ls [--state pending|dead] | retry ID | discard ID
+import { adminCall, parseAdminArgs } from './admin-client.js';
+import { UsageError } from './usage.js';
+
+interface Entry {
+  receipt: string;
+  route: string;
+  cls: string;
+  state: string;
+  attempts: number;
+  createdAt: number;
+  lastError: string | null;
+}
+
+export function renderEntries(entries: Entry[], now: number): string {
+  if (entries.length === 0) return 'no entries';
+  const rows = entries.map((e) =>
+    [e.receipt, e.route.padEnd(16), e.cls.padEnd(11), String(e.attempts).padEnd(8), `${Math.round((now - e.createdAt) / 1000)}s`.padEnd(8), e.lastError ?? ''].join(' '),
+  );
+  return ['RECEIPT                              ROUTE            CLASS       ATTEMPTS AGE      LAST ERROR', ...rows].join('\n');
+}
+
+export async function queueCommand(args: string[], out: (s: string) => void): Promise<number> {
+  const { target, values, positionals } = parseAdminArgs(args, { state: { type: 'string', default: 'pending' } });
+  const [sub, id, ...rest] = positionals;
+  if (rest.length > 0) throw new UsageError('usage: storegw queue ls [--state pending|dead] | retry ID | discard ID');
+  switch (sub) {
+    case 'ls': {
+      const state = values.state as string;
+      if (!['pending', 'dead', 'delivered'].includes(state)) throw new UsageError('--state is pending, dead or delivered');
+      const res = (await adminCall(target, 'GET', `/v1/queue?state=${state}&limit=1000`)) as { entries: Entry[] };
+      out(values.json ? JSON.stringify(res.entries, null, 2) : renderEntries(res.entries, Date.now()));
+      return 0;
+    }
+    case 'retry':
+    case 'discard': {
+      if (!id) throw new UsageError(`usage: storegw queue ${sub} ID`);
+      const res = await adminCall(target, sub === 'retry' ? 'POST' : 'DELETE', sub === 'retry' ? `/v1/queue/${encodeURIComponent(id)}/retry` : `/v1/queue/${encodeURIComponent(id)}`);
+      out(values.json ? JSON.stringify(res) : sub === 'retry' ? `${id}: back in the queue` : `${id}: discarded`);
+      return 0;
+    }
+    default:
+      throw new UsageError('usage: storegw queue ls [--state pending|dead] | retry ID | discard ID');
+  }
+}
