@@ -39,7 +39,7 @@ describe('journal on a full disk', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(!isRoot)('answers 507 when the disk is full, acknowledges only what is stored, and keeps serving', async () => {
+  it.skipIf(!isRoot)('answers 507 when the disk is full, acknowledges only what is stored, and keeps serving (needs root: mounts a 512 KiB tmpfs)', async () => {
     erp.setBehavior({ mode: 'fail', status: 503, pathPrefix: '/web/dataset' });
     const t = await startTestGateway(gatewayYaml(erp.url, ROUTES, { buffer: `{ path: ${join(mountPoint, 'journal.db')}, maxBytes: 1GiB }` }));
     try {
