@@ -1,293 +1,260 @@
 // An Odoo-like ERP for tests, benchmarks and the demo. It commits writes in
 // memory, deduplicates them by Idempotency-Key and by POS order uuid (as an
-// ERP that honours keys does), and can be told to fail, hang, slow down, or
-// drop the connection before or after committing.
+// ERP that honours keys does), serves bulk bytes both ways, echoes what it was
+// sent, and can be told to fail, hang, slow down, drop the connection before
+// or after committing, or serve with bounded capacity.
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { isRead, parseOdooCall, posOrders, products, type OdooCall } from './odoo-rpc.js';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { BehaviorState, parseBehavior, type SimBehavior } from './behavior.js';
+import { CapacityGate, parseCapacity } from './capacity.js';
+import { Ledger, type SimOrder } from './ledger.js';
+import { isOdooPath, isRead, parseOdooCall, readResult, requestId, rpcError, rpcResult } from './odoo-rpc.js';
 
-export type SimMode = 'ok' | 'fail' | 'hang' | 'slow' | 'drop-after-commit' | 'drop-before-commit';
-
-export interface SimBehavior {
-  mode: SimMode;
-  /** For 'fail': the status to answer (default 503). */
-  status?: number;
-  /** For 'fail': a Retry-After to send. */
-  retryAfterS?: number;
-  /** For 'slow': the delay before answering (default 1000). */
-  delayMs?: number;
-  /** Apply to the next N matching requests only, then back to 'ok'. */
-  count?: number;
-  /** Apply only to requests whose path starts with this. */
-  pathPrefix?: string;
-}
-
-export interface SimOrder {
-  seq: number;
-  key: string | null;
-  uuid: string | null;
-  model: string;
-  method: string;
-  device: string | null;
-  receivedAt: number;
-  body: unknown;
-}
+export type { SimBehavior, SimMode } from './behavior.js';
+export type { SimOrder } from './ledger.js';
 
 export interface ErpSimulator {
+  /** e.g. http://127.0.0.1:34567 */
   url: string;
   port: number;
+  /** Throws on an invalid behaviour. */
   setBehavior(b: SimBehavior): void;
-  /** At most `concurrency` requests served at once, each taking serviceMs; the rest wait in FIFO order. */
+  /** At most `concurrency` requests served at once, each taking serviceMs; the rest wait in arrival order. null: unbounded. */
   setCapacity(c: { concurrency: number; serviceMs: number } | null): void;
+  /** Every committed write, in commit order. */
   commits(): SimOrder[];
+  /** Write requests answered at least partly from memory because their key or an order uuid was already committed. */
   duplicates(): number;
+  /** Requests seen on any path, control endpoints included. */
   received(): number;
+  /** Clears commits, counters, behaviour and capacity. */
   reset(): void;
+  /** Closes the server and destroys open sockets, hung requests' too. */
   close(): Promise<void>;
 }
 
-const MODES: readonly SimMode[] = ['ok', 'fail', 'hang', 'slow', 'drop-after-commit', 'drop-before-commit'];
-const CONTROL = '/_sim/';
+const CONTROL_PATHS = new Set(['/_sim/control', '/_sim/capacity', '/_sim/state', '/_sim/commits', '/_sim/reset']);
 
-function validBehavior(v: unknown): SimBehavior | undefined {
-  if (v === null || typeof v !== 'object') return undefined;
-  const b = v as Record<string, unknown>;
-  if (!MODES.includes(b.mode as SimMode)) return undefined;
-  for (const k of ['status', 'retryAfterS', 'delayMs', 'count'] as const) if (b[k] !== undefined && (typeof b[k] !== 'number' || !Number.isFinite(b[k]) || (b[k] as number) < 0)) return undefined;
-  if (b.pathPrefix !== undefined && typeof b.pathPrefix !== 'string') return undefined;
-  return b as unknown as SimBehavior;
+/** Byte i of every blob is i mod 256, so a client can check whatever range it got. */
+const BLOB_CHUNK = Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => i % 256));
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+async function readAll(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
+/** The body as JSON, or undefined when it is empty or not JSON (validation then explains what was expected). */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  try {
+    return JSON.parse((await readAll(req)).toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function blob(bytes: number): Readable {
+  let left = bytes;
+  return new Readable({
+    read() {
+      const n = Math.min(left, BLOB_CHUNK.length);
+      left -= n;
+      this.push(n === 0 ? null : n === BLOB_CHUNK.length ? BLOB_CHUNK : BLOB_CHUNK.subarray(0, n));
+    },
+  });
+}
+
+/** Headers as the client sent them: lower-cased names, a repeated header as an array rather than merged the way Node merges them. */
+function rawHeaders(raw: string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    const seen = out[name];
+    out[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return out;
+}
+
+function header(request: FastifyRequest, name: string): string | null {
+  const v = request.headers[name];
+  return typeof v === 'string' ? v : null;
+}
+
+/** Ends the exchange without an answer: the client sees the connection reset or closed. */
+function drop(reply: FastifyReply): FastifyReply {
+  reply.hijack();
+  reply.raw.destroy();
+  return reply;
+}
+
 export async function startErpSimulator(opts: { host?: string; port?: number } = {}): Promise<ErpSimulator> {
-  let behavior: SimBehavior = { mode: 'ok' };
-  let capacity: { concurrency: number; serviceMs: number } | null = null;
-  let busy = 0;
-  const waiting: (() => void)[] = [];
-  let commits: SimOrder[] = [];
-  let byKey = new Map<string, unknown>();
-  let byUuid = new Map<string, unknown>();
-  let duplicates = 0;
+  const behavior = new BehaviorState();
+  const gate = new CapacityGate();
+  const ledger = new Ledger();
+  const arrivals = new WeakMap<FastifyRequest, { at: number; dropAfterCommit: boolean }>();
   let received = 0;
-  const sockets = new Set<Socket>();
 
-  /** The behaviour for this request, consuming one use of a counted behaviour. */
-  function behaviorFor(path: string): SimBehavior {
-    if (behavior.mode === 'ok' || (behavior.pathPrefix !== undefined && !path.startsWith(behavior.pathPrefix))) return { mode: 'ok' };
-    const b = behavior;
-    if (b.count !== undefined) {
-      behavior = b.count <= 1 ? { mode: 'ok' } : { ...b, count: b.count - 1 };
+  // Without forceCloseConnections, close() would wait for hung requests.
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  // Every handler reads the raw body stream itself, whatever it is.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  app.addHook('onRequest', async (request, reply) => {
+    received++;
+    // Fastify answers 415 to a malformed Content-Type before any parser runs; the
+    // simulator must take whatever a gateway forwards, so Fastify only sees a
+    // neutral one (the echo reports the raw headers).
+    if (request.headers['content-type'] !== undefined) request.raw.headers['content-type'] = 'application/octet-stream';
+    const path = pathOf(request.url);
+    if (CONTROL_PATHS.has(path)) return;
+    const at = Date.now();
+    const b = behavior.take(path);
+    switch (b.mode) {
+      case 'fail':
+        if (b.retryAfterS !== undefined) reply.header('retry-after', String(b.retryAfterS));
+        return reply.code(b.status ?? 503).send({ error: 'simulated' });
+      case 'hang':
+        // Take the body so the client is left waiting for an answer, not for a chance to send.
+        request.raw.resume();
+        return reply.hijack();
+      case 'drop-before-commit':
+        return drop(reply);
+      case 'drop-after-commit':
+        // Only Odoo calls commit anything; the rest have nothing to do before dropping.
+        if (!(request.method === 'POST' && isOdooPath(path))) return drop(reply);
+        break;
+      case 'slow':
+        await sleep(b.delayMs ?? 1000, undefined, { ref: false });
+        // A client that gave up meanwhile must not take a place in the queue.
+        if (reply.raw.destroyed) return reply.hijack();
+        break;
     }
-    return b;
-  }
+    arrivals.set(request, { at, dropAfterCommit: b.mode === 'drop-after-commit' });
+    // Traefik answers /ping itself; it never waits for an Odoo worker.
+    if (path === '/ping') return;
+    const slot = gate.enter();
+    reply.raw.once('close', slot.leave);
+    await slot.served;
+  });
 
-  async function withCapacity<T>(work: () => Promise<T>): Promise<T> {
-    if (!capacity) return work();
-    if (busy >= capacity.concurrency) await new Promise<void>((r) => waiting.push(r));
-    busy++;
-    try {
-      await new Promise((r) => setTimeout(r, capacity?.serviceMs ?? 0));
-      return await work();
-    } finally {
-      busy--;
-      waiting.shift()?.();
-    }
-  }
+  app.get('/ping', async () => 'OK');
 
-  /** Commits a write once; a repeat (same key or same order uuid) gets the first answer again. */
-  function commit(call: OdooCall, req: IncomingMessage, body: unknown): unknown {
-    const keyHeader = req.headers['idempotency-key'];
-    const key = typeof keyHeader === 'string' ? keyHeader : null;
-    const orders = posOrders(call);
-    const earlier = (key !== null && byKey.get(key)) || orders.map((o) => o.uuid !== null && byUuid.get(o.uuid)).find(Boolean);
-    if (earlier) {
-      duplicates++;
-      return earlier;
-    }
-    const device = typeof req.headers['x-device-id'] === 'string' ? req.headers['x-device-id'] : null;
-    const result = orders.map((o) => {
-      const seq = commits.length + 1;
-      commits.push({ seq, key, uuid: o.uuid, model: call.model, method: call.method, device, receivedAt: Date.now(), body });
-      return call.model === 'pos.order' ? { id: seq, uuid: o.uuid } : true;
-    });
-    const answer = call.model === 'pos.order' ? result : result[0];
-    if (key !== null) byKey.set(key, answer);
-    for (const o of orders) if (o.uuid !== null) byUuid.set(o.uuid, answer);
-    return answer;
-  }
-
-  async function odoo(req: IncomingMessage, res: ServerResponse, path: string, b: SimBehavior): Promise<void> {
-    const raw = await readBody(req);
+  async function odoo(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const text = (await readAll(request.raw)).toString('utf8');
     let body: unknown;
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      body = JSON.parse(text);
     } catch {
-      return json(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
+      return reply.code(400).send(rpcError(null, -32700, 'Parse error: the body is not JSON'));
     }
-    const call = parseOdooCall(path, body);
-    if ('error' in call) return json(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32602, message: call.error } });
-
-    if (b.mode === 'drop-before-commit') return void req.socket.destroy();
-    if (isRead(call.method)) {
-      const limit = typeof call.kwargs.limit === 'number' ? call.kwargs.limit : 80;
-      const result = call.model === 'product.product' && call.method === 'search_read' ? products(limit) : [];
-      return json(res, 200, { jsonrpc: '2.0', id: call.id, result });
-    }
-    const result = commit(call, req, body);
-    if (b.mode === 'drop-after-commit') return void req.socket.destroy();
-    json(res, 200, { jsonrpc: '2.0', id: call.id, result });
+    const call = parseOdooCall(pathOf(request.url), body);
+    if ('error' in call) return reply.code(400).send(rpcError(requestId(body), -32600, call.error));
+    const arrival = arrivals.get(request)!;
+    const result = isRead(call.method)
+      ? readResult(call)
+      : ledger.write({ call, key: header(request, 'idempotency-key'), device: header(request, 'x-device-id'), receivedAt: arrival.at, body });
+    if (arrival.dropAfterCommit) return drop(reply);
+    return rpcResult(call.id, result);
   }
+  app.post('/jsonrpc', odoo);
+  app.post('/web/dataset/call_kw', odoo);
+  app.post('/web/dataset/call_kw/*', odoo);
 
-  function blob(res: ServerResponse, bytes: number): void {
-    const chunk = Buffer.alloc(64 * 1024, 'storegw-');
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes) });
-    let left = bytes;
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, chunk.length);
-        left -= n;
-        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
-  }
+  app.get('/_sim/blob', async (request, reply) => {
+    const q = (request.query as Record<string, unknown>).bytes;
+    const n = typeof q === 'string' && /^\d+$/.test(q) ? Number(q) : NaN;
+    if (!Number.isSafeInteger(n)) return reply.code(400).send({ error: 'bytes=<whole number> expected' });
+    return reply.header('content-type', 'application/octet-stream').header('content-length', String(n)).send(blob(n));
+  });
 
-  async function upload(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function upload(request: FastifyRequest): Promise<{ bytes: number; sha256: string }> {
     const hash = createHash('sha256');
     let bytes = 0;
-    for await (const c of req) {
-      bytes += (c as Buffer).length;
-      hash.update(c as Buffer);
+    for await (const chunk of request.raw as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      hash.update(chunk);
     }
-    json(res, 200, { bytes, sha256: hash.digest('hex') });
+    return { bytes, sha256: hash.digest('hex') };
   }
+  app.post('/_sim/upload', upload);
+  app.put('/_sim/upload', upload);
 
-  async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const readJson = async () => {
-      try {
-        return JSON.parse((await readBody(req)).toString('utf8')) as unknown;
-      } catch {
-        return undefined;
-      }
-    };
-    switch (`${req.method} ${path}`) {
-      case 'POST /_sim/control': {
-        const b = validBehavior(await readJson());
-        if (!b) return json(res, 400, { error: `body must be {"mode": one of ${MODES.join('|')}, ...}` });
-        behavior = b;
-        return json(res, 200, { behavior });
-      }
-      case 'POST /_sim/capacity': {
-        const c = (await readJson()) as { concurrency?: unknown; serviceMs?: unknown } | null | undefined;
-        if (c === null) capacity = null;
-        else if (c && typeof c.concurrency === 'number' && c.concurrency >= 1 && typeof c.serviceMs === 'number' && c.serviceMs >= 0)
-          capacity = { concurrency: c.concurrency, serviceMs: c.serviceMs };
-        else return json(res, 400, { error: 'body must be {"concurrency": >=1, "serviceMs": >=0} or null' });
-        return json(res, 200, { capacity });
-      }
-      case 'GET /_sim/state':
-        return json(res, 200, { received, commits: commits.length, duplicates, behavior, capacity });
-      case 'GET /_sim/commits':
-        return json(res, 200, commits);
-      case 'POST /_sim/reset':
-        sim.reset();
-        return json(res, 200, { reset: true });
-    }
-    const url = new URL(req.url ?? '/', 'http://sim');
-    if (req.method === 'GET' && path === '/_sim/blob') {
-      const bytes = Number(url.searchParams.get('bytes') ?? 65536);
-      if (!Number.isSafeInteger(bytes) || bytes < 0) return json(res, 400, { error: 'bytes must be a whole number' });
-      return blob(res, bytes);
-    }
-    if ((req.method === 'POST' || req.method === 'PUT') && path === '/_sim/upload') return upload(req, res);
-    if (path.startsWith('/_sim/echo')) {
-      const raw = await readBody(req);
-      return json(res, 200, { method: req.method, url: req.url, headers: req.headers, bodyBytes: raw.length });
-    }
-    json(res, 404, { error: 'unknown simulator endpoint' });
+  async function echo(request: FastifyRequest): Promise<unknown> {
+    let bodyBytes = 0;
+    for await (const chunk of request.raw as AsyncIterable<Buffer>) bodyBytes += chunk.length;
+    return { method: request.method, url: request.raw.url, headers: rawHeaders(request.raw.rawHeaders), bodyBytes };
   }
+  app.all('/_sim/echo', echo);
+  app.all('/_sim/echo/*', echo);
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    received++;
-    const path = (req.url ?? '/').split('?')[0]!;
-    // Blobs, uploads and echoes stand for the ERP's static and binary endpoints: behaviour applies to them too.
-    const b = path.startsWith(CONTROL) && !/^\/_sim\/(blob|upload|echo)/.test(path) ? ({ mode: 'ok' } as SimBehavior) : behaviorFor(path);
-    if (b.mode === 'hang') return;
-    if (b.mode === 'fail') {
-      req.resume();
-      return json(res, b.status ?? 503, { error: 'simulated' }, b.retryAfterS !== undefined ? { 'retry-after': String(b.retryAfterS) } : {});
-    }
-    if (b.mode === 'slow') await new Promise((r) => setTimeout(r, b.delayMs ?? 1000));
-    if (path.startsWith(CONTROL)) return control(req, res, path);
-    if (path === '/ping' || path === '/ping/') {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-      return void res.end('OK');
-    }
-    if (req.method === 'POST' && (path === '/jsonrpc' || path.startsWith('/web/dataset/call_kw'))) return withCapacity(() => odoo(req, res, path, b));
-    if (b.mode.startsWith('drop')) return void req.socket.destroy();
-    req.resume();
-    json(res, 404, { error: 'not found', path });
-  }
+  app.post('/_sim/control', async (request, reply) => {
+    const parsed = parseBehavior(await readJson(request.raw));
+    if ('error' in parsed) return reply.code(400).send(parsed);
+    behavior.set(parsed);
+    return { behavior: parsed };
+  });
+  app.post('/_sim/capacity', async (request, reply) => {
+    const parsed = parseCapacity(await readJson(request.raw));
+    if ('error' in parsed) return reply.code(400).send(parsed);
+    gate.limit = parsed.capacity;
+    return parsed;
+  });
+  app.get('/_sim/state', async () => ({
+    received,
+    commits: ledger.count(),
+    duplicates: ledger.duplicates(),
+    behavior: behavior.current,
+    capacity: gate.limit,
+    load: gate.load(),
+  }));
+  app.get('/_sim/commits', async () => ledger.commits());
+  app.post('/_sim/reset', async () => {
+    sim.reset();
+    return { reset: true };
+  });
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: Error) => {
-      if (!res.headersSent) json(res, 500, { error: e.message });
-      else res.destroy();
-    });
+  app.setNotFoundHandler(async (request, reply) => {
+    return reply.code(404).send({ error: 'not found', path: pathOf(request.url) });
   });
-  server.keepAliveTimeout = 30_000;
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port, address } = server.address() as AddressInfo;
+
+  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
+  const { address, port } = app.server.address() as AddressInfo;
 
   const sim: ErpSimulator = {
     url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
     port,
     setBehavior(b) {
-      const valid = validBehavior(b);
-      if (!valid) throw new Error(`invalid simulator behaviour: ${JSON.stringify(b)}`);
-      behavior = valid;
+      const parsed = parseBehavior(b);
+      if ('error' in parsed) throw new Error(`invalid simulator behaviour ${JSON.stringify(b)}: ${parsed.error}`);
+      behavior.set(parsed);
     },
     setCapacity(c) {
-      capacity = c;
+      const parsed = parseCapacity(c);
+      if ('error' in parsed) throw new Error(`invalid simulator capacity ${JSON.stringify(c)}: ${parsed.error}`);
+      gate.limit = parsed.capacity;
     },
-    commits: () => [...commits],
-    duplicates: () => duplicates,
+    commits: () => ledger.commits(),
+    duplicates: () => ledger.duplicates(),
     received: () => received,
     reset() {
-      behavior = { mode: 'ok' };
-      capacity = null;
-      commits = [];
-      byKey = new Map();
-      byUuid = new Map();
-      duplicates = 0;
+      behavior.set({ mode: 'ok' });
+      gate.limit = null;
+      gate.resetPeak();
+      ledger.reset();
       received = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => app.close(),
   };
   return sim;
 }

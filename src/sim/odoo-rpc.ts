@@ -1,5 +1,5 @@
-// Reading Odoo JSON-RPC calls the way the ERP simulator needs them: what is
-// called, whether it writes, and which POS orders a sync carries. Pure.
+// Reading Odoo JSON-RPC calls the way the ERP simulator needs them, and
+// building its answers. Pure: no sockets, no state.
 
 export interface OdooCall {
   id: unknown;
@@ -9,47 +9,86 @@ export interface OdooCall {
   kwargs: Record<string, unknown>;
 }
 
-const READ_PREFIXES = ['search', 'read', 'name_search', 'fields_get', 'load_', 'get_', 'default_get'];
-
-export function isRead(method: string): boolean {
-  return READ_PREFIXES.some((p) => method.startsWith(p));
+export interface Product {
+  id: number;
+  display_name: string;
+  list_price: number;
+  barcode: string;
 }
+
+const READ_PREFIXES = ['search', 'read', 'name_search', 'fields_get', 'load_', 'get_', 'default_get'];
+const DEFAULT_LIMIT = 80;
+const CATALOG_SIZE = 1000;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** Parses a call_kw or execute_kw body; `path` decides which form is expected. */
+export function isOdooPath(path: string): boolean {
+  return path === '/jsonrpc' || path === '/web/dataset/call_kw' || path.startsWith('/web/dataset/call_kw/');
+}
+
+export function isRead(method: string): boolean {
+  return READ_PREFIXES.some((p) => method.startsWith(p));
+}
+
+/**
+ * Parses a call_kw or an execute_kw body; `path` says which one to expect.
+ * The call_kw URL's trailing /model/method is ignored, as Odoo ignores it: the
+ * body is what runs.
+ */
 export function parseOdooCall(path: string, body: unknown): OdooCall | { error: string } {
-  if (!isObject(body) || !isObject(body.params)) return { error: 'JSON-RPC body with a params object expected' };
+  if (!isObject(body) || !isObject(body.params)) return { error: 'a JSON-RPC object with a params object expected' };
+  const id = body.id ?? null;
   const p = body.params;
   if (path === '/jsonrpc') {
     const a = p.args;
-    if (p.service !== 'object' || !Array.isArray(a) || typeof a[3] !== 'string' || typeof a[4] !== 'string') return { error: 'execute_kw with [db, uid, password, model, method, args, kwargs] expected' };
-    return { id: body.id ?? null, model: a[3], method: a[4], args: Array.isArray(a[5]) ? a[5] : [], kwargs: isObject(a[6]) ? a[6] : {} };
+    if (p.service !== 'object' || p.method !== 'execute_kw' || !Array.isArray(a) || typeof a[3] !== 'string' || typeof a[4] !== 'string') {
+      return { error: 'params {service: "object", method: "execute_kw", args: [db, uid, password, model, method, args, kwargs]} expected' };
+    }
+    return { id, model: a[3], method: a[4], args: Array.isArray(a[5]) ? a[5] : [], kwargs: isObject(a[6]) ? a[6] : {} };
   }
   if (typeof p.model !== 'string' || typeof p.method !== 'string') return { error: 'params.model and params.method expected' };
-  return { id: body.id ?? null, model: p.model, method: p.method, args: Array.isArray(p.args) ? p.args : [], kwargs: isObject(p.kwargs) ? p.kwargs : {} };
+  return { id, model: p.model, method: p.method, args: Array.isArray(p.args) ? p.args : [], kwargs: isObject(p.kwargs) ? p.kwargs : {} };
 }
 
-/** The POS orders in a pos.order sync: params.args[0] is the list; each order's uuid as Odoo versions name it. */
-export function posOrders(call: OdooCall): { uuid: string | null }[] {
+/** The id of whatever JSON-RPC request `body` is, for error answers to bodies that did not parse as a call. */
+export function requestId(body: unknown): unknown {
+  return isObject(body) ? (body.id ?? null) : null;
+}
+
+/**
+ * The uuids of the orders a pos.order call carries in args[0], one entry per
+ * order (null when an order names none), or undefined when the call is not a
+ * list of orders (e.g. pos.order write([ids], vals)).
+ */
+export function posOrderUuids(call: OdooCall): (string | null)[] | undefined {
   const list = call.args[0];
-  if (call.model !== 'pos.order' || !Array.isArray(list)) return [{ uuid: null }];
-  return list.map((o: unknown) => {
-    if (!isObject(o)) return { uuid: null };
-    const data = isObject(o.data) ? o.data : {};
-    const uuid = o.uuid ?? data.uuid ?? data.uid ?? o.id;
-    return { uuid: typeof uuid === 'string' || typeof uuid === 'number' ? String(uuid) : null };
+  if (call.model !== 'pos.order' || !Array.isArray(list) || !list.every(isObject)) return undefined;
+  return list.map((order: Record<string, unknown>) => {
+    const data = isObject(order.data) ? order.data : {};
+    // Odoo 18 sends `uuid`; Odoo 16/17 send {id, data: {uid}}, and some versions also `data.uuid`.
+    const uuid = [order.uuid, data.uuid, data.uid, order.id].find((v) => typeof v === 'string');
+    return (uuid as string | undefined) ?? null;
   });
 }
 
-/** A deterministic catalog, so tests and benchmarks see the same answers. */
-export function products(limit: number): { id: number; display_name: string; list_price: number; barcode: string }[] {
-  return Array.from({ length: Math.max(0, Math.min(limit, 1000)) }, (_, i) => ({
+/** What a read answers: a deterministic catalog for product.product search_read, nothing otherwise. */
+export function readResult(call: OdooCall): Product[] {
+  if (call.model !== 'product.product' || call.method !== 'search_read') return [];
+  const limit = typeof call.kwargs.limit === 'number' ? call.kwargs.limit : DEFAULT_LIMIT;
+  return Array.from({ length: Math.max(0, Math.min(Math.floor(limit), CATALOG_SIZE)) }, (_, i) => ({
     id: i + 1,
     display_name: `Product ${i + 1}`,
     list_price: Math.round((1 + ((i * 37) % 100) / 10) * 100) / 100,
     barcode: String(4006381333900 + i),
   }));
+}
+
+export function rpcResult(id: unknown, result: unknown): { jsonrpc: '2.0'; id: unknown; result: unknown } {
+  return { jsonrpc: '2.0', id, result };
+}
+
+export function rpcError(id: unknown, code: number, message: string): { jsonrpc: '2.0'; id: unknown; error: { code: number; message: string } } {
+  return { jsonrpc: '2.0', id, error: { code, message } };
 }
