@@ -60,6 +60,16 @@ export type AppendResult =
   | { status: 'full'; reason: string }
   | { status: 'failed'; reason: string };
 
+/** A change to the journal. The gateway groups these: one transaction, one fsync for all that wait. */
+export type WriteOp =
+  | { op: 'append'; entry: NewEntry }
+  | { op: 'delivered'; receipt: string; response: StoredResponse }
+  | { op: 'retry'; receipt: string; nextAt: number; error: string; status: number | null }
+  | { op: 'dead'; receipt: string; reason: string; attempted: boolean; response?: StoredResponse | undefined };
+
+/** An append's result, or whether a state change applied (false: the entry was no longer pending). */
+export type WriteResult = AppendResult | boolean;
+
 export interface JournalStats {
   pending: number;
   dead: number;
@@ -241,38 +251,57 @@ export class JournalStore {
 
   /** Stores new entries in one transaction (one fsync). An entry whose idempotency key exists is not stored again. */
   appendBatch(entries: NewEntry[], now: number): AppendResult[] {
-    const results: AppendResult[] = [];
-    let added = 0;
+    return this.write(
+      entries.map((entry) => ({ op: 'append', entry })),
+      now,
+    ) as AppendResult[];
+  }
+
+  /**
+   * Applies writes in one transaction. When it fails (a full disk), none of it
+   * is stored: appends answer full/failed, so nothing is acknowledged, and
+   * state changes answer false, so their entries stay pending and are retried.
+   */
+  write(ops: WriteOp[], now: number): WriteResult[] {
+    const before = { bytes: this.#bytes, counts: { ...this.#counts } };
+    let results: WriteResult[];
     try {
-      this.#db.transaction(() => {
-        for (const e of entries) {
-          const existing = this.#stmt.byKey.get(e.idemKey) as (Row & { response_headers: string | null; response_body: Buffer | null }) | undefined;
-          if (existing) {
-            results.push({ status: 'existing', entry: view(existing), response: storedResponse(existing) });
-            continue;
-          }
-          const bytes = entryBytes(e);
-          if (this.#bytes + added + bytes > this.#maxBytes) {
-            results.push({ status: 'full', reason: `journal quota of ${this.#maxBytes} bytes reached` });
-            continue;
-          }
-          const { lastInsertRowid } = this.#stmt.insert.run({ ...e, headers: JSON.stringify(e.headers), bytes, now });
-          added += bytes;
-          this.#counts.pending++;
-          const seq = Number(lastInsertRowid);
-          const queuedBehind = e.orderingKey !== null && this.#stmt.earlierInLane.get(e.orderingKey, seq) !== undefined;
-          results.push({ status: 'stored', entry: view(this.#stmt.byReceipt.get(e.receipt) as Row), queuedBehind });
-        }
-      })();
+      results = this.#db.transaction(() => ops.map((o) => this.#apply(o, now)))();
     } catch (err) {
-      this.#counts.pending -= results.filter((r) => r.status === 'stored').length;
-      // The transaction rolled back: nothing of this batch is stored, so nothing may be acknowledged.
+      this.#bytes = before.bytes;
+      Object.assign(this.#counts, before.counts);
       const code = (err as { code?: string }).code;
-      const reason = code === 'SQLITE_FULL' ? 'disk full' : `journal write failed (${code ?? (err as Error).message})`;
-      return entries.map(() => (code === 'SQLITE_FULL' ? { status: 'full', reason } : { status: 'failed', reason }));
+      const failure: AppendResult =
+        code === 'SQLITE_FULL' ? { status: 'full', reason: 'disk full' } : { status: 'failed', reason: `journal write failed (${code ?? (err as Error).message})` };
+      return ops.map((o) => (o.op === 'append' ? failure : false));
     }
-    this.#bytes += added;
     return results;
+  }
+
+  #apply(o: WriteOp, now: number): WriteResult {
+    switch (o.op) {
+      case 'append':
+        return this.#append(o.entry, now);
+      case 'delivered':
+        return this.markDelivered(o.receipt, o.response, now);
+      case 'retry':
+        return this.markRetry(o.receipt, o.nextAt, o.error, o.status, now);
+      case 'dead':
+        return this.markDead(o.receipt, o.reason, now, o.attempted, o.response);
+    }
+  }
+
+  #append(e: NewEntry, now: number): AppendResult {
+    const existing = this.#stmt.byKey.get(e.idemKey) as (Row & { response_headers: string | null; response_body: Buffer | null }) | undefined;
+    if (existing) return { status: 'existing', entry: view(existing), response: storedResponse(existing) };
+    const bytes = entryBytes(e);
+    if (this.#bytes + bytes > this.#maxBytes) return { status: 'full', reason: `journal quota of ${this.#maxBytes} bytes reached` };
+    const { lastInsertRowid } = this.#stmt.insert.run({ ...e, headers: JSON.stringify(e.headers), bytes, now });
+    this.#bytes += bytes;
+    this.#counts.pending++;
+    const seq = Number(lastInsertRowid);
+    const queuedBehind = e.orderingKey !== null && this.#stmt.earlierInLane.get(e.orderingKey, seq) !== undefined;
+    return { status: 'stored', entry: view(this.#stmt.byReceipt.get(e.receipt) as Row), queuedBehind };
   }
 
   byReceipt(receipt: string): EntryView | undefined {

@@ -1,10 +1,21 @@
 // The gateway's handle on the journal. Every call is answered by the worker
-// thread that owns the database. Appends that arrive while a commit is under
-// way are gathered into the next one (group commit): one transaction and one
-// fsync for all of them, however many requests are waiting.
+// thread that owns the database. Writes (appends and state changes) that
+// arrive while a commit is under way are gathered into the next one (group
+// commit): one transaction and one fsync for all of them, however many wait.
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { JournalOpenError, type AppendResult, type DueEntry, type EntryState, type EntryView, type JournalStats, type NewEntry, type StoredResponse } from './journal-store.js';
+import {
+  JournalOpenError,
+  type AppendResult,
+  type DueEntry,
+  type EntryState,
+  type EntryView,
+  type JournalStats,
+  type NewEntry,
+  type StoredResponse,
+  type WriteOp,
+  type WriteResult,
+} from './journal-store.js';
 import { fromWire, type JournalOp, type WorkerReply } from './journal-wire.js';
 
 // vitest runs the TypeScript sources; a worker needs the compiled file, which `npm test` builds first.
@@ -13,9 +24,9 @@ function workerFile(): URL {
   return existsSync(beside) ? beside : new URL('../dist/sync/journal-worker.js', import.meta.url);
 }
 
-interface PendingAppend {
-  entry: NewEntry;
-  resolve: (r: AppendResult) => void;
+interface QueuedWrite {
+  op: WriteOp;
+  resolve: (r: WriteResult) => void;
   reject: (e: Error) => void;
 }
 
@@ -23,7 +34,7 @@ export class Journal {
   readonly #worker: Worker;
   readonly #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #nextId = 1;
-  #queued: PendingAppend[] = [];
+  #queued: QueuedWrite[] = [];
   #committing = false;
   #closed = false;
   /** Commits made and entries they carried, for the group-commit figures. */
@@ -59,11 +70,25 @@ export class Journal {
   /** Durably stores an entry; resolves once the commit holding it has reached disk. */
   append(entry: NewEntry): Promise<AppendResult> {
     if (this.#closed) return Promise.resolve({ status: 'failed', reason: 'journal closed' });
+    return this.#write({ op: 'append', entry }) as Promise<AppendResult>;
+  }
+
+  markDelivered(receipt: string, response: StoredResponse) {
+    return this.#write({ op: 'delivered', receipt, response }) as Promise<boolean>;
+  }
+  markRetry(receipt: string, nextAt: number, error: string, status: number | null) {
+    return this.#write({ op: 'retry', receipt, nextAt, error, status }) as Promise<boolean>;
+  }
+  markDead(receipt: string, reason: string, attempted: boolean, response?: StoredResponse) {
+    return this.#write({ op: 'dead', receipt, reason, attempted, response }) as Promise<boolean>;
+  }
+
+  #write(op: WriteOp): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
-      this.#queued.push({ entry, resolve, reject });
+      this.#queued.push({ op, resolve, reject });
       if (!this.#committing) {
         this.#committing = true;
-        // Let every append of this turn of the event loop join the first commit.
+        // Let every write of this turn of the event loop join the first commit.
         setImmediate(() => void this.#commit());
       }
     });
@@ -74,7 +99,7 @@ export class Journal {
       const batch = this.#queued;
       this.#queued = [];
       try {
-        const results = (await this.#call('appendBatch', batch.map((p) => p.entry), Date.now())) as AppendResult[];
+        const results = (await this.#call('write', batch.map((p) => p.op), Date.now())) as WriteResult[];
         this.commitStats.commits++;
         this.commitStats.entries += batch.length;
         batch.forEach((p, i) => p.resolve(results[i]!));
@@ -93,15 +118,6 @@ export class Journal {
   }
   nextDueAt() {
     return this.#call('nextDueAt') as Promise<number | undefined>;
-  }
-  markDelivered(receipt: string, response: StoredResponse, now = Date.now()) {
-    return this.#call('markDelivered', receipt, response, now) as Promise<boolean>;
-  }
-  markRetry(receipt: string, nextAt: number, error: string, status: number | null, now = Date.now()) {
-    return this.#call('markRetry', receipt, nextAt, error, status, now) as Promise<boolean>;
-  }
-  markDead(receipt: string, reason: string, attempted: boolean, response?: StoredResponse, now = Date.now()) {
-    return this.#call('markDead', receipt, reason, now, attempted, response) as Promise<boolean>;
   }
   retryDead(receipt: string, now = Date.now()) {
     return this.#call('retryDead', receipt, now) as Promise<boolean>;

@@ -25,14 +25,14 @@ export async function settle(journal: Journal, entry: EntryView, attempt: Delive
   const status = attempt.outcome.kind === 'response' ? attempt.outcome.status : null;
   switch (decision.action) {
     case 'delivered':
-      await journal.markDelivered(entry.receipt, attempt.response ?? { status: status ?? 200, headers: {}, body: Buffer.alloc(0) }, now);
+      await journal.markDelivered(entry.receipt, attempt.response ?? { status: status ?? 200, headers: {}, body: Buffer.alloc(0) });
       break;
     case 'dead':
-      await journal.markDead(entry.receipt, decision.reason, true, attempt.response, now);
+      await journal.markDead(entry.receipt, decision.reason, true, attempt.response);
       logger.warn({ receipt: entry.receipt, route: entry.route, reason: decision.reason }, 'journal entry is a dead letter');
       break;
     case 'retry':
-      await journal.markRetry(entry.receipt, now + decision.delayMs, decision.reason, status, now);
+      await journal.markRetry(entry.receipt, now + decision.delayMs, decision.reason, status);
       break;
   }
   logger.debug({ receipt: entry.receipt, attempts: entry.attempts + 1, decision }, 'journal entry attempt settled');
@@ -51,6 +51,7 @@ export interface ReplayDeps {
 }
 
 const IDLE_POLL_MS = 1000;
+const PICK_BATCH = 8;
 
 export class ReplayEngine {
   readonly #deps: ReplayDeps;
@@ -119,7 +120,9 @@ export class ReplayEngine {
     while (!this.#stopped) {
       try {
         const free = this.#deps.settings().concurrency - this.#inflight;
-        if (this.#paused || free <= 0) {
+        // While deliveries are under way, wait for several free slots: one journal query then starts several.
+        const worthPicking = this.#inflight === 0 || free >= Math.min(PICK_BATCH, this.#deps.settings().concurrency);
+        if (this.#paused || free <= 0 || !worthPicking) {
           await this.#sleep(IDLE_POLL_MS);
           continue;
         }

@@ -9,7 +9,9 @@ import { idempotencyKey, orderingKey } from '../../sync/idempotency.js';
 import type { Journal } from '../../sync/journal.js';
 import type { EntryView, StoredResponse } from '../../sync/journal-store.js';
 import { settle, type ReplayEngine, type ReplaySettings } from '../../sync/replay.js';
+import type { Decision } from '../../sync/retry-policy.js';
 import { deliver } from './deliver.js';
+import type { ErpBreaker } from './erp-breaker.js';
 import { sendError } from './replies.js';
 import type { Outcome } from './metrics.js';
 import type { PathView } from './path-choice.js';
@@ -22,6 +24,10 @@ export interface Buffering {
   leases: Set<string>;
   settings(): ReplaySettings;
   pathViews(): readonly PathView[];
+  /** Whether the ERP was just seen failing (live tries pause). */
+  breaker: ErpBreaker;
+  /** Every attempt's decision, live or replay: metrics and the breaker. */
+  settled(decision: Decision): void;
   logger: Logger;
 }
 
@@ -106,8 +112,9 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
   const { entry, queuedBehind } = appended;
   b.logger.debug({ receipt: entry.receipt, route: route.name, queuedBehind }, 'journal entry stored');
   // An earlier entry of the same device (or store) is still queued: going live
-  // now would overtake it, so this one waits its turn.
-  if (queuedBehind) {
+  // now would overtake it, so this one waits its turn. And while the ERP was
+  // just seen failing, the client is not kept waiting for another failure.
+  if (queuedBehind || !b.breaker.allowLive(Date.now())) {
     done('buffered');
     b.replay.wake();
     return accepted(reply, entry);
@@ -120,6 +127,7 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
       { upstreams: rt.upstreams, pathViews: b.pathViews(), timeoutMs: route.timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes },
     );
     const decision = await settle(b.journal, entry, attempt, b.settings(), b.logger);
+    b.settled(decision);
     if (attempt.path) reply.header('x-gateway-path', attempt.path);
     if (decision.action !== 'retry' && attempt.response) {
       done(decision.action === 'delivered' ? 'delivered' : 'refused');

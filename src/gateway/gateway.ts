@@ -7,11 +7,13 @@ import { chmodSync, existsSync } from 'node:fs';
 import { Journal } from '../../sync/journal.js';
 import type { DueEntry } from '../../sync/journal-store.js';
 import { ReplayEngine, type ReplaySettings } from '../../sync/replay.js';
+import type { Decision } from '../../sync/retry-policy.js';
 import { queueRoutes } from '../admin/queue-routes.js';
 import { buildAdmin } from '../admin/server.js';
 import { readSecretFile } from '../util/secret-file.js';
 import type { Buffering } from './buffered.js';
 import { deliver } from './deliver.js';
+import { ErpBreaker } from './erp-breaker.js';
 import { buildIngress } from './ingress.js';
 import { createGatewayMetrics, registerJournalGauges, type GatewayMetrics } from './metrics.js';
 import type { PathView } from './path-choice.js';
@@ -61,6 +63,8 @@ function restrictJournalFiles(file: string): void {
 }
 
 const HOUSEKEEPING_MS = 60_000;
+/** After a live try fails retryably, buffered writes skip the live try this long. */
+const LIVE_COOL_OFF_MS = 1000;
 /** Delivered entries keep the ERP's answer this long, for clients retrying with the same key. */
 const KEEP_DELIVERED_MS = 48 * 3_600_000;
 
@@ -82,6 +86,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     return { ...replay.backoff, ratePerSec: replay.ratePerSec, concurrency: replay.concurrency, maxServerErrorAttempts: replay.maxServerErrorAttempts };
   };
   const leases = new Set<string>();
+  const breaker = new ErpBreaker(LIVE_COOL_OFF_MS);
   const replayDelivery = (entry: DueEntry) => {
     const rt = holder.acquire();
     const { config } = rt.loaded;
@@ -96,9 +101,14 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     deliver: replayDelivery,
     settings: replaySettings,
     logger: logger.child({ component: 'replay' }),
-    onSettled: (_entry, decision) => metrics.replayAttempts.inc({ outcome: decision.action }),
+    onSettled: (_entry, decision) => settled(decision),
   });
-  const buffering: Buffering = { journal, replay, leases, settings: replaySettings, pathViews, logger: logger.child({ component: 'journal' }) };
+  const settled = (decision: Decision) => {
+    metrics.replayAttempts.inc({ outcome: decision.action });
+    if (decision.action === 'retry') breaker.failed(Date.now());
+    else breaker.succeeded();
+  };
+  const buffering: Buffering = { journal, replay, leases, settings: replaySettings, pathViews, breaker, settled, logger: logger.child({ component: 'journal' }) };
 
   const status = async () => {
     const { config, version } = holder.current.loaded;

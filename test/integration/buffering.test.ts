@@ -101,6 +101,22 @@ describe('buffer routes', () => {
     expect(await delivered.body.json()).toMatchObject({ state: 'delivered', attempts: expect.any(Number), upstreamStatus: 200 });
   });
 
+  it('while the ERP is failing, answers 202 at once instead of waiting for another failure', async () => {
+    erp = await startErpSimulator();
+    erp.setBehavior({ mode: 'fail', status: 503 });
+    gw = await startTestGateway(gatewayYaml(erp.url, ROUTES, { extra: FAST_REPLAY }));
+    await request(`${gw.gw.adminUrl}/v1/replay/pause`, { method: 'POST' });
+    const scan = (key: string) => request(`${gw!.gw.url}/scan`, { method: 'POST', headers: { 'idempotency-key': key }, body: 'EAN 4006381333931' });
+    expect((await scan('scan-b1')).statusCode).toBe(202);
+    const seen = erp.received();
+    expect((await scan('scan-b2')).statusCode).toBe(202);
+    expect(erp.received()).toBe(seen);
+    // After the cool-off the next write (of another lane: the scans wait in theirs) tries live again, and delivers.
+    erp.setBehavior({ mode: 'ok' });
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await sendOrder(gw.gw.url, 'order-b3')).status).toBe(200);
+  });
+
   it('answers the same key while pending with the same receipt, and after delivery with the stored answer', async () => {
     erp = await startErpSimulator();
     erp.setBehavior({ mode: 'fail', status: 503 });
