@@ -73,12 +73,12 @@ export class ReplayEngine {
     this.#loop = this.#run();
   }
 
-  /** Stops picking new entries and waits for those in flight. */
+  /** Stops picking new entries and waits for those in flight to be delivered and recorded. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.wake();
     await this.#loop;
-    while (this.#inflight > 0) await new Promise((r) => setTimeout(r, 10));
+    while (this.#inflight > 0 || this.#deps.leases.size > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
   pause(): void {
@@ -142,11 +142,7 @@ export class ReplayEngine {
           this.#bucket.take(now);
           leases.add(entry.receipt);
           this.#inflight++;
-          void this.#attempt(entry).finally(() => {
-            leases.delete(entry.receipt);
-            this.#inflight--;
-            this.wake();
-          });
+          void this.#attempt(entry);
         }
       } catch (e) {
         // The journal failing is reported, never fatal to the loop: entries stay stored.
@@ -157,18 +153,26 @@ export class ReplayEngine {
   }
 
   async #attempt(entry: DueEntry): Promise<void> {
-    const { journal, logger } = this.#deps;
+    const { journal, leases, logger } = this.#deps;
     let attempt: DeliveryAttempt;
     try {
       attempt = await this.#deps.deliver(entry);
     } catch (e) {
       attempt = { outcome: { kind: 'network', detail: (e as Error).message } };
+    } finally {
+      // The ERP has answered: the slot is free for the next delivery while this
+      // one's outcome is committed. The lease stays until then, so the entry is not picked again.
+      this.#inflight--;
+      this.wake();
     }
     try {
       const decision = await settle(journal, entry, attempt, this.#deps.settings(), logger);
       this.#deps.onSettled?.(entry, decision);
     } catch (e) {
       logger.error({ receipt: entry.receipt, error: (e as Error).message }, 'could not record a replay attempt; the entry stays pending');
+    } finally {
+      leases.delete(entry.receipt);
+      this.wake();
     }
   }
 }

@@ -81,9 +81,17 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   const pathViews = (): PathView[] =>
     holder.current.loaded.config.paths.map((p) => ({ name: p.name, allowClasses: p.allowClasses, metered: p.metered, state: 'up', score: 100 }));
 
+  // Asked for on every replay step: derived once per configuration.
+  const settingsOf = new WeakMap<LoadedConfig, ReplaySettings>();
   const replaySettings = (): ReplaySettings => {
-    const { replay } = holder.current.loaded.config;
-    return { ...replay.backoff, ratePerSec: replay.ratePerSec, concurrency: replay.concurrency, maxServerErrorAttempts: replay.maxServerErrorAttempts };
+    const loaded = holder.current.loaded;
+    let s = settingsOf.get(loaded);
+    if (!s) {
+      const { replay } = loaded.config;
+      s = { ...replay.backoff, ratePerSec: replay.ratePerSec, concurrency: replay.concurrency, maxServerErrorAttempts: replay.maxServerErrorAttempts };
+      settingsOf.set(loaded, s);
+    }
+    return s;
   };
   const leases = new Set<string>();
   const breaker = new ErpBreaker(LIVE_COOL_OFF_MS);
