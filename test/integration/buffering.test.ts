@@ -8,15 +8,9 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
 import { gatewayYaml, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { eventually, posOrderBody } from '../support/pos.js';
+import { eventually, posOrderBody, posOrdersRoute } from '../support/pos.js';
 
-const ROUTES = `  - name: pos-orders
-    match: { method: POST, jsonrpc: { model: pos.order, method: sync_from_ui } }
-    class: critical
-    mode: buffer
-    timeoutMs: 800
-    idempotencyKey: { jsonPath: "params.args[0][0].uuid" }
-    orderingKey: device
+const ROUTES = `${posOrdersRoute(800)}
   - name: scans
     match: { method: POST, path: /scan }
     class: interactive

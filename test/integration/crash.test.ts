@@ -11,19 +11,13 @@ import { Agent, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator, type SimBehavior } from '../../src/sim/erp-simulator.js';
 import { gatewayYaml, tempDir } from '../support/gateway.js';
-import { eventually, posOrderBody } from '../support/pos.js';
+import { eventually, posOrderBody, posOrdersRoute } from '../support/pos.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const KILLS = Number(process.env.STOREGW_CRASH_KILLS ?? 20);
 const CLIENTS = 8;
 
-const ROUTES = `  - name: pos-orders
-    match: { method: POST, jsonrpc: { model: pos.order, method: sync_from_ui } }
-    class: critical
-    mode: buffer
-    timeoutMs: 300
-    idempotencyKey: { jsonPath: "params.args[0][0].uuid" }
-    orderingKey: none`;
+const ROUTES = posOrdersRoute(300, 'none');
 
 async function startGatewayProcess(config: string): Promise<{ proc: ChildProcess; url: string; admin: string }> {
   const proc = spawn(process.execPath, [CLI, 'gateway', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } });

@@ -7,15 +7,10 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
 import { gatewayYaml, startTestGateway, tempDir } from '../support/gateway.js';
-import { posOrderBody } from '../support/pos.js';
+import { posOrderBody, posOrdersRoute } from '../support/pos.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
-const ROUTES = `  - name: pos-orders
-    match: { method: POST, jsonrpc: { model: pos.order, method: sync_from_ui } }
-    class: critical
-    mode: buffer
-    timeoutMs: 500
-    idempotencyKey: { jsonPath: "params.args[0][0].uuid" }
+const ROUTES = `${posOrdersRoute(500)}
   - name: everything-else
     match: { path: /* }
     class: normal`;

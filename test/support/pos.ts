@@ -28,3 +28,14 @@ export async function eventually(check: () => Promise<void> | void, timeoutMs = 
     }
   }
 }
+
+/** The gateway route for POS orders, as a YAML list item: buffered, keyed by the order's uuid. */
+export function posOrdersRoute(timeoutMs: number, orderingKey: 'device' | 'store' | 'none' = 'device'): string {
+  return `  - name: pos-orders
+    match: { method: POST, jsonrpc: { model: pos.order, method: sync_from_ui } }
+    class: critical
+    mode: buffer
+    timeoutMs: ${timeoutMs}
+    idempotencyKey: { jsonPath: "params.args[0][0].uuid" }
+    orderingKey: ${orderingKey}`;
+}
