@@ -1,6 +1,7 @@
-// The store LAN side: admission → target check → classification → path choice
-// → forward. Nothing reaches an upstream unless a configured route matched it,
-// and the upstream is always one of the configured paths.
+// The store LAN side: admission → target check → classification → by the
+// route's mode, forward live (path choice, forward) or journal (buffered.ts).
+// Nothing reaches an upstream unless a configured route matched it, and the
+// upstream is always one of the configured paths.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -54,13 +55,13 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
     },
   });
 
-  // Bodies are never parsed by fastify: they are streamed upstream, or read
-  // (bounded) by the handler when the gateway must look inside.
   // A keep-alive connection would hold shutdown open until it times out.
   app.addHook('onSend', async (_request, reply) => {
     if (deps.draining()) reply.header('connection', 'close');
   });
 
+  // Bodies are never parsed by fastify: they are streamed upstream, or read
+  // (bounded) by the handler when the gateway must look inside.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
@@ -81,6 +82,21 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
   const done = (outcome: Outcome) => {
     deps.metrics.requests.inc({ route: routeName, class: cls, outcome });
     if (cls !== '') deps.metrics.duration.observe({ class: cls }, (performance.now() - started) / 1000);
+  };
+  const tooLarge = (message: string) => {
+    done('too_large');
+    // The rest of an oversized body is not worth reading to keep the connection.
+    reply.header('connection', 'close');
+    return sendError(reply, 413, 'too_large', message);
+  };
+  /** The whole body, or undefined when it is over `limit`. */
+  const readWhole = async (stream: Readable, limit: number) => {
+    try {
+      return await readBounded(stream, limit);
+    } catch (e) {
+      if (e instanceof BodyTooLargeError) return undefined;
+      throw e;
+    }
   };
 
   const deviceToken = request.headers['x-device-token'];
@@ -104,25 +120,15 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
 
   const { maxBodyBytes, maxJsonRpcBodyBytes } = config.gateway.limits;
   const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > maxBodyBytes) {
-    done('too_large');
-    reply.header('connection', 'close');
-    return sendError(reply, 413, 'too_large', `request body exceeds ${maxBodyBytes} bytes`);
-  }
+  if (declared > maxBodyBytes) return tooLarge(`request body exceeds ${maxBodyBytes} bytes`);
 
   const method = request.raw.method ?? 'GET';
   const facts: RequestFacts = { method, path: target.path, host: hostOf(request.headers.host) };
   let body: Readable | Buffer | null = method === 'GET' || method === 'HEAD' ? null : request.raw;
   let json: unknown;
   if (method === 'POST' && isJsonRpcPath(target.path)) {
-    try {
-      body = await readBounded(request.raw, maxJsonRpcBodyBytes);
-    } catch (e) {
-      if (!(e instanceof BodyTooLargeError)) throw e;
-      done('too_large');
-      reply.header('connection', 'close');
-      return sendError(reply, 413, 'too_large', e.message);
-    }
+    body = (await readWhole(request.raw, maxJsonRpcBodyBytes)) ?? null;
+    if (!body) return tooLarge(`a JSON-RPC body may be at most ${maxJsonRpcBodyBytes} bytes`);
     const rpc = parseJsonRpc(target.path, body);
     if (!rpc.ok) {
       done('bad_request');
@@ -151,15 +157,8 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
   });
   const call: ForwardCall = { method, target: target.rawPath + target.query, headers, body };
   if (route.mode === 'buffer') {
-    let whole: Buffer;
-    try {
-      whole = Buffer.isBuffer(body) ? body : body ? await readBounded(body, maxJsonRpcBodyBytes) : Buffer.alloc(0);
-    } catch (e) {
-      if (!(e instanceof BodyTooLargeError)) throw e;
-      done('too_large');
-      reply.header('connection', 'close');
-      return sendError(reply, 413, 'too_large', `a buffered request body may be at most ${maxJsonRpcBodyBytes} bytes`);
-    }
+    const whole = Buffer.isBuffer(body) ? body : body ? await readWhole(body, maxJsonRpcBodyBytes) : Buffer.alloc(0);
+    if (!whole) return tooLarge(`a buffered request body may be at most ${maxJsonRpcBodyBytes} bytes`);
     const device = admitted.deviceId ?? request.socket.remoteAddress ?? 'unknown';
     return handleBuffered(deps.buffering, { rt, route, reply, done, device, json, call: { ...call, body: whole } });
   }
