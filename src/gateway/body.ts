@@ -8,15 +8,26 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-export async function readBounded(stream: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += (chunk as Buffer).length;
-    if (total > limit) throw new BodyTooLargeError(limit);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, total);
+/** Reads the whole body; rejects with BodyTooLargeError past `limit` bytes. Events, not an async iterator: this is on every JSON-RPC request. */
+export function readBounded(stream: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        stream.off('data', onData);
+        stream.pause();
+        reject(new BodyTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    stream.on('data', onData);
+    stream.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
+    stream.once('error', reject);
+    stream.once('close', () => reject(new Error('request closed before its body ended')));
+  });
 }
 
 /** Passes `stream` through, failing with BodyTooLargeError once more than `limit` bytes have gone by. */

@@ -5,11 +5,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { installCleanup, repoRoot, stopAll } from './harness.js';
+import { journalBench } from './journal.js';
 import { proxyOverhead } from './proxy-overhead.js';
 import type { BenchSection } from './section.js';
 import { formatTable } from './table.js';
 
-const SECTIONS: BenchSection[] = [proxyOverhead];
+const SECTIONS: BenchSection[] = [proxyOverhead, journalBench];
 
 async function main(): Promise<number> {
   installCleanup();
