@@ -47,6 +47,8 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request (it costs on every request); lines that matter carry the request id themselves.
+    childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
     // A client-supplied id is kept so POS logs and gateway logs can be joined.
     genReqId: (req) => {
@@ -56,8 +58,9 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   });
 
   // A keep-alive connection would hold shutdown open until it times out.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (deps.draining()) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   // Bodies are never parsed by fastify: they are streamed upstream, or read
@@ -103,7 +106,7 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
   const admitted = rt.admission.admit(request.socket.remoteAddress, typeof deviceToken === 'string' ? deviceToken : undefined);
   if (!admitted.ok) {
     done('forbidden');
-    request.log.warn({ client: request.socket.remoteAddress, reason: admitted.reason }, 'device refused');
+    request.log.warn({ requestId: request.id, client: request.socket.remoteAddress, reason: admitted.reason }, 'device refused');
     return sendError(reply, 403, 'forbidden', 'this device is not admitted');
   }
 
@@ -182,7 +185,7 @@ async function forwardLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteCo
   const result = await forward(upstream, { ...call, timeoutMs: route.timeoutMs });
   reply.header('x-gateway-path', upstream.name);
   if (!result.ok) {
-    reply.request.log.warn({ route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
+    reply.request.log.warn({ requestId: reply.request.id, route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
     switch (result.failure) {
       case 'body_too_large':
         done('too_large');
