@@ -9,7 +9,7 @@
 // to whole milliseconds, too coarse for a sub-millisecond goal).
 import autocannon from 'autocannon';
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'undici';
+import { RawHttpPool } from './raw-http.js';
 
 export interface RequestSpec {
   method: 'GET' | 'POST';
@@ -26,7 +26,7 @@ export interface LoadResult {
   ok: number;
   /** Non-2xx answers, connection errors and timeouts. */
   failed: number;
-  /** Mean body bytes of a successful response. */
+  /** Mean size of a successful response: with its head for maxLoad (autocannon counts so), the body only for pacedLoad. */
   bytesPerResponse: number;
   durationS: number;
 }
@@ -82,7 +82,6 @@ export async function maxLoad(base: string, spec: RequestSpec, o: LoadOptions): 
   if (o.warmupS > 0) await runCannon(base, spec, o.connections, o.warmupS);
   const samples = new Samples();
   const durationS = await runCannon(base, spec, o.connections, o.durationS, samples);
-  // autocannon's byte count includes the status line and headers.
   return samples.result(durationS);
 }
 
@@ -93,27 +92,25 @@ export async function maxLoad(base: string, spec: RequestSpec, o: LoadOptions): 
  * byte of its body.
  */
 export async function pacedLoad(base: string, spec: RequestSpec, rate: number, o: LoadOptions): Promise<LoadResult> {
-  const pool = new Pool(base, { connections: o.connections, pipelining: 1 });
+  const pool = new RawHttpPool(base, spec, o.connections);
   try {
-    if (o.warmupS > 0) await paced(pool, spec, rate, o.warmupS, new Samples());
+    if (o.warmupS > 0) await paced(pool, rate, o.warmupS, new Samples());
     const samples = new Samples();
-    const durationS = await paced(pool, spec, rate, o.durationS, samples);
+    const durationS = await paced(pool, rate, o.durationS, samples);
     return samples.result(durationS);
   } finally {
-    await pool.close();
+    pool.close();
   }
 }
 
-async function paced(pool: Pool, spec: RequestSpec, rate: number, durationS: number, samples: Samples): Promise<number> {
+async function paced(pool: RawHttpPool, rate: number, durationS: number, samples: Samples): Promise<number> {
   const inFlight = new Set<Promise<void>>();
   const send = () => {
     const t0 = performance.now();
     const p = pool
-      .request({ method: spec.method, path: spec.path, headers: spec.headers ?? {}, body: spec.body ?? null })
-      .then(async (res) => {
-        let bytes = 0;
-        for await (const chunk of res.body) bytes += (chunk as Buffer).length;
-        if (res.statusCode >= 200 && res.statusCode < 300) samples.ok(performance.now() - t0, bytes);
+      .send()
+      .then((a) => {
+        if (a.status >= 200 && a.status < 300) samples.ok(performance.now() - t0, a.bytes);
         else samples.failed++;
       })
       .catch(() => {

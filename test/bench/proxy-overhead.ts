@@ -17,9 +17,10 @@ const ADDED_P99_GOAL_MS = 1.0;
 
 const load: LoadOptions = {
   connections: 32,
-  durationS: Number(process.env.BENCH_DURATION_S ?? 4),
+  durationS: Number(process.env.BENCH_DURATION_S ?? 3),
   warmupS: 1,
 };
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 const REQUESTS: { name: string; spec: RequestSpec }[] = [
   {
@@ -127,26 +128,41 @@ interface RequestResult {
   targets: TargetResult[];
 }
 
+/** The targets in a different order each round, so that a noisy moment does not always hit the same one. */
+function rotated<T>(items: T[], round: number): T[] {
+  const k = round % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
 async function measure(targets: { name: string; url: string }[], name: string, spec: RequestSpec): Promise<RequestResult> {
-  const results: TargetResult[] = [];
+  const results: (TargetResult & { url: string })[] = [];
   for (const t of targets) {
     const problem = await check(t.url, spec);
-    results.push(problem ? { target: t.name, skipped: problem } : { target: t.name });
+    results.push(problem ? { target: t.name, url: t.url, skipped: problem } : { target: t.name, url: t.url });
   }
   const live = results.filter((r) => !r.skipped);
-  for (const r of live) {
-    process.stderr.write(`  ${name}: max load via ${r.target}\n`);
-    r.max = await maxLoad(targets.find((t) => t.name === r.target)!.url, spec, load);
+  // Best of the rounds: on a shared machine noise only ever makes a run slower.
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const r of rotated(live, round)) {
+      process.stderr.write(`  ${name}, round ${round + 1}/${ROUNDS}: max load via ${r.target}\n`);
+      const m = await maxLoad(r.url, spec, load);
+      if (!r.max || m.rps > r.max.rps) r.max = m;
+    }
   }
   const direct = results.find((r) => r.target === DIRECT)?.max;
   const halfRate = direct ? Math.round(direct.rps / 2) : 0;
-  if (halfRate > 0) {
-    for (const r of live) {
-      process.stderr.write(`  ${name}: ${halfRate} req/s via ${r.target}\n`);
-      r.atHalf = await pacedLoad(targets.find((t) => t.name === r.target)!.url, spec, halfRate, load);
+  for (let round = 0; halfRate > 0 && round < ROUNDS; round++) {
+    for (const r of rotated(live, round)) {
+      process.stderr.write(`  ${name}, round ${round + 1}/${ROUNDS}: ${halfRate} req/s via ${r.target}\n`);
+      const m = await pacedLoad(r.url, spec, halfRate, load);
+      if (!r.atHalf || m.p99 < r.atHalf.p99) r.atHalf = m;
     }
   }
-  return { request: name, halfRate, targets: results };
+  return { request: name, halfRate, targets: results.map(({ url: _url, ...t }) => t) };
+}
+
+function overloaded(t: TargetResult, rate: number): boolean {
+  return t.max !== undefined && t.atHalf !== undefined && rate > t.max.rps;
 }
 
 function table(r: RequestResult, nginxMissing: string | undefined): Table {
@@ -155,21 +171,24 @@ function table(r: RequestResult, nginxMissing: string | undefined): Table {
   const rows = r.targets.map((t) => {
     if (t.skipped) return [t.target, `skipped: ${t.skipped}`];
     const added = t.atHalf && direct && t.target !== DIRECT ? t.atHalf.p99 - direct.p99 : undefined;
+    const over = overloaded(t, r.halfRate) ? ' *' : '';
     return [
       t.target,
       num(t.max?.rps),
       num(t.max?.p50, 2),
       num(t.max?.p99, 2),
       fastify && t.max ? `${num(t.max.rps / fastify.rps, 2)}x` : '-',
-      num(t.atHalf?.p99, 2),
-      added === undefined ? '-' : `${added >= 0 ? '+' : ''}${num(added, 2)}`,
+      num(t.atHalf?.p99, 2) + over,
+      added === undefined ? '-' : `${added >= 0 ? '+' : ''}${num(added, 2)}${over}`,
     ];
   });
   if (nginxMissing) rows.push([nginxMissing]);
   const notes = [
-    `max: ${load.connections} connections, pipelining 1, ${load.warmupS} s warm-up + ${load.durationS} s; @50%: ${num(r.halfRate)} req/s (half the direct max), open loop, same durations`,
+    `best of ${ROUNDS} rounds; max: ${load.connections} connections, pipelining 1, ${load.warmupS} s warm-up + ${load.durationS} s; @50%: ${num(r.halfRate)} req/s (half the direct max), open loop, same durations`,
     `latency in ms from raw per-request times (not autocannon's whole-ms histogram); every server is its own single-threaded process (nginx: 1 worker); the load generator shares the ${cpus().length} cores`,
   ];
+  if (r.targets.some((t) => overloaded(t, r.halfRate)))
+    notes.push(`* ${num(r.halfRate)} req/s is above this target's max: its p99 there is mostly time queued for a connection, not time per request`);
   for (const t of r.targets) {
     const failed = (t.max?.failed ?? 0) + (t.atHalf?.failed ?? 0);
     if (failed > 0) notes.push(`${t.target}: ${failed} requests failed (non-2xx or error), left out of the figures`);
@@ -232,7 +251,7 @@ async function run(): Promise<SectionReport> {
     return {
       tables: results.map((r) => table(r, nginxMissing)),
       summary: verdicts.map((g) => `goal ${g.goal} — ${g.request}: ${g.met ? 'met' : 'NOT MET'} (${g.value})`),
-      json: { load, nginx: nginxBinary ?? null, results, goals: verdicts },
+      json: { load, rounds: ROUNDS, nginx: nginxBinary ?? null, results, goals: verdicts },
     };
   } finally {
     for (const p of peers.reverse()) await p.stop();
