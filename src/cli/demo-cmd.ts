@@ -41,7 +41,15 @@ Try a catalog read through the gateway:
     -H 'content-type: application/json' \\
     -d '{"jsonrpc":"2.0","method":"call","params":{"model":"product.product","method":"search_read","args":[],"kwargs":{"limit":3}}}'
 
-A path no route allows is refused:    curl -si ${gw.url}/../etc/passwd --path-as-is
+Send a POS order (journaled, then delivered; send it twice: one order at the ERP):
+  curl -si ${gw.url}/web/dataset/call_kw/pos.order/sync_from_ui \\
+    -H 'content-type: application/json' \\
+    -d '{"jsonrpc":"2.0","method":"call","params":{"model":"pos.order","method":"sync_from_ui","args":[[{"uuid":"demo-order-1","amount_total":9.9}]],"kwargs":{}}}'
+See what the ERP committed:           curl -s ${erp.url}/_sim/commits
+Take the ERP down (orders get 202):   curl -s ${erp.url}/_sim/control -d '{"mode":"fail","status":503}'
+...and back up (the backlog drains):  curl -s ${erp.url}/_sim/control -d '{"mode":"ok"}'
+A path traversal is refused:          curl -si ${gw.url}/../etc/passwd --path-as-is
+Queue:                                node dist/src/cli/main.js queue ls --admin ${gw.adminUrl}
 Gateway status:                       node dist/src/cli/main.js status --admin ${gw.adminUrl}
 
 Ctrl-C stops everything. Demo data: ${dataDir} (removed on exit)`);
