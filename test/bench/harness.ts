@@ -4,6 +4,7 @@
 // workers), and every group still alive is killed when the bench exits, however
 // it exits.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -145,6 +146,21 @@ export function spawnPeer(o: SpawnOptions): Promise<Peer> {
       void poll();
     }
   });
+}
+
+/** A peer that owns a temporary folder: the folder goes when the peer stops, or fails to start. */
+export async function peerOwningDir(dir: string, starting: Promise<Peer>): Promise<Peer> {
+  const peer = await starting.catch((e: Error) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  });
+  return {
+    ...peer,
+    async stop() {
+      await peer.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Stops every peer still running. */

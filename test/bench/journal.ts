@@ -4,14 +4,15 @@
 // naive journal (one commit per request); what journaling at full rate does to
 // passthrough latency; how fast a backlog drains; memory with a million entries.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { JournalStore, type NewEntry } from '../../sync/journal-store.js';
-import { distFile, freePort, listeningLine, spawnNode, spawnPeer, type Peer } from './harness.js';
+import { freePort, listeningLine, spawnNode, type Peer } from './harness.js';
 import { maxLoad, pacedLoad, type RequestSpec } from './load.js';
+import { startGatewayPeer, type GatewayPeer } from './peers/gateway.js';
 import type { BenchSection, SectionReport } from './section.js';
 import { num, type Table } from './table.js';
 
@@ -25,9 +26,8 @@ const PASSTHROUGH: RequestSpec = { method: 'GET', path: '/_sim/blob?bytes=1024' 
 /** Entries for the memory measure; STOREGW_BENCH_PENDING=100000 makes a quick run. */
 const MANY = Number(process.env.STOREGW_BENCH_PENDING ?? 1_000_000);
 
-interface Gateway extends Peer {
+interface Gateway extends GatewayPeer {
   admin: string;
-  pid: number;
 }
 
 function gatewayConfig(upstream: string, journal: string, adminPort: number, replay: string): string {
@@ -58,25 +58,10 @@ replay: ${replay}
 `;
 }
 
-async function startGateway(dir: string, upstream: string, journal: string, replay: string): Promise<Gateway> {
+async function startGateway(upstream: string, journal: string, replay: string): Promise<Gateway> {
   const adminPort = await freePort();
-  const config = join(dir, `gateway-${adminPort}.yaml`);
-  writeFileSync(config, gatewayConfig(upstream, journal, adminPort, replay));
-  let pid = 0;
-  const peer = await spawnPeer({
-    name: 'storegw gateway',
-    command: process.execPath,
-    args: [distFile('src/cli/main.js'), 'gateway', '--config', config],
-    env: { LOG_LEVEL: 'info' },
-    timeoutMs: 120_000,
-    readyLine: (line) => {
-      if (!line.includes('"gateway started"')) return undefined;
-      const v = JSON.parse(line) as { lan: string; pid: number };
-      pid = v.pid;
-      return v.lan;
-    },
-  });
-  return { ...peer, admin: `http://127.0.0.1:${adminPort}`, pid };
+  const peer = await startGatewayPeer(gatewayConfig(upstream, journal, adminPort, replay), 120_000);
+  return { ...peer, admin: `http://127.0.0.1:${adminPort}` };
 }
 
 async function adminJson(g: Gateway, method: 'GET' | 'POST', path: string): Promise<unknown> {
@@ -155,7 +140,7 @@ async function run(): Promise<SectionReport> {
     await request(`${sim.url}/_sim/control`, { method: 'POST', body: JSON.stringify({ mode: 'fail', status: 503, pathPrefix: '/orders' }) }).then((r) => r.body.dump());
 
     // 1. Durable 202/s through the gateway, with replay paused so only the write path is measured.
-    const gw = await startGateway(dir, sim.url, join(dir, 'live.db'), '{ ratePerSec: 50, concurrency: 4 }');
+    const gw = await startGateway(sim.url, join(dir, 'live.db'), '{ ratePerSec: 50, concurrency: 4 }');
     peers.push(gw);
     await adminJson(gw, 'POST', '/v1/replay/pause');
     const durable: { c: number; rps: number; p99: number; failed: number; cpuUsPer202: number }[] = [];
@@ -184,19 +169,19 @@ async function run(): Promise<SectionReport> {
     const upstream = await maxLoad(sim.url, posDirect, { connections: 32, durationS: 4, warmupS: 1 });
     const backlog = join(dir, 'backlog.db');
     prefill(backlog, 100_000, 20);
-    const drainGw = await startGateway(dir, sim.url, backlog, '{ ratePerSec: 100000, concurrency: 32 }');
+    const drainGw = await startGateway(sim.url, backlog, '{ ratePerSec: 100000, concurrency: 32 }');
     peers.push(drainGw);
     const unlimited = await waitDrained(drainGw, 180);
     await drainGw.stop();
     const unordered = join(dir, 'unordered.db');
     prefill(unordered, 100_000, 0);
-    const unorderedGw = await startGateway(dir, sim.url, unordered, '{ ratePerSec: 100000, concurrency: 32 }');
+    const unorderedGw = await startGateway(sim.url, unordered, '{ ratePerSec: 100000, concurrency: 32 }');
     peers.push(unorderedGw);
     const free = await waitDrained(unorderedGw, 180);
     await unorderedGw.stop();
     const limitedFile = join(dir, 'limited.db');
     prefill(limitedFile, 6000, 20);
-    const limitedGw = await startGateway(dir, sim.url, limitedFile, '{ ratePerSec: 1000, concurrency: 32 }');
+    const limitedGw = await startGateway(sim.url, limitedFile, '{ ratePerSec: 1000, concurrency: 32 }');
     peers.push(limitedGw);
     const limited = await waitDrained(limitedGw, 60);
     await limitedGw.stop();
@@ -207,7 +192,7 @@ async function run(): Promise<SectionReport> {
     prefill(million, MANY, 200);
     const fillS = (performance.now() - fillStart) / 1000;
     const startAt = performance.now();
-    const bigGw = await startGateway(dir, 'http://127.0.0.1:9', million, '{ ratePerSec: 50, concurrency: 4 }');
+    const bigGw = await startGateway('http://127.0.0.1:9', million, '{ ratePerSec: 50, concurrency: 4 }');
     peers.push(bigGw);
     const startS = (performance.now() - startAt) / 1000;
     await new Promise((r) => setTimeout(r, 5000));

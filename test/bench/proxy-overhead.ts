@@ -3,11 +3,10 @@
 // small JSON-RPC read and a 64 KB download.
 // Goals (issue): storegw throughput >= 1.0x @fastify/http-proxy's, and added
 // p99 <= 1 ms over direct at half the direct maximum rate.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { distFile, spawnNode, spawnPeer, type Peer } from './harness.js';
+import { cpus } from 'node:os';
+import { spawnNode, type Peer } from './harness.js';
 import { maxLoad, pacedLoad, type LoadOptions, type LoadResult, type RequestSpec } from './load.js';
+import { startGatewayPeer } from './peers/gateway.js';
 import { findNginx, startNginx } from './peers/nginx.js';
 import type { BenchSection, SectionReport } from './section.js';
 import { num, type Table } from './table.js';
@@ -68,43 +67,6 @@ cache: { path: ./cache.db }
 `;
 }
 
-function gatewayStarted(line: string): string | undefined {
-  if (!line.includes('gateway started')) return undefined;
-  try {
-    const v = JSON.parse(line) as { msg?: unknown; lan?: unknown };
-    return v.msg === 'gateway started' && typeof v.lan === 'string' ? v.lan : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function startGatewayPeer(upstream: string): Promise<Peer> {
-  const dir = mkdtempSync(join(tmpdir(), 'storegw-bench-gw-'));
-  const config = join(dir, 'gateway.yaml');
-  writeFileSync(config, gatewayYaml(upstream));
-  const peer = await spawnPeer({
-    name: GATEWAY,
-    command: process.execPath,
-    args: [distFile('src/cli/main.js'), 'gateway', '--config', config],
-    cwd: dir,
-    // 'gateway started', the line that gives the address, is an info line;
-    // the gateway writes no line per request at info.
-    env: { LOG_LEVEL: 'info' },
-    readyLine: gatewayStarted,
-  }).catch((e: Error) => {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  });
-  return {
-    ...peer,
-    async stop() {
-      await peer.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** One request before any load: a target that answers wrongly is reported, not measured. */
 async function check(url: string, spec: RequestSpec): Promise<string | undefined> {
   try {
     const res = await fetch(url + spec.path, { method: spec.method, headers: spec.headers ?? {}, body: spec.body ?? null });
@@ -228,7 +190,7 @@ async function run(): Promise<SectionReport> {
   try {
     const sim = await spawnNode('ERP simulator', 'test/bench/peers/erp-sim.js');
     peers.push(sim);
-    const gateway = await startGatewayPeer(sim.url);
+    const gateway = await startGatewayPeer(gatewayYaml(sim.url));
     peers.push(gateway);
     const fastify = await spawnNode(FASTIFY, 'test/bench/peers/fastify-proxy.js', [sim.url]);
     peers.push(fastify);

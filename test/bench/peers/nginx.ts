@@ -1,9 +1,9 @@
 // nginx (Debian's package) as a reverse proxy peer: found on PATH or in
 // /usr/sbin, configured in a temporary folder, run in the foreground.
-import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { freePort, spawnPeer, type Peer } from '../harness.js';
+import { freePort, peerOwningDir, spawnPeer, type Peer } from '../harness.js';
 
 export function findNginx(): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin'];
@@ -63,15 +63,5 @@ export async function startNginx(binary: string, upstreamUrl: string): Promise<P
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, nginxConf(dir, port, new URL(upstreamUrl)));
-  const peer = await spawnPeer({ name: 'nginx', command: binary, args: ['-c', conf, '-p', `${dir}/`], readyPort: port }).catch((e: Error) => {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  });
-  return {
-    ...peer,
-    async stop() {
-      await peer.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return peerOwningDir(dir, spawnPeer({ name: 'nginx', command: binary, args: ['-c', conf, '-p', `${dir}/`], readyPort: port }));
 }

@@ -1,0 +1,37 @@
+// storegw gateway as a bench peer: its config in a folder of its own (the
+// journal lives there too), removed when the peer stops.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { distFile, peerOwningDir, spawnPeer, type Peer } from '../harness.js';
+
+export interface GatewayPeer extends Peer {
+  pid: number;
+}
+
+export async function startGatewayPeer(configYaml: string, timeoutMs = 15_000): Promise<GatewayPeer> {
+  const dir = mkdtempSync(join(tmpdir(), 'storegw-bench-gw-'));
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(config, configYaml);
+  let pid = 0;
+  const peer = await peerOwningDir(
+    dir,
+    spawnPeer({
+      name: 'storegw gateway',
+      command: process.execPath,
+      args: [distFile('src/cli/main.js'), 'gateway', '--config', config],
+      cwd: dir,
+      // 'gateway started', the line that gives the address, is an info line;
+      // the gateway writes no line per request at info.
+      env: { LOG_LEVEL: 'info' },
+      timeoutMs,
+      readyLine: (line) => {
+        if (!line.includes('"gateway started"')) return undefined;
+        const v = JSON.parse(line) as { lan: string; pid: number };
+        pid = v.pid;
+        return v.lan;
+      },
+    }),
+  );
+  return { ...peer, pid };
+}
