@@ -71,9 +71,13 @@ const KEEP_DELIVERED_MS = 48 * 3_600_000;
 export async function startGateway(initial: LoadedConfig, logger: Logger): Promise<RunningGateway> {
   const metrics = createGatewayMetrics();
   let token = adminToken(initial, logger);
-  const journal = await Journal.open(initial.config.buffer.path, initial.config.buffer.maxBytes);
-  restrictJournalFiles(initial.config.buffer.path);
   const holder = new RuntimeHolder(buildRuntime(initial));
+  // A refused journal must not leave pools (or a worker) holding the process open.
+  const journal = await Journal.open(initial.config.buffer.path, initial.config.buffer.maxBytes).catch(async (e: unknown) => {
+    await holder.close();
+    throw e;
+  });
+  restrictJournalFiles(initial.config.buffer.path);
   registerJournalGauges(metrics.registry, () => journal.stats());
 
   // Until link monitoring runs, every configured path is offered in its
