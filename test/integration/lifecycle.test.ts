@@ -171,6 +171,14 @@ describe('gateway process', () => {
     }
   });
 
+  it('refuses to start, exit 1, when a file the config names is missing', async () => {
+    const config = join(dir, 'missing-tokens.yaml');
+    writeFileSync(config, gatewayYaml(erp.url, ROUTES, { gateway: '  devices: { tokensFile: no-such-devices.yaml }' }));
+    const child = run(['gateway', '--config', config]);
+    expect(await exitOf(child.proc)).toBe(1);
+    expect(child.output()).toContain(`${join(dir, 'no-such-devices.yaml')}: ENOENT`);
+  });
+
   it('refuses to start on an invalid config with exit 1 and FILE:path: message', async () => {
     const config = join(dir, 'bad.yaml');
     writeFileSync(config, gatewayYaml(erp.url, ROUTES).replace('class: normal', 'class: urgent'));
