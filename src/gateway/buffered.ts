@@ -24,6 +24,8 @@ export interface Buffering {
   leases: Set<string>;
   settings(): ReplaySettings;
   pathViews(): readonly PathView[];
+  /** Reports whether a path itself carried a request (for the link monitor). */
+  pathOutcome(path: string, reached: boolean): void;
   /** Whether the ERP was just seen failing (live tries pause). */
   breaker: ErpBreaker;
   /** Every attempt's decision, live or replay: metrics and the breaker. */
@@ -128,7 +130,10 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
     );
     const decision = await settle(b.journal, entry, attempt, b.settings(), b.logger);
     b.settled(decision);
-    if (attempt.path) reply.header('x-gateway-path', attempt.path);
+    if (attempt.path) {
+      reply.header('x-gateway-path', attempt.path);
+      b.pathOutcome(attempt.path, attempt.outcome.kind !== 'network');
+    }
     if (decision.action !== 'retry' && attempt.response) {
       done(decision.action === 'delivered' ? 'delivered' : 'refused');
       return sendStored(reply, entry, attempt.response, false);

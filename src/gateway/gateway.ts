@@ -15,7 +15,8 @@ import type { Buffering } from './buffered.js';
 import { deliver } from './deliver.js';
 import { ErpBreaker } from './erp-breaker.js';
 import { buildIngress } from './ingress.js';
-import { createGatewayMetrics, registerJournalGauges, type GatewayMetrics } from './metrics.js';
+import { LinkMonitor } from '../link/monitor.js';
+import { createGatewayMetrics, registerJournalGauges, registerLinkGauges, type GatewayMetrics } from './metrics.js';
 import type { PathView } from './path-choice.js';
 import { buildRuntime, RuntimeHolder } from './runtime.js';
 
@@ -63,6 +64,7 @@ function restrictJournalFiles(file: string): void {
 }
 
 const HOUSEKEEPING_MS = 60_000;
+const round1 = (v: number) => Math.round(v * 10) / 10;
 /** After a live try fails retryably, buffered writes skip the live try this long. */
 const LIVE_COOL_OFF_MS = 1000;
 /** Delivered entries keep the ERP's answer this long, for clients retrying with the same key. */
@@ -80,10 +82,11 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   restrictJournalFiles(initial.config.buffer.path);
   registerJournalGauges(metrics.registry, () => journal.stats());
 
-  // Until link monitoring runs, every configured path is offered in its
-  // configured order; failures show up as 502/504 on the request itself.
-  const pathViews = (): PathView[] =>
-    holder.current.loaded.config.paths.map((p) => ({ name: p.name, allowClasses: p.allowClasses, metered: p.metered, state: 'up', score: 100 }));
+  const linkLogger = logger.child({ component: 'link' });
+  let monitor = new LinkMonitor(initial.config.paths, initial.config.link, linkLogger);
+  const pathViews = (): PathView[] => monitor.views();
+  const pathOutcome = (path: string, reached: boolean) => monitor.passive(path, reached);
+  registerLinkGauges(metrics.registry, () => monitor.status());
 
   // Asked for on every replay step: derived once per configuration.
   const settingsOf = new WeakMap<LoadedConfig, ReplaySettings>();
@@ -103,9 +106,12 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     const rt = holder.acquire();
     const { config } = rt.loaded;
     const timeoutMs = config.routes.find((r) => r.name === entry.route)?.timeoutMs ?? 10_000;
-    return deliver(entry, { upstreams: rt.upstreams, pathViews: pathViews(), timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes }).finally(() =>
-      holder.release(rt),
-    );
+    return deliver(entry, { upstreams: rt.upstreams, pathViews: pathViews(), timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes })
+      .then((attempt) => {
+        if (attempt.path) pathOutcome(attempt.path, attempt.outcome.kind !== 'network');
+        return attempt;
+      })
+      .finally(() => holder.release(rt));
   };
   const replay = new ReplayEngine({
     journal,
@@ -120,7 +126,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     if (decision.action === 'retry') breaker.failed(Date.now());
     else breaker.succeeded();
   };
-  const buffering: Buffering = { journal, replay, leases, settings: replaySettings, pathViews, breaker, settled, logger: logger.child({ component: 'journal' }) };
+  const buffering: Buffering = { journal, replay, leases, settings: replaySettings, pathViews, pathOutcome, breaker, settled, logger: logger.child({ component: 'journal' }) };
 
   const status = async () => {
     const { config, version } = holder.current.loaded;
@@ -129,7 +135,15 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     return {
       store: { id: config.store.id, region: config.store.region },
       configVersion: version,
-      paths: pathViews().map((p) => ({ name: p.name, state: p.state, score: p.score, monitored: false })),
+      paths: monitor.status().map((p) => ({
+        name: p.name,
+        state: p.state,
+        score: p.score,
+        rttMs: p.rttMs === undefined ? null : round1(p.rttMs),
+        jitterMs: round1(p.jitterMs),
+        lossPct: round1(p.lossPct),
+        monitored: p.monitored,
+      })),
       queue: { pending: q.pending, dead: q.dead, delivered: q.delivered, oldestAgeS: Math.round(q.oldestAgeS), bytes: q.bytes, maxBytes: q.maxBytes },
       replay: { paused: r.paused, ratePerSec: r.ratePerSec, inflight: r.inflight },
     };
@@ -143,7 +157,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   };
 
   let draining = false;
-  const ingress = buildIngress({ runtime: holder, logger, metrics, pathViews, draining: () => draining, buffering });
+  const ingress = buildIngress({ runtime: holder, logger, metrics, pathViews, pathOutcome, draining: () => draining, buffering });
   const admin = buildAdmin({
     logger,
     registry: metrics.registry,
@@ -162,6 +176,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     await journal.close();
     throw e;
   }
+  monitor.start();
   await housekeeping();
   const housekeepingTimer = setInterval(() => {
     housekeeping().catch((e: Error) => logger.error({ error: e.message }, 'journal housekeeping failed'));
@@ -181,6 +196,10 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
         const nextToken = adminToken(next, logger);
         holder.swap(buildRuntime(next));
         token = nextToken;
+        // Path settings may have changed: watch the new set from a clean record.
+        void monitor.stop();
+        monitor = new LinkMonitor(next.config.paths, next.config.link, linkLogger);
+        monitor.start();
         replay.setRate(next.config.replay.ratePerSec);
         const restartNeeded = listenChanges(before, next);
         logger.info({ version: next.version, previous: before.version, restartNeeded }, 'configuration reloaded');
@@ -194,6 +213,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
       // Stop taking requests, let in-flight ones finish, then close the pools.
       draining = true;
       clearInterval(housekeepingTimer);
+      await monitor.stop();
       await Promise.all([ingress.close(), replay.stop()]);
       await admin.close();
       await holder.close();

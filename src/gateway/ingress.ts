@@ -25,6 +25,8 @@ export interface IngressDeps {
   metrics: GatewayMetrics;
   /** Current view of every uplink: state and score, for path choice. */
   pathViews(): readonly PathView[];
+  /** Reports whether a path itself carried a request (for the link monitor). */
+  pathOutcome(path: string, reached: boolean): void;
   /** True once shutdown began: answers then close their connection so clients reconnect elsewhere. */
   draining(): boolean;
   buffering: Buffering;
@@ -183,6 +185,7 @@ async function forwardLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteCo
     return sendError(reply, 503, 'upstream_unavailable', `no uplink can carry ${route.class} traffic now`, { 'retry-after': RETRY_AFTER_S });
   }
   const result = await forward(upstream, { ...call, timeoutMs: route.timeoutMs });
+  deps.pathOutcome(upstream.name, result.ok || result.failure !== 'unreachable');
   reply.header('x-gateway-path', upstream.name);
   if (!result.ok) {
     reply.request.log.warn({ requestId: reply.request.id, route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');

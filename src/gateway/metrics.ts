@@ -2,6 +2,7 @@
 // several gateways in one process (tests, the demo) never share counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JournalStats } from '../../sync/journal-store.js';
+import type { PathStatus } from '../link/monitor.js';
 
 export type Outcome =
   | 'forwarded'
@@ -72,4 +73,29 @@ export function registerJournalGauges(registry: Registry, stats: () => Promise<J
   gauge('storegw_journal_dead', 'Dead letters: journaled requests given up, waiting for an operator.', (s) => s.dead);
   gauge('storegw_journal_oldest_age_seconds', 'Age of the oldest pending journaled request.', (s) => s.oldestAgeS);
   gauge('storegw_journal_bytes', 'Bytes held by pending and dead journal entries (counted against buffer.maxBytes).', (s) => s.bytes);
+}
+
+const STATE_VALUE = { up: 2, degraded: 1, down: 0 } as const;
+
+/** Link gauges per path, read from the link monitor when Prometheus scrapes. */
+export function registerLinkGauges(registry: Registry, status: () => PathStatus[]): void {
+  const gauge = (name: string, help: string, pick: (p: PathStatus) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['path'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const p of status()) {
+          const v = pick(p);
+          if (v !== undefined) this.set({ path: p.name }, v);
+        }
+      },
+    });
+  gauge('storegw_link_state', 'Link state per path: 2 up, 1 degraded, 0 down.', (p) => STATE_VALUE[p.state]);
+  gauge('storegw_link_rtt_seconds', 'Probe round-trip time per path (EWMA).', (p) => (p.rttMs === undefined ? undefined : p.rttMs / 1000));
+  gauge('storegw_link_jitter_seconds', 'Probe jitter per path (RFC 3550).', (p) => p.jitterMs / 1000);
+  gauge('storegw_link_loss_ratio', 'Probe loss per path over the last 20 probes.', (p) => p.lossPct / 100);
+  gauge('storegw_link_score', 'Link score per path, 0-100.', (p) => p.score);
 }

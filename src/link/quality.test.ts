@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { LinkQuality, isDegraded, score } from './quality.js';
+
+const t = { rttMs: 300, lossPct: 5, jitterMs: 50 };
+
+describe('link quality', () => {
+  it('follows RTT with an EWMA and reports the recent p95', () => {
+    const q = new LinkQuality(20);
+    for (const r of [10, 10, 10, 10, 50]) q.record(r);
+    const s = q.snapshot(t);
+    expect(s.rttMs).toBeCloseTo(18, 5);
+    expect(s.rttP95Ms).toBe(50);
+  });
+
+  it('computes jitter as RFC 3550 does: J += (|D| - J)/16', () => {
+    const q = new LinkQuality();
+    q.record(10);
+    q.record(26);
+    expect(q.snapshot(t).jitterMs).toBeCloseTo(1, 5);
+    q.record(10);
+    expect(q.snapshot(t).jitterMs).toBeCloseTo(1 + (16 - 1) / 16, 5);
+  });
+
+  it('counts loss over the sliding window only', () => {
+    const q = new LinkQuality(10);
+    q.record(null);
+    for (let i = 0; i < 9; i++) q.record(5);
+    expect(q.snapshot(t).lossPct).toBe(10);
+    q.record(5);
+    expect(q.snapshot(t).lossPct).toBe(0);
+  });
+
+  it('scores a clean link 100, a dead one 0, and a link at its thresholds in between', () => {
+    expect(score(5, 0, 0, t)).toBe(100);
+    expect(score(undefined, 0, 100, t)).toBe(0);
+    expect(score(300, 50, 5, t)).toBe(50);
+    expect(score(300, 0, 0, t)).toBe(85);
+    expect(score(600, 100, 10, t)).toBe(0);
+  });
+
+  it('is DEGRADED past any threshold', () => {
+    const q = new LinkQuality(20);
+    for (let i = 0; i < 18; i++) q.record(5);
+    q.record(null);
+    q.record(null);
+    expect(isDegraded(q.snapshot(t), t)).toBe(true);
+  });
+});

@@ -1,0 +1,87 @@
+// The link monitor on loopback: probes through the path take it DOWN and back
+// UP with hysteresis, a DOWN path gets nothing new (passthrough answers 503 at
+// once, buffer routes 202), and status and metrics say so.
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
+import { gatewayYaml, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { eventually, posOrderBody, posOrdersRoute } from '../support/pos.js';
+
+const ROUTES = `${posOrdersRoute(5000)}
+  - name: everything-else
+    match: { path: /* }
+    class: normal
+    timeoutMs: 5000`;
+
+let erp: ErpSimulator | undefined;
+let t: TestGateway | undefined;
+afterEach(async () => {
+  await t?.close();
+  await erp?.close();
+  t = undefined;
+  erp = undefined;
+});
+
+async function pathStatus(g: TestGateway) {
+  const s = (await (await request(`${g.gw.adminUrl}/v1/status`)).body.json()) as { paths: { name: string; state: string; score: number; rttMs: number | null; lossPct: number; monitored: boolean }[] };
+  return s.paths[0]!;
+}
+
+describe('link monitor', () => {
+  it('takes a failing path DOWN after downAfter probes, serves fast answers meanwhile, and brings it UP after upAfter', async () => {
+    erp = await startErpSimulator();
+    const yaml = gatewayYaml(erp.url, ROUTES, { extra: 'link: { downAfter: 2, upAfter: 3 }' }).replace(
+      `baseUrl: ${erp.url}`,
+      `baseUrl: ${erp.url}\n    probe: { url: "${erp.url}/ping", intervalMs: 100, timeoutMs: 100 }`,
+    );
+    t = await startTestGateway(yaml);
+    await eventually(async () => expect(await pathStatus(t!)).toMatchObject({ state: 'up', monitored: true, rttMs: expect.any(Number) }));
+
+    // The ingress stops answering: probes hang past their timeout.
+    erp.setBehavior({ mode: 'hang' });
+    await eventually(async () => expect((await pathStatus(t!)).state).toBe('down'), 5000, 20);
+    expect(t.logs()).toMatch(/"path fiber is DOWN"/);
+
+    const started = performance.now();
+    const live = await request(`${t.gw.url}/web/page`);
+    expect(live.statusCode).toBe(503);
+    expect(await live.body.json()).toMatchObject({ error: 'upstream_unavailable' });
+    expect(live.headers['retry-after']).toBeDefined();
+    const order = await request(`${t.gw.url}/web/dataset/call_kw/pos.order/sync_from_ui`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: posOrderBody('order-while-down'),
+    });
+    expect(order.statusCode).toBe(202);
+    await order.body.dump();
+    // Neither waited for its 5 s deadline: the path was known DOWN.
+    expect(performance.now() - started).toBeLessThan(4000);
+
+    const metrics = await (await request(`${t.gw.adminUrl}/metrics`)).body.text();
+    expect(metrics).toMatch(/storegw_link_state\{path="fiber"\} 0/);
+
+    erp.setBehavior({ mode: 'ok' });
+    await eventually(async () => expect((await pathStatus(t!)).state).toBe('up'), 5000, 20);
+    expect(t.logs()).toMatch(/"path fiber is UP"/);
+    await eventually(() => expect(erp!.commits().map((c) => c.uuid)).toContain('order-while-down'));
+    const after = await (await request(`${t.gw.adminUrl}/metrics`)).body.text();
+    expect(after).toMatch(/storegw_link_state\{path="fiber"\} 2/);
+    expect(after).toMatch(/storegw_link_score\{path="fiber"\} \d+/);
+  });
+
+  it('does not flap on a single lost probe', async () => {
+    erp = await startErpSimulator();
+    const yaml = gatewayYaml(erp.url, ROUTES, { extra: 'link: { downAfter: 3, upAfter: 3 }' }).replace(
+      `baseUrl: ${erp.url}`,
+      `baseUrl: ${erp.url}\n    probe: { url: "${erp.url}/ping", intervalMs: 100, timeoutMs: 100 }`,
+    );
+    t = await startTestGateway(yaml);
+    await eventually(async () => expect((await pathStatus(t!)).rttMs).not.toBeNull());
+    for (let i = 0; i < 4; i++) {
+      erp.setBehavior({ mode: 'fail', status: 503, count: 1, pathPrefix: '/ping' });
+      await new Promise((r) => setTimeout(r, 350));
+    }
+    expect((await pathStatus(t)).state).not.toBe('down');
+    expect(t.logs()).not.toMatch(/is DOWN/);
+  });
+});
