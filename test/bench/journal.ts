@@ -167,24 +167,18 @@ async function run(): Promise<SectionReport> {
     await request(`${sim.url}/_sim/control`, { method: 'POST', body: JSON.stringify({ mode: 'ok' }) }).then((r) => r.body.dump());
     const posDirect: RequestSpec = { ...ORDER, path: '/web/dataset/call_kw/pos.order/sync_from_ui' };
     const upstream = await maxLoad(sim.url, posDirect, { connections: 32, durationS: 4, warmupS: 1 });
-    const backlog = join(dir, 'backlog.db');
-    prefill(backlog, 100_000, 20);
-    const drainGw = await startGateway(sim.url, backlog, '{ ratePerSec: 100000, concurrency: 32 }');
-    peers.push(drainGw);
-    const unlimited = await waitDrained(drainGw, 180);
-    await drainGw.stop();
-    const unordered = join(dir, 'unordered.db');
-    prefill(unordered, 100_000, 0);
-    const unorderedGw = await startGateway(sim.url, unordered, '{ ratePerSec: 100000, concurrency: 32 }');
-    peers.push(unorderedGw);
-    const free = await waitDrained(unorderedGw, 180);
-    await unorderedGw.stop();
-    const limitedFile = join(dir, 'limited.db');
-    prefill(limitedFile, 6000, 20);
-    const limitedGw = await startGateway(sim.url, limitedFile, '{ ratePerSec: 1000, concurrency: 32 }');
-    peers.push(limitedGw);
-    const limited = await waitDrained(limitedGw, 60);
-    await limitedGw.stop();
+    const drain = async (name: string, entries: number, lanes: number, replay: string) => {
+      const file = join(dir, `${name}.db`);
+      prefill(file, entries, lanes);
+      const g = await startGateway(sim.url, file, replay);
+      peers.push(g);
+      const drained = await waitDrained(g, 180);
+      await g.stop();
+      return drained;
+    };
+    const unlimited = await drain('lanes', 100_000, 20, '{ ratePerSec: 100000, concurrency: 32 }');
+    const free = await drain('unordered', 100_000, 0, '{ ratePerSec: 100000, concurrency: 32 }');
+    const limited = await drain('limited', 6000, 20, '{ ratePerSec: 1000, concurrency: 32 }');
 
     // 5. Memory with a million pending entries (ERP down, replay running and retrying).
     const million = join(dir, 'million.db');

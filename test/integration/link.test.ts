@@ -22,6 +22,14 @@ afterEach(async () => {
   erp = undefined;
 });
 
+/** One path to the simulator, probed every 100 ms. */
+function probedYaml(sim: ErpSimulator, link: string): string {
+  return gatewayYaml(sim.url, ROUTES, { extra: `link: ${link}` }).replace(
+    `baseUrl: ${sim.url}`,
+    `baseUrl: ${sim.url}\n    probe: { url: "${sim.url}/ping", intervalMs: 100, timeoutMs: 100 }`,
+  );
+}
+
 async function pathStatus(g: TestGateway) {
   const s = (await (await request(`${g.gw.adminUrl}/v1/status`)).body.json()) as { paths: { name: string; state: string; score: number; rttMs: number | null; lossPct: number; monitored: boolean }[] };
   return s.paths[0]!;
@@ -30,11 +38,7 @@ async function pathStatus(g: TestGateway) {
 describe('link monitor', () => {
   it('takes a failing path DOWN after downAfter probes, serves fast answers meanwhile, and brings it UP after upAfter', async () => {
     erp = await startErpSimulator();
-    const yaml = gatewayYaml(erp.url, ROUTES, { extra: 'link: { downAfter: 2, upAfter: 3 }' }).replace(
-      `baseUrl: ${erp.url}`,
-      `baseUrl: ${erp.url}\n    probe: { url: "${erp.url}/ping", intervalMs: 100, timeoutMs: 100 }`,
-    );
-    t = await startTestGateway(yaml);
+    t = await startTestGateway(probedYaml(erp, '{ downAfter: 2, upAfter: 3 }'));
     await eventually(async () => expect(await pathStatus(t!)).toMatchObject({ state: 'up', monitored: true, rttMs: expect.any(Number) }));
 
     // The ingress stops answering: probes hang past their timeout.
@@ -71,11 +75,7 @@ describe('link monitor', () => {
 
   it('does not flap on a single lost probe', async () => {
     erp = await startErpSimulator();
-    const yaml = gatewayYaml(erp.url, ROUTES, { extra: 'link: { downAfter: 3, upAfter: 3 }' }).replace(
-      `baseUrl: ${erp.url}`,
-      `baseUrl: ${erp.url}\n    probe: { url: "${erp.url}/ping", intervalMs: 100, timeoutMs: 100 }`,
-    );
-    t = await startTestGateway(yaml);
+    t = await startTestGateway(probedYaml(erp, '{ downAfter: 3, upAfter: 3 }'));
     await eventually(async () => expect((await pathStatus(t!)).rttMs).not.toBeNull());
     for (let i = 0; i < 4; i++) {
       erp.setBehavior({ mode: 'fail', status: 503, count: 1, pathPrefix: '/ping' });
