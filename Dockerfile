@@ -9,6 +9,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json ./
 COPY src src
+COPY sync sync
 COPY edge-config edge-config
 COPY test test
 RUN npx tsc -p . && npm prune --omit=dev
@@ -22,6 +23,7 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist/src dist/src
+COPY --from=build /src/dist/sync dist/sync
 COPY --from=build /src/dist/edge-config dist/edge-config
 COPY edge-config/examples edge-config/examples
 COPY edge-config/storegw.schema.json edge-config/
