@@ -85,8 +85,10 @@ const Gateway = Type.Object(
 const Probe = Type.Object(
   {
     url: Type.String({ minLength: 1, description: 'HTTP URL of the ingress ping endpoint, reached through this path.' }),
-    intervalMs: Type.Integer({ minimum: 100, default: 2000 }),
-    timeoutMs: Type.Integer({ minimum: 10, default: 1000 }),
+    intervalMs: Type.Integer({ minimum: 100, default: 500, description: 'Steady probe cadence.' }),
+    fastIntervalMs: Type.Integer({ minimum: 10, default: 100, description: 'Cadence while a probe is overdue, so a dead path is known within about a second.' }),
+    timeoutMs: Type.Integer({ minimum: 10, default: 1000, description: 'The longest a probe may take.' }),
+    minTimeoutMs: Type.Integer({ minimum: 10, default: 400, description: 'The shortest deadline a probe gets; deadlines adapt to the path between this and timeoutMs.' }),
   },
   { additionalProperties: false },
 );

@@ -1,13 +1,16 @@
 // Watches every uplink: active HTTP probes through the path (bound to its
 // tunnel address when set) and the passive outcomes of real requests feed one
-// quality record and one state machine per path. A state change applies to the
-// data path at once, through views(), and is logged with the numbers behind it.
+// quality record and one state machine per path. Probes follow ProbeTiming: a
+// steady cadence, and a fast one while a probe is overdue. A state change
+// applies to the data path at once, through views(), and is logged with the
+// numbers behind it.
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { GatewayConfig, PathConfig } from '../../edge-config/schema.js';
 import type { LinkState, PathView } from '../gateway/path-choice.js';
 import { LinkStateMachine } from './link-state.js';
 import { LinkQuality, isDegraded, type QualitySnapshot } from './quality.js';
+import { ProbeTiming } from './probe-timing.js';
 
 export interface PathStatus extends QualitySnapshot {
   name: string;
@@ -16,11 +19,21 @@ export interface PathStatus extends QualitySnapshot {
   monitored: boolean;
 }
 
+interface Prober {
+  pool: Pool;
+  path: string;
+  timing: ProbeTiming;
+  lastSentAt: number | undefined;
+  /** Send times of probes in flight. */
+  outstanding: Set<number>;
+  timer: NodeJS.Timeout | undefined;
+}
+
 interface Watched {
   config: PathConfig;
   quality: LinkQuality;
   machine: LinkStateMachine;
-  probe: { pool: Pool; path: string; timer?: NodeJS.Timeout } | undefined;
+  probe: Prober | undefined;
 }
 
 export class LinkMonitor {
@@ -35,21 +48,12 @@ export class LinkMonitor {
       config,
       quality: new LinkQuality(),
       machine: new LinkStateMachine(link),
-      probe: config.probe && probeTarget(config),
+      probe: config.probe && prober(config, config.probe, link.downAfter),
     }));
   }
 
   start(): void {
-    for (const w of this.#paths) {
-      if (!w.probe || !w.config.probe) continue;
-      const { intervalMs } = w.config.probe;
-      const tick = () => {
-        void this.#probe(w).finally(() => {
-          if (w.probe) w.probe.timer = setTimeout(tick, intervalMs).unref();
-        });
-      };
-      tick();
-    }
+    for (const w of this.#paths) this.#schedule(w);
   }
 
   async stop(): Promise<void> {
@@ -89,22 +93,38 @@ export class LinkMonitor {
     if (w?.probe) this.#observe(w, reached, 'request');
   }
 
-  async #probe(w: Watched): Promise<void> {
-    const probe = w.probe;
-    const cfg = w.config.probe;
-    if (!probe || !cfg) return;
-    const started = performance.now();
-    let ok = false;
-    try {
-      const res = await probe.pool.request({ method: 'GET', path: probe.path, signal: AbortSignal.timeout(cfg.timeoutMs), headersTimeout: cfg.timeoutMs, bodyTimeout: cfg.timeoutMs });
-      await res.body.dump();
-      ok = res.statusCode >= 200 && res.statusCode < 300;
-    } catch {
-      ok = false;
-    }
-    if (!w.probe) return;
-    w.quality.record(ok ? performance.now() - started : null);
-    this.#observe(w, ok, 'probe');
+  #schedule(w: Watched): void {
+    const p = w.probe;
+    if (!p) return;
+    clearTimeout(p.timer);
+    const at = p.timing.nextSendAt(p.lastSentAt, [...p.outstanding]);
+    if (at === Infinity) return;
+    p.timer = setTimeout(
+      () => {
+        this.#send(w, p);
+        this.#schedule(w);
+      },
+      Math.max(0, at - performance.now()),
+    ).unref();
+  }
+
+  #send(w: Watched, p: Prober): void {
+    // Distinct keys even when two sends share a timestamp.
+    let sentAt = performance.now();
+    while (p.outstanding.has(sentAt)) sentAt += 1e-6;
+    p.lastSentAt = sentAt;
+    p.outstanding.add(sentAt);
+    const deadline = p.timing.deadlineMs();
+    void probeOnce(p, deadline).then((ok) => {
+      p.outstanding.delete(sentAt);
+      if (w.probe !== p) return;
+      const rtt = performance.now() - sentAt;
+      if (ok) p.timing.answered(rtt);
+      else p.timing.lost();
+      w.quality.record(ok ? rtt : null);
+      this.#observe(w, ok, 'probe');
+      this.#schedule(w);
+    });
   }
 
   #observe(w: Watched, ok: boolean, source: 'probe' | 'request'): void {
@@ -128,11 +148,25 @@ export class LinkMonitor {
   }
 }
 
-function probeTarget(config: PathConfig): Watched['probe'] {
-  const url = new URL(config.probe!.url);
+function prober(config: PathConfig, probe: NonNullable<PathConfig['probe']>, downAfter: number): Prober {
+  const url = new URL(probe.url);
+  // Enough in flight to reach downAfter failures within one deadline.
+  const maxOutstanding = Math.max(2, downAfter);
   const pool = new Pool(url.origin, {
-    connections: 1,
-    connect: { timeout: config.probe!.timeoutMs, ...(config.localAddress !== undefined && { localAddress: config.localAddress }) },
+    connections: maxOutstanding,
+    connect: { timeout: probe.timeoutMs, ...(config.localAddress !== undefined && { localAddress: config.localAddress }) },
   });
-  return { pool, path: url.pathname + url.search };
+  const timing = new ProbeTiming({ ...probe, maxOutstanding });
+  return { pool, path: url.pathname + url.search, timing, lastSentAt: undefined, outstanding: new Set(), timer: undefined };
+}
+
+/** One probe: true when the ingress answered 2xx within the deadline. */
+async function probeOnce(p: Prober, deadlineMs: number): Promise<boolean> {
+  try {
+    const res = await p.pool.request({ method: 'GET', path: p.path, signal: AbortSignal.timeout(deadlineMs), headersTimeout: deadlineMs, bodyTimeout: deadlineMs });
+    await res.body.dump();
+    return res.statusCode >= 200 && res.statusCode < 300;
+  } catch {
+    return false;
+  }
 }

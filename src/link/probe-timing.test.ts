@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { ProbeTiming, type ProbeTimingSettings } from './probe-timing.js';
+
+const SETTINGS: ProbeTimingSettings = { intervalMs: 500, fastIntervalMs: 100, timeoutMs: 1000, minTimeoutMs: 400, maxOutstanding: 3 };
+
+function warmed(rttMs: number, n = 20): ProbeTiming {
+  const t = new ProbeTiming(SETTINGS);
+  for (let i = 0; i < n; i++) t.answered(rttMs);
+  return t;
+}
+
+describe('probe deadlines', () => {
+  it('gives the first probes the whole configured timeout', () => {
+    expect(new ProbeTiming(SETTINGS).deadlineMs()).toBe(1000);
+  });
+
+  it('shrinks to the floor on a fast steady path', () => {
+    expect(warmed(2).deadlineMs()).toBe(400);
+  });
+
+  it('follows SRTT + 4·RTTVAR on a slow, variable path, up to the timeout', () => {
+    const t = new ProbeTiming(SETTINGS);
+    for (let i = 0; i < 30; i++) t.answered(i % 2 === 0 ? 150 : 250);
+    // SRTT near 200, RTTVAR near 50 → about 400..450.
+    expect(t.deadlineMs()).toBeGreaterThan(400);
+    expect(t.deadlineMs()).toBeLessThan(600);
+    expect(warmed(1200).deadlineMs()).toBe(1000);
+  });
+
+  it('doubles after a loss so a path whose RTT jumped is measured again, and resets on an answer', () => {
+    const t = warmed(2);
+    t.lost();
+    expect(t.deadlineMs()).toBe(800);
+    t.lost();
+    expect(t.deadlineMs()).toBe(1000);
+    t.answered(2);
+    expect(t.deadlineMs()).toBe(400);
+  });
+});
+
+describe('probe cadence', () => {
+  it('probes at once first, then at the steady interval', () => {
+    const t = warmed(2);
+    expect(t.nextSendAt(undefined, [])).toBe(0);
+    expect(t.nextSendAt(1000, [])).toBe(1500);
+  });
+
+  it('keeps the steady interval while a probe is in flight but not overdue', () => {
+    const t = warmed(2);
+    // Sent at 1000, overdue at 1050: the next probe goes a fast interval after it, not at 1500.
+    expect(t.nextSendAt(1000, [1000])).toBe(1100);
+    const slow = warmed(200);
+    // A 200 ms path is not overdue before SRTT + 4·RTTVAR has passed.
+    expect(slow.nextSendAt(1000, [1000])).toBeGreaterThanOrEqual(1200);
+  });
+
+  it('sends at the fast cadence while a probe is overdue, up to maxOutstanding', () => {
+    const t = warmed(2);
+    expect(t.nextSendAt(1100, [1000, 1100])).toBe(1200);
+    expect(t.nextSendAt(1200, [1000, 1100, 1200])).toBe(Infinity);
+  });
+
+  it('puts downAfter failures within about one deadline of the first overdue probe', () => {
+    // A dead path, three failures needed: sends at 0, 100, 200; the last fails at 200 + 400.
+    const t = warmed(2);
+    const sent = [0];
+    while (sent.length < 3) sent.push(t.nextSendAt(sent.at(-1), sent));
+    expect(sent).toEqual([0, 100, 200]);
+    expect(sent.at(-1)! + t.deadlineMs()).toBe(600);
+  });
+});
