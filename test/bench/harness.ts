@@ -148,17 +148,26 @@ export function spawnPeer(o: SpawnOptions): Promise<Peer> {
   });
 }
 
+/** Folders of peers still running, removed on any exit too (Ctrl-C stops peers without their wrappers). */
+const ownedDirs = new Set<string>();
+
+function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  ownedDirs.delete(dir);
+}
+
 /** A peer that owns a temporary folder: the folder goes when the peer stops, or fails to start. */
 export async function peerOwningDir(dir: string, starting: Promise<Peer>): Promise<Peer> {
+  ownedDirs.add(dir);
   const peer = await starting.catch((e: Error) => {
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
     throw e;
   });
   return {
     ...peer,
     async stop() {
       await peer.stop();
-      rmSync(dir, { recursive: true, force: true });
+      removeDir(dir);
     },
   };
 }
@@ -180,6 +189,7 @@ export function installCleanup(): void {
   // 'exit' handlers cannot wait: the last resort is SIGKILL to what remains.
   process.on('exit', () => {
     for (const child of running.keys()) killGroup(child, 'SIGKILL');
+    for (const dir of ownedDirs) removeDir(dir);
   });
 }
 
