@@ -21,11 +21,20 @@ describe('link state machine', () => {
     const m = new LinkStateMachine({ downAfter: 1, upAfter: 2 });
     run(m, 'x');
     expect(run(m, 'dd')).toBe('- degraded');
-    expect(run(m, 'o')).toBe('up');
+    expect(run(m, 'oo')).toBe('- up');
   });
 
-  it('moves between UP and DEGRADED with the quality while the link carries', () => {
-    const m = new LinkStateMachine({ downAfter: 3, upAfter: 5 });
-    expect(run(m, 'ddoo')).toBe('degraded - up -');
+  it('turns DEGRADED at once and UP only after upAfter clean outcomes, so a link at a threshold does not flap', () => {
+    const m = new LinkStateMachine({ downAfter: 3, upAfter: 3 });
+    expect(run(m, 'od')).toBe('- degraded');
+    expect(run(m, 'odood')).toBe('- - - - -');
+    expect(m.state).toBe('degraded');
+    expect(run(m, 'ooo')).toBe('- - up');
+  });
+
+  it('counts a lost probe against a DEGRADED link coming back', () => {
+    const m = new LinkStateMachine({ downAfter: 3, upAfter: 3 });
+    run(m, 'd');
+    expect(run(m, 'ooxooo')).toBe('- - - - - up');
   });
 });

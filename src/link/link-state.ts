@@ -1,7 +1,8 @@
 // UP / DEGRADED / DOWN with hysteresis, as mwan3 and SD-WAN SLA monitors do:
 // DOWN after `downAfter` failures in a row, back after `upAfter` successes in a
-// row; DEGRADED while the measured quality crosses a threshold. One lost probe
-// never changes the state. Pure.
+// row; DEGRADED as soon as the measured quality crosses a threshold, and UP
+// again only after `upAfter` clean outcomes in a row, so a link hovering at a
+// threshold does not flap. One lost probe never changes the state. Pure.
 import type { LinkState } from '../gateway/path-choice.js';
 
 export interface Hysteresis {
@@ -18,6 +19,8 @@ export class LinkStateMachine {
   #state: LinkState = 'up';
   #failures = 0;
   #successes = 0;
+  /** Outcomes in a row that were successful and within every threshold. */
+  #clean = 0;
 
   constructor(private readonly h: Hysteresis) {}
 
@@ -34,14 +37,19 @@ export class LinkStateMachine {
       this.#successes = 0;
       this.#failures++;
     }
+    this.#clean = ok && !degraded ? this.#clean + 1 : 0;
     const from = this.#state;
     let to = from;
     if (from === 'down') {
       if (this.#successes >= this.h.upAfter) to = degraded ? 'degraded' : 'up';
     } else if (this.#failures >= this.h.downAfter) {
       to = 'down';
+    } else if (degraded) {
+      to = 'degraded';
+    } else if (from === 'degraded' && this.#clean < this.h.upAfter) {
+      to = 'degraded';
     } else {
-      to = degraded ? 'degraded' : 'up';
+      to = 'up';
     }
     this.#state = to;
     return to === from ? undefined : { from, to };
