@@ -210,6 +210,7 @@ const Link = Type.Object(
   {
     downAfter: Type.Integer({ minimum: 1, default: 3 }),
     upAfter: Type.Integer({ minimum: 1, default: 5 }),
+    wireguardIntervalMs: Type.Integer({ minimum: 500, default: 5000, description: 'How often `wg show <interface> dump` is read for paths with a wireguard interface.' }),
     degraded: Type.Object(
       {
         rttMs: Type.Number({ exclusiveMinimum: 0, default: 300 }),

@@ -4,9 +4,13 @@ interface StatusPath {
   name: string;
   state: string;
   score?: number;
-  rttMs?: number;
+  rttMs?: number | null;
+  jitterMs?: number;
   lossPct?: number;
-  handshakeAgeS?: number;
+  handshakeAgeS?: number | null;
+  rxBps?: number | null;
+  txBps?: number | null;
+  wireguardError?: string;
 }
 interface Status {
   store: { id: string; region?: string };
@@ -16,14 +20,21 @@ interface Status {
   replay?: { paused: boolean; ratePerSec: number };
 }
 
-const fmt = (v: number | undefined, unit = '') => (v === undefined ? '-' : `${Math.round(v * 10) / 10}${unit}`);
+const fmt = (v: number | null | undefined, unit = '') => (v === undefined || v === null ? '-' : `${Math.round(v * 10) / 10}${unit}`);
+
+function rate(bps: number | null | undefined): string {
+  if (bps === undefined || bps === null) return '-';
+  const bits = bps * 8;
+  return bits >= 1e6 ? `${fmt(bits / 1e6)}Mb/s` : `${fmt(bits / 1e3)}kb/s`;
+}
 
 export function renderStatus(s: Status): string {
   const lines = [`store ${s.store.id}${s.store.region ? ` (${s.store.region})` : ''}  config ${s.configVersion}`, ''];
-  lines.push('PATH          STATE      SCORE  RTT      LOSS   HANDSHAKE');
+  lines.push('PATH          STATE      SCORE  RTT      JITTER   LOSS   HANDSHAKE  RX/TX');
   for (const p of s.paths) {
+    const wg = p.wireguardError ? `wg: ${p.wireguardError}` : `${fmt(p.handshakeAgeS, 's').padEnd(10)} ${rate(p.rxBps)}/${rate(p.txBps)}`;
     lines.push(
-      `${p.name.padEnd(13)} ${p.state.toUpperCase().padEnd(10)} ${fmt(p.score).padEnd(6)} ${fmt(p.rttMs, 'ms').padEnd(8)} ${fmt(p.lossPct, '%').padEnd(6)} ${fmt(p.handshakeAgeS, 's')}`,
+      `${p.name.padEnd(13)} ${p.state.toUpperCase().padEnd(10)} ${fmt(p.score).padEnd(6)} ${fmt(p.rttMs, 'ms').padEnd(8)} ${fmt(p.jitterMs, 'ms').padEnd(8)} ${fmt(p.lossPct, '%').padEnd(6)} ${wg}`,
     );
   }
   if (s.queue) lines.push('', `queue: ${s.queue.pending} pending, ${s.queue.dead} dead, oldest ${fmt(s.queue.oldestAgeS, 's')}`);

@@ -11,12 +11,24 @@ import type { LinkState, PathView } from '../gateway/path-choice.js';
 import { LinkStateMachine } from './link-state.js';
 import { LinkQuality, isDegraded, type QualitySnapshot } from './quality.js';
 import { ProbeTiming } from './probe-timing.js';
+import { STALE_HANDSHAKE_S } from './wireguard.js';
+import { WireGuardWatch, type WireGuardReading } from './wireguard-watch.js';
 
 export interface PathStatus extends QualitySnapshot {
   name: string;
   state: LinkState;
-  /** False for a path without a probe: only real requests inform it. */
+  /** False for a path with neither a probe nor a WireGuard interface: only real requests inform it. */
   monitored: boolean;
+  /** For a path with a WireGuard interface: its last reading. */
+  wireguard?: WireGuardStatus;
+}
+
+export interface WireGuardStatus {
+  handshakeAgeS?: number;
+  rxBps?: number;
+  txBps?: number;
+  /** Why the interface could not be read, while it cannot. */
+  error?: string;
 }
 
 interface Prober {
@@ -34,6 +46,7 @@ interface Watched {
   quality: LinkQuality;
   machine: LinkStateMachine;
   probe: Prober | undefined;
+  wg: { watch: WireGuardWatch; status: WireGuardStatus } | undefined;
 }
 
 export class LinkMonitor {
@@ -49,16 +62,25 @@ export class LinkMonitor {
       quality: new LinkQuality(),
       machine: new LinkStateMachine(link),
       probe: config.probe && prober(config, config.probe, link.downAfter),
+      wg: undefined,
     }));
+    for (const w of this.#paths) {
+      const iface = w.config.wireguard?.interface;
+      if (iface) w.wg = { watch: new WireGuardWatch(iface, link.wireguardIntervalMs, (r) => this.#wireguard(w, r)), status: {} };
+    }
   }
 
   start(): void {
-    for (const w of this.#paths) this.#schedule(w);
+    for (const w of this.#paths) {
+      this.#schedule(w);
+      w.wg?.watch.start();
+    }
   }
 
   async stop(): Promise<void> {
     await Promise.all(
       this.#paths.map(async (w) => {
+        w.wg?.watch.stop();
         if (!w.probe) return;
         clearTimeout(w.probe.timer);
         const pool = w.probe.pool;
@@ -79,7 +101,13 @@ export class LinkMonitor {
   }
 
   status(): PathStatus[] {
-    return this.#paths.map((w) => ({ name: w.config.name, state: w.machine.state, monitored: w.probe !== undefined, ...w.quality.snapshot(this.#link.degraded) }));
+    return this.#paths.map((w) => ({
+      name: w.config.name,
+      state: w.machine.state,
+      monitored: w.probe !== undefined || w.wg !== undefined,
+      ...w.quality.snapshot(this.#link.degraded),
+      ...(w.wg && { wireguard: w.wg.status }),
+    }));
   }
 
   /**
@@ -91,6 +119,25 @@ export class LinkMonitor {
   passive(pathName: string, reached: boolean): void {
     const w = this.#paths.find((p) => p.config.name === pathName);
     if (w?.probe) this.#observe(w, reached, 'request');
+  }
+
+  /**
+   * A handshake older than 180 s while traffic is sent means the tunnel
+   * carries nothing (WireGuard re-keys every 2 minutes while in use): a
+   * failure. On a path without a probe, a recent handshake is its only sign
+   * of life, so there it counts as a success.
+   */
+  #wireguard(w: Watched, reading: WireGuardReading): void {
+    if (!w.wg) return;
+    if (!reading.ok) {
+      if (w.wg.status.error !== reading.reason) this.#logger.warn({ path: w.config.name, error: reading.reason }, `path ${w.config.name}: WireGuard state unreadable`);
+      w.wg.status = { error: reading.reason };
+      return;
+    }
+    const { handshakeAgeS, rxBps, txBps, stale } = reading.health;
+    w.wg.status = { handshakeAgeS, rxBps, txBps };
+    if (stale) this.#observe(w, false, 'wireguard');
+    else if (!w.probe && handshakeAgeS !== undefined && handshakeAgeS <= STALE_HANDSHAKE_S) this.#observe(w, true, 'wireguard');
   }
 
   #schedule(w: Watched): void {
@@ -127,7 +174,7 @@ export class LinkMonitor {
     });
   }
 
-  #observe(w: Watched, ok: boolean, source: 'probe' | 'request'): void {
+  #observe(w: Watched, ok: boolean, source: 'probe' | 'request' | 'wireguard'): void {
     const q = w.quality.snapshot(this.#link.degraded);
     const change = w.machine.observe(ok, isDegraded(q, this.#link.degraded));
     if (!change) return;
@@ -142,6 +189,7 @@ export class LinkMonitor {
         jitterMs: Math.round(q.jitterMs * 10) / 10,
         lossPct: Math.round(q.lossPct),
         score: q.score,
+        ...(w.wg?.status.handshakeAgeS !== undefined && { handshakeAgeS: Math.round(w.wg.status.handshakeAgeS) }),
       },
       `path ${w.config.name} is ${change.to.toUpperCase()}`,
     );

@@ -82,7 +82,7 @@ export interface WgHealth {
 // protocol), and its unanswered handshake initiations count as tx too. So a
 // newest handshake older than this while tx grows means nothing gets through;
 // with no traffic an old handshake is just an idle tunnel.
-const STALE_HANDSHAKE_S = 180;
+export const STALE_HANDSHAKE_S = 180;
 
 /** Judges successive samples of one interface. Pure: the caller reads and times them. */
 export class WireGuardTracker {

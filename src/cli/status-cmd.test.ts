@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { renderStatus } from './status-cmd.js';
+
+describe('storegw status', () => {
+  it('shows each path with its numbers, and dashes where nothing is known yet', () => {
+    const text = renderStatus({
+      store: { id: 'store-0042', region: 'eu-west' },
+      configVersion: 'abc123',
+      paths: [
+        { name: 'fiber', state: 'up', score: 97, rttMs: 12.34, jitterMs: 1.2, lossPct: 0, handshakeAgeS: 41, rxBps: 250_000, txBps: 1_000 },
+        { name: 'lte', state: 'down', score: 0, rttMs: null, jitterMs: 0, lossPct: 100, wireguardError: 'wg show wgl1 dump: no such interface' },
+      ],
+      queue: { pending: 3, dead: 0, oldestAgeS: 12 },
+      replay: { paused: false, ratePerSec: 50 },
+    });
+    expect(text).toMatch(/^fiber\s+UP\s+97\s+12\.3ms\s+1\.2ms\s+0%\s+41s\s+2Mb\/s\/8kb\/s$/m);
+    expect(text).toMatch(/^lte\s+DOWN\s+0\s+-\s+0ms\s+100%\s+wg: wg show wgl1 dump: no such interface$/m);
+    expect(text).toContain('queue: 3 pending, 0 dead, oldest 12s');
+  });
+});
