@@ -35,6 +35,8 @@ interface Prober {
   pool: Pool;
   path: string;
   timing: ProbeTiming;
+  /** When a probe's request is finally abandoned (probe.timeoutMs). */
+  hardTimeoutMs: number;
   lastSentAt: number | undefined;
   /** Send times of probes in flight. */
   outstanding: Set<number>;
@@ -162,7 +164,7 @@ export class LinkMonitor {
     p.lastSentAt = sentAt;
     p.outstanding.add(sentAt);
     const deadline = p.timing.deadlineMs();
-    void probeOnce(p, deadline).then((ok) => {
+    void probeOnce(p, deadline, p.hardTimeoutMs).then((ok) => {
       p.outstanding.delete(sentAt);
       if (w.probe !== p) return;
       const rtt = performance.now() - sentAt;
@@ -201,20 +203,35 @@ function prober(config: PathConfig, probe: NonNullable<PathConfig['probe']>, dow
   // Enough in flight to reach downAfter failures within one deadline.
   const maxOutstanding = Math.max(2, downAfter);
   const pool = new Pool(url.origin, {
-    connections: maxOutstanding,
+    // Probes past their deadline still hold a connection until the hard timeout.
+    connections: 2 * maxOutstanding,
     connect: { timeout: probe.timeoutMs, ...(config.localAddress !== undefined && { localAddress: config.localAddress }) },
   });
   const timing = new ProbeTiming({ ...probe, maxOutstanding });
-  return { pool, path: url.pathname + url.search, timing, lastSentAt: undefined, outstanding: new Set(), timer: undefined };
+  return { pool, path: url.pathname + url.search, timing, hardTimeoutMs: probe.timeoutMs, lastSentAt: undefined, outstanding: new Set(), timer: undefined };
 }
 
-/** One probe: true when the ingress answered 2xx within the deadline. */
-async function probeOnce(p: Prober, deadlineMs: number): Promise<boolean> {
-  try {
-    const res = await p.pool.request({ method: 'GET', path: p.path, signal: AbortSignal.timeout(deadlineMs), headersTimeout: deadlineMs, bodyTimeout: deadlineMs });
-    await res.body.dump();
-    return res.statusCode >= 200 && res.statusCode < 300;
-  } catch {
-    return false;
-  }
+/**
+ * One probe: true when the ingress answered 2xx within the deadline. A probe
+ * past its deadline counts as lost, but its request runs on to the hard
+ * timeout: tearing the connection down would make the next probe pay a new
+ * handshake (a lost SYN costs a second) on a lossy link, turning one loss into
+ * a run of them.
+ */
+function probeOnce(p: Prober, deadlineMs: number, hardTimeoutMs: number): Promise<boolean> {
+  const answered = (async () => {
+    const limit = Math.max(deadlineMs, hardTimeoutMs);
+    try {
+      const res = await p.pool.request({ method: 'GET', path: p.path, signal: AbortSignal.timeout(limit), headersTimeout: limit, bodyTimeout: limit });
+      await res.body.dump();
+      return res.statusCode >= 200 && res.statusCode < 300;
+    } catch {
+      return false;
+    }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), deadlineMs).unref();
+  });
+  return Promise.race([answered, late]).finally(() => clearTimeout(timer));
 }
