@@ -99,6 +99,7 @@ describe('gateway configuration loading', () => {
     ['duplicate path', MINIMAL.replace('paths:', 'paths:\n  - { name: fiber, baseUrl: "http://a" }'), 'paths[1].name: duplicate path name "fiber"'],
     ['class no path carries', MINIMAL.replace('baseUrl: http://10.60.0.1', 'baseUrl: http://10.60.0.1\n    allowClasses: [critical]'), 'routes[0].class: no path allows class "normal"'],
     ['bad JSON path', MINIMAL.replace('class: normal', 'class: normal\n    idempotencyKey: { jsonPath: "params..x" }'), 'routes[0].idempotencyKey.jsonPath: invalid JSON path'],
+    ['a fast probe cadence slower than the steady one', MINIMAL.replace('baseUrl: http://10.60.0.1', 'baseUrl: http://10.60.0.1\n    probe: { url: http://10.60.0.1/ping, intervalMs: 500, fastIntervalMs: 600 }'), 'paths[0].probe.fastIntervalMs: must not exceed intervalMs (500)'],
     ['wrong version', MINIMAL.replace('version: 1', 'version: 2'), '(root).version: must be 1'.replace('(root).', '')],
     ['YAML syntax', 'version: 1\nstore: { id: x\n', 'YAML:'],
     ['duplicate YAML key', MINIMAL + 'version: 1\n', 'YAML: Map keys must be unique'],

@@ -43,7 +43,8 @@ export function semanticProblems(c: GatewayConfigInput): ConfigProblem[] {
     if (p.probe) {
       const probeProblem = httpUrlProblem(p.probe.url, true);
       if (probeProblem) add(['paths', i, 'probe', 'url'], probeProblem);
-      if (p.probe.timeoutMs > p.probe.intervalMs) add(['paths', i, 'probe', 'timeoutMs'], `must not exceed intervalMs (${p.probe.intervalMs})`);
+      // Probes overlap by design (a fast cadence while one is overdue), so a timeout may exceed the interval.
+      if (p.probe.fastIntervalMs > p.probe.intervalMs) add(['paths', i, 'probe', 'fastIntervalMs'], `must not exceed intervalMs (${p.probe.intervalMs})`);
     }
   });
 
