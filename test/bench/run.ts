@@ -6,11 +6,12 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { installCleanup, repoRoot, stopAll } from './harness.js';
 import { journalBench } from './journal.js';
+import { linkBench } from './link.js';
 import { proxyOverhead } from './proxy-overhead.js';
 import type { BenchSection } from './section.js';
 import { formatTable } from './table.js';
 
-const SECTIONS: BenchSection[] = [proxyOverhead, journalBench];
+const SECTIONS: BenchSection[] = [proxyOverhead, journalBench, linkBench];
 
 async function main(): Promise<number> {
   installCleanup();

@@ -1,0 +1,103 @@
+// The real `storegw gateway` process inside a lab's store namespace: its LAN
+// and admin ports on the store's LAN address (reached from the test's own
+// namespace over the LAN veth), its uplinks the lab's WireGuard tunnels.
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import type { Lab, LabUplink } from './topology.js';
+
+const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+export interface LabPathStatus {
+  name: string;
+  state: 'up' | 'degraded' | 'down';
+  score: number;
+  rttMs: number | null;
+  jitterMs: number;
+  lossPct: number;
+  handshakeAgeS?: number | null;
+  rxBps?: number | null;
+  txBps?: number | null;
+}
+
+export interface LabGateway {
+  url: string;
+  adminUrl: string;
+  proc: ChildProcess;
+  logs(): string;
+  paths(): Promise<Record<string, LabPathStatus>>;
+  stop(): Promise<void>;
+}
+
+export interface LabGatewayOptions {
+  /** YAML list items under routes:. */
+  routes: string;
+  /** The link: section, as a YAML flow mapping. */
+  link?: string;
+  /** Per uplink: extra keys for its path entry (flow-mapping body), e.g. "allowClasses: [critical]". */
+  pathExtra?: Record<string, string>;
+}
+
+export function labGatewayYaml(lab: Lab, o: LabGatewayOptions): string {
+  const path = (u: LabUplink) => `  - name: ${u.name}
+    baseUrl: ${u.baseUrl}
+    wireguard: { interface: ${u.storeWg} }
+    localAddress: ${u.storeTunnelAddress}
+    probe: { url: "${u.probeUrl}" }
+${o.pathExtra?.[u.name] ? `    ${o.pathExtra[u.name]}\n` : ''}`;
+  return `version: 1
+store: { id: lab-store-${lab.id}, region: lab }
+gateway:
+  listen: { host: ${lab.lan.storeAddress}, port: 8080 }
+  admin: { host: ${lab.lan.storeAddress}, port: 9080 }
+paths:
+${Object.values(lab.uplinks).map(path).join('')}routes:
+${o.routes}
+buffer: { path: ./journal.db }
+cache: { path: ./cache.db }
+replay: { ratePerSec: 200, backoff: { baseMs: 200, maxMs: 2000 } }
+${o.link ? `link: ${o.link}\n` : ''}`;
+}
+
+/** Starts the gateway in the store namespace and waits until it is ready. */
+export async function startLabGateway(lab: Lab, yaml: string, name = 'gateway'): Promise<LabGateway> {
+  const dir = join(lab.dir, name);
+  mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, 'gateway.yaml');
+  writeFileSync(configFile, yaml);
+  const proc = lab.spawn('store', process.execPath, [CLI, 'gateway', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const url = `http://${lab.lan.storeAddress}:8080`;
+  const adminUrl = `http://${lab.lan.storeAddress}:9080`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`the gateway exited with ${proc.exitCode}:\n${out}`);
+    const ready = await request(`${adminUrl}/readyz`, { headersTimeout: 1000 }).then(
+      async (r) => (await r.body.dump(), r.statusCode === 200),
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline) throw new Error(`the gateway did not become ready:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    adminUrl,
+    proc,
+    logs: () => out,
+    async paths() {
+      const s = (await (await request(`${adminUrl}/v1/status`)).body.json()) as { paths: LabPathStatus[] };
+      return Object.fromEntries(s.paths.map((p) => [p.name, p]));
+    },
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      await once(proc, 'exit');
+    },
+  };
+}

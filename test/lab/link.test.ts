@@ -1,0 +1,206 @@
+// Link quality on real tunnels: the gateway runs in the lab's store namespace
+// with a fiber and a metered LTE uplink, each a wireguard-go tunnel to nginx
+// in the region namespace, in front of the ERP simulator. Each scenario
+// asserts what the store sees when links are cut, lossy or thin.
+import { randomUUID } from 'node:crypto';
+import { request } from 'undici';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
+import { eventually, posOrderBody, posOrdersRoute } from '../support/pos.js';
+import { describeLab } from './describe-lab.js';
+import { labGatewayYaml, startLabGateway, type LabGateway } from './lab-gateway.js';
+import { Lab } from './topology.js';
+
+const ROUTES = `${posOrdersRoute(3000)}
+  - name: stock-count
+    match: { method: POST, jsonrpc: { model: stock.quant, method: action_apply_inventory } }
+    class: bulk
+    mode: buffer
+    timeoutMs: 3000
+    idempotencyKey: { header: Idempotency-Key }
+  - name: catalog
+    match: { method: GET, path: /_sim/echo/catalog/** }
+    class: interactive
+    mode: cache
+    timeoutMs: 2000
+  - name: images
+    match: { method: GET, path: /_sim/blob }
+    class: bulk
+    mode: passthrough
+    timeoutMs: 60000
+  - name: everything-else
+    match: { path: /** }
+    class: normal
+    mode: passthrough
+    timeoutMs: 3000`;
+
+// Contract defaults but for RTT: the lab's tunnels answer in a millisecond or
+// two, and tbf's queue (scenario 5) adds up to its latency setting.
+const LINK = '{ downAfter: 3, upAfter: 5, degraded: { rttMs: 100, lossPct: 5, jitterMs: 50 } }';
+
+let lab: Lab;
+let erp: ErpSimulator;
+let gw: LabGateway;
+
+async function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  const value = await f();
+  return { value, ms: performance.now() - t0 };
+}
+
+async function get(path: string) {
+  const res = await request(`${gw.url}${path}`, { headersTimeout: 120_000 });
+  const body = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, body };
+}
+
+async function post(body: string, headers: Record<string, string> = {}) {
+  const res = await request(`${gw.url}/web/dataset/call_kw`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: 120_000 });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, body: text };
+}
+
+function stockCountBody(): string {
+  return JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { model: 'stock.quant', method: 'action_apply_inventory', args: [[7]], kwargs: {} } });
+}
+
+const states = async () => Object.fromEntries(Object.entries(await gw.paths()).map(([k, v]) => [k, v.state]));
+
+describeLab('link quality on real WireGuard tunnels', () => {
+  beforeAll(async () => {
+    lab = await Lab.create();
+    erp = await startErpSimulator({ host: lab.mgmt.hostAddress, port: 0 });
+    await lab.startNginx(erp.url);
+    gw = await startLabGateway(lab, labGatewayYaml(lab, { routes: ROUTES, link: LINK, pathExtra: { lte: 'allowClasses: [critical, interactive]\n    metered: true' } }));
+    await eventually(async () => expect(await gw.paths()).toMatchObject({ fiber: { state: 'up', rttMs: expect.any(Number) }, lte: { state: 'up', rttMs: expect.any(Number) } }), 15_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    await lab?.destroy();
+    await erp?.close();
+  });
+
+  it('reads each tunnel\'s WireGuard state: handshake age in status and metrics', async () => {
+    await eventually(async () => expect((await gw.paths()).fiber?.handshakeAgeS).toEqual(expect.any(Number)), 15_000);
+    // Throughput needs two readings of the counters (5 s apart by default).
+    await eventually(async () => {
+      const metrics = await (await request(`${gw.adminUrl}/metrics`)).body.text();
+      expect(metrics).toMatch(/storegw_wireguard_handshake_age_seconds\{path="fiber"\} \d/);
+      expect(metrics).toMatch(/storegw_link_throughput_bytes_per_second\{path="lte",direction="tx"\} \d/);
+    }, 15_000, 250);
+  }, 30_000);
+
+  it('1. fiber cut: critical and interactive move to LTE, bulk is buffered or refused per its route', async () => {
+    const warm = await get('/_sim/echo/catalog/products');
+    expect(warm.status).toBe(200);
+    expect(warm.headers['x-gateway-path']).toBe('fiber');
+
+    await lab.cut('fiber');
+    await eventually(async () => expect(await states()).toEqual({ fiber: 'down', lte: 'up' }), 10_000, 20);
+    expect(gw.logs()).toMatch(/"path fiber is DOWN"/);
+
+    const order = await post(posOrderBody(`cut-${randomUUID()}`));
+    expect(order.status).toBe(200);
+    expect(order.headers['x-gateway-path']).toBe('lte');
+    const catalog = await get('/_sim/echo/catalog/products');
+    expect(catalog.status).toBe(200);
+    expect(catalog.headers['x-gateway-path']).toBe('lte');
+
+    // LTE carries no bulk: a bulk buffer route journals, a bulk passthrough route refuses fast.
+    const { value: count, ms: countMs } = await timed(() => post(stockCountBody(), { 'idempotency-key': `count-${randomUUID()}` }));
+    expect(count.status).toBe(202);
+    expect(countMs).toBeLessThan(3000);
+    const { value: image, ms: imageMs } = await timed(() => get('/_sim/blob?bytes=1000'));
+    expect(image.status).toBe(503);
+    expect(image.headers['retry-after']).toBeDefined();
+    expect(imageMs).toBeLessThan(60_000 / 10);
+    const page = await get('/web/login');
+    expect(page.status).toBe(503);
+  });
+
+  it('3. restore: fiber is UP again after upAfter good probes, and the journaled backlog drains with nothing lost', async () => {
+    const pending = erp.commits().length;
+    await lab.restore('fiber');
+    await eventually(async () => expect((await states()).fiber).toBe('up'), 15_000, 20);
+    expect(gw.logs()).toMatch(/"path fiber is UP"/);
+    // The stock count journaled during the cut reaches the ERP, exactly once.
+    await eventually(() => expect(erp.commits().filter((c) => c.model === 'stock.quant')).toHaveLength(1), 15_000);
+    expect(erp.commits().length).toBe(pending + 1);
+    expect(erp.duplicates()).toBe(0);
+    const image = await get('/_sim/blob?bytes=1000');
+    expect(image.status).toBe(200);
+    expect(image.headers['x-gateway-path']).toBe('fiber');
+  });
+
+  it('2. both cut: buffer routes answer 202, cache routes serve stale, passthrough 503, all within their deadlines; restore drains', async () => {
+    await get('/_sim/echo/catalog/cached-item');
+    await lab.cut('fiber');
+    await lab.cut('lte');
+    await eventually(async () => expect(await states()).toEqual({ fiber: 'down', lte: 'down' }), 10_000, 20);
+
+    const uuids = [randomUUID(), randomUUID(), randomUUID()];
+    for (const uuid of uuids) {
+      const { value: order, ms } = await timed(() => post(posOrderBody(uuid)));
+      expect(order.status).toBe(202);
+      expect(ms).toBeLessThan(3000);
+    }
+    const { value: stale, ms: staleMs } = await timed(() => get('/_sim/echo/catalog/cached-item'));
+    expect(stale.status).toBe(200);
+    expect(stale.headers['x-gateway-cache']).toBe('stale');
+    expect(Number(stale.headers.age)).toBeGreaterThanOrEqual(0);
+    expect(staleMs).toBeLessThan(2000);
+    const { value: uncached, ms: uncachedMs } = await timed(() => get('/_sim/echo/catalog/never-seen'));
+    expect(uncached.status).toBe(503);
+    expect(uncachedMs).toBeLessThan(2000);
+    const { value: page, ms: pageMs } = await timed(() => get('/web/login'));
+    expect(page.status).toBe(503);
+    expect(pageMs).toBeLessThan(3000);
+
+    await lab.restore('lte');
+    await lab.restore('fiber');
+    await eventually(async () => expect(await states()).toEqual({ fiber: 'up', lte: 'up' }), 15_000, 20);
+    await eventually(() => expect(erp.commits().map((c) => c.uuid)).toEqual(expect.arrayContaining(uuids)), 15_000);
+    expect(erp.duplicates()).toBe(0);
+  });
+
+  it('4. 10% packet loss: DEGRADED, never DOWN, no flapping', async () => {
+    const seen: string[] = [];
+    await lab.loss('fiber', 10);
+    try {
+      const until = Date.now() + 20_000;
+      while (Date.now() < until) {
+        const s = (await gw.paths()).fiber!;
+        if (seen.at(-1) !== s.state) seen.push(s.state);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await lab.loss('fiber', 0);
+    }
+    expect(seen).toContain('degraded');
+    expect(seen).not.toContain('down');
+    // up → degraded, perhaps back once: hysteresis keeps it from toggling.
+    expect(seen.length, seen.join(' → ')).toBeLessThanOrEqual(3);
+    await eventually(async () => expect((await states()).fiber).toBe('up'), 30_000, 100);
+  }, 90_000);
+
+  it('5. tbf at 1 Mbit under load: RTT rises, the score drops, the state follows the RTT threshold', async () => {
+    const before = (await gw.paths()).fiber!;
+    await lab.shape('fiber', '1mbit', { latencyMs: 250 });
+    // A product-image download fills the shaper's queue; probes wait behind it.
+    const download = get('/_sim/blob?bytes=3000000').catch(() => undefined);
+    try {
+      await eventually(async () => {
+        const fiber = (await gw.paths()).fiber!;
+        expect(fiber.rttMs).toBeGreaterThan(100);
+        expect(fiber.state).toBe('degraded');
+        expect(fiber.score).toBeLessThan(before.score);
+      }, 20_000, 100);
+    } finally {
+      await lab.unshape('fiber');
+    }
+    await download;
+    await eventually(async () => expect((await states()).fiber).toBe('up'), 30_000, 100);
+    expect(gw.logs()).toMatch(/"path fiber is DEGRADED"/);
+  }, 90_000);
+});
