@@ -17,6 +17,14 @@ describe('link state machine', () => {
     expect(run(m, 'ooxooo')).toBe('- - - - - up');
   });
 
+  it('tells which outcome will bring a DOWN link back', () => {
+    const m = new LinkStateMachine({ downAfter: 1, upAfter: 2 });
+    expect(m.recoversWith(true)).toBe(false);
+    run(m, 'xo');
+    expect(m.recoversWith(false)).toBe(false);
+    expect(m.recoversWith(true)).toBe(true);
+  });
+
   it('comes back DEGRADED when the quality still crosses a threshold', () => {
     const m = new LinkStateMachine({ downAfter: 1, upAfter: 2 });
     run(m, 'x');

@@ -28,6 +28,11 @@ export class LinkStateMachine {
     return this.#state;
   }
 
+  /** Whether this outcome would bring a DOWN link back (before observe() takes it). */
+  recoversWith(ok: boolean): boolean {
+    return this.#state === 'down' && ok && this.#successes + 1 >= this.h.upAfter;
+  }
+
   /** One outcome; `degraded` is the quality verdict after it. Returns the change, if any. */
   observe(ok: boolean, degraded: boolean): StateChange | undefined {
     if (ok) {

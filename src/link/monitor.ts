@@ -177,6 +177,7 @@ export class LinkMonitor {
   }
 
   #observe(w: Watched, ok: boolean, source: 'probe' | 'request' | 'wireguard'): void {
+    if (w.machine.recoversWith(ok)) w.quality.forgetLosses();
     const q = w.quality.snapshot(this.#link.degraded);
     const change = w.machine.observe(ok, isDegraded(q, this.#link.degraded));
     if (!change) return;

@@ -12,6 +12,14 @@ describe('link quality', () => {
     expect(s.rttP95Ms).toBe(50);
   });
 
+  it('forgets an outage\'s losses when asked, keeping the answered probes', () => {
+    const q = new LinkQuality(20);
+    for (const r of [10, null, null, null, 12, 11]) q.record(r);
+    expect(q.snapshot(t).lossPct).toBe(50);
+    q.forgetLosses();
+    expect(q.snapshot(t)).toMatchObject({ lossPct: 0, samples: 3 });
+  });
+
   it('computes jitter as RFC 3550 does: J += (|D| - J)/16', () => {
     const q = new LinkQuality();
     q.record(10);

@@ -39,6 +39,17 @@ export class LinkQuality {
     this.#lastRtt = rttMs;
   }
 
+  /**
+   * Drops the lost probes from the window: those of an outage that is over
+   * were the outage, already answered by DOWN, not the quality of the link
+   * that came back.
+   */
+  forgetLosses(): void {
+    const kept = this.#window.filter((v) => v !== null);
+    this.#window.length = 0;
+    this.#window.push(...kept);
+  }
+
   snapshot(t: DegradedThresholds): QualitySnapshot {
     const ok = this.#window.filter((v): v is number => v !== null).sort((a, b) => a - b);
     const lossPct = this.#window.length === 0 ? 0 : (100 * (this.#window.length - ok.length)) / this.#window.length;

@@ -50,6 +50,8 @@ async function waitState(gw: LabGateway, path: string, state: string, timeoutMs 
 async function measureCut(lab: Lab, gw: LabGateway): Promise<number> {
   let t0 = 0;
   let firstLte: number | undefined;
+  /** Answers in a row through fiber: a cut is measured only from a steady fiber. */
+  let fiberStreak = 0;
   let sending = true;
   const inflight = new Set<Promise<void>>();
   const sender = (async () => {
@@ -57,7 +59,9 @@ async function measureCut(lab: Lab, gw: LabGateway): Promise<number> {
       const p = request(`${gw.url}/_sim/echo/item`, { headersTimeout: 10_000, bodyTimeout: 10_000 })
         .then(async (res) => {
           await res.body.dump();
-          if (t0 > 0 && firstLte === undefined && res.headers['x-gateway-path'] === 'lte') firstLte = performance.now() - t0;
+          const via = res.headers['x-gateway-path'];
+          fiberStreak = via === 'fiber' ? fiberStreak + 1 : 0;
+          if (t0 > 0 && firstLte === undefined && via === 'lte') firstLte = performance.now() - t0;
         })
         .catch(() => undefined);
       inflight.add(p);
@@ -65,8 +69,13 @@ async function measureCut(lab: Lab, gw: LabGateway): Promise<number> {
       await sleep(SEND_EVERY_MS);
     }
   })();
+  const steadyBy = Date.now() + 30_000;
+  while (fiberStreak < 50) {
+    if (Date.now() > steadyBy) throw new Error('requests did not settle on fiber within 30 s');
+    await sleep(10);
+  }
   // A random point of the probe cycle.
-  await sleep(200 + Math.random() * 1000);
+  await sleep(Math.random() * 1000);
   t0 = performance.now();
   await lab.cut('fiber');
   const until = Date.now() + 15_000;

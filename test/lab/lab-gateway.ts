@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import type { Lab, LabUplink } from './topology.js';
 
-const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+// Run by vitest from test/lab/, or compiled to dist/test/lab/ for the bench.
+const CLI = fileURLToPath(new URL(import.meta.url.includes('/dist/test/') ? '../../src/cli/main.js' : '../../dist/src/cli/main.js', import.meta.url));
 
 export interface LabPathStatus {
   name: string;
