@@ -1,0 +1,217 @@
+// The fleet protocol between a gateway's agent and the hub (CONTRACT.md, "Fleet
+// protocol"): one JSON message per websocket text frame, every message with
+// type, id and ts; replies carry `re`. One set of schemas serves both sides, so
+// what the agent sends is exactly what the hub accepts. Pure.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject } from 'ajv';
+
+/** The largest frame either side takes (a config.apply carries a whole YAML file). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+export const COMMANDS = ['config.apply', 'replay.setRate', 'replay.pause', 'replay.resume', 'queue.list', 'queue.retry', 'queue.discard', 'status'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
+const Receipt = Type.String({ pattern: '^[0-9a-f-]{36}$' });
+const Envelope = { id: Id, ts: Type.Integer({ minimum: 0 }) };
+const Num = Type.Number();
+const NullableNum = Type.Union([Type.Number(), Type.Null()]);
+
+export const LinkStateSchema = Type.Union([Type.Literal('up'), Type.Literal('degraded'), Type.Literal('down')]);
+
+export const PathTelemetrySchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 32 }),
+    state: LinkStateSchema,
+    score: Num,
+    rttMs: NullableNum,
+    jitterMs: Num,
+    lossPct: Num,
+    handshakeAgeS: Type.Optional(NullableNum),
+    rxBps: Type.Optional(NullableNum),
+    txBps: Type.Optional(NullableNum),
+  },
+  { additionalProperties: false },
+);
+
+export const QueueTelemetrySchema = Type.Object(
+  { pending: Type.Integer({ minimum: 0 }), dead: Type.Integer({ minimum: 0 }), oldestAgeS: Type.Number({ minimum: 0 }), bytes: Type.Optional(Type.Integer({ minimum: 0 })) },
+  { additionalProperties: false },
+);
+
+const Hello = Type.Object(
+  {
+    type: Type.Literal('hello'),
+    ...Envelope,
+    store: Type.Object({ id: Id, region: Type.String({ minLength: 1, maxLength: 64 }), tags: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 32 }) }, { additionalProperties: false }),
+    /** storegw's package version. */
+    version: Type.String({ maxLength: 32 }),
+    configVersion: Type.String({ maxLength: 64 }),
+    paths: Type.Array(PathTelemetrySchema, { maxItems: 16 }),
+  },
+  { additionalProperties: false },
+);
+
+const Telemetry = Type.Object(
+  {
+    type: Type.Literal('telemetry'),
+    ...Envelope,
+    configVersion: Type.String({ maxLength: 64 }),
+    paths: Type.Array(PathTelemetrySchema, { maxItems: 16 }),
+    queue: QueueTelemetrySchema,
+    /** Requests since the previous telemetry: class → outcome → count. */
+    requests: Type.Record(Type.String({ maxLength: 32 }), Type.Record(Type.String({ maxLength: 32 }), Type.Integer({ minimum: 0 }))),
+    /** True when it was kept while the hub was unreachable and is sent late; ts is when it was taken. */
+    spooled: Type.Optional(Type.Boolean()),
+    /** A roll-up of this many telemetry messages (the spool's oldest, merged to stay within its bound). */
+    rolledUp: Type.Optional(Type.Integer({ minimum: 2 })),
+  },
+  { additionalProperties: false },
+);
+
+export const EVENTS = ['link.state', 'dead_letter', 'quota.pressure', 'config.applied', 'config.rolled_back', 'journal.error'] as const;
+
+const Event = Type.Object(
+  {
+    type: Type.Literal('event'),
+    ...Envelope,
+    event: Type.Union(EVENTS.map((e) => Type.Literal(e))),
+    details: Type.Record(Type.String(), Type.Unknown()),
+    spooled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const ErrorBody = Type.Object({ code: Type.String({ maxLength: 64 }), message: Type.String({ maxLength: 4096 }) }, { additionalProperties: false });
+
+const Result = Type.Object(
+  { type: Type.Literal('result'), ...Envelope, re: Id, ok: Type.Boolean(), result: Type.Optional(Type.Unknown()), error: Type.Optional(ErrorBody) },
+  { additionalProperties: false },
+);
+
+/** Either side's answer to a message it could not take. */
+const ErrorMessage = Type.Object({ type: Type.Literal('error'), ...Envelope, re: Type.Optional(Id), error: ErrorBody }, { additionalProperties: false });
+
+export const CommandArgsSchemas = {
+  'config.apply': Type.Object(
+    {
+      /** The whole gateway configuration file. */
+      yaml: Type.String({ minLength: 1, maxLength: 512 * 1024 }),
+      /** How long the new configuration must stay healthy before it is kept. */
+      graceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+    },
+    { additionalProperties: false },
+  ),
+  'replay.setRate': Type.Object({ ratePerSec: Type.Number({ exclusiveMinimum: 0, maximum: 100_000 }) }, { additionalProperties: false }),
+  'replay.pause': Type.Object({}, { additionalProperties: false }),
+  'replay.resume': Type.Object({}, { additionalProperties: false }),
+  'queue.list': Type.Object(
+    {
+      state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('dead'), Type.Literal('delivered')])),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+      after: Type.Optional(Type.Integer({ minimum: 0 })),
+    },
+    { additionalProperties: false },
+  ),
+  'queue.retry': Type.Object({ receipts: Type.Array(Receipt, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+  'queue.discard': Type.Object({ receipts: Type.Array(Receipt, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+  status: Type.Object({}, { additionalProperties: false }),
+} satisfies Record<CommandName, TSchema>;
+
+export type CommandArgs = { [C in CommandName]: Static<(typeof CommandArgsSchemas)[C]> };
+
+const Command = Type.Object(
+  {
+    type: Type.Literal('command'),
+    ...Envelope,
+    command: Type.Union(COMMANDS.map((c) => Type.Literal(c))),
+    args: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+export type HelloMessage = Static<typeof Hello>;
+export type TelemetryMessage = Static<typeof Telemetry>;
+export type EventMessage = Static<typeof Event>;
+export type ResultMessage = Static<typeof Result>;
+export type ErrorMessage = Static<typeof ErrorMessage>;
+export type CommandMessage = Static<typeof Command>;
+export type PathTelemetry = Static<typeof PathTelemetrySchema>;
+export type QueueTelemetry = Static<typeof QueueTelemetrySchema>;
+export type EventName = (typeof EVENTS)[number];
+
+export type GatewayMessage = HelloMessage | TelemetryMessage | EventMessage | ResultMessage | ErrorMessage;
+export type HubMessage = CommandMessage | ErrorMessage;
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const validators = {
+  hello: ajv.compile<HelloMessage>(Hello),
+  telemetry: ajv.compile<TelemetryMessage>(Telemetry),
+  event: ajv.compile<EventMessage>(Event),
+  result: ajv.compile<ResultMessage>(Result),
+  error: ajv.compile<ErrorMessage>(ErrorMessage),
+  command: ajv.compile<CommandMessage>(Command),
+};
+const argValidators = Object.fromEntries(COMMANDS.map((c) => [c, ajv.compile(CommandArgsSchemas[c])])) as Record<CommandName, ReturnType<typeof ajv.compile>>;
+
+const FROM_GATEWAY = new Set(['hello', 'telemetry', 'event', 'result', 'error']);
+const FROM_HUB = new Set(['command', 'error']);
+
+export type ProtocolErrorCode = 'too_large' | 'malformed' | 'unknown_type' | 'invalid';
+
+export interface ProtocolError {
+  code: ProtocolErrorCode;
+  message: string;
+  /** The offending message's id, when it had a usable one: the error reply's `re`. */
+  re?: string;
+}
+
+export type Parsed<M> = { ok: true; message: M } | { ok: false; error: ProtocolError };
+
+function explain(e: ErrorObject[] | null | undefined): string {
+  const first = e?.[0];
+  if (!first) return 'invalid message';
+  return `${first.instancePath || '(message)'}: ${first.message ?? 'invalid'}${first.params && 'additionalProperty' in first.params ? ` (${String(first.params.additionalProperty)})` : ''}`;
+}
+
+function parse<M>(frame: string | Buffer, allowed: Set<string>, side: string): Parsed<M> {
+  const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+  if (bytes > MAX_FRAME_BYTES) return { ok: false, error: { code: 'too_large', message: `frame of ${bytes} bytes exceeds ${MAX_FRAME_BYTES}` } };
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof frame === 'string' ? frame : frame.toString('utf8'));
+  } catch {
+    return { ok: false, error: { code: 'malformed', message: 'the frame is not JSON' } };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, error: { code: 'malformed', message: 'a message is a JSON object' } };
+  const record = value as Record<string, unknown>;
+  const re = typeof record.id === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(record.id) ? record.id : undefined;
+  const type = record.type;
+  if (typeof type !== 'string' || !allowed.has(type)) {
+    return { ok: false, error: { code: 'unknown_type', message: `${side} does not send messages of type ${JSON.stringify(type)}`, ...(re && { re }) } };
+  }
+  const validate = validators[type as keyof typeof validators];
+  if (!validate(value)) return { ok: false, error: { code: 'invalid', message: `${type}: ${explain(validate.errors)}`, ...(re && { re }) } };
+  return { ok: true, message: value as M };
+}
+
+/** A frame the hub received from a gateway. */
+export function parseGatewayMessage(frame: string | Buffer): Parsed<GatewayMessage> {
+  return parse<GatewayMessage>(frame, FROM_GATEWAY, 'a gateway');
+}
+
+/** A frame a gateway received from the hub. */
+export function parseHubMessage(frame: string | Buffer): Parsed<HubMessage> {
+  return parse<HubMessage>(frame, FROM_HUB, 'the hub');
+}
+
+/** A command's args, checked against that command's schema. */
+export function parseCommandArgs<C extends CommandName>(command: C, args: unknown): { ok: true; args: CommandArgs[C] } | { ok: false; message: string } {
+  const validate = argValidators[command];
+  return validate(args) ? { ok: true, args: args as CommandArgs[C] } : { ok: false, message: `${command} args: ${explain(validate.errors)}` };
+}
+
+/** Builds a message with a fresh id and the current time. */
+export function message<M extends { type: string; id: string; ts: number }>(body: Omit<M, 'id' | 'ts'>, id: string = crypto.randomUUID(), ts: number = Date.now()): M {
+  return { ...body, id, ts } as M;
+}
