@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import type { ClassName } from '../../edge-config/schema.js';
+import { SlotScheduler, type Kind, type SchedulerSettings, type Waiter } from './scheduler.js';
+
+const SETTINGS: SchedulerSettings = {
+  maxInFlight: 4,
+  reservedCritical: 1,
+  priority: { critical: 0, interactive: 1, normal: 2, bulk: 3 },
+  degradedShare: { critical: 1, interactive: 1, normal: 0.5, bulk: 0 },
+};
+
+/** A scheduler whose grants are recorded in order, by label. */
+function harness(settings: Partial<SchedulerSettings> = {}) {
+  const s = new SlotScheduler({ ...SETTINGS, ...settings });
+  const granted: string[] = [];
+  const running: ClassName[] = [];
+  const add = (label: string, cls: ClassName, kind: Kind = 'live') => {
+    const w: Waiter = {
+      cls,
+      kind,
+      grant: () => {
+        granted.push(label);
+        running.push(cls);
+      },
+    };
+    s.enqueue(w);
+    return w;
+  };
+  /** Finishes the oldest running request, n times. */
+  const finish = (n = 1) => {
+    for (let i = 0; i < n; i++) s.release(running.shift()!);
+  };
+  return { s, granted, add, finish };
+}
+
+describe('slot scheduler', () => {
+  it('grants at once while slots are free', () => {
+    const h = harness();
+    h.add('b1', 'bulk');
+    h.add('c1', 'critical');
+    expect(h.granted).toEqual(['b1', 'c1']);
+    expect(h.s.inFlight).toBe(2);
+  });
+
+  it('keeps the reserved slot for critical: a flood of bulk never takes it', () => {
+    const h = harness();
+    for (let i = 1; i <= 10; i++) h.add(`b${i}`, 'bulk');
+    expect(h.granted).toEqual(['b1', 'b2', 'b3']);
+    h.add('c1', 'critical');
+    expect(h.granted.at(-1)).toBe('c1');
+  });
+
+  it('serves waiting critical first, strictly, when a slot frees', () => {
+    const h = harness();
+    for (let i = 1; i <= 3; i++) h.add(`b${i}`, 'bulk');
+    h.add('c0', 'critical'); // the reserved slot
+    h.add('i1', 'interactive');
+    h.add('c1', 'critical');
+    h.add('c2', 'critical');
+    h.finish(3);
+    expect(h.granted.slice(4)).toEqual(['c1', 'c2', 'i1']);
+  });
+
+  it('shares the unreserved slots by weight (interactive 4 : normal 2 : bulk 1) and never starves bulk', () => {
+    const h = harness({ maxInFlight: 2, reservedCritical: 1 });
+    h.add('first', 'bulk');
+    for (let i = 0; i < 70; i++) {
+      h.add(`i${i}`, 'interactive');
+      h.add(`n${i}`, 'normal');
+      h.add(`b${i}`, 'bulk');
+    }
+    h.finish(70);
+    const window = h.granted.slice(1, 71);
+    const count = (p: string) => window.filter((g) => g.startsWith(p)).length;
+    expect(Math.abs(count('i') - 40)).toBeLessThanOrEqual(1);
+    expect(Math.abs(count('n') - 20)).toBeLessThanOrEqual(1);
+    expect(Math.abs(count('b') - 10)).toBeLessThanOrEqual(1);
+  });
+
+  it('lets replay of a class go only when no live traffic of it or above waits', () => {
+    const h = harness({ maxInFlight: 2, reservedCritical: 1 });
+    h.add('busy', 'normal');
+    h.add('r-normal', 'normal', 'replay');
+    h.add('r-bulk', 'bulk', 'replay');
+    h.add('live-bulk', 'bulk');
+    h.add('live-interactive', 'interactive');
+    // Live interactive first, while normal's replay must wait for it; then
+    // normal's replay and live bulk stand level (bulk joined at normal's
+    // virtual time, with no credit for being idle) and priority breaks the tie.
+    h.finish(4);
+    expect(h.granted).toEqual(['busy', 'live-interactive', 'r-normal', 'live-bulk', 'r-bulk']);
+  });
+
+  it('holds critical replay behind live critical', () => {
+    const h = harness({ maxInFlight: 1, reservedCritical: 1 });
+    h.add('busy', 'critical');
+    h.add('replay', 'critical', 'replay');
+    h.add('live', 'critical');
+    h.finish();
+    expect(h.granted).toEqual(['busy', 'live']);
+    h.finish();
+    expect(h.granted).toEqual(['busy', 'live', 'replay']);
+  });
+
+  it('on a DEGRADED path: bulk paused, normal limited to its share, critical and interactive as usual', () => {
+    const h = harness({ maxInFlight: 4, reservedCritical: 0 });
+    h.s.setDegraded(true);
+    expect(h.s.admits('bulk')).toBe(false);
+    expect(h.s.admits('normal')).toBe(true);
+    for (let i = 1; i <= 3; i++) h.add(`n${i}`, 'normal');
+    h.add('b1', 'bulk');
+    h.add('i1', 'interactive');
+    expect(h.granted).toEqual(['n1', 'n2', 'i1']);
+    h.s.setDegraded(false);
+    expect(h.granted).toEqual(['n1', 'n2', 'i1', 'n3']);
+    h.finish();
+    expect(h.granted.at(-1)).toBe('b1');
+  });
+
+  it('forgets a waiter that gave up', () => {
+    const h = harness({ maxInFlight: 1, reservedCritical: 0 });
+    h.add('busy', 'normal');
+    const gone = h.add('gone', 'normal');
+    h.add('next', 'normal');
+    expect(h.s.depth('normal')).toBe(2);
+    expect(h.s.cancel(gone)).toBe(true);
+    expect(h.s.cancel(gone)).toBe(false);
+    h.finish();
+    expect(h.granted).toEqual(['busy', 'next']);
+  });
+});

@@ -1,0 +1,156 @@
+// Who goes next on a path whose slots are all taken. Pure: no timers, no I/O
+// (slots.ts adds the waiting and the deadlines).
+//
+// - critical is served first, strictly, and has slots of its own that the
+//   other classes can never take, so a checkout never waits behind a flood;
+// - interactive, normal and bulk share the rest by weight (stride scheduling,
+//   weight 4/2/1 from their priorities), so bulk is slowed, never starved;
+// - replay traffic of a class waits behind live traffic of that class and of
+//   every class above it;
+// - on a DEGRADED path a class may hold only its `degradedShare` of the slots
+//   (0 pauses it there).
+import type { ClassName } from '../../edge-config/schema.js';
+
+export type Kind = 'live' | 'replay';
+
+export interface SchedulerSettings {
+  maxInFlight: number;
+  /** Slots only critical may use. */
+  reservedCritical: number;
+  /** Priority per class (0 first), for the order of classes and their weights. */
+  priority: Record<ClassName, number>;
+  /** Share of maxInFlight a class may hold while the path is DEGRADED (0..1). */
+  degradedShare: Record<ClassName, number>;
+}
+
+export interface Waiter {
+  cls: ClassName;
+  kind: Kind;
+  /** Called once, when the waiter gets its slot. */
+  grant(): void;
+}
+
+const CLASSES: readonly ClassName[] = ['critical', 'interactive', 'normal', 'bulk'];
+const STRIDE = 1 << 20;
+
+export class SlotScheduler {
+  readonly #s: SchedulerSettings;
+  readonly #queues = new Map<string, Waiter[]>();
+  readonly #held: Record<ClassName, number> = { critical: 0, interactive: 0, normal: 0, bulk: 0 };
+  /** Stride scheduling's virtual time per shared class. */
+  readonly #pass: Record<ClassName, number> = { critical: 0, interactive: 0, normal: 0, bulk: 0 };
+  /** The classes that share the unreserved slots, highest priority first. */
+  readonly #shared: readonly ClassName[];
+  #degraded = false;
+
+  constructor(settings: SchedulerSettings) {
+    this.#s = settings;
+    this.#shared = CLASSES.filter((c) => c !== 'critical').sort((a, b) => settings.priority[a] - settings.priority[b]);
+  }
+
+  get inFlight(): number {
+    return CLASSES.reduce((n, c) => n + this.#held[c], 0);
+  }
+
+  /** Waiting requests of a class (live and replay). */
+  depth(cls: ClassName): number {
+    return (this.#queues.get(key(cls, 'live'))?.length ?? 0) + (this.#queues.get(key(cls, 'replay'))?.length ?? 0);
+  }
+
+  /** Whether a class may be sent over this path at all now (not paused by DEGRADED). */
+  admits(cls: ClassName): boolean {
+    return !this.#degraded || this.#s.degradedShare[cls] > 0;
+  }
+
+  setDegraded(degraded: boolean): void {
+    this.#degraded = degraded;
+    this.#dispatch();
+  }
+
+  /** Queues a waiter; grants it at once when it is next and a slot is free. */
+  enqueue(w: Waiter): void {
+    const k = key(w.cls, w.kind);
+    let q = this.#queues.get(k);
+    if (!q) this.#queues.set(k, (q = []));
+    // A class that was idle rejoins at the current virtual time, not with credit saved while idle.
+    if (this.depth(w.cls) === 0) this.#pass[w.cls] = Math.max(this.#pass[w.cls], this.#minPass());
+    q.push(w);
+    this.#dispatch();
+  }
+
+  /** Removes a waiter that gave up (its deadline passed). True when it was still waiting. */
+  cancel(w: Waiter): boolean {
+    const q = this.#queues.get(key(w.cls, w.kind));
+    const i = q?.indexOf(w) ?? -1;
+    if (i === -1) return false;
+    q!.splice(i, 1);
+    return true;
+  }
+
+  /** A granted request finished: its slot goes to whoever is next. */
+  release(cls: ClassName): void {
+    if (this.#held[cls] > 0) this.#held[cls]--;
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    for (;;) {
+      const next = this.#next();
+      if (!next) return;
+      this.#held[next.cls]++;
+      if (next.cls !== 'critical') this.#pass[next.cls] += STRIDE / weight(this.#s.priority[next.cls]);
+      next.grant();
+    }
+  }
+
+  #next(): Waiter | undefined {
+    if (this.inFlight >= this.#s.maxInFlight) return undefined;
+    const critical = this.#head('critical', false);
+    if (critical) return critical;
+    // Among the shared classes with someone eligible and room: the lowest virtual time.
+    let best: ClassName | undefined;
+    for (const cls of this.#shared) {
+      if (this.#fits(cls) && this.#eligible(cls) && (best === undefined || this.#pass[cls] < this.#pass[best])) best = cls;
+    }
+    return best && this.#head(best, this.#liveAbove(best));
+  }
+
+  #eligible(cls: ClassName): boolean {
+    return (this.#queues.get(key(cls, 'live'))?.length ?? 0) > 0 || ((this.#queues.get(key(cls, 'replay'))?.length ?? 0) > 0 && !this.#liveAbove(cls));
+  }
+
+  /** The first eligible waiter of a class: live first; replay only when no live traffic of it or above waits. */
+  #head(cls: ClassName, liveAbove: boolean): Waiter | undefined {
+    const live = this.#queues.get(key(cls, 'live'));
+    if (live?.length) return live.shift();
+    if (liveAbove) return undefined;
+    return this.#queues.get(key(cls, 'replay'))?.shift();
+  }
+
+  #liveAbove(cls: ClassName): boolean {
+    const p = this.#s.priority[cls];
+    return CLASSES.some((c) => c !== cls && (c === 'critical' || this.#s.priority[c] < p) && (this.#queues.get(key(c, 'live'))?.length ?? 0) > 0);
+  }
+
+  #fits(cls: ClassName): boolean {
+    if (this.depth(cls) === 0) return false;
+    const shared = this.#s.maxInFlight - this.#s.reservedCritical;
+    const held = this.inFlight - this.#held.critical;
+    if (held >= shared) return false;
+    if (!this.#degraded) return true;
+    return this.#held[cls] < Math.floor(this.#s.maxInFlight * this.#s.degradedShare[cls]);
+  }
+
+  #minPass(): number {
+    let min = Infinity;
+    for (const c of CLASSES) if (c !== 'critical' && this.depth(c) > 0) min = Math.min(min, this.#pass[c]);
+    return min === Infinity ? 0 : min;
+  }
+}
+
+const key = (cls: ClassName, kind: Kind) => `${cls}/${kind}`;
+
+/** Weight from priority: each step up doubles the share (interactive 4, normal 2, bulk 1 by default). */
+function weight(priority: number): number {
+  return 2 ** Math.max(0, 3 - priority);
+}
