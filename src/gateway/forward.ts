@@ -41,7 +41,8 @@ export async function forward(upstream: Upstream, req: ForwardRequest): Promise<
       headers: req.headers,
       body: req.body,
       signal: deadline.signal,
-      headersTimeout: req.timeoutMs,
+      // The deadline above governs; undici's own headers timer is coarse and only a backstop.
+      headersTimeout: req.timeoutMs + 1000,
       bodyTimeout: req.timeoutMs,
     });
     return { ok: true, statusCode: res.statusCode, headers: res.headers, body: res.body };

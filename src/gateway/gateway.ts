@@ -11,6 +11,7 @@ import type { Decision } from '../../sync/retry-policy.js';
 import { queueRoutes } from '../admin/queue-routes.js';
 import { buildAdmin } from '../admin/server.js';
 import { readSecretFile } from '../util/secret-file.js';
+import { ReadCache } from '../cache/read-cache.js';
 import type { Buffering } from './buffered.js';
 import { deliver } from './deliver.js';
 import { ErpBreaker } from './erp-breaker.js';
@@ -48,6 +49,7 @@ function listenChanges(a: LoadedConfig, b: LoadedConfig): string[] {
   if (ga.listen.host !== gb.listen.host || ga.listen.port !== gb.listen.port) changed.push('gateway.listen');
   if (ga.admin.host !== gb.admin.host || ga.admin.port !== gb.admin.port) changed.push('gateway.admin');
   if (a.config.buffer.path !== b.config.buffer.path || a.config.buffer.maxBytes !== b.config.buffer.maxBytes) changed.push('buffer');
+  if (a.config.cache.path !== b.config.cache.path || a.config.cache.maxBytes !== b.config.cache.maxBytes) changed.push('cache');
   return changed;
 }
 
@@ -80,6 +82,8 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     throw e;
   });
   restrictJournalFiles(initial.config.buffer.path);
+  // Never refuses: a cache that cannot be had leaves cache routes forwarded live only.
+  const cache = ReadCache.open(initial.config.cache.path, initial.config.cache.maxBytes, logger.child({ component: 'cache' }));
   registerJournalGauges(metrics.registry, () => journal.stats());
 
   const linkLogger = logger.child({ component: 'link' });
@@ -143,6 +147,12 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
         jitterMs: round1(p.jitterMs),
         lossPct: round1(p.lossPct),
         monitored: p.monitored,
+        ...(p.wireguard && {
+          handshakeAgeS: p.wireguard.handshakeAgeS === undefined ? null : Math.round(p.wireguard.handshakeAgeS),
+          rxBps: p.wireguard.rxBps === undefined ? null : Math.round(p.wireguard.rxBps),
+          txBps: p.wireguard.txBps === undefined ? null : Math.round(p.wireguard.txBps),
+          ...(p.wireguard.error !== undefined && { wireguardError: p.wireguard.error }),
+        }),
       })),
       queue: { pending: q.pending, dead: q.dead, delivered: q.delivered, oldestAgeS: Math.round(q.oldestAgeS), bytes: q.bytes, maxBytes: q.maxBytes },
       replay: { paused: r.paused, ratePerSec: r.ratePerSec, inflight: r.inflight },
@@ -157,7 +167,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   };
 
   let draining = false;
-  const ingress = buildIngress({ runtime: holder, logger, metrics, pathViews, pathOutcome, draining: () => draining, buffering });
+  const ingress = buildIngress({ runtime: holder, logger, metrics, pathViews, pathOutcome, draining: () => draining, buffering, cache });
   const admin = buildAdmin({
     logger,
     registry: metrics.registry,
@@ -174,6 +184,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   } catch (e) {
     await Promise.all([ingress.close(), admin.close()]);
     await journal.close();
+    cache?.close();
     throw e;
   }
   monitor.start();
@@ -218,6 +229,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
       await admin.close();
       await holder.close();
       await journal.close();
+      cache?.close();
     },
   };
 }

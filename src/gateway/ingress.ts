@@ -1,5 +1,6 @@
 // The store LAN side: admission → target check → classification → by the
-// route's mode, forward live (path choice, forward) or journal (buffered.ts).
+// route's mode, forward live (path choice, forward), journal (buffered.ts) or
+// forward live with the read cache behind (cached.ts).
 // Nothing reaches an upstream unless a configured route matched it, and the
 // upstream is always one of the configured paths.
 import { randomUUID } from 'node:crypto';
@@ -8,12 +9,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import type { ClassName, RouteConfig } from '../../edge-config/schema.js';
 import { BodyTooLargeError, limitStream, readBounded } from './body.js';
+import type { ReadCache } from '../cache/read-cache.js';
 import { answerReceipt, handleBuffered, type Buffering } from './buffered.js';
+import { handleCached } from './cached.js';
 import { sendError } from './replies.js';
 import type { RequestFacts } from './classify.js';
-import { forward } from './forward.js';
+import { forward, type ForwardResult } from './forward.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import { isJsonRpcPath, parseJsonRpc } from './jsonrpc.js';
+import { callDigest, isJsonRpcPath, isReadCall, parseJsonRpc, requestIdOf } from './jsonrpc.js';
 import type { GatewayMetrics, Outcome } from './metrics.js';
 import { choosePath, type PathView } from './path-choice.js';
 import { checkRequestTarget } from './request-target.js';
@@ -30,6 +33,8 @@ export interface IngressDeps {
   /** True once shutdown began: answers then close their connection so clients reconnect elsewhere. */
   draining(): boolean;
   buffering: Buffering;
+  /** Answers of `cache` routes; undefined when no cache file could be had (those routes are then forwarded live only). */
+  cache: ReadCache | undefined;
 }
 
 const RECEIPTS = '/_gateway/receipts/';
@@ -167,6 +172,22 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
     const device = admitted.deviceId ?? request.socket.remoteAddress ?? 'unknown';
     return handleBuffered(deps.buffering, { rt, route, reply, done, device, json, call: { ...call, body: whole } });
   }
+  if (route.mode === 'cache' && deps.cache) {
+    return handleCached(deps.cache, deps.metrics, {
+      route,
+      reply,
+      done,
+      read: {
+        method,
+        target: call.target,
+        host: request.headers.host ?? '',
+        headers,
+        ...(facts.jsonrpc && isReadCall(facts.jsonrpc) && { rpc: { digest: callDigest(json), id: requestIdOf(json) } }),
+      },
+      live: (timeoutMs) => tryLive(deps, rt, route, reply, call, timeoutMs),
+      failed: (attempt) => answerFailure(route, reply, done, attempt),
+    });
+  }
   return forwardLive(deps, rt, route, reply, done, call);
 }
 
@@ -177,32 +198,45 @@ interface ForwardCall {
   body: Readable | Buffer | null;
 }
 
+/** A live try: the ERP's answer through `path`, or why there is none (`path`: the one tried, if any). */
+export type LiveAttempt = (Extract<ForwardResult, { ok: true }> & { path: string }) | LiveFailure;
+export type LiveFailure = { ok: false; failure: 'no_path' | Extract<ForwardResult, { ok: false }>['failure']; detail: string; path?: string };
+
 async function forwardLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteConfig, reply: FastifyReply, done: (o: Outcome) => void, call: ForwardCall) {
+  const attempt = await tryLive(deps, rt, route, reply, call, route.timeoutMs);
+  if (!attempt.ok) return answerFailure(route, reply, done, attempt);
+  done('forwarded');
+  reply.header('x-gateway-path', attempt.path).code(attempt.statusCode).headers(clientResponseHeaders(attempt.headers));
+  return reply.send(attempt.body);
+}
+
+/** Sends the call through the best path that can carry the route's class, and tells the link monitor how the path did. */
+async function tryLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteConfig, reply: FastifyReply, call: ForwardCall, timeoutMs: number): Promise<LiveAttempt> {
   const path = choosePath(route.class, deps.pathViews());
   const upstream = path && rt.upstreams.get(path.name);
-  if (!upstream) {
-    done('unavailable');
-    return sendError(reply, 503, 'upstream_unavailable', `no uplink can carry ${route.class} traffic now`, { 'retry-after': RETRY_AFTER_S });
-  }
-  const result = await forward(upstream, { ...call, timeoutMs: route.timeoutMs });
+  if (!upstream) return { ok: false, failure: 'no_path', detail: `no uplink can carry ${route.class} traffic now` };
+  const result = await forward(upstream, { ...call, timeoutMs });
   deps.pathOutcome(upstream.name, result.ok || result.failure !== 'unreachable');
-  reply.header('x-gateway-path', upstream.name);
-  if (!result.ok) {
-    reply.request.log.warn({ requestId: reply.request.id, route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
-    switch (result.failure) {
-      case 'body_too_large':
-        done('too_large');
-        reply.header('connection', 'close');
-        return sendError(reply, 413, 'too_large', result.detail);
-      case 'timeout':
-        done('upstream_timeout');
-        return sendError(reply, 504, 'upstream_timeout', `the ERP did not answer within ${route.timeoutMs} ms`);
-      case 'unreachable':
-        done('upstream_error');
-        return sendError(reply, 502, 'bad_gateway', `the ERP could not be reached through ${upstream.name}`);
-    }
+  if (!result.ok) reply.request.log.warn({ requestId: reply.request.id, route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
+  return { ...result, path: upstream.name };
+}
+
+/** The answer to a live failure, the same for every mode that forwards live. */
+function answerFailure(route: RouteConfig, reply: FastifyReply, done: (o: Outcome) => void, attempt: LiveFailure) {
+  if (attempt.path !== undefined) reply.header('x-gateway-path', attempt.path);
+  switch (attempt.failure) {
+    case 'no_path':
+      done('unavailable');
+      return sendError(reply, 503, 'upstream_unavailable', attempt.detail, { 'retry-after': RETRY_AFTER_S });
+    case 'body_too_large':
+      done('too_large');
+      reply.header('connection', 'close');
+      return sendError(reply, 413, 'too_large', attempt.detail);
+    case 'timeout':
+      done('upstream_timeout');
+      return sendError(reply, 504, 'upstream_timeout', `the ERP did not answer within ${route.timeoutMs} ms`);
+    case 'unreachable':
+      done('upstream_error');
+      return sendError(reply, 502, 'bad_gateway', `the ERP could not be reached through ${attempt.path}`);
   }
-  done('forwarded');
-  reply.code(result.statusCode).headers(clientResponseHeaders(result.headers));
-  return reply.send(result.body);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callFromUrl, isJsonRpcPath, jsonRpcErrorOf, parseJsonRpc } from './jsonrpc.js';
+import { callDigest, callFromUrl, isJsonRpcPath, isReadCall, jsonRpcErrorOf, parseJsonRpc, requestIdOf, withRequestId } from './jsonrpc.js';
 
 const kw = (model: unknown, method: unknown) => JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { model, method, args: [], kwargs: {} } });
 const execKw = (model: string, method: string) =>
@@ -66,5 +66,28 @@ describe('JSON-RPC error answers', () => {
     expect(jsonRpcErrorOf(Buffer.from('{"jsonrpc":"2.0","result":[1]}'), json)).toBeUndefined();
     expect(jsonRpcErrorOf(Buffer.from('{"error":"x"}'), 'text/html')).toBeUndefined();
     expect(jsonRpcErrorOf(Buffer.from('{'), json)).toBeUndefined();
+  });
+});
+
+describe('JSON-RPC reads for the cache', () => {
+  it('knows the ORM reads from the writes', () => {
+    expect(isReadCall({ model: 'product.product', method: 'search_read' })).toBe(true);
+    expect(isReadCall({ model: 'pos.session', method: 'load_pos_data' })).toBe(true);
+    expect(isReadCall({ model: 'pos.order', method: 'sync_from_ui' })).toBe(false);
+    expect(isReadCall({ model: 'product.product', method: 'write' })).toBe(false);
+  });
+
+  it('digests what a call asks, whatever its id or key order', () => {
+    const a = callDigest({ jsonrpc: '2.0', id: 1, params: { model: 'm', method: 'read', args: [[1]] } });
+    const b = callDigest({ params: { args: [[1]], method: 'read', model: 'm' }, id: 7, jsonrpc: '2.0' });
+    const c = callDigest({ jsonrpc: '2.0', id: 1, params: { model: 'm', method: 'read', args: [[2]] } });
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+  });
+
+  it('gives a kept answer the id of the request it now answers', () => {
+    const kept = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, result: [1] }));
+    expect(JSON.parse(withRequestId(kept, requestIdOf({ id: 'abc' })).toString())).toEqual({ jsonrpc: '2.0', id: 'abc', result: [1] });
+    expect(withRequestId(Buffer.from('not json'), 3).toString()).toBe('not json');
   });
 });

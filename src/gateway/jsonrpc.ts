@@ -2,6 +2,7 @@
 // Odoo reads it. Classification trusts the body, not the URL: Odoo's call_kw
 // route ignores the model/method in its URL, so a URL that disagrees with the
 // body is refused rather than classified by the part that is not executed.
+import { createHash } from 'node:crypto';
 
 export interface JsonRpcCall {
   /** '' for calls that name no model (e.g. the `common` service's login). */
@@ -83,4 +84,42 @@ export function jsonRpcErrorOf(body: Buffer, contentType: string | string[] | un
   const detail = typeof data.message === 'string' ? data.message : typeof data.name === 'string' ? data.name : undefined;
   const message = typeof err.message === 'string' ? err.message : 'error';
   return (detail ? `${message}: ${detail}` : message).slice(0, 500);
+}
+
+// Odoo's ORM reads: what a cache route may keep. Anything else (create,
+// write, action_*, button_*...) changes the ERP and is never answered from a
+// copy, whatever the route says.
+const READ_METHODS = new Set(['read', 'search', 'search_read', 'search_count', 'name_search', 'name_get', 'fields_get', 'read_group', 'web_read', 'web_search_read', 'default_get']);
+
+export function isReadCall(call: JsonRpcCall): boolean {
+  return READ_METHODS.has(call.method) || call.method.startsWith('get_') || call.method.startsWith('load_');
+}
+
+/** What a JSON-RPC request asks, without its id: equal digests, same question. */
+export function callDigest(body: unknown): string {
+  const { id: _id, ...rest } = isObject(body) ? body : { body };
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+/** The id of a JSON-RPC request, which its answer must carry. */
+export function requestIdOf(body: unknown): unknown {
+  return isObject(body) ? (body.id ?? null) : null;
+}
+
+/** A kept JSON-RPC answer given to a later request: the same result under that request's id. */
+export function withRequestId(answer: Buffer, id: unknown): Buffer {
+  try {
+    const parsed: unknown = JSON.parse(answer.toString('utf8'));
+    if (!isObject(parsed)) return answer;
+    return Buffer.from(JSON.stringify({ ...parsed, id }));
+  } catch {
+    return answer;
+  }
+}
+
+/** JSON with object keys sorted, so the same call written two ways has one digest. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
 }

@@ -6,6 +6,7 @@ import type { PathStatus } from '../link/monitor.js';
 
 export type Outcome =
   | 'forwarded'
+  | 'stale'
   | 'delivered'
   | 'buffered'
   | 'replayed'
@@ -26,6 +27,7 @@ export interface GatewayMetrics {
   requests: Counter<'route' | 'class' | 'outcome'>;
   duration: Histogram<'class'>;
   replayAttempts: Counter<'outcome'>;
+  cacheAnswers: Counter<'route' | 'result'>;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -50,6 +52,12 @@ export function createGatewayMetrics(): GatewayMetrics {
       name: 'storegw_replay_attempts_total',
       help: 'Delivery attempts of journaled requests (live tries and replay) by outcome: delivered, retry, dead.',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    cacheAnswers: new Counter({
+      name: 'storegw_cache_answers_total',
+      help: 'Answers of cache routes by what the read cache did: stale (answered from it), miss (not in it; a live answer it may keep), bypass (not for it: other methods, answers it may not keep).',
+      labelNames: ['route', 'result'],
       registers: [registry],
     }),
   };
@@ -98,4 +106,18 @@ export function registerLinkGauges(registry: Registry, status: () => PathStatus[
   gauge('storegw_link_jitter_seconds', 'Probe jitter per path (RFC 3550).', (p) => p.jitterMs / 1000);
   gauge('storegw_link_loss_ratio', 'Probe loss per path over the last 20 probes.', (p) => p.lossPct / 100);
   gauge('storegw_link_score', 'Link score per path, 0-100.', (p) => p.score);
+  gauge('storegw_wireguard_handshake_age_seconds', 'Seconds since the latest WireGuard handshake of the path\'s interface.', (p) => p.wireguard?.handshakeAgeS);
+  new Gauge({
+    name: 'storegw_link_throughput_bytes_per_second',
+    help: 'WireGuard transfer rate per path, from the interface counters.',
+    labelNames: ['path', 'direction'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of status()) {
+        if (p.wireguard?.rxBps !== undefined) this.set({ path: p.name, direction: 'rx' }, p.wireguard.rxBps);
+        if (p.wireguard?.txBps !== undefined) this.set({ path: p.name, direction: 'tx' }, p.wireguard.txBps);
+      }
+    },
+  });
 }
