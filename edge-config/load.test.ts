@@ -41,10 +41,10 @@ describe('gateway configuration loading', () => {
   it('applies defaults: classes, limits, buffer, replay, link, path settings', () => {
     const { config } = parseGatewayConfig(MINIMAL, '/etc/storegw/store.yaml', {});
     expect(config.classes).toEqual({
-      critical: { priority: 0, maxQueueMs: 200 },
-      interactive: { priority: 1, maxQueueMs: 500 },
-      normal: { priority: 2, maxQueueMs: 2000 },
-      bulk: { priority: 3, maxQueueMs: 10000 },
+      critical: { priority: 0, maxQueueMs: 200, degradedShare: 1 },
+      interactive: { priority: 1, maxQueueMs: 500, degradedShare: 1 },
+      normal: { priority: 2, maxQueueMs: 2000, degradedShare: 0.25 },
+      bulk: { priority: 3, maxQueueMs: 10000, degradedShare: 0 },
     });
     expect(config.gateway.listen.host).toBe('0.0.0.0');
     expect(config.gateway.admin.host).toBe('127.0.0.1');
@@ -56,10 +56,10 @@ describe('gateway configuration loading', () => {
     expect(config.link).toEqual({ downAfter: 3, upAfter: 5, wireguardIntervalMs: 5000, degraded: { rttMs: 300, lossPct: 5, jitterMs: 50 } });
   });
 
-  it('overrides one class and keeps the defaults of the others', () => {
-    const { config } = parseGatewayConfig(MINIMAL + 'classes: { bulk: { priority: 5, maxQueueMs: 30000 } }\n', '/x/s.yaml', {});
-    expect(config.classes.bulk).toEqual({ priority: 5, maxQueueMs: 30000 });
-    expect(config.classes.critical).toEqual({ priority: 0, maxQueueMs: 200 });
+  it('overrides the named settings of a class and keeps the rest', () => {
+    const { config } = parseGatewayConfig(MINIMAL + 'classes: { bulk: { maxQueueMs: 30000, degradedShare: 0.1 } }\n', '/x/s.yaml', {});
+    expect(config.classes.bulk).toEqual({ priority: 3, maxQueueMs: 30000, degradedShare: 0.1 });
+    expect(config.classes.critical).toEqual({ priority: 0, maxQueueMs: 200, degradedShare: 1 });
   });
 
   it('resolves file paths relative to the config file', () => {
@@ -99,6 +99,7 @@ describe('gateway configuration loading', () => {
     ['duplicate path', MINIMAL.replace('paths:', 'paths:\n  - { name: fiber, baseUrl: "http://a" }'), 'paths[1].name: duplicate path name "fiber"'],
     ['class no path carries', MINIMAL.replace('baseUrl: http://10.60.0.1', 'baseUrl: http://10.60.0.1\n    allowClasses: [critical]'), 'routes[0].class: no path allows class "normal"'],
     ['bad JSON path', MINIMAL.replace('class: normal', 'class: normal\n    idempotencyKey: { jsonPath: "params..x" }'), 'routes[0].idempotencyKey.jsonPath: invalid JSON path'],
+    ['all slots reserved for critical on a path other classes use', MINIMAL.replace('baseUrl: http://10.60.0.1', 'baseUrl: http://10.60.0.1\n    maxInFlight: 2\n    reservedCritical: 2'), 'paths[0].reservedCritical: must be below maxInFlight (2)'],
     ['a fast probe cadence slower than the steady one', MINIMAL.replace('baseUrl: http://10.60.0.1', 'baseUrl: http://10.60.0.1\n    probe: { url: http://10.60.0.1/ping, intervalMs: 500, fastIntervalMs: 600 }'), 'paths[0].probe.fastIntervalMs: must not exceed intervalMs (500)'],
     ['wrong version', MINIMAL.replace('version: 1', 'version: 2'), '(root).version: must be 1'.replace('(root).', '')],
     ['YAML syntax', 'version: 1\nstore: { id: x\n', 'YAML:'],

@@ -8,7 +8,7 @@ import { Ajv } from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { substituteEnv, type EnvProblem } from './env.js';
 import { ajvProblems, ConfigError, type ConfigProblem } from './errors.js';
-import { DEFAULT_CLASSES, GatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './schema.js';
+import { CLASS_NAMES, DEFAULT_CLASSES, GatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './schema.js';
 import { parseSize } from './units.js';
 import { semanticProblems } from './validate.js';
 
@@ -50,7 +50,8 @@ function resolveConfig(input: GatewayConfigInput, baseDir: string): GatewayConfi
     },
     buffer: { ...input.buffer, path: abs(input.buffer.path), maxBytes: parseSize(input.buffer.maxBytes) },
     cache: { ...input.cache, path: abs(input.cache.path), maxBytes: parseSize(input.cache.maxBytes) },
-    classes: { ...DEFAULT_CLASSES, ...input.classes },
+    // A class given in the file overrides only the settings it names.
+    classes: Object.fromEntries(CLASS_NAMES.map((c) => [c, { ...DEFAULT_CLASSES[c], ...input.classes[c] }])) as GatewayConfig['classes'],
     ...(input.fleet && { fleet: { ...input.fleet, tokenFile: abs(input.fleet.tokenFile) } }),
   };
 }

@@ -103,7 +103,10 @@ const PathSchema = Type.Object(
     localAddress: Type.Optional(Type.String({ minLength: 1, description: 'Bind outgoing connections to this tunnel address.' })),
     probe: Type.Optional(Probe),
     allowClasses: Type.Array(StringEnum(CLASS_NAMES), { minItems: 1, uniqueItems: true, default: [...CLASS_NAMES] }),
-    maxInFlight: Type.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
+    maxInFlight: Type.Integer({ minimum: 1, maximum: 10_000, default: 32, description: 'Requests in flight on this path; the scheduler queues the rest.' }),
+    reservedCritical: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 10_000, description: 'Slots only critical traffic may use (default: a quarter of maxInFlight, at least 1 when maxInFlight > 1).' }),
+    ),
     metered: Type.Boolean({ default: false, description: 'A metered uplink (LTE): preferred last when several can carry a class.' }),
   },
   { additionalProperties: false },
@@ -111,8 +114,11 @@ const PathSchema = Type.Object(
 
 const ClassSettings = Type.Object(
   {
-    priority: Type.Integer({ minimum: 0, maximum: 9 }),
-    maxQueueMs: Type.Integer({ minimum: 0 }),
+    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 9, description: 'Lower goes first; critical is always first.' })),
+    maxQueueMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Longest wait for a slot on a path; past it a buffer route journals, others answer 503 overloaded.' })),
+    degradedShare: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: "Share of a DEGRADED path's maxInFlight this class may hold; 0 pauses it there." }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -228,6 +234,18 @@ const Fleet = Type.Object(
     hubUrl: Type.String({ pattern: '^wss?://', description: 'ws:// or wss:// URL of the hub connect endpoint.' }),
     tokenFile: Type.String({ minLength: 1 }),
     telemetryIntervalMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    heartbeatIntervalMs: Type.Integer({ minimum: 100, default: 15_000, description: 'Ping cadence; a hub that does not answer within one interval is dropped and redialled.' }),
+    reconnect: Type.Object(
+      {
+        baseMs: Type.Integer({ minimum: 1, default: 1000 }),
+        maxMs: Type.Integer({ minimum: 1, default: 60_000, description: 'Longest wait between dials; also the retry interval after the hub refuses the token.' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    spoolPath: Type.String({ minLength: 1, default: './data/fleet-spool.db', description: 'Where telemetry and events wait while the hub is unreachable (relative to this file).' }),
+    spoolMaxBytes: Size({ default: '16MiB' }),
+    spoolMaxEntries: Type.Integer({ minimum: 10, default: 10_000 }),
+    configGraceMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000, description: 'How long a configuration pushed by the hub must stay healthy before it is kept.' }),
   },
   { additionalProperties: false },
 );
@@ -265,7 +283,7 @@ export type GatewayConfigInput = Static<typeof GatewayConfigSchema>;
 export type PathConfig = Static<typeof PathSchema>;
 export type RouteConfig = Static<typeof Route>;
 export type RouteMatch = Static<typeof Match>;
-export type ClassSettingsConfig = Static<typeof ClassSettings>;
+export type ClassSettingsConfig = Required<Static<typeof ClassSettings>>;
 
 type WithBytes<T, K extends keyof T> = Omit<T, K> & { [P in K]: number };
 
@@ -280,10 +298,10 @@ export type GatewayConfig = Omit<GatewayConfigInput, '$schema' | 'gateway' | 'bu
 };
 
 export const DEFAULT_CLASSES: Record<ClassName, ClassSettingsConfig> = {
-  critical: { priority: 0, maxQueueMs: 200 },
-  interactive: { priority: 1, maxQueueMs: 500 },
-  normal: { priority: 2, maxQueueMs: 2000 },
-  bulk: { priority: 3, maxQueueMs: 10_000 },
+  critical: { priority: 0, maxQueueMs: 200, degradedShare: 1 },
+  interactive: { priority: 1, maxQueueMs: 500, degradedShare: 1 },
+  normal: { priority: 2, maxQueueMs: 2000, degradedShare: 0.25 },
+  bulk: { priority: 3, maxQueueMs: 10_000, degradedShare: 0 },
 };
 
 /** The JSON Schema document for editors (draft-07, as ajv validates it). */

@@ -39,6 +39,8 @@ export function semanticProblems(c: GatewayConfigInput): ConfigProblem[] {
     if (dupPaths.has(p.name)) add(['paths', i, 'name'], `duplicate path name "${p.name}"`);
     const urlProblem = httpUrlProblem(p.baseUrl, false);
     if (urlProblem) add(['paths', i, 'baseUrl'], urlProblem);
+    if (p.reservedCritical !== undefined && p.reservedCritical >= p.maxInFlight && p.allowClasses.some((c) => c !== 'critical'))
+      add(['paths', i, 'reservedCritical'], `must be below maxInFlight (${p.maxInFlight}), or no other class could use the path`);
     if (p.localAddress !== undefined && !ipaddr.isValid(p.localAddress)) add(['paths', i, 'localAddress'], `"${p.localAddress}" is not an IP address`);
     if (p.probe) {
       const probeProblem = httpUrlProblem(p.probe.url, true);

@@ -126,8 +126,13 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
   try {
     const attempt = await deliver(
       { cls: route.class, idemKey: key, ...call },
-      { upstreams: rt.upstreams, pathViews: b.pathViews(), timeoutMs: route.timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes },
+      { upstreams: rt.upstreams, pathViews: b.pathViews(), classes: config.classes, kind: 'live', timeoutMs: route.timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes },
     );
+    // The path was too busy to take it in time: nothing was sent; the journal has it.
+    if (attempt.shed) {
+      done('buffered');
+      return accepted(reply, entry);
+    }
     const decision = await settle(b.journal, entry, attempt, b.settings(), b.logger);
     b.settled(decision);
     if (attempt.path) {

@@ -1,15 +1,16 @@
 // One delivery attempt of a journaled request: through the best uplink for its
 // class, with its idempotency key, the ERP's answer read whole (bounded) so it
 // can be kept for the client's retries.
-import type { ClassName } from '../../edge-config/schema.js';
+import type { ClassName, ClassSettingsConfig } from '../../edge-config/schema.js';
 import type { DeliveryAttempt } from '../../sync/replay.js';
 import { parseRetryAfter } from '../../sync/retry-policy.js';
 import { BodyTooLargeError, readBounded } from './body.js';
 import { forward } from './forward.js';
 import { clientResponseHeaders } from './headers.js';
 import { jsonRpcErrorOf } from './jsonrpc.js';
-import { choosePath, type PathView } from './path-choice.js';
-import type { Upstream } from './upstreams.js';
+import type { PathView } from './path-choice.js';
+import type { Kind } from './scheduler.js';
+import { pickUpstream, type Upstream } from './upstreams.js';
 
 export interface Deliverable {
   cls: ClassName;
@@ -23,22 +24,29 @@ export interface Deliverable {
 export interface DeliverContext {
   upstreams: ReadonlyMap<string, Upstream>;
   pathViews: readonly PathView[];
+  classes: Record<ClassName, ClassSettingsConfig>;
+  /** A client's live try, or the replay engine (which waits behind live traffic). */
+  kind: Kind;
   timeoutMs: number;
   maxResponseBytes: number;
 }
 
-export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<DeliveryAttempt & { path?: string }> {
-  const path = choosePath(entry.cls, ctx.pathViews);
-  const upstream = path && ctx.upstreams.get(path.name);
+/** `shed`: no slot on the path in time; nothing was sent, so it is no attempt at all. */
+export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<DeliveryAttempt & { path?: string; shed?: true }> {
+  const upstream = pickUpstream(entry.cls, ctx.pathViews, ctx.upstreams, ctx.classes);
   if (!upstream) return { outcome: { kind: 'network', detail: `no uplink can carry ${entry.cls} traffic` } };
 
+  // Replay has no client waiting: it queues as long as the deadline allows.
+  const maxQueueMs = ctx.kind === 'replay' ? ctx.timeoutMs : ctx.classes[entry.cls].maxQueueMs;
   const result = await forward(upstream, {
     method: entry.method,
     target: entry.target,
     headers: { ...entry.headers, 'idempotency-key': entry.idemKey },
     body: entry.body,
     timeoutMs: ctx.timeoutMs,
+    lane: { cls: entry.cls, kind: ctx.kind, maxQueueMs },
   });
+  if (!result.ok && result.failure === 'overloaded') return { outcome: { kind: 'network', detail: result.detail }, path: upstream.name, shed: true };
   if (!result.ok) return { outcome: { kind: result.failure === 'timeout' ? 'timeout' : 'network', detail: result.detail }, path: upstream.name };
 
   let body: Buffer;

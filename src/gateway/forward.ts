@@ -3,6 +3,8 @@
 import type { Readable } from 'node:stream';
 import { errors } from 'undici';
 import { BodyTooLargeError } from './body.js';
+import type { ClassName } from '../../edge-config/schema.js';
+import type { Kind } from './scheduler.js';
 import type { Upstream } from './upstreams.js';
 
 export interface ForwardRequest {
@@ -11,13 +13,15 @@ export interface ForwardRequest {
   target: string;
   headers: Record<string, string | string[]>;
   body: Readable | Buffer | null;
-  /** Deadline for the response headers, and the longest idle gap in the body. */
+  /** Deadline for the response headers (a wait for a slot included), and the longest idle gap in the body. */
   timeoutMs: number;
+  /** Where the request queues when the path's slots are taken. */
+  lane: { cls: ClassName; kind: Kind; maxQueueMs: number };
 }
 
 export type ForwardResult =
   | { ok: true; statusCode: number; headers: Record<string, string | string[] | undefined>; body: Readable }
-  | { ok: false; failure: 'timeout' | 'unreachable' | 'body_too_large'; detail: string };
+  | { ok: false; failure: 'timeout' | 'unreachable' | 'body_too_large' | 'overloaded'; detail: string };
 
 function classify(err: unknown): ForwardResult {
   const e = err as { code?: string; name?: string; message?: string; cause?: unknown };
@@ -28,12 +32,17 @@ function classify(err: unknown): ForwardResult {
 }
 
 export async function forward(upstream: Upstream, req: ForwardRequest): Promise<ForwardResult> {
-  // One deadline from now to the response headers, covering connect and the
-  // upload too: a client is never kept waiting past its route's timeout.
-  // The timer is cleared once headers arrive, so a long download is bounded by
-  // the idle bodyTimeout instead.
+  const { cls, kind, maxQueueMs } = req.lane;
+  const slot = await upstream.slots.acquire(cls, kind, Math.min(maxQueueMs, req.timeoutMs));
+  if (!slot.ok) return { ok: false, failure: 'overloaded', detail: `no slot on ${upstream.name} within ${Math.round(slot.waitedMs)} ms` };
+  // One deadline from the request to the response headers, covering the wait
+  // for a slot, connect and the upload too: a client is never kept waiting past
+  // its route's timeout. The timer is cleared once headers arrive, so a long
+  // download is bounded by the idle bodyTimeout instead.
+  const left = Math.max(1, req.timeoutMs - slot.waitedMs);
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), req.timeoutMs);
+  const timer = setTimeout(() => deadline.abort(), left);
+  let released = false;
   try {
     const res = await upstream.pool.request({
       method: req.method,
@@ -42,14 +51,18 @@ export async function forward(upstream: Upstream, req: ForwardRequest): Promise<
       body: req.body,
       signal: deadline.signal,
       // The deadline above governs; undici's own headers timer is coarse and only a backstop.
-      headersTimeout: req.timeoutMs + 1000,
+      headersTimeout: left + 1000,
       bodyTimeout: req.timeoutMs,
     });
+    // The slot is held until the answer has been read (or abandoned), not just its headers.
+    res.body.once('close', slot.release);
+    released = true;
     return { ok: true, statusCode: res.statusCode, headers: res.headers, body: res.body };
   } catch (err) {
     if (deadline.signal.aborted) return { ok: false, failure: 'timeout', detail: `no response within ${req.timeoutMs} ms` };
     return classify(err);
   } finally {
     clearTimeout(timer);
+    if (!released) slot.release();
   }
 }

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadGatewayConfig, type LoadedConfig } from '../../edge-config/load.js';
+import { CLASS_NAMES } from '../../edge-config/schema.js';
 import { chmodSync, existsSync } from 'node:fs';
 import { Journal } from '../../sync/journal.js';
 import type { DueEntry } from '../../sync/journal-store.js';
@@ -17,9 +18,10 @@ import { deliver } from './deliver.js';
 import { ErpBreaker } from './erp-breaker.js';
 import { buildIngress } from './ingress.js';
 import { LinkMonitor } from '../link/monitor.js';
-import { createGatewayMetrics, registerJournalGauges, registerLinkGauges, type GatewayMetrics } from './metrics.js';
+import { createGatewayMetrics, registerJournalGauges, registerLinkGauges, registerSchedulerGauges, type GatewayMetrics } from './metrics.js';
 import type { PathView } from './path-choice.js';
 import { buildRuntime, RuntimeHolder } from './runtime.js';
+import type { SlotObserver } from './slots.js';
 
 export interface RunningGateway {
   /** LAN ingress base URL, e.g. http://127.0.0.1:8080 */
@@ -75,7 +77,14 @@ const KEEP_DELIVERED_MS = 48 * 3_600_000;
 export async function startGateway(initial: LoadedConfig, logger: Logger): Promise<RunningGateway> {
   const metrics = createGatewayMetrics();
   let token = adminToken(initial, logger);
-  const holder = new RuntimeHolder(buildRuntime(initial));
+  const slotObserver: SlotObserver = {
+    waited: (cls, ms) => metrics.schedulerWait.observe({ class: cls }, ms / 1000),
+    shed: (cls, kind) => metrics.shed.inc({ class: cls, kind }),
+  };
+  const holder = new RuntimeHolder(buildRuntime(initial, slotObserver));
+  registerSchedulerGauges(metrics.registry, () =>
+    [...holder.current.upstreams.values()].flatMap((u) => CLASS_NAMES.map((cls) => ({ path: u.name, cls, depth: u.slots.scheduler.depth(cls) }))),
+  );
   // A refused journal must not leave pools (or a worker) holding the process open.
   const journal = await Journal.open(initial.config.buffer.path, initial.config.buffer.maxBytes).catch(async (e: unknown) => {
     await holder.close();
@@ -110,7 +119,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     const rt = holder.acquire();
     const { config } = rt.loaded;
     const timeoutMs = config.routes.find((r) => r.name === entry.route)?.timeoutMs ?? 10_000;
-    return deliver(entry, { upstreams: rt.upstreams, pathViews: pathViews(), timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes })
+    return deliver(entry, { upstreams: rt.upstreams, pathViews: pathViews(), classes: config.classes, kind: 'replay', timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes })
       .then((attempt) => {
         if (attempt.path) pathOutcome(attempt.path, attempt.outcome.kind !== 'network');
         return attempt;
@@ -205,7 +214,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
       try {
         const next = loadGatewayConfig(before.file);
         const nextToken = adminToken(next, logger);
-        holder.swap(buildRuntime(next));
+        holder.swap(buildRuntime(next, slotObserver));
         token = nextToken;
         // Path settings may have changed: watch the new set from a clean record.
         void monitor.stop();

@@ -18,9 +18,10 @@ import { forward, type ForwardResult } from './forward.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { callDigest, isJsonRpcPath, isReadCall, parseJsonRpc, requestIdOf } from './jsonrpc.js';
 import type { GatewayMetrics, Outcome } from './metrics.js';
-import { choosePath, type PathView } from './path-choice.js';
+import type { PathView } from './path-choice.js';
 import { checkRequestTarget } from './request-target.js';
 import type { GatewayRuntime, RuntimeHolder } from './runtime.js';
+import { pickUpstream } from './upstreams.js';
 
 export interface IngressDeps {
   runtime: RuntimeHolder;
@@ -212,10 +213,10 @@ async function forwardLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteCo
 
 /** Sends the call through the best path that can carry the route's class, and tells the link monitor how the path did. */
 async function tryLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteConfig, reply: FastifyReply, call: ForwardCall, timeoutMs: number): Promise<LiveAttempt> {
-  const path = choosePath(route.class, deps.pathViews());
-  const upstream = path && rt.upstreams.get(path.name);
+  const { classes } = rt.loaded.config;
+  const upstream = pickUpstream(route.class, deps.pathViews(), rt.upstreams, classes);
   if (!upstream) return { ok: false, failure: 'no_path', detail: `no uplink can carry ${route.class} traffic now` };
-  const result = await forward(upstream, { ...call, timeoutMs });
+  const result = await forward(upstream, { ...call, timeoutMs, lane: { cls: route.class, kind: 'live', maxQueueMs: classes[route.class].maxQueueMs } });
   deps.pathOutcome(upstream.name, result.ok || result.failure !== 'unreachable');
   if (!result.ok) reply.request.log.warn({ requestId: reply.request.id, route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
   return { ...result, path: upstream.name };
@@ -238,5 +239,8 @@ function answerFailure(route: RouteConfig, reply: FastifyReply, done: (o: Outcom
     case 'unreachable':
       done('upstream_error');
       return sendError(reply, 502, 'bad_gateway', `the ERP could not be reached through ${attempt.path}`);
+    case 'overloaded':
+      done('overloaded');
+      return sendError(reply, 503, 'overloaded', `the uplink is busy with more urgent traffic (${attempt.detail})`, { 'retry-after': RETRY_AFTER_S });
   }
 }

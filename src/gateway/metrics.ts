@@ -20,7 +20,8 @@ export type Outcome =
   | 'no_route'
   | 'forbidden'
   | 'bad_request'
-  | 'too_large';
+  | 'too_large'
+  | 'overloaded';
 
 export interface GatewayMetrics {
   registry: Registry;
@@ -28,6 +29,8 @@ export interface GatewayMetrics {
   duration: Histogram<'class'>;
   replayAttempts: Counter<'outcome'>;
   cacheAnswers: Counter<'route' | 'result'>;
+  schedulerWait: Histogram<'class'>;
+  shed: Counter<'class' | 'kind'>;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -60,7 +63,34 @@ export function createGatewayMetrics(): GatewayMetrics {
       labelNames: ['route', 'result'],
       registers: [registry],
     }),
+    schedulerWait: new Histogram({
+      name: 'storegw_scheduler_wait_seconds',
+      help: "Time a request waited for a slot on its path, by class.",
+      labelNames: ['class'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    shed: new Counter({
+      name: 'storegw_scheduler_shed_total',
+      help: 'Requests that got no slot within their class\'s maxQueueMs (journaled when their route buffers, else 503 overloaded), by class and kind (live, replay).',
+      labelNames: ['class', 'kind'],
+      registers: [registry],
+    }),
   };
+}
+
+/** Requests waiting for a slot, per path and class, read from the current runtime's schedulers. */
+export function registerSchedulerGauges(registry: Registry, depths: () => { path: string; cls: string; depth: number }[]): void {
+  new Gauge({
+    name: 'storegw_scheduler_queue_depth',
+    help: 'Requests waiting for a slot on a path, by class.',
+    labelNames: ['path', 'class'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const d of depths()) this.set({ path: d.path, class: d.cls }, d.depth);
+    },
+  });
 }
 
 /** Journal gauges, read from the journal when Prometheus scrapes. */

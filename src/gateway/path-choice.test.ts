@@ -28,4 +28,9 @@ describe('path choice', () => {
     expect(choosePath('normal', [p('a', { score: 60 }), p('b', { score: 80 })])?.name).toBe('b');
     expect(choosePath('normal', [p('lte', { metered: true }), p('fiber')])?.name).toBe('fiber');
   });
+  it('gives a class paused on DEGRADED paths (share 0) none of them', () => {
+    expect(choosePath('bulk', [p('fiber', { state: 'degraded' })], 0)).toBeUndefined();
+    expect(choosePath('bulk', [p('fiber', { state: 'degraded' }), p('dsl', { state: 'up', score: 20 })], 0)?.name).toBe('dsl');
+    expect(choosePath('normal', [p('fiber', { state: 'degraded' })], 0.25)?.name).toBe('fiber');
+  });
 });

@@ -16,11 +16,13 @@ const STATE_RANK: Record<LinkState, number> = { up: 0, degraded: 1, down: 2 };
 /**
  * Among the paths that allow `cls` and are not DOWN: UP before DEGRADED, then
  * the higher score, then unmetered before metered, then configuration order.
+ * A class whose `degradedShare` is 0 is paused on DEGRADED paths: it gets none.
  */
-export function choosePath(cls: ClassName, paths: readonly PathView[]): PathView | undefined {
+export function choosePath(cls: ClassName, paths: readonly PathView[], degradedShare = 1): PathView | undefined {
   let best: PathView | undefined;
   for (const p of paths) {
     if (p.state === 'down' || !p.allowClasses.includes(cls)) continue;
+    if (p.state === 'degraded' && degradedShare <= 0) continue;
     if (!best || better(p, best)) best = p;
   }
   return best;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { LoadedConfig } from '../../edge-config/load.js';
 import { buildAdmission, parseDeviceTokens, type Admission } from './admission.js';
 import { compileRoutes, type RouteTable } from './classify.js';
+import type { SlotObserver } from './slots.js';
 import { createUpstream, type Upstream } from './upstreams.js';
 
 export interface GatewayRuntime {
@@ -18,7 +19,7 @@ export interface GatewayRuntime {
 }
 
 /** Builds a runtime; throws (with the file named) when a referenced file cannot be used. */
-export function buildRuntime(loaded: LoadedConfig): GatewayRuntime {
+export function buildRuntime(loaded: LoadedConfig, slotObserver: SlotObserver): GatewayRuntime {
   const { config } = loaded;
   let deviceTokens: Map<string, string> | undefined;
   const tokensFile = config.gateway.devices?.tokensFile;
@@ -33,7 +34,7 @@ export function buildRuntime(loaded: LoadedConfig): GatewayRuntime {
     loaded,
     routes: compileRoutes(config.routes),
     admission: buildAdmission(config.gateway.devices?.allowCidrs, deviceTokens),
-    upstreams: new Map(config.paths.map((p) => [p.name, createUpstream(p)])),
+    upstreams: new Map(config.paths.map((p) => [p.name, createUpstream(p, config.classes, slotObserver)])),
     inflight: 0,
     retired: false,
   };

@@ -63,6 +63,7 @@ export class SlotScheduler {
   }
 
   setDegraded(degraded: boolean): void {
+    if (degraded === this.#degraded) return;
     this.#degraded = degraded;
     this.#dispatch();
   }

@@ -2,16 +2,25 @@
 // makes goes through one of these, and each is bound to its path's configured
 // ingress origin: there is no code path that sends anywhere else.
 import { Pool } from 'undici';
-import type { PathConfig } from '../../edge-config/schema.js';
+import type { ClassName, ClassSettingsConfig, PathConfig } from '../../edge-config/schema.js';
+import { choosePath, type PathView } from './path-choice.js';
+import { PathSlots, type SlotObserver } from './slots.js';
 
 export interface Upstream {
   name: string;
   pool: Pool;
   /** The baseUrl's path without a trailing slash ('' for the root). */
   basePath: string;
+  /** At most maxInFlight requests at once; who goes next is the scheduler's. */
+  slots: PathSlots;
 }
 
-export function createUpstream(path: PathConfig): Upstream {
+/** A quarter of the slots, at least one when there are two or more. */
+export function reservedCritical(path: PathConfig): number {
+  return path.reservedCritical ?? (path.maxInFlight > 1 ? Math.max(1, Math.floor(path.maxInFlight / 4)) : 0);
+}
+
+export function createUpstream(path: PathConfig, classes: Record<ClassName, ClassSettingsConfig>, observer: SlotObserver): Upstream {
   const url = new URL(path.baseUrl);
   const pool = new Pool(url.origin, {
     connections: path.maxInFlight,
@@ -22,5 +31,21 @@ export function createUpstream(path: PathConfig): Upstream {
       ...(path.localAddress !== undefined && { localAddress: path.localAddress }),
     },
   });
-  return { name: path.name, pool, basePath: url.pathname.replace(/\/+$/, '') };
+  const pick = <K extends keyof ClassSettingsConfig>(k: K) => Object.fromEntries(Object.entries(classes).map(([c, v]) => [c, v[k]])) as Record<ClassName, ClassSettingsConfig[K]>;
+  const slots = new PathSlots(
+    { maxInFlight: path.maxInFlight, reservedCritical: reservedCritical(path), priority: pick('priority'), degradedShare: pick('degradedShare') },
+    observer,
+  );
+  return { name: path.name, pool, basePath: url.pathname.replace(/\/+$/, ''), slots };
+}
+
+/**
+ * The upstream of the best path for a class now, its scheduler told whether
+ * that path is DEGRADED (which limits the shares of the lower classes).
+ */
+export function pickUpstream(cls: ClassName, views: readonly PathView[], upstreams: ReadonlyMap<string, Upstream>, classes: Record<ClassName, ClassSettingsConfig>): Upstream | undefined {
+  const path = choosePath(cls, views, classes[cls].degradedShare);
+  const upstream = path && upstreams.get(path.name);
+  upstream?.slots.scheduler.setDegraded(path!.state === 'degraded');
+  return upstream;
 }
