@@ -104,6 +104,10 @@ const PathSchema = Type.Object(
     probe: Type.Optional(Probe),
     allowClasses: Type.Array(StringEnum(CLASS_NAMES), { minItems: 1, uniqueItems: true, default: [...CLASS_NAMES] }),
     maxInFlight: Type.Integer({ minimum: 1, maximum: 10_000, default: 32, description: 'Requests in flight on this path; the scheduler queues the rest.' }),
+    queueing: StringEnum(['priority', 'fifo'] as const, {
+      default: 'priority',
+      description: 'priority: the class scheduler. fifo: one queue in arrival order, as a plain proxy does (for comparison and troubleshooting).',
+    }),
     reservedCritical: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 10_000, description: 'Slots only critical traffic may use (default: a quarter of maxInFlight, at least 1 when maxInFlight > 1).' }),
     ),

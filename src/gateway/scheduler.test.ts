@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClassName } from '../../edge-config/schema.js';
-import { SlotScheduler, type Kind, type SchedulerSettings, type Waiter } from './scheduler.js';
+import { FifoScheduler, SlotScheduler, type Kind, type SchedulerSettings, type Waiter } from './scheduler.js';
 
 const SETTINGS: SchedulerSettings = {
   maxInFlight: 4,
@@ -127,5 +127,20 @@ describe('slot scheduler', () => {
     expect(h.s.cancel(gone)).toBe(false);
     h.finish();
     expect(h.granted).toEqual(['busy', 'next']);
+  });
+});
+
+describe('fifo scheduler (the comparison peer)', () => {
+  it('serves in arrival order whatever the class, with no reserved slots', () => {
+    const s = new FifoScheduler(1);
+    const granted: string[] = [];
+    const w = (label: string, cls: ClassName): Waiter => ({ cls, kind: 'live', grant: () => granted.push(label) });
+    s.enqueue(w('b1', 'bulk'));
+    s.enqueue(w('b2', 'bulk'));
+    s.enqueue(w('c1', 'critical'));
+    expect(granted).toEqual(['b1']);
+    s.release();
+    s.release();
+    expect(granted).toEqual(['b1', 'b2', 'c1']);
   });
 });

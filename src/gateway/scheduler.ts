@@ -33,7 +33,17 @@ export interface Waiter {
 const CLASSES: readonly ClassName[] = ['critical', 'interactive', 'normal', 'bulk'];
 const STRIDE = 1 << 20;
 
-export class SlotScheduler {
+/** What slots.ts needs of a scheduler. */
+export interface Scheduler {
+  readonly inFlight: number;
+  depth(cls: ClassName): number;
+  setDegraded(degraded: boolean): void;
+  enqueue(w: Waiter): void;
+  cancel(w: Waiter): boolean;
+  release(cls: ClassName): void;
+}
+
+export class SlotScheduler implements Scheduler {
   readonly #s: SchedulerSettings;
   readonly #queues = new Map<string, Waiter[]>();
   readonly #held: Record<ClassName, number> = { critical: 0, interactive: 0, normal: 0, bulk: 0 };
@@ -154,4 +164,50 @@ const key = (cls: ClassName, kind: Kind) => `${cls}/${kind}`;
 /** Weight from priority: each step up doubles the share (interactive 4, normal 2, bulk 1 by default). */
 function weight(priority: number): number {
   return 2 ** Math.max(0, 3 - priority);
+}
+
+/**
+ * One queue in arrival order, no classes: what a plain proxy's connection
+ * pool does. Kept as `queueing: fifo` to compare against and to rule the
+ * scheduler out when troubleshooting.
+ */
+export class FifoScheduler implements Scheduler {
+  readonly #queue: Waiter[] = [];
+  #inFlight = 0;
+
+  constructor(private readonly maxInFlight: number) {}
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  depth(cls: ClassName): number {
+    return this.#queue.filter((w) => w.cls === cls).length;
+  }
+
+  setDegraded(): void {}
+
+  enqueue(w: Waiter): void {
+    this.#queue.push(w);
+    this.#dispatch();
+  }
+
+  cancel(w: Waiter): boolean {
+    const i = this.#queue.indexOf(w);
+    if (i === -1) return false;
+    this.#queue.splice(i, 1);
+    return true;
+  }
+
+  release(): void {
+    if (this.#inFlight > 0) this.#inFlight--;
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    while (this.#inFlight < this.maxInFlight && this.#queue.length > 0) {
+      this.#inFlight++;
+      this.#queue.shift()!.grant();
+    }
+  }
 }

@@ -3,7 +3,7 @@
 // own deadline, whichever is sooner) is shed, and its caller journals it,
 // serves it from cache or refuses it with 503 overloaded.
 import type { ClassName } from '../../edge-config/schema.js';
-import { SlotScheduler, type Kind, type SchedulerSettings, type Waiter } from './scheduler.js';
+import type { Kind, Scheduler, Waiter } from './scheduler.js';
 
 export type Slot = { ok: true; waitedMs: number; release(): void } | { ok: false; waitedMs: number };
 
@@ -13,14 +13,10 @@ export interface SlotObserver {
 }
 
 export class PathSlots {
-  readonly scheduler: SlotScheduler;
-
   constructor(
-    settings: SchedulerSettings,
+    readonly scheduler: Scheduler,
     private readonly observer: SlotObserver,
-  ) {
-    this.scheduler = new SlotScheduler(settings);
-  }
+  ) {}
 
   acquire(cls: ClassName, kind: Kind, maxWaitMs: number): Promise<Slot> {
     const started = performance.now();

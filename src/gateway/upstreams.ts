@@ -4,6 +4,7 @@
 import { Pool } from 'undici';
 import type { ClassName, ClassSettingsConfig, PathConfig } from '../../edge-config/schema.js';
 import { choosePath, type PathView } from './path-choice.js';
+import { FifoScheduler, SlotScheduler } from './scheduler.js';
 import { PathSlots, type SlotObserver } from './slots.js';
 
 export interface Upstream {
@@ -32,10 +33,11 @@ export function createUpstream(path: PathConfig, classes: Record<ClassName, Clas
     },
   });
   const pick = <K extends keyof ClassSettingsConfig>(k: K) => Object.fromEntries(Object.entries(classes).map(([c, v]) => [c, v[k]])) as Record<ClassName, ClassSettingsConfig[K]>;
-  const slots = new PathSlots(
-    { maxInFlight: path.maxInFlight, reservedCritical: reservedCritical(path), priority: pick('priority'), degradedShare: pick('degradedShare') },
-    observer,
-  );
+  const scheduler =
+    path.queueing === 'fifo'
+      ? new FifoScheduler(path.maxInFlight)
+      : new SlotScheduler({ maxInFlight: path.maxInFlight, reservedCritical: reservedCritical(path), priority: pick('priority'), degradedShare: pick('degradedShare') });
+  const slots = new PathSlots(scheduler, observer);
   return { name: path.name, pool, basePath: url.pathname.replace(/\/+$/, ''), slots };
 }
 
