@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { installCleanup, repoRoot, stopAll } from './harness.js';
 import { journalBench } from './journal.js';
 import { linkBench } from './link.js';
-import { schedulerBench } from './scheduler.js';
+import { schedulerBench, schedulerLabBench } from './scheduler.js';
 import { proxyOverhead } from './proxy-overhead.js';
 import type { BenchSection } from './section.js';
 import { formatTable } from './table.js';
 
-const SECTIONS: BenchSection[] = [proxyOverhead, journalBench, schedulerBench, linkBench];
+const SECTIONS: BenchSection[] = [proxyOverhead, journalBench, schedulerBench, schedulerLabBench, linkBench];
 
 async function main(): Promise<number> {
   installCleanup();

@@ -7,6 +7,8 @@
 // what is measured. The same comparison over a tbf-shaped WireGuard tunnel
 // runs in the lab section (`npm run bench -- scheduler-lab`, root only).
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
+import { startLabGateway } from '../lab/lab-gateway.js';
+import { Lab, labSkipReason } from '../lab/topology.js';
 import { maxLoad, pacedLoad, type LoadResult, type RequestSpec } from './load.js';
 import { startGatewayPeer, type GatewayPeer } from './peers/gateway.js';
 import type { BenchSection, SectionReport } from './section.js';
@@ -46,6 +48,8 @@ cache: { path: ./cache.db }
 export interface FloodResult {
   critical: LoadResult;
   bulk: LoadResult | undefined;
+  /** Lab only: how often the path turned DEGRADED meanwhile. */
+  degradedVerdicts?: number;
 }
 
 /** Critical at a steady rate, alone or beside a bulk flood; both measured over the same seconds. */
@@ -121,4 +125,64 @@ export const schedulerBench: BenchSection = {
   name: 'scheduler',
   description: 'critical p99 under a 200-connection bulk flood: priority scheduler vs idle vs plain FIFO, on loopback with a bounded-capacity ERP',
   run,
+};
+
+// The same comparison on a real WireGuard tunnel whose underlay is shaped
+// with tc tbf: there the link, not the ERP, is the bottleneck.
+const LAB_RATE = '2mbit';
+
+async function runLab(): Promise<SectionReport> {
+  const reason = labSkipReason();
+  if (reason) return { tables: [], summary: [`skipped: ${reason}`], json: { skipped: reason } };
+  const lab = await Lab.create({ uplinks: ['fiber'] });
+  let erp: ErpSimulator | undefined;
+  try {
+    erp = await startErpSimulator({ host: lab.mgmt.hostAddress, port: 0 });
+    await lab.startNginx(erp.url);
+    await lab.shape('fiber', LAB_RATE, { latencyMs: 200 });
+    const results: Record<string, FloodResult> = {};
+    for (const queueing of ['priority', 'fifo'] as const) {
+      const yaml = schedulerConfig(lab.uplinks.fiber!.baseUrl, queueing, 8)
+        .replace('listen: { host: 127.0.0.1, port: 0 }', `listen: { host: ${lab.lan.storeAddress}, port: 8080 }`)
+        .replace('admin: { host: 127.0.0.1, port: 0 }', `admin: { host: ${lab.lan.storeAddress}, port: 9080 }`)
+        .replace(/(maxInFlight: 8, queueing: \w+)/, `$1, probe: { url: "${lab.uplinks.fiber!.probeUrl}" }, localAddress: ${lab.uplinks.fiber!.storeTunnelAddress}`);
+      const gw = await startLabGateway(lab, yaml, queueing);
+      try {
+        if (queueing === 'priority') results.idle = await criticalUnderFlood(gw.url, false);
+        const flood = await criticalUnderFlood(gw.url, true);
+        results[queueing] = { ...flood, degradedVerdicts: (gw.logs().match(/"path fiber is DEGRADED"/g) ?? []).length };
+      } finally {
+        await gw.stop();
+      }
+    }
+    const idle = results.idle!;
+    const priority = results.priority!;
+    const fifo = results.fifo!;
+    const ratio = priority.critical.p99 / idle.critical.p99;
+    return {
+      tables: [
+        floodTable(
+          `Lab: the same over a WireGuard tunnel shaped to ${LAB_RATE} (tbf, both ways, 200 ms queue), ERP unbounded`,
+          idle,
+          priority,
+          fifo,
+          [
+            `${DURATION_S} s per case. The shaper's queue is shared by whatever is in flight: the scheduler orders who gets a slot, not the bytes already queued in the link.`,
+            `DEGRADED verdicts during the flood (bulk is paused on a DEGRADED path): priority ${priority.degradedVerdicts ?? 0}, fifo ${fifo.degradedVerdicts ?? 0}`,
+          ],
+        ),
+      ],
+      summary: [`lab: critical p99 under flood ${num(ratio, 2)}× idle with the scheduler, ${num(fifo.critical.p99 / idle.critical.p99, 1)}× with plain FIFO`],
+      json: { idle, priority, fifo },
+    };
+  } finally {
+    await lab.destroy();
+    await erp?.close();
+  }
+}
+
+export const schedulerLabBench: BenchSection = {
+  name: 'scheduler-lab',
+  description: 'the scheduler comparison over a tbf-shaped WireGuard tunnel in the network lab (root only)',
+  run: runLab,
 };
