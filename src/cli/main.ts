@@ -11,6 +11,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'gateway':
       return (await import('./gateway-cmd.js')).gatewayCommand(args, err);
+    case 'hub':
+      return (await import('./hub-cmd.js')).hubCommand(args, out, err);
+    case 'fleet':
+      return (await import('./fleet-cmd.js')).fleetCommand(args, out);
     case 'config':
       return (await import('./config-cmd.js')).configCommand(args, out, err);
     case 'status':

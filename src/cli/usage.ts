@@ -3,6 +3,11 @@ export class UsageError extends Error {}
 export const USAGE = `usage: storegw <command>
 
   gateway --config FILE           run a store gateway
+  hub --config FILE [--check]     run the central fleet hub (--check: config and token files only)
+  fleet ls [--region R] [--tag T] [--state S] | fleet show ID
+  fleet send ID|--region R|--tag T COMMAND [--args JSON]
+                                  a fleet hub's gateways (--hub URL, --token-file FILE,
+                                  or STOREGW_HUB_URL, STOREGW_HUB_TOKEN_FILE; --json)
   config validate FILE            check a gateway config (exit 0 valid, 1 invalid)
   config schema                   print the gateway config JSON Schema
   status [--admin URL] [--token-file FILE] [--json]

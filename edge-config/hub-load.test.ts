@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './errors.js';
+import { parseHubConfig } from './hub-load.js';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+const MINIMAL = `
+version: 1
+listen: { port: 7070 }
+auth:
+  gatewayTokensFile: tokens.yaml
+  opsTokens: [ { tokenFile: secrets/ops.token, role: operator } ]
+`;
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseHubConfig(text, '/etc/storegw/hub.yaml', env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).message.split('\n');
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('hub configuration loading', () => {
+  it('takes the example', () => {
+    const file = here('./examples/hub/hub.yaml');
+    const { config } = parseHubConfig(readFileSync(file, 'utf8'), file, {});
+    expect(config.auth.opsTokens.map((t) => [t.name, t.role])).toEqual([
+      ['ops', 'operator'],
+      ['viewer', 'viewer'],
+    ]);
+  });
+
+  it('applies defaults and resolves paths relative to the file', () => {
+    const { config } = parseHubConfig(MINIMAL, '/etc/storegw/hub.yaml', {});
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 7070 });
+    expect(config.store).toEqual({ path: '/etc/storegw/data/hub.db', telemetryRetentionHours: 720, rawRetentionHours: 24, housekeepingIntervalMs: 300_000, flushIntervalMs: 1000 });
+    expect(config.auth).toEqual({ gatewayTokensFile: '/etc/storegw/tokens.yaml', opsTokens: [{ tokenFile: '/etc/storegw/secrets/ops.token', role: 'operator', name: 'ops' }] });
+    expect(config.connections).toEqual({ heartbeatIntervalMs: 15_000, helloTimeoutMs: 10_000, maxBufferedBytes: 2 ** 20, rateLimit: { messagesPerSec: 100, burst: 500, closeAfterRejects: 500 } });
+    expect(config.commands).toEqual({ timeoutMs: 10_000, configApplyTimeoutMs: 120_000, maxInFlightPerGateway: 16 });
+    expect(config.rollouts).toEqual({ concurrency: 50 });
+  });
+
+  it('substitutes ${ENV}', () => {
+    const { config } = parseHubConfig(MINIMAL.replace('port: 7070', 'port: "${HUB_PORT}"'), '/x/hub.yaml', { HUB_PORT: '7171' });
+    expect(config.listen.port).toBe(7171);
+  });
+
+  it.each<[string, string, string]>([
+    ['unknown key', MINIMAL.replace('listen: { port: 7070 }', 'listen: { port: 7070, hots: x }'), 'listen.hots: is not a known key (misspelt?) (line 3)'],
+    ['bad role', MINIMAL.replace('role: operator', 'role: admin'), 'auth.opsTokens[0].role: must be one of: operator, viewer (line 6)'],
+    ['no ops token', MINIMAL.replace('[ { tokenFile: secrets/ops.token, role: operator } ]', '[]'), 'auth.opsTokens: must NOT have fewer than 1 items'],
+    ['missing tokens file', MINIMAL.replace('gatewayTokensFile: tokens.yaml', ''), 'auth.gatewayTokensFile: is required'],
+    ['raw kept longer than everything', MINIMAL + 'store: { telemetryRetentionHours: 12 }\n', 'store.rawRetentionHours: must not exceed telemetryRetentionHours (12)'],
+    [
+      'two tokens of one name',
+      MINIMAL.replace('role: operator }', 'role: operator }, { tokenFile: other/ops.token, role: viewer }'),
+      'auth.opsTokens[1].tokenFile: duplicate token name "ops"',
+    ],
+    ['bad size', MINIMAL + 'connections: { maxBufferedBytes: lots }\n', 'connections.maxBufferedBytes: has an invalid format'],
+    ['missing variable', MINIMAL.replace('port: 7070', 'port: "${HUB_PORT}"'), 'listen.port: environment variable HUB_PORT is not set (line 3)'],
+    ['YAML syntax', 'version: 1\nlisten: { port: 1\n', 'YAML:'],
+  ])('reports %s', (_name, text, expected) => {
+    const out = problems(text);
+    expect(out.some((line) => line.startsWith('/etc/storegw/hub.yaml:') && line.includes(expected)), out.join('\n')).toBe(true);
+  });
+});

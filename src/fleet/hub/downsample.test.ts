@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { mergeRollups, minuteOf, rollUp, rollupView, type TelemetrySample } from './downsample.js';
+
+const M = 60_000;
+const T0 = 1_700_000_040_000; // a minute boundary
+
+function sample(ts: number, fiber: 'up' | 'degraded' | 'down', rttMs: number | null, pending: number): TelemetrySample {
+  return {
+    ts,
+    configVersion: 'v1',
+    paths: [{ name: 'fiber', state: fiber, score: fiber === 'up' ? 100 : 40, rttMs, jitterMs: 2, lossPct: fiber === 'down' ? 100 : 0 }],
+    queue: { pending, dead: 0, oldestAgeS: pending },
+    requests: { critical: { forwarded: 2 } },
+  };
+}
+
+describe('telemetry downsampling', () => {
+  it('buckets by minute', () => {
+    expect(T0 % M).toBe(0);
+    expect(minuteOf(T0)).toBe(T0);
+    expect(minuteOf(T0 + M - 1)).toBe(T0);
+    expect(minuteOf(T0 + M)).toBe(T0 + M);
+  });
+
+  it('keeps averages, extremes, the worst state and the last queue of each minute', () => {
+    const minutes = rollUp([sample(T0, 'up', 10, 1), sample(T0 + 20_000, 'down', null, 9), sample(T0 + 40_000, 'up', 30, 4), sample(T0 + M, 'up', 5, 0)]);
+    expect([...minutes.keys()]).toEqual([T0, T0 + M]);
+    const view = rollupView(T0, minutes.get(T0)!);
+    expect(view).toMatchObject({
+      ts: T0,
+      resolution: 'minute',
+      samples: 3,
+      paths: [{ name: 'fiber', state: 'down', upPct: 66.67, rttMs: 20, rttMaxMs: 30, scoreMin: 40, lossPct: 33.33, lossMaxPct: 100 }],
+      queue: { pending: 4, pendingMax: 9, oldestAgeSMax: 9 },
+      requests: { critical: { forwarded: 6 } },
+    });
+  });
+
+  it('merges two roll-ups of one minute exactly as one', () => {
+    const all = [sample(T0, 'up', 10, 1), sample(T0 + 10_000, 'degraded', 50, 3), sample(T0 + 30_000, 'up', 20, 2)];
+    const whole = rollUp(all).get(T0)!;
+    const split = mergeRollups(rollUp(all.slice(2)).get(T0)!, rollUp(all.slice(0, 2)).get(T0)!);
+    expect(rollupView(T0, split)).toEqual(rollupView(T0, whole));
+  });
+});

@@ -1,0 +1,275 @@
+// Staged config rollouts: the new config becomes the canaries' desired config;
+// only when every canary reported it and stayed healthy for healthyForMs does
+// it become the desired config of the rest, a few gateways at a time, stopping
+// when more than maxFailures of them fail. A failed canary stage puts the
+// canaries' previous desired config back and leaves the rest untouched. One
+// rollout at a time; its state is kept in the hub database.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Who } from './commands.js';
+import type { Connections } from './connections.js';
+import { checkDesiredConfig } from './desired-config.js';
+import type { ApplyOutcome, DesiredState } from './desired.js';
+import { CanaryWatch, planRollout, type CanarySpec, type CanaryState, type Observation } from './rollout.js';
+import { selects, type Selector } from './select.js';
+import type { DesiredRecord, HubStore } from './store.js';
+
+export interface RolloutRequest {
+  yaml: string;
+  selector: Selector;
+  canary: CanarySpec;
+  healthyForMs: number;
+  graceMs?: number | undefined;
+  maxFailures: number;
+}
+
+export type RolloutStatus = 'canary' | 'rolling' | 'completed' | 'failed' | 'interrupted';
+
+export interface RolloutState {
+  id: string;
+  status: RolloutStatus;
+  reason?: string;
+  version: string;
+  selector: Selector;
+  healthyForMs: number;
+  graceMs?: number;
+  maxFailures: number;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+  canaries: { id: string; state: CanaryState; reason?: string; reported?: string }[];
+  /** The gateways after the canaries. pending: desired config set, applied when the gateway connects. */
+  rest: { total: number; applied: number; pending: number; failed: number; inFlight: number; untouched: number };
+  /** The first failures among the rest. */
+  failures: { id: string; reason: string }[];
+}
+
+export type StartResult = { ok: true; state: RolloutState } | { ok: false; status: 400 | 409; message: string; problems?: string[] };
+
+interface Active {
+  state: RolloutState;
+  yaml: string;
+  who: Who;
+  watches: CanaryWatch[];
+  previous: Map<string, DesiredRecord | undefined>;
+  rest: string[];
+  timer?: NodeJS.Timeout;
+}
+
+const MAX_LISTED_FAILURES = 100;
+
+export class Rollouts {
+  readonly #store: HubStore;
+  readonly #desired: DesiredState;
+  readonly #connections: Connections;
+  readonly #logger: Logger;
+  readonly #concurrency: number;
+  readonly #applyTimeoutMs: number;
+  #active: Active | undefined;
+  #closed = false;
+
+  constructor(deps: { store: HubStore; desired: DesiredState; connections: Connections; logger: Logger; concurrency: number; applyTimeoutMs: number }) {
+    this.#store = deps.store;
+    this.#desired = deps.desired;
+    this.#connections = deps.connections;
+    this.#logger = deps.logger;
+    this.#concurrency = deps.concurrency;
+    this.#applyTimeoutMs = deps.applyTimeoutMs;
+    for (const r of this.#store.runningRollouts()) {
+      const state = { ...(r.state as RolloutState), status: 'interrupted' as const, reason: 'the hub stopped during the rollout; desired configs already set stay set', updatedAt: Date.now() };
+      this.#store.saveRollout({ id: r.id, createdAt: r.createdAt, status: state.status, state });
+    }
+  }
+
+  start(req: RolloutRequest, who: Who): StartResult {
+    if (this.#active) return { ok: false, status: 409, message: `rollout ${this.#active.state.id} is still running (${this.#active.state.status})` };
+    const targets = this.#store
+      .listGateways()
+      .filter((g) => selects(req.selector, g))
+      .map((g) => ({ id: g.id, online: this.#connections.get(g.id) !== undefined }));
+    if (targets.length === 0) return { ok: false, status: 400, message: 'no gateway matches the rollout\'s region/tag' };
+    const check = checkDesiredConfig(
+      req.yaml,
+      targets.map((t) => t.id),
+      'rollout',
+    );
+    if (!check.ok) return { ok: false, status: 400, message: 'the config is not valid for these gateways', problems: check.problems };
+    const plan = planRollout(targets, req.canary);
+    if (!plan.ok) return { ok: false, status: 400, message: plan.message };
+
+    const now = Date.now();
+    const state: RolloutState = {
+      id: randomUUID(),
+      status: 'canary',
+      version: check.version,
+      selector: req.selector,
+      healthyForMs: req.healthyForMs,
+      ...(req.graceMs !== undefined && { graceMs: req.graceMs }),
+      maxFailures: req.maxFailures,
+      createdBy: who.name,
+      createdAt: now,
+      updatedAt: now,
+      canaries: plan.canaries.map((id) => ({ id, state: 'applying' as const })),
+      rest: { total: plan.rest.length, applied: 0, pending: 0, failed: 0, inFlight: 0, untouched: plan.rest.length },
+      failures: [],
+    };
+    const deadline = this.#applyTimeoutMs + (req.graceMs ?? 0);
+    const active: Active = {
+      state,
+      yaml: req.yaml,
+      who: { name: `rollout ${state.id} (${who.name})`, role: 'rollout' },
+      watches: plan.canaries.map((id) => {
+        const up = (this.#connections.get(id)?.reported?.paths ?? []).filter((p) => p.state === 'up').map((p) => p.name);
+        return new CanaryWatch(id, check.version, up, now, req.healthyForMs, deadline);
+      }),
+      previous: new Map(plan.canaries.map((id) => [id, this.#store.getDesired(id)])),
+      rest: plan.rest,
+    };
+    this.#active = active;
+    this.#save(active);
+    this.#logger.info({ rollout: state.id, version: state.version, canaries: plan.canaries, rest: plan.rest.length, by: who.name }, 'rollout started');
+
+    for (const w of active.watches) {
+      void this.#desired.set(w.id, req.yaml, check.version, active.who, req.graceMs).then((o) => this.#guard(() => this.#canaryAnswered(active, w, o)));
+    }
+    active.timer = setInterval(() => this.#guard(() => this.#checkCanaries(active)), Math.max(20, Math.min(1000, req.healthyForMs / 4)));
+    return { ok: true, state };
+  }
+
+  get(id: string): RolloutState | undefined {
+    if (this.#active?.state.id === id) return this.#active.state;
+    return this.#store.getRollout(id) as RolloutState | undefined;
+  }
+
+  /** What a gateway reported; only the canaries of the running rollout care. */
+  observe(gatewayId: string, o: Observation): void {
+    const active = this.#active;
+    if (active?.state.status !== 'canary') return;
+    const w = active.watches.find((x) => x.id === gatewayId);
+    if (!w) return;
+    w.observe(o, Date.now());
+  }
+
+  /** At shutdown: a running rollout is recorded as interrupted. */
+  close(): void {
+    this.#closed = true;
+    const active = this.#active;
+    if (!active) return;
+    clearInterval(active.timer);
+    this.#finish(active, 'interrupted', 'the hub stopped during the rollout; desired configs already set stay set');
+  }
+
+  #canaryAnswered(active: Active, w: CanaryWatch, o: ApplyOutcome): void {
+    const now = Date.now();
+    switch (o.status) {
+      case 'answered':
+        w.observe({ kind: 'answer', ok: o.ok, ...(o.error && { error: `${o.error.code}: ${o.error.message}` }) }, now);
+        break;
+      case 'in_sync': {
+        const reported = this.#connections.get(w.id)?.reported;
+        w.observe({ kind: 'answer', ok: true }, now);
+        if (reported) w.observe({ kind: 'report', configVersion: reported.configVersion, paths: reported.paths }, now);
+        break;
+      }
+      case 'timeout':
+      case 'disconnected':
+        // Its reports (or their absence until the deadline) decide.
+        w.observe({ kind: 'no_answer' }, now);
+        break;
+      default:
+        w.observe({ kind: 'answer', ok: false, error: o.status === 'busy' ? o.reason : `could not be sent (${o.status})` }, now);
+    }
+    this.#checkCanaries(active);
+  }
+
+  #checkCanaries(active: Active): void {
+    if (active.state.status !== 'canary' || this.#active !== active) return;
+    const now = Date.now();
+    const verdicts = active.watches.map((w) => ({ w, v: w.verdict(now) }));
+    active.state.canaries = verdicts.map(({ w, v }) => ({ id: w.id, state: v.state, ...(v.reason !== undefined && { reason: v.reason }), ...(w.reported !== undefined && { reported: w.reported }) }));
+    const failed = verdicts.find(({ v }) => v.state === 'failed');
+    if (failed) {
+      clearInterval(active.timer);
+      for (const w of active.watches) this.#desired.revert(w.id, active.previous.get(w.id), active.who);
+      this.#logger.warn({ rollout: active.state.id, canary: failed.w.id, reason: failed.v.reason }, 'rollout stopped: a canary failed; the other gateways are untouched');
+      this.#finish(active, 'failed', `canary ${failed.w.id}: ${failed.v.reason}`);
+      return;
+    }
+    if (verdicts.every(({ v }) => v.state === 'healthy')) {
+      clearInterval(active.timer);
+      active.state.status = 'rolling';
+      this.#save(active);
+      this.#logger.info({ rollout: active.state.id, rest: active.rest.length }, 'canaries healthy; rolling out to the rest');
+      void this.#rollRest(active).catch((e: unknown) => this.#logger.error({ rollout: active.state.id, err: (e as Error).message }, 'rollout failed'));
+    }
+  }
+
+  async #rollRest(active: Active): Promise<void> {
+    const queue = [...active.rest];
+    const rest = active.state.rest;
+    let stopped: string | undefined;
+    const worker = async () => {
+      while (queue.length > 0 && stopped === undefined && !this.#closed) {
+        const id = queue.shift()!;
+        rest.untouched--;
+        rest.inFlight++;
+        const o = await this.#desired.set(id, active.yaml, active.state.version, active.who, active.state.graceMs);
+        if (this.#closed) return;
+        rest.inFlight--;
+        const failure = this.#restOutcome(o);
+        if (failure === undefined) {
+          if (o.status === 'offline' || o.status === 'disconnected') rest.pending++;
+          else rest.applied++;
+        } else {
+          rest.failed++;
+          if (active.state.failures.length < MAX_LISTED_FAILURES) active.state.failures.push({ id, reason: failure });
+          if (rest.failed > active.state.maxFailures) stopped = `${rest.failed} gateways failed (more than maxFailures ${active.state.maxFailures}); the others are untouched`;
+        }
+        this.#save(active);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, queue.length) }, worker));
+    if (this.#closed) return;
+    if (stopped !== undefined) this.#logger.warn({ rollout: active.state.id, reason: stopped }, 'rollout stopped');
+    else this.#logger.info({ rollout: active.state.id, ...rest }, 'rollout completed');
+    this.#finish(active, stopped === undefined ? 'completed' : 'failed', stopped);
+  }
+
+  /** Why applying to one of the rest failed, or undefined when it did not. */
+  #restOutcome(o: ApplyOutcome): string | undefined {
+    switch (o.status) {
+      case 'answered':
+        return o.ok ? undefined : `config.apply failed: ${o.error ? `${o.error.code}: ${o.error.message}` : 'refused'}`;
+      case 'timeout':
+        return 'no answer to config.apply in time';
+      case 'busy':
+        return o.reason;
+      case 'not_retried':
+        return `refused this config before: ${o.error ?? 'failed'}`;
+      default:
+        return undefined;
+    }
+  }
+
+  #finish(active: Active, status: RolloutStatus, reason: string | undefined): void {
+    active.state.status = status;
+    if (reason !== undefined) active.state.reason = reason;
+    this.#save(active);
+    if (this.#active === active) this.#active = undefined;
+  }
+
+  #save(active: Active): void {
+    active.state.updatedAt = Date.now();
+    this.#store.saveRollout({ id: active.state.id, createdAt: active.state.createdAt, status: active.state.status, state: active.state });
+  }
+
+  /** Timer and promise callbacks: a failure is logged, never an unhandled rejection. */
+  #guard(fn: () => void): void {
+    if (this.#closed) return;
+    try {
+      fn();
+    } catch (e) {
+      this.#logger.error({ err: (e as Error).message }, 'rollout step failed');
+    }
+  }
+}

@@ -1,0 +1,175 @@
+// The fleet hub: one HTTP server for the ops API and the gateways' websocket
+// endpoint. ws runs with noServer on the server's 'upgrade' event (not as a
+// fastify plugin) so that the gateway's token is checked before the handshake
+// completes and an unknown caller costs nothing but a 401.
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
+import type { LoadedHubConfig } from '../../../edge-config/hub-load.js';
+import { loadHubAuth, type HubAuth } from './auth.js';
+import { Commands } from './commands.js';
+import { Connections } from './connections.js';
+import { DesiredState } from './desired.js';
+import { Ingest } from './ingest.js';
+import { opsRoutes } from './ops-routes.js';
+import { Rollouts } from './rollouts.js';
+import { HubStore } from './store.js';
+
+export interface RunningHub {
+  /** http://host:port of the ops API; gateways connect to ws://host:port/v1/gateways/connect. */
+  url: string;
+  port: number;
+  /** Re-reads the gateway tokens file and the ops token files (SIGHUP); gateways whose token is gone are disconnected. */
+  reloadTokens(): void;
+  close(): Promise<void>;
+}
+
+export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise<RunningHub> {
+  const c = loaded.config;
+  const log = logger.child({ component: 'hub' });
+  const readAuth = () => {
+    const { auth, warnings } = loadHubAuth(c.auth.gatewayTokensFile, c.auth.opsTokens);
+    for (const w of warnings) log.warn(w);
+    return auth;
+  };
+  let auth: HubAuth = readAuth();
+
+  const store = HubStore.open(c.store.path);
+  // Whatever the last run left behind, nothing is connected yet.
+  store.markAllOffline();
+  const ingest = new Ingest(store, log, c.store.flushIntervalMs);
+
+  const connections = new Connections(
+    () => auth,
+    c.connections,
+    {
+      hello(conn, msg, first) {
+        const now = Date.now();
+        store.hello({ id: conn.id, region: msg.store.region, tags: msg.store.tags, version: msg.version, configVersion: msg.configVersion, ts: Math.min(msg.ts, now), paths: msg.paths }, now);
+        if (first) {
+          log.info({ gateway: conn.id, remote: conn.remote, version: msg.version, configVersion: msg.configVersion }, 'gateway connected');
+          ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.connected', details: { remote: conn.remote, version: msg.version, configVersion: msg.configVersion } });
+          rollouts.observe(conn.id, { kind: 'online' });
+          desired.connected(conn.id);
+        }
+        rollouts.observe(conn.id, { kind: 'report', configVersion: msg.configVersion, paths: msg.paths });
+      },
+      message(conn, msg) {
+        ingest.seen(conn.id, Date.now());
+        switch (msg.type) {
+          case 'telemetry': {
+            // A gateway clock ahead of the hub's must not pin its "latest" state in the future.
+            const ts = Math.min(msg.ts, Date.now());
+            conn.report(ts, msg.configVersion, msg.paths);
+            const { type: _type, id: _id, ...sample } = msg;
+            ingest.telemetry(conn.id, { ...sample, ts });
+            if (!msg.spooled) rollouts.observe(conn.id, { kind: 'report', configVersion: msg.configVersion, paths: msg.paths });
+            break;
+          }
+          case 'event':
+            ingest.event({ gatewayId: conn.id, ts: Math.min(msg.ts, Date.now()), source: 'gateway', event: msg.event, details: { ...msg.details, ...(msg.spooled && { spooled: true }) } });
+            if (msg.spooled) break;
+            if (msg.event === 'config.rolled_back') desired.rolledBack(conn.id, msg.details);
+            rollouts.observe(conn.id, { kind: 'event', event: msg.event });
+            break;
+          case 'result':
+          case 'error':
+            if (!commands.answer(conn, msg)) log.debug({ gateway: conn.id, type: msg.type, re: msg.re }, 'an answer nothing waits for (late, or unknown)');
+            break;
+        }
+      },
+      closed(conn, wasLive, code) {
+        commands.connectionClosed(conn);
+        if (!wasLive) return;
+        const now = Date.now();
+        log.info({ gateway: conn.id, code }, 'gateway disconnected');
+        store.setOffline(conn.id, now);
+        ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.disconnected', details: { code } });
+        rollouts.observe(conn.id, { kind: 'offline' });
+      },
+    },
+    log,
+  );
+  // The handlers above run only once gateways connect, after these exist.
+  const commands = new Commands({ connections, store, logger: log, maxInFlightPerGateway: c.commands.maxInFlightPerGateway });
+  const desired = new DesiredState({ store, commands, connections, logger: log, applyTimeoutMs: c.commands.configApplyTimeoutMs });
+  const rollouts = new Rollouts({ store, desired, connections, logger: log, concurrency: c.rollouts.concurrency, applyTimeoutMs: c.commands.configApplyTimeoutMs });
+
+  const app = Fastify({ loggerInstance: log.child({ component: 'ops-api' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  opsRoutes(app, { auth: () => auth, store, ingest, connections, commands, desired, rollouts, logger: log, commandTimeoutMs: c.commands.timeoutMs });
+  app.server.on('upgrade', connections.handleUpgrade);
+
+  const housekeeping = startHousekeeping(store, log, c.store);
+
+  try {
+    await app.listen({ host: c.listen.host, port: c.listen.port });
+  } catch (e) {
+    housekeeping.stop();
+    await connections.close();
+    ingest.close();
+    store.close();
+    throw e;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : c.listen.port;
+  const host = c.listen.host === '0.0.0.0' || c.listen.host === '::' ? '127.0.0.1' : c.listen.host;
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    reloadTokens() {
+      try {
+        auth = readAuth();
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'token files not reloaded; the previous tokens stay in force');
+        return;
+      }
+      const revoked = connections.revokeStale();
+      log.info({ revoked }, 'token files reloaded');
+    },
+    async close() {
+      rollouts.close();
+      housekeeping.stop();
+      // Gateways first: commands waiting on them end now, so the API's requests finish.
+      await connections.close();
+      await app.close();
+      ingest.close();
+      store.close();
+    },
+  };
+}
+
+/** Rolls telemetry up and expires old rows, in bounded passes so the event loop keeps turning. */
+function startHousekeeping(store: HubStore, log: Logger, s: { housekeepingIntervalMs: number; rawRetentionHours: number; telemetryRetentionHours: number }) {
+  let running = false;
+  let stopped = false;
+  const H = 3_600_000;
+  const run = async () => {
+    if (running) return;
+    running = true;
+    let rolledUp = 0;
+    let expired = 0;
+    try {
+      for (;;) {
+        if (stopped) return;
+        const r = store.housekeep(Date.now(), s.rawRetentionHours * H, s.telemetryRetentionHours * H);
+        rolledUp += r.rolledUp;
+        expired += r.expired;
+        if (!r.more) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (rolledUp + expired > 0) log.info({ rolledUp, expired }, 'telemetry housekeeping');
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'telemetry housekeeping failed');
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void run(), s.housekeepingIntervalMs);
+  timer.unref();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}

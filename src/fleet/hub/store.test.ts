@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JournalStore } from '../../../sync/journal-store.js';
+import type { TelemetrySample } from './downsample.js';
+import { HubStore, HubStoreError } from './store.js';
+
+const H = 3_600_000;
+const NOW = 1_700_000_040_000 + 30 * 24 * H;
+
+function sample(ts: number, pending: number, configVersion = 'v1'): TelemetrySample {
+  return {
+    ts,
+    configVersion,
+    paths: [{ name: 'fiber', state: 'up', score: 100, rttMs: 10, jitterMs: 1, lossPct: 0 }],
+    queue: { pending, dead: 0, oldestAgeS: 0 },
+    requests: {},
+  };
+}
+
+const hello = (id: string, ts = NOW) => ({ id, region: 'eu', tags: ['pilot'], version: '0.1.0', configVersion: 'v1', ts, paths: [] });
+
+describe('hub store', () => {
+  let dir: string;
+  let file: string;
+  let store: HubStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hub-store-'));
+    file = join(dir, 'data', 'hub.db');
+    store = HubStore.open(file);
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the registry, the latest state and history; a late spooled message does not replace newer state', () => {
+    store.hello(hello('store-1'), NOW);
+    store.writeBatch({
+      telemetry: [
+        { gatewayId: 'store-1', sample: sample(NOW + 10_000, 5, 'v2') },
+        { gatewayId: 'store-1', sample: { ...sample(NOW - 60_000, 99, 'v0'), spooled: true } },
+      ],
+      events: [{ gatewayId: 'store-1', ts: NOW, source: 'gateway', event: 'link.state', details: { path: 'fiber' } }],
+      seen: new Map([['store-1', NOW + 10_000]]),
+    });
+    const gw = store.getGateway('store-1')!;
+    expect(gw).toMatchObject({ region: 'eu', tags: ['pilot'], online: true, configVersion: 'v2', lastSeen: NOW + 10_000, firstSeen: NOW });
+    expect(gw.latest?.queue.pending).toBe(5);
+    expect(store.telemetrySince('store-1', 0, 100).points.map((p) => p.ts)).toEqual([NOW - 60_000, NOW + 10_000]);
+    expect(store.recentEvents('store-1', 10)).toMatchObject([{ event: 'link.state', source: 'gateway', details: { path: 'fiber' } }]);
+    store.setOffline('store-1', NOW + 20_000);
+    expect(store.listGateways()).toMatchObject([{ id: 'store-1', online: false, lastSeen: NOW + 20_000 }]);
+  });
+
+  it('rolls raw telemetry older than the raw window up per minute, and expires what is past retention', () => {
+    store.hello(hello('store-1'), NOW);
+    const old = NOW - 30 * H; // minute-aligned, past the 24 h raw window
+    const samples = [0, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000].map((dt, i) => ({ gatewayId: 'store-1', sample: sample(old + dt, i) }));
+    const recent = { gatewayId: 'store-1', sample: sample(NOW - H, 1) };
+    const ancient = { gatewayId: 'store-1', sample: sample(NOW - 800 * H, 1) };
+    store.writeBatch({ telemetry: [...samples, recent, ancient], events: [{ gatewayId: 'store-1', ts: NOW - 800 * H, source: 'hub', event: 'hub.connected', details: {} }], seen: new Map() });
+
+    // Bounded passes: three rows at a time until nothing is left.
+    let passes = 0;
+    while (store.housekeep(NOW, 24 * H, 720 * H, 3).more) passes++;
+    expect(passes).toBeGreaterThan(1);
+
+    const points = store.telemetrySince('store-1', 0, 100).points;
+    expect(points.map((p) => [p.ts, p.resolution])).toEqual([
+      [old, 'minute'],
+      [old + 60_000, 'minute'],
+      [NOW - H, 'raw'],
+    ]);
+    expect(points[0]).toMatchObject({ samples: 6, queue: { pending: 5, pendingMax: 5 } });
+    expect(points[1]).toMatchObject({ samples: 2, queue: { pending: 7 } });
+    expect(store.recentEvents('store-1', 10)).toEqual([]);
+  });
+
+  it('survives a restart', () => {
+    store.hello(hello('store-1'), NOW);
+    store.setDesired({ gatewayId: 'store-1', yaml: 'version: 1\n', version: 'abc', setBy: 'ops', setAt: NOW });
+    store.logCommand({ id: 'c1', gatewayId: 'store-1', command: 'status', args: {}, who: 'ops', role: 'operator', sentAt: NOW });
+    store.finishCommand('c1', 'ok', { paused: false }, NOW + 5);
+    store.close();
+    store = HubStore.open(file);
+    store.markAllOffline();
+    expect(store.getGateway('store-1')).toMatchObject({ online: false });
+    expect(store.getDesired('store-1')).toMatchObject({ version: 'abc', applyStatus: 'pending' });
+    expect(store.recentCommands('store-1', 5)).toMatchObject([{ id: 'c1', who: 'ops', outcome: 'ok', result: { paused: false } }]);
+  });
+
+  it('refuses a gateway journal or a foreign file, and leaves it as it was', () => {
+    const journal = join(dir, 'journal.db');
+    JournalStore.open(journal, 1e6).close();
+    expect(() => HubStore.open(journal)).toThrow(HubStoreError);
+    expect(() => HubStore.open(journal)).toThrow(/another application/);
+    const junk = join(dir, 'junk.db');
+    writeFileSync(junk, 'this is not a database at all, not even close'.repeat(100));
+    expect(() => HubStore.open(junk)).toThrow(/not a database/);
+  });
+});

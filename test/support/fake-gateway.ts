@@ -1,0 +1,185 @@
+// A small gateway stand-in that speaks the fleet protocol to a hub: hello,
+// telemetry and events on demand, commands answered by a handler. Light
+// enough for a load tool to open thousands (keepMessages: false).
+import { createHash } from 'node:crypto';
+import WebSocket from 'ws';
+import {
+  message,
+  parseHubMessage,
+  type CommandMessage,
+  type EventMessage,
+  type EventName,
+  type GatewayMessage,
+  type HelloMessage,
+  type HubMessage,
+  type PathTelemetry,
+  type QueueTelemetry,
+  type ResultMessage,
+  type TelemetryMessage,
+} from '../../src/fleet/protocol.js';
+
+export type CommandAnswer = { ok: true; result?: unknown } | { ok: false; error: { code: string; message: string } };
+
+export interface FakeGatewayOptions {
+  /** ws://host:port/v1/gateways/connect */
+  url: string;
+  token: string;
+  id: string;
+  region?: string;
+  tags?: string[];
+  version?: string;
+  configVersion?: string;
+  paths?: PathTelemetry[];
+  /** Answers a command; undefined leaves it unanswered. Default: defaultAnswer. */
+  onCommand?: (cmd: CommandMessage, gw: FakeGateway) => CommandAnswer | undefined | Promise<CommandAnswer | undefined>;
+  /** False: pings go unanswered, as from a gateway that hangs. */
+  autoPong?: boolean;
+  /** False: received messages are not kept (a load tool's thousands of gateways). */
+  keepMessages?: boolean;
+  /** False: no hello is sent on connect. */
+  hello?: boolean;
+}
+
+const sha12 = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
+
+export const UP_PATHS: PathTelemetry[] = [
+  { name: 'fiber', state: 'up', score: 98, rttMs: 12, jitterMs: 1, lossPct: 0 },
+  { name: 'lte', state: 'up', score: 80, rttMs: 45, jitterMs: 6, lossPct: 0.5 },
+];
+
+/** Answers every command ok; config.apply adopts the config (new version) and reports it in telemetry at once. */
+export function defaultAnswer(cmd: CommandMessage, gw: FakeGateway): CommandAnswer {
+  if (cmd.command === 'config.apply') {
+    gw.configVersion = sha12(String(cmd.args.yaml));
+    setImmediate(() => gw.telemetry());
+    return { ok: true, result: { configVersion: gw.configVersion } };
+  }
+  if (cmd.command === 'status') return { ok: true, result: { store: { id: gw.id }, configVersion: gw.configVersion, paths: gw.paths, queue: gw.queue } };
+  return { ok: true, result: { command: cmd.command } };
+}
+
+export class FakeGateway {
+  readonly id: string;
+  readonly received: HubMessage[] = [];
+  configVersion: string;
+  paths: PathTelemetry[];
+  queue: QueueTelemetry = { pending: 0, dead: 0, oldestAgeS: 0 };
+  /** Resolves when the connection closes, with the hub's close code and reason. */
+  readonly closed: Promise<{ code: number; reason: string }>;
+  readonly #ws: WebSocket;
+  readonly #opts: FakeGatewayOptions;
+  readonly #waiters: { test: (m: HubMessage) => boolean; resolve: (m: HubMessage) => void }[] = [];
+
+  private constructor(ws: WebSocket, opts: FakeGatewayOptions) {
+    this.#ws = ws;
+    this.#opts = opts;
+    this.id = opts.id;
+    this.configVersion = opts.configVersion ?? 'initial0000';
+    this.paths = structuredClone(opts.paths ?? UP_PATHS);
+    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('message', (data) => this.#onMessage(data as Buffer));
+    ws.on('error', () => undefined);
+  }
+
+  /** Opens the websocket and says hello. Rejects with `status` when the hub refuses the upgrade. */
+  static connect(opts: FakeGatewayOptions): Promise<FakeGateway> {
+    const ws = new WebSocket(opts.url, { headers: { authorization: `Bearer ${opts.token}` }, autoPong: opts.autoPong ?? true });
+    const gw = new FakeGateway(ws, opts);
+    return new Promise((resolve, reject) => {
+      ws.once('unexpected-response', (_req, res) => {
+        ws.terminate();
+        reject(Object.assign(new Error(`hub refused the upgrade: ${res.statusCode}`), { status: res.statusCode }));
+      });
+      ws.once('error', reject);
+      ws.once('open', () => {
+        if (opts.hello ?? true) gw.hello();
+        resolve(gw);
+      });
+    });
+  }
+
+  /** The HTTP status with which the hub refuses a connection with these options (throws if it accepts). */
+  static async refusal(opts: FakeGatewayOptions): Promise<number> {
+    try {
+      const gw = await FakeGateway.connect({ ...opts, hello: false });
+      gw.terminate();
+    } catch (e) {
+      const status = (e as { status?: number }).status;
+      if (status !== undefined) return status;
+      throw e;
+    }
+    throw new Error('the hub accepted the connection');
+  }
+
+  hello(): HelloMessage {
+    return this.send(
+      message<HelloMessage>({
+        type: 'hello',
+        store: { id: this.id, region: this.#opts.region ?? 'test', tags: this.#opts.tags ?? [] },
+        version: this.#opts.version ?? '0.1.0',
+        configVersion: this.configVersion,
+        paths: this.paths,
+      }),
+    );
+  }
+
+  telemetry(over: Partial<TelemetryMessage> = {}): TelemetryMessage {
+    return this.send(message<TelemetryMessage>({ type: 'telemetry', configVersion: this.configVersion, paths: this.paths, queue: this.queue, requests: {}, ...over }));
+  }
+
+  event(event: EventName, details: Record<string, unknown> = {}): EventMessage {
+    return this.send(message<EventMessage>({ type: 'event', event, details }));
+  }
+
+  send<M extends GatewayMessage>(msg: M): M {
+    this.#ws.send(JSON.stringify(msg));
+    return msg;
+  }
+
+  sendRaw(frame: string | Buffer, binary = false): void {
+    this.#ws.send(frame, { binary });
+  }
+
+  /** The first message (already received or still to come) that passes `test`. */
+  waitFor(test: (m: HubMessage) => boolean, timeoutMs = 5000): Promise<HubMessage> {
+    const hit = this.received.find(test);
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.id}: no such message within ${timeoutMs} ms; received ${JSON.stringify(this.received.map((m) => m.type))}`)), timeoutMs);
+      this.#waiters.push({ test, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+    });
+  }
+
+  get open(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  close(): Promise<{ code: number; reason: string }> {
+    this.#ws.close(1000, 'bye');
+    return this.closed;
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  #onMessage(data: Buffer): void {
+    const parsed = parseHubMessage(data);
+    if (!parsed.ok) return;
+    const msg = parsed.message;
+    if (this.#opts.keepMessages ?? true) this.received.push(msg);
+    for (const w of [...this.#waiters]) {
+      if (w.test(msg)) {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        w.resolve(msg);
+      }
+    }
+    if (msg.type === 'command') void this.#answer(msg);
+  }
+
+  async #answer(cmd: CommandMessage): Promise<void> {
+    const answer = await (this.#opts.onCommand ?? defaultAnswer)(cmd, this);
+    if (answer === undefined || this.#ws.readyState !== WebSocket.OPEN) return;
+    this.send(message<ResultMessage>({ type: 'result', re: cmd.id, ...answer }));
+  }
+}
