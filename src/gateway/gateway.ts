@@ -1,5 +1,6 @@
 // A running store gateway: the LAN ingress and the admin API over one
 // configuration, with reload that never drops what is in flight.
+import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadGatewayConfig, type LoadedConfig } from '../../edge-config/load.js';
@@ -17,7 +18,9 @@ import type { Buffering } from './buffered.js';
 import { deliver } from './deliver.js';
 import { ErpBreaker } from './erp-breaker.js';
 import { buildIngress } from './ingress.js';
-import { LinkMonitor } from '../link/monitor.js';
+import { LinkMonitor, type PathStateChange } from '../link/monitor.js';
+import type { AgentHost, DeadLetter } from '../fleet/agent/host.js';
+import { FleetSupervisor } from '../fleet/agent/supervisor.js';
 import { createGatewayMetrics, registerJournalGauges, registerLinkGauges, registerSchedulerGauges, type GatewayMetrics } from './metrics.js';
 import type { PathView } from './path-choice.js';
 import { buildRuntime, RuntimeHolder } from './runtime.js';
@@ -95,8 +98,11 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   const cache = ReadCache.open(initial.config.cache.path, initial.config.cache.maxBytes, logger.child({ component: 'cache' }));
   registerJournalGauges(metrics.registry, () => journal.stats());
 
+  // What the fleet agent hears of: link state changes and new dead letters.
+  const signals = new EventEmitter<{ link: [PathStateChange]; dead: [DeadLetter] }>();
+  const linkChanged = (change: PathStateChange) => signals.emit('link', change);
   const linkLogger = logger.child({ component: 'link' });
-  let monitor = new LinkMonitor(initial.config.paths, initial.config.link, linkLogger);
+  let monitor = new LinkMonitor(initial.config.paths, initial.config.link, linkLogger, linkChanged);
   const pathViews = (): PathView[] => monitor.views();
   const pathOutcome = (path: string, reached: boolean) => monitor.passive(path, reached);
   registerLinkGauges(metrics.registry, () => monitor.status());
@@ -132,7 +138,10 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     deliver: replayDelivery,
     settings: replaySettings,
     logger: logger.child({ component: 'replay' }),
-    onSettled: (_entry, decision) => settled(decision),
+    onSettled: (entry, decision) => {
+      settled(decision);
+      if (decision.action === 'dead') signals.emit('dead', { receipt: entry.receipt, route: entry.route, cls: entry.cls, reason: decision.reason, attempts: entry.attempts + 1 });
+    },
   });
   const settled = (decision: Decision) => {
     metrics.replayAttempts.inc({ outcome: decision.action });
@@ -204,7 +213,26 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   housekeepingTimer.unref();
   replay.start();
 
-  return {
+  const host: AgentHost = {
+    config: () => holder.current.loaded,
+    status,
+    requestCounts: async () => (await metrics.requests.get()).values,
+    reload: () => gateway.reload(),
+    restartNeeded: (next) => listenChanges(holder.current.loaded, next),
+    journal,
+    replay,
+    onLinkChange: (listener) => {
+      signals.on('link', listener);
+      return () => signals.off('link', listener);
+    },
+    onDeadLetter: (listener) => {
+      signals.on('dead', listener);
+      return () => signals.off('dead', listener);
+    },
+  };
+  const fleet = new FleetSupervisor(host, logger.child({ component: 'fleet' }));
+
+  const gateway: RunningGateway = {
     url: urlOf(ingress),
     adminUrl: urlOf(admin),
     metrics,
@@ -218,10 +246,10 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
         token = nextToken;
         // Path settings may have changed: watch the new set from a clean record.
         void monitor.stop();
-        monitor = new LinkMonitor(next.config.paths, next.config.link, linkLogger);
+        monitor = new LinkMonitor(next.config.paths, next.config.link, linkLogger, linkChanged);
         monitor.start();
         replay.setRate(next.config.replay.ratePerSec);
-        const restartNeeded = listenChanges(before, next);
+        const restartNeeded = [...listenChanges(before, next), ...fleet.apply(next)];
         logger.info({ version: next.version, previous: before.version, restartNeeded }, 'configuration reloaded');
         return { ok: true, version: next.version, restartNeeded };
       } catch (e) {
@@ -232,6 +260,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     async close() {
       // Stop taking requests, let in-flight ones finish, then close the pools.
       draining = true;
+      await fleet.close();
       clearInterval(housekeepingTimer);
       await monitor.stop();
       await Promise.all([ingress.close(), replay.stop()]);
@@ -241,4 +270,6 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
       cache?.close();
     },
   };
+  fleet.apply(initial);
+  return gateway;
 }

@@ -31,6 +31,19 @@ export interface WireGuardStatus {
   error?: string;
 }
 
+/** A path's state change with the numbers behind it, as logged. */
+export interface PathStateChange {
+  path: string;
+  from: LinkState;
+  to: LinkState;
+  cause: 'probe' | 'request' | 'wireguard';
+  rttMs: number | null;
+  jitterMs: number;
+  lossPct: number;
+  score: number;
+  handshakeAgeS?: number;
+}
+
 interface Prober {
   pool: Pool;
   path: string;
@@ -55,10 +68,13 @@ export class LinkMonitor {
   readonly #paths: Watched[];
   readonly #link: GatewayConfig['link'];
   readonly #logger: Logger;
+  readonly #onStateChange: ((change: PathStateChange) => void) | undefined;
 
-  constructor(paths: readonly PathConfig[], link: GatewayConfig['link'], logger: Logger) {
+  /** `onStateChange` hears every state change after it is logged (the fleet agent reports them). */
+  constructor(paths: readonly PathConfig[], link: GatewayConfig['link'], logger: Logger, onStateChange?: (change: PathStateChange) => void) {
     this.#link = link;
     this.#logger = logger;
+    this.#onStateChange = onStateChange;
     this.#paths = paths.map((config) => ({
       config,
       quality: new LinkQuality(),
@@ -182,20 +198,19 @@ export class LinkMonitor {
     const change = w.machine.observe(ok, isDegraded(q, this.#link.degraded));
     if (!change) return;
     const log = change.to === 'up' ? this.#logger.info.bind(this.#logger) : this.#logger.warn.bind(this.#logger);
-    log(
-      {
-        path: w.config.name,
-        from: change.from,
-        to: change.to,
-        cause: source,
-        rttMs: q.rttMs === undefined ? null : Math.round(q.rttMs * 10) / 10,
-        jitterMs: Math.round(q.jitterMs * 10) / 10,
-        lossPct: Math.round(q.lossPct),
-        score: q.score,
-        ...(w.wg?.status.handshakeAgeS !== undefined && { handshakeAgeS: Math.round(w.wg.status.handshakeAgeS) }),
-      },
-      `path ${w.config.name} is ${change.to.toUpperCase()}`,
-    );
+    const details: PathStateChange = {
+      path: w.config.name,
+      from: change.from,
+      to: change.to,
+      cause: source,
+      rttMs: q.rttMs === undefined ? null : Math.round(q.rttMs * 10) / 10,
+      jitterMs: Math.round(q.jitterMs * 10) / 10,
+      lossPct: Math.round(q.lossPct),
+      score: q.score,
+      ...(w.wg?.status.handshakeAgeS !== undefined && { handshakeAgeS: Math.round(w.wg.status.handshakeAgeS) }),
+    };
+    log(details, `path ${w.config.name} is ${change.to.toUpperCase()}`);
+    this.#onStateChange?.(details);
   }
 }
 

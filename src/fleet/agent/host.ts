@@ -1,0 +1,68 @@
+// What the fleet agent needs from the gateway it runs in, and nothing more: the
+// agent is built and tested against this interface, with a fake in unit tests
+// and the real gateway (src/gateway/gateway.ts) in integration tests.
+import type { LoadedConfig } from '../../../edge-config/load.js';
+import type { EntryState, EntryView } from '../../../sync/journal-store.js';
+import type { PathStateChange } from '../../link/monitor.js';
+import type { ReloadResult } from '../../gateway/gateway.js';
+
+/** The parts of the admin API's /v1/status the agent reads; status() answers the whole object. */
+export interface AgentStatus {
+  configVersion: string;
+  paths: {
+    name: string;
+    state: 'up' | 'degraded' | 'down';
+    score: number;
+    rttMs: number | null;
+    jitterMs: number;
+    lossPct: number;
+    handshakeAgeS?: number | null;
+    rxBps?: number | null;
+    txBps?: number | null;
+  }[];
+  queue: { pending: number; dead: number; oldestAgeS: number; bytes: number; maxBytes: number };
+}
+
+/** One series of storegw_requests_total. */
+export interface RequestCount {
+  labels: Partial<Record<'route' | 'class' | 'outcome', string | number>>;
+  value: number;
+}
+
+export interface DeadLetter {
+  receipt: string;
+  route: string;
+  cls: string;
+  reason: string;
+  attempts: number;
+}
+
+export interface AgentHost {
+  /** The running configuration; read at every use, so a reload applies at once. */
+  config(): LoadedConfig;
+  /** The same object as the admin API's /v1/status. */
+  status(): Promise<AgentStatus>;
+  /** storegw_requests_total as it stands (monotonic counters). */
+  requestCounts(): Promise<RequestCount[]>;
+  /** Re-reads the configuration file, as SIGHUP does. */
+  reload(): ReloadResult;
+  /** The settings of `next` that differ from the running ones and only a restart applies. */
+  restartNeeded(next: LoadedConfig): string[];
+  journal: {
+    list(state: EntryState, limit: number, afterSeq?: number): Promise<EntryView[]>;
+    byReceipt(receipt: string): Promise<EntryView | undefined>;
+    retryDead(receipt: string): Promise<boolean>;
+    discard(receipt: string): Promise<boolean>;
+  };
+  replay: {
+    pause(): void;
+    resume(): void;
+    setRate(ratePerSec: number): void;
+    /** Look for due entries now (after a dead letter was put back). */
+    wake(): void;
+    status(): { paused: boolean; ratePerSec: number; inflight: number };
+  };
+  /** Each subscription returns its unsubscribe. */
+  onLinkChange(listener: (change: PathStateChange) => void): () => void;
+  onDeadLetter(listener: (dead: DeadLetter) => void): () => void;
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import type { TelemetryMessage } from '../protocol.js';
+import { rollUp } from './rollup.js';
+
+function sample(ts: number, over: Partial<TelemetryMessage> = {}): TelemetryMessage {
+  return {
+    type: 'telemetry',
+    id: `t-${ts}`,
+    ts,
+    configVersion: 'v1',
+    paths: [{ name: 'fiber', state: 'up', score: 99, rttMs: 10, jitterMs: 1, lossPct: 0 }],
+    queue: { pending: 1, dead: 0, oldestAgeS: 5, bytes: 100 },
+    requests: { critical: { forwarded: 2 } },
+    ...over,
+  };
+}
+
+describe('telemetry roll-up', () => {
+  it('keeps the worst path state, the largest loss and queue, the summed requests, and the first timestamp', () => {
+    const merged = rollUp([
+      sample(1000),
+      sample(2000, {
+        paths: [
+          { name: 'fiber', state: 'down', score: 0, rttMs: null, jitterMs: 4, lossPct: 100 },
+          { name: 'lte', state: 'degraded', score: 60, rttMs: 80, jitterMs: 9, lossPct: 3, rxBps: 500 },
+        ],
+        queue: { pending: 40, dead: 1, oldestAgeS: 30, bytes: 9000 },
+        requests: { critical: { buffered: 5 }, normal: { unavailable: 3 } },
+      }),
+      sample(3000, { configVersion: 'v2', queue: { pending: 2, dead: 0, oldestAgeS: 1, bytes: 200 }, requests: { critical: { forwarded: 1 } } }),
+    ]);
+    expect(merged).toEqual({
+      type: 'telemetry',
+      id: 't-1000',
+      ts: 1000,
+      configVersion: 'v2',
+      paths: [
+        { name: 'fiber', state: 'down', score: 0, rttMs: 10, jitterMs: 4, lossPct: 100 },
+        { name: 'lte', state: 'degraded', score: 60, rttMs: 80, jitterMs: 9, lossPct: 3, rxBps: 500 },
+      ],
+      queue: { pending: 40, dead: 1, oldestAgeS: 30, bytes: 9000 },
+      requests: { critical: { forwarded: 3, buffered: 5 }, normal: { unavailable: 3 } },
+      rolledUp: 3,
+    });
+  });
+
+  it('counts the samples inside earlier roll-ups', () => {
+    expect(rollUp([sample(1, { rolledUp: 10 }), sample(2, { rolledUp: 10 }), sample(3)]).rolledUp).toBe(21);
+  });
+
+  it('leaves a single message as it is', () => {
+    const one = sample(5);
+    expect(rollUp([one])).toBe(one);
+  });
+});
