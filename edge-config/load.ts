@@ -34,7 +34,7 @@ function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]):
 
 function resolveConfig(input: GatewayConfigInput, baseDir: string): GatewayConfig {
   const abs = (p: string) => resolve(baseDir, p);
-  const { $schema: _schema, ...rest } = input;
+  const { $schema: _schema, fleet, ...rest } = input;
   return {
     ...rest,
     gateway: {
@@ -52,7 +52,7 @@ function resolveConfig(input: GatewayConfigInput, baseDir: string): GatewayConfi
     cache: { ...input.cache, path: abs(input.cache.path), maxBytes: parseSize(input.cache.maxBytes) },
     // A class given in the file overrides only the settings it names.
     classes: Object.fromEntries(CLASS_NAMES.map((c) => [c, { ...DEFAULT_CLASSES[c], ...input.classes[c] }])) as GatewayConfig['classes'],
-    ...(input.fleet && { fleet: { ...input.fleet, tokenFile: abs(input.fleet.tokenFile) } }),
+    ...(fleet && { fleet: { ...fleet, tokenFile: abs(fleet.tokenFile), spoolPath: abs(fleet.spoolPath), spoolMaxBytes: parseSize(fleet.spoolMaxBytes) } }),
   };
 }
 

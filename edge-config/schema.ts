@@ -292,13 +292,14 @@ export type ClassSettingsConfig = Required<Static<typeof ClassSettings>>;
 type WithBytes<T, K extends keyof T> = Omit<T, K> & { [P in K]: number };
 
 /** The configuration after loading: defaults applied, sizes in bytes, file paths absolute, class table complete. */
-export type GatewayConfig = Omit<GatewayConfigInput, '$schema' | 'gateway' | 'buffer' | 'cache' | 'classes'> & {
+export type GatewayConfig = Omit<GatewayConfigInput, '$schema' | 'gateway' | 'buffer' | 'cache' | 'classes' | 'fleet'> & {
   gateway: Omit<GatewayConfigInput['gateway'], 'limits'> & {
     limits: WithBytes<GatewayConfigInput['gateway']['limits'], 'maxBodyBytes' | 'maxJsonRpcBodyBytes'>;
   };
   buffer: WithBytes<GatewayConfigInput['buffer'], 'maxBytes'>;
   cache: WithBytes<GatewayConfigInput['cache'], 'maxBytes'>;
   classes: Record<ClassName, ClassSettingsConfig>;
+  fleet?: WithBytes<NonNullable<GatewayConfigInput['fleet']>, 'spoolMaxBytes'>;
 };
 
 export const DEFAULT_CLASSES: Record<ClassName, ClassSettingsConfig> = {

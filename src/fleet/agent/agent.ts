@@ -3,10 +3,8 @@
 // while the hub is away waits in the spool and follows once it is back, oldest
 // first and at a bounded pace. Nothing here is on the proxy path: every step
 // is asynchronous, buffers are bounded, and a slow hub only fills the spool.
-import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../../../edge-config/schema.js';
-import { parseSize } from '../../../edge-config/units.js';
 import {
   MAX_FRAME_BYTES,
   message as stamp,
@@ -37,11 +35,6 @@ const DRAIN_TICK_MS = 100;
 /** Results waiting for a connection (a command answered after the one that brought it dropped). */
 const MAX_PENDING_RESULTS = 100;
 const MAX_ERROR_MESSAGE = 4096;
-
-/** The spool file: like every path in the configuration, relative to the configuration file. */
-export function spoolFile(configFile: string, fleet: FleetConfig): string {
-  return resolve(dirname(configFile), fleet.spoolPath);
-}
 
 export class FleetAgent {
   readonly #host: AgentHost;
@@ -75,8 +68,8 @@ export class FleetAgent {
     this.#host = host;
     this.#logger = logger;
     this.#started = fleet;
-    this.spoolFile = spoolFile(loaded.file, fleet);
-    this.#spool = Spool.open(this.spoolFile, () => ({ maxEntries: this.#fleet().spoolMaxEntries, maxBytes: parseSize(this.#fleet().spoolMaxBytes) }), logger);
+    this.spoolFile = fleet.spoolPath;
+    this.#spool = Spool.open(this.spoolFile, () => ({ maxEntries: this.#fleet().spoolMaxEntries, maxBytes: this.#fleet().spoolMaxBytes }), logger);
     this.#conn = new HubConnection(() => this.#connectionSettings(), { open: () => this.#opened(), frame: (f) => this.#frame(f), closed: () => this.#closed() }, logger);
     this.#applier = new ConfigApplier({ host, logger, event: (name, details) => this.#event(name, details), defaultGraceMs: () => this.#fleet().configGraceMs });
     this.#commands = new CommandRunner({ host, config: this.#applier, logger });

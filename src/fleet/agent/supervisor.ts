@@ -4,7 +4,7 @@
 // other, never overlapping, so two agents never share the spool.
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../../../edge-config/load.js';
-import { FleetAgent, spoolFile, type FleetConfig } from './agent.js';
+import { FleetAgent, type FleetConfig } from './agent.js';
 import type { AgentHost } from './host.js';
 
 export class FleetSupervisor {
@@ -34,7 +34,7 @@ export class FleetSupervisor {
       this.#queue(() => this.#stopAgent(), 'cannot stop the fleet agent');
     } else if (had && want) {
       if (had.hubUrl !== want.hubUrl || had.tokenFile !== want.tokenFile) this.#queue(async () => this.#agent?.redial(), 'cannot redial the fleet hub');
-      if (this.#agent && this.#agent.spoolFile !== spoolFile(loaded.file, want)) return ['fleet.spoolPath'];
+      if (this.#agent && this.#agent.spoolFile !== want.spoolPath) return ['fleet.spoolPath'];
     }
     return [];
   }
