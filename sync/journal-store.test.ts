@@ -98,6 +98,17 @@ describe('journal store', () => {
     s.close();
   });
 
+  it('makes due now what waited only for the network, keeping the waits the ERP asked for', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch([entry({ receipt: 'net' }), entry({ receipt: 'erp' })], 0);
+    s.markRetry('net', 60_000, 'ECONNREFUSED', null, 100);
+    s.markRetry('erp', 60_000, 'HTTP 503', 503, 100);
+    expect(s.expedite(200)).toBe(1);
+    expect(s.due(200, 10, new Set()).map((e) => e.receipt)).toEqual(['net']);
+    expect(s.expedite(300)).toBe(0);
+    s.close();
+  });
+
   it('returns the request as stored, body and headers included', () => {
     const s = JournalStore.open(file, 1e9);
     const body = Buffer.from([0, 1, 2, 255]);

@@ -213,6 +213,7 @@ export class JournalStore {
       list: d.prepare(`SELECT ${VIEW_COLUMNS} FROM entries WHERE state = @state AND seq > @after ORDER BY seq LIMIT @limit`),
       expiredCandidates: d.prepare(`SELECT receipt FROM entries WHERE state = 'pending' AND created_at < ? ORDER BY created_at LIMIT 1000`),
       purge: d.prepare(`DELETE FROM entries WHERE state = 'delivered' AND updated_at < ?`),
+      expedite: d.prepare(`UPDATE entries SET next_attempt_at = :now WHERE state = 'pending' AND next_attempt_at > :now AND upstream_status IS NULL`),
       counts: d.prepare(`SELECT state, count(*) AS n FROM entries GROUP BY state`),
       oldest: d.prepare(`SELECT MIN(created_at) AS at FROM entries WHERE state = 'pending'`),
       liveBytes: d.prepare(`SELECT COALESCE(SUM(bytes), 0) AS b FROM entries WHERE state != 'delivered'`),
@@ -382,6 +383,16 @@ export class JournalStore {
       for (const r of receipts) this.markDead(r, `expired: pending longer than ${Math.round(maxAgeMs / 3_600_000)} h`, now, false);
     })();
     return receipts;
+  }
+
+  /**
+   * Makes due now the pending entries backing off because the ERP could not
+   * be reached (no answer at all): when a link comes back, the reason for
+   * their wait is gone. Waits the ERP itself asked for (5xx, 429,
+   * Retry-After) are kept. Returns how many.
+   */
+  expedite(now: number): number {
+    return this.#stmt.expedite.run({ now }).changes;
   }
 
   /** Forgets delivered entries (and their stored answers) last touched before `before`. */

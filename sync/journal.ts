@@ -131,6 +131,9 @@ export class Journal {
   expire(now: number, maxAgeMs: number) {
     return this.#call('expire', now, maxAgeMs) as Promise<string[]>;
   }
+  expedite(now = Date.now()) {
+    return this.#call('expedite', now) as Promise<number>;
+  }
   purgeDelivered(before: number) {
     return this.#call('purgeDelivered', before) as Promise<number>;
   }

@@ -100,7 +100,19 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
 
   // What the fleet agent hears of: link state changes and new dead letters.
   const signals = new EventEmitter<{ link: [PathStateChange]; dead: [DeadLetter] }>();
-  const linkChanged = (change: PathStateChange) => signals.emit('link', change);
+  const linkChanged = (change: PathStateChange) => {
+    signals.emit('link', change);
+    // A link back from DOWN: what waited only because the ERP was unreachable goes now, not at the end of its backoff.
+    if (change.from === 'down') {
+      journal
+        .expedite()
+        .then((n) => {
+          if (n > 0) logger.info({ path: change.path, entries: n }, 'link back: journaled requests waiting for the network are due now');
+          replay.wake();
+        })
+        .catch((e: Error) => logger.error({ error: e.message }, 'could not expedite the journal'));
+    }
+  };
   const linkLogger = logger.child({ component: 'link' });
   let monitor = new LinkMonitor(initial.config.paths, initial.config.link, linkLogger, linkChanged);
   const pathViews = (): PathView[] => monitor.views();

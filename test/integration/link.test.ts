@@ -84,4 +84,33 @@ describe('link monitor', () => {
     expect((await pathStatus(t)).state).not.toBe('down');
     expect(t.logs()).not.toMatch(/is DOWN/);
   });
+
+  it('when a path comes back, delivers what waited for the network at once, not at the end of its backoff', async () => {
+    erp = await startErpSimulator();
+    // A minute's backoff after the first failed try: only the link coming back can explain a prompt delivery.
+    const yaml = probedYaml(erp, '{ downAfter: 2, upAfter: 2 }') + '\nreplay: { backoff: { baseMs: 60000, maxMs: 60000 } }\n';
+    t = await startTestGateway(yaml);
+    await eventually(async () => expect((await pathStatus(t!)).state).toBe('up'));
+    erp.setBehavior({ mode: 'hang' });
+    await eventually(async () => expect((await pathStatus(t!)).state).toBe('down'), 5000, 20);
+    const order = await request(`${t.gw.url}/web/dataset/call_kw/pos.order/sync_from_ui`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: posOrderBody('waited-for-the-network'),
+    });
+    expect(order.statusCode).toBe(202);
+    await order.body.dump();
+    // Backoff is full jitter: wait until the entry's next try is well in the future.
+    await eventually(
+      async () => {
+        const q = (await (await request(`${t!.gw.adminUrl}/v1/queue`)).body.json()) as { entries: { nextAttemptAt: number }[] };
+        expect(q.entries[0]!.nextAttemptAt - Date.now()).toBeGreaterThan(20_000);
+      },
+      45_000,
+      100,
+    );
+    erp.setBehavior({ mode: 'ok' });
+    await eventually(() => expect(erp!.commits().map((c) => c.uuid)).toContain('waited-for-the-network'), 15_000);
+    expect(t.logs()).toMatch(/journaled requests waiting for the network are due now/);
+  }, 90_000);
 });
