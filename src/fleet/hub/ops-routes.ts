@@ -1,8 +1,10 @@
 // The hub's ops REST API (CONTRACT.md, "Hub ops API"): the fleet list and one
 // gateway's detail and telemetry for viewers; commands, desired configs and
-// rollouts for operators. Every route but the health probes needs an ops token.
+// rollouts for operators. Every route but the health probes and the dashboard's
+// page and files (dashboard/serve.ts) needs an ops token.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { DASHBOARD_ROUTES } from '../dashboard/serve.js';
 import { COMMANDS, parseCommandArgs, type CommandName } from '../protocol.js';
 import { roleAllows, type HubAuth, type OpsIdentity } from './auth.js';
 import type { CommandOutcome, Commands } from './commands.js';
@@ -26,7 +28,8 @@ export interface OpsDeps {
   commandTimeoutMs: number;
 }
 
-const OPEN = new Set(['/healthz', '/readyz']);
+// The dashboard's page and files are public (they hold no data); the API they call is not.
+const OPEN = new Set<string>(['/healthz', '/readyz', ...DASHBOARD_ROUTES]);
 const GATEWAY_ID = { type: 'object', properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } }, required: ['id'] } as const;
 const SELECTOR = { region: { type: 'string', minLength: 1 }, tag: { type: 'string', minLength: 1 } } as const;
 const COMMAND_BODY = { command: { type: 'string' }, args: { type: 'object', default: {} } } as const;
@@ -110,6 +113,20 @@ export function opsRoutes(app: FastifyInstance, d: OpsDeps): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => ({ ready: true, gateways: d.connections.size }));
 
+  // Who the token is: the dashboard shows operators their actions and viewers none.
+  app.get('/v1/whoami', async (req) => ({ role: who(req).role, name: who(req).name }));
+
+  // The dashboard's fleet view in one read: every gateway with its paths' full
+  // link figures (the list above has only their states), and the counts.
+  app.get('/v1/fleet/overview', async () => {
+    d.ingest.flush();
+    const desired = new Map(d.store.allDesired().map((x) => [x.gatewayId, x.version]));
+    const gateways = d.store.listGateways().map((g) => ({ ...listItem(g, d.connections.get(g.id) !== undefined, desired.get(g.id)), paths: g.paths }));
+    const counts = { total: gateways.length, up: 0, degraded: 0, down: 0, offline: 0 };
+    for (const g of gateways) counts[g.state]++;
+    return { now: Date.now(), counts, gateways };
+  });
+
   app.get<{ Querystring: Selector & { state?: StateFilter } }>(
     '/v1/gateways',
     { schema: { querystring: { type: 'object', properties: { ...SELECTOR, state: { type: 'string', enum: [...STATE_FILTERS] } }, additionalProperties: false } } },
@@ -158,6 +175,31 @@ export function opsRoutes(app: FastifyInstance, d: OpsDeps): void {
       if (!d.store.getGateway(req.params.id)) return reply.code(404).send({ error: 'not_found', message: `gateway ${req.params.id} has never connected` });
       const since = req.query.since ?? Date.now() - 3_600_000;
       return { id: req.params.id, since, ...d.store.telemetrySince(req.params.id, since, req.query.limit) };
+    },
+  );
+
+  // One gateway's events since `since`, oldest first (the detail above has the last 50 only).
+  app.get<{ Params: { id: string }; Querystring: { since?: number; limit: number } }>(
+    '/v1/gateways/:id/events',
+    {
+      schema: {
+        params: GATEWAY_ID,
+        querystring: {
+          type: 'object',
+          properties: { since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 5000, default: 1000 } },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (req, reply) => {
+      d.ingest.flush();
+      if (!d.store.getGateway(req.params.id)) return reply.code(404).send({ error: 'not_found', message: `gateway ${req.params.id} has never connected` });
+      const since = req.query.since ?? Date.now() - 3_600_000;
+      const recent = d.store.recentEvents(req.params.id, req.query.limit + 1);
+      const events = recent.filter((e) => e.ts >= since);
+      // More events than the limit since `since`: the newest `limit` are answered.
+      const truncated = events.length > req.query.limit;
+      return { id: req.params.id, since, events: events.slice(0, req.query.limit).reverse(), truncated };
     },
   );
 

@@ -5,6 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { LoadedHubConfig } from '../../../edge-config/hub-load.js';
+import { dashboardRoutes } from '../dashboard/serve.js';
 import { loadHubAuth, type HubAuth } from './auth.js';
 import { Commands } from './commands.js';
 import { Connections } from './connections.js';
@@ -96,6 +97,8 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
 
   const app = Fastify({ loggerInstance: log.child({ component: 'ops-api' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   opsRoutes(app, { auth: () => auth, store, ingest, connections, commands, desired, rollouts, logger: log, commandTimeoutMs: c.commands.timeoutMs });
+  // The dashboard at / (its files are public; the ops API above checks every call it makes).
+  dashboardRoutes(app, log.child({ component: 'dashboard' }));
   app.server.on('upgrade', connections.handleUpgrade);
 
   const housekeeping = startHousekeeping(store, log, c.store);

@@ -1,0 +1,132 @@
+// The dashboard's pure logic (public/model.js, the browser's own module).
+import { describe, expect, it } from 'vitest';
+import {
+  countStates,
+  describeEvent,
+  describeFleetResult,
+  describeResult,
+  filterGateways,
+  fmtDuration,
+  outagePeriods,
+  seriesFromPoints,
+  sortGateways,
+  type GatewayView,
+  type PointView,
+} from './public/model.js';
+
+const path = (name: string, state: 'up' | 'degraded' | 'down', score: number, rttMs: number | null = 10) => ({ name, state, score, rttMs, jitterMs: 1, lossPct: state === 'down' ? 100 : 0 });
+const gw = (id: string, region: string, state: GatewayView['state'], pending: number, dead = 0, paths = [path('fiber', 'up', 90)]): GatewayView => ({
+  id,
+  region,
+  state,
+  online: state !== 'offline',
+  lastSeen: 1000,
+  paths,
+  queue: { pending, dead, oldestAgeS: pending * 10 },
+});
+
+const fleet = [
+  gw('s-3', 'eu-west', 'up', 0),
+  gw('s-1', 'eu-west', 'down', 40, 2, [path('fiber', 'down', 0, null)]),
+  gw('s-2', 'eu-south', 'degraded', 5),
+  gw('s-4', 'eu-south', 'offline', 900),
+  gw('s-5', 'eu-west', 'up', 0, 0, [path('fiber', 'up', 60, 80), path('lte', 'up', 95, 40)]),
+];
+const ids = (list: GatewayView[]) => list.map((g) => g.id);
+
+describe('sorting and filtering the fleet', () => {
+  it('sorts by state worst first, by backlog, and keeps id order on ties', () => {
+    expect(ids(sortGateways(fleet, 'state', 'asc'))).toEqual(['s-1', 's-4', 's-2', 's-3', 's-5']);
+    expect(ids(sortGateways(fleet, 'pending', 'desc'))).toEqual(['s-4', 's-1', 's-2', 's-3', 's-5']);
+    expect(ids(sortGateways(fleet, 'region', 'asc'))).toEqual(['s-2', 's-4', 's-1', 's-3', 's-5']);
+    // Score and RTT by the best path: s-5's LTE (95, 40 ms).
+    expect(ids(sortGateways(fleet, 'score', 'desc'))[0]).toBe('s-5');
+    expect(ids(sortGateways(fleet, 'rtt', 'asc'))).toEqual(['s-2', 's-3', 's-4', 's-5', 's-1']);
+  });
+
+  it('filters by region, state, problems, backlog, dead letters and id', () => {
+    expect(ids(filterGateways(fleet, { region: 'eu-south' }))).toEqual(['s-2', 's-4']);
+    expect(ids(filterGateways(fleet, { state: 'down' }))).toEqual(['s-1']);
+    expect(ids(filterGateways(fleet, { state: 'problem' }))).toEqual(['s-1', 's-2', 's-4']);
+    expect(ids(filterGateways(fleet, { minPending: '10' }))).toEqual(['s-1', 's-4']);
+    expect(ids(filterGateways(fleet, { deadOnly: true }))).toEqual(['s-1']);
+    expect(ids(filterGateways(fleet, { text: ' S-5 ' }))).toEqual(['s-5']);
+    expect(ids(filterGateways(fleet, { region: 'eu-west', state: 'up', minPending: 0 }))).toEqual(['s-3', 's-5']);
+  });
+
+  it('counts stores per state', () => {
+    expect(countStates(fleet)).toEqual({ total: 5, up: 2, degraded: 1, down: 1, offline: 1 });
+  });
+});
+
+describe('outage periods', () => {
+  const pt = (ts: number, fiber: 'up' | 'degraded' | 'down', lte: 'up' | 'degraded' | 'down' = 'up'): PointView => ({ ts, paths: [path('fiber', fiber, 50), path('lte', lte, 50)], queue: { pending: 0, dead: 0, oldestAgeS: 0 } });
+
+  it('shades a path from its first DOWN point to the next point that is not, and a path still down until now', () => {
+    const points = [pt(1000, 'up'), pt(2000, 'down'), pt(3000, 'down', 'down'), pt(4000, 'degraded', 'down'), pt(5000, 'up', 'down')];
+    expect(outagePeriods(points, [], { now: 9000, online: true, lastSeen: 5000 })).toEqual([
+      { kind: 'down', path: 'fiber', start: 2000, end: 4000 },
+      { kind: 'down', path: 'lte', start: 3000, end: 9000 },
+    ]);
+  });
+
+  it('shades the gateway offline between a disconnect and the next connect, and since it was last seen when offline now', () => {
+    const points = [pt(1000, 'up'), pt(5000, 'up'), pt(8000, 'up')];
+    const events = [
+      { seq: 1, ts: 500, event: 'hub.connected' },
+      { seq: 2, ts: 2000, event: 'hub.disconnected' },
+      { seq: 3, ts: 4500, event: 'hub.connected' },
+      { seq: 4, ts: 8500, event: 'hub.disconnected' },
+    ];
+    expect(outagePeriods(points, events, { now: 10_000, online: false, lastSeen: 8500 })).toEqual([
+      { kind: 'offline', start: 2000, end: 4500 },
+      { kind: 'offline', start: 8500, end: 10_000 },
+    ]);
+  });
+
+  it('takes a connect without a disconnect (the hub restarted) as a gap since the last point before it', () => {
+    const points = [pt(1000, 'up'), pt(2000, 'up'), pt(7000, 'up')];
+    expect(outagePeriods(points, [{ ts: 6500, event: 'hub.connected' }], { now: 8000, online: true })).toEqual([{ kind: 'offline', start: 2000, end: 6500 }]);
+    // The very first connect of the window, with nothing before it, is no outage.
+    expect(outagePeriods([pt(7000, 'up')], [{ ts: 6500, event: 'hub.connected' }], { now: 8000, online: true })).toEqual([]);
+  });
+});
+
+describe('chart series', () => {
+  it('makes one column per path and metric, with gaps where a point lacks the path', () => {
+    const s = seriesFromPoints([
+      { ts: 1000, paths: [path('fiber', 'up', 90, 12)], queue: { pending: 1, dead: 0, oldestAgeS: 3 } },
+      { ts: 2000, paths: [path('fiber', 'down', 0, null), path('lte', 'up', 70, 40)] },
+    ]);
+    expect(s.names).toEqual(['fiber', 'lte']);
+    expect(s.x).toEqual([1, 2]);
+    expect(s.paths.fiber!.rtt).toEqual([12, null]);
+    expect(s.paths.lte!.score).toEqual([null, 70]);
+    expect(s.queue.pending).toEqual([1, null]);
+  });
+});
+
+describe('words', () => {
+  it('describes events for the timeline', () => {
+    expect(describeEvent({ ts: 1, event: 'link.state', details: { path: 'fiber', from: 'up', to: 'down', cause: 'probe', lossPct: 100, rttMs: 12.34 } })).toEqual({
+      label: 'Path fiber DOWN',
+      detail: 'up → down (probe), loss 100 %, RTT 12.3 ms',
+      severity: 'down',
+    });
+    expect(describeEvent({ ts: 1, event: 'config.applied', details: { version: 'b', previousVersion: 'a' } }).label).toBe('Config applied');
+    expect(describeEvent({ ts: 1, event: 'config.rolled_back', details: { check: 'paths' } }).severity).toBe('down');
+    expect(describeEvent({ ts: 1, event: 'dead_letter', details: { route: 'pos-orders', receipt: 'r1', reason: 'HTTP 422' } }).detail).toBe('pos-orders r1: HTTP 422');
+  });
+
+  it('formats durations', () => {
+    expect([fmtDuration(0), fmtDuration(59.6), fmtDuration(65), fmtDuration(3600), fmtDuration(90_061), fmtDuration(null)]).toEqual(['0 s', '1 min', '1 min 5 s', '1 h', '1 d 1 h', '—']);
+  });
+
+  it("says what came of a command, also when there was no gateway's answer", () => {
+    expect(describeResult('replay.pause', 200, { ok: true, result: { paused: true, ratePerSec: 50 } })).toEqual({ ok: true, text: 'Replay paused at 50/s' });
+    expect(describeResult('queue.discard', 200, { ok: true, result: { results: [{ receipt: 'abcdef0123', ok: false, error: 'not_dead' }] } })).toEqual({ ok: false, text: 'Discarded 0 of 1 (abcdef01: not_dead)' });
+    expect(describeResult('replay.pause', 409, { error: 'offline' }).text).toBe('Failed (409): the gateway is offline');
+    expect(describeResult('replay.pause', 403, { error: 'forbidden' }).text).toBe('Failed (403): this token may only read');
+    expect(describeFleetResult(200, { matched: 3, sent: 2, ok: 2, failed: 0, offline: 1, offlineIds: ['s-9'], results: [] })).toEqual({ ok: false, text: '2 of 3 gateways done, 1 offline (s-9)' });
+  });
+});

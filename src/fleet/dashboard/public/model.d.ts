@@ -1,0 +1,74 @@
+// Types of model.js (plain JS for the browser, no build step), for the unit tests.
+export type GatewayState = 'up' | 'degraded' | 'down' | 'offline';
+export type LinkState = 'up' | 'degraded' | 'down';
+
+export interface PathView {
+  name: string;
+  state: LinkState;
+  score: number;
+  rttMs: number | null;
+  jitterMs: number;
+  lossPct: number;
+}
+
+export interface GatewayView {
+  id: string;
+  region: string;
+  state: GatewayState;
+  online?: boolean;
+  lastSeen?: number;
+  paths: PathView[];
+  queue: { pending: number; dead: number; oldestAgeS: number } | null;
+}
+
+export interface PointView {
+  ts: number;
+  paths: { name: string; state: string; score: number; rttMs: number | null; jitterMs: number; lossPct: number }[];
+  queue?: { pending: number; dead: number; oldestAgeS: number };
+}
+
+export interface EventView {
+  seq?: number;
+  ts: number;
+  event: string;
+  details?: Record<string, unknown>;
+}
+
+export interface Outage {
+  kind: 'down' | 'offline';
+  path?: string;
+  start: number;
+  end: number;
+}
+
+export interface Filter {
+  region?: string;
+  state?: GatewayState | 'problem' | '';
+  minPending?: number | string;
+  deadOnly?: boolean;
+  text?: string;
+}
+
+export const STATES: GatewayState[];
+export const STATE_TEXT: Record<GatewayState, string>;
+export const STATE_ICON: Record<GatewayState, string>;
+export const SORTABLE: string[];
+export function bestPath<G extends { paths?: PathView[] }>(g: G): PathView | undefined;
+export function sortGateways<G extends GatewayView>(list: G[], key: string, dir: 'asc' | 'desc'): G[];
+export function filterGateways<G extends GatewayView>(list: G[], f?: Filter): G[];
+export function countStates(list: { state: GatewayState }[]): Record<GatewayState | 'total', number>;
+export function regionsOf(list: { region: string }[]): string[];
+export function seriesFromPoints(points: PointView[]): {
+  names: string[];
+  x: number[];
+  paths: Record<string, { rtt: (number | null)[]; jitter: (number | null)[]; loss: (number | null)[]; score: (number | null)[]; state: (string | null)[] }>;
+  queue: { pending: (number | null)[]; dead: (number | null)[]; oldest: (number | null)[] };
+};
+export function outagePeriods(points: PointView[], events: EventView[], opts: { now: number; online: boolean; lastSeen?: number }): Outage[];
+export function describeEvent(e: EventView): { label: string; detail: string; severity: GatewayState };
+export function fmtMs(v: number | null | undefined): string;
+export function fmtPct(v: number | null | undefined): string;
+export function fmtDuration(seconds: number | null | undefined): string;
+export function fmtAgo(ms: number | null | undefined): string;
+export function describeResult(command: string, status: number, body: unknown): { ok: boolean; text: string };
+export function describeFleetResult(status: number, body: unknown): { ok: boolean; text: string };
