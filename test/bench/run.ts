@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { fleetBench } from './fleet.js';
 import { installCleanup, repoRoot, stopAll } from './harness.js';
 import { journalBench } from './journal.js';
 import { linkBench } from './link.js';
@@ -12,7 +13,7 @@ import { proxyOverhead } from './proxy-overhead.js';
 import type { BenchSection } from './section.js';
 import { formatTable } from './table.js';
 
-const SECTIONS: BenchSection[] = [proxyOverhead, journalBench, schedulerBench, schedulerLabBench, linkBench];
+const SECTIONS: BenchSection[] = [proxyOverhead, journalBench, schedulerBench, schedulerLabBench, linkBench, fleetBench];
 
 async function main(): Promise<number> {
   installCleanup();
