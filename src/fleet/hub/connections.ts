@@ -42,6 +42,10 @@ export interface ConnectionHandlers {
   closed(conn: GatewayConnection, wasLive: boolean, code: number): void;
 }
 
+/** Heartbeat ticks per interval; each pings the connections of its slice. */
+const HEARTBEAT_SLICES = 16;
+let nextSlice = 0;
+
 export class GatewayConnection {
   readonly id: string;
   readonly identity: GatewayIdentity;
@@ -51,6 +55,8 @@ export class GatewayConnection {
   reported: { ts: number; configVersion: string; paths: PathTelemetry[] } | undefined;
   alive = true;
   ready = false;
+  /** Which heartbeat tick pings it (see Connections). */
+  readonly slice = nextSlice++ % HEARTBEAT_SLICES;
   readonly limiter: MessageRateLimit;
   readonly #ws: WebSocket;
   readonly #maxBuffered: number;
@@ -141,9 +147,16 @@ export class Connections {
     this.#settings = settings;
     this.#handlers = handlers;
     this.#logger = logger;
-    // One timer for all connections: a gateway that did not answer the previous ping is gone.
+    // One timer for all connections, a slice of them per tick: pinging ten
+    // thousand sockets in one go would stall the event loop (and every
+    // command's answer) for a quarter of a second. Each connection is still
+    // pinged once per interval, and one that did not answer its previous ping
+    // is gone.
+    let tick = 0;
     this.#heartbeat = setInterval(() => {
+      const slice = tick++ % HEARTBEAT_SLICES;
       for (const conn of this.#all) {
+        if (conn.slice !== slice) continue;
         if (!conn.alive) {
           this.#logger.warn({ gateway: conn.id, remote: conn.remote }, 'gateway did not answer the heartbeat; connection terminated');
           conn.terminate();
@@ -152,7 +165,7 @@ export class Connections {
         conn.alive = false;
         conn.ping();
       }
-    }, settings.heartbeatIntervalMs);
+    }, settings.heartbeatIntervalMs / HEARTBEAT_SLICES);
   }
 
   /** For the HTTP server's 'upgrade' event. */

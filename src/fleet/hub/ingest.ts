@@ -1,10 +1,15 @@
 // Telemetry and events on their way to the database: collected in memory and
 // written in one transaction per tick (thousands of gateways at 10 s intervals
 // are hundreds of messages a second; one transaction each would be one fsync
-// each). Bounded: past maxPending the batch is written at once.
+// each). A tick writes in chunks with a turn of the event loop between them,
+// so ten thousand gateways' second of telemetry never holds up a command's
+// answer for long. Bounded: past maxPending the batch is written at once.
 import type { Logger } from 'pino';
 import type { TelemetrySample } from './downsample.js';
 import type { HubStore, IngestBatch, NewEvent } from './store.js';
+
+/** Messages written per transaction on a tick. */
+const CHUNK = 250;
 
 export class Ingest {
   readonly #store: HubStore;
@@ -12,12 +17,13 @@ export class Ingest {
   readonly #maxPending: number;
   #batch: IngestBatch = { telemetry: [], events: [], seen: new Map() };
   #timer: NodeJS.Timeout | undefined;
+  #chunking = false;
 
   constructor(store: HubStore, logger: Logger, flushIntervalMs: number, maxPending = 20_000) {
     this.#store = store;
     this.#logger = logger;
     this.#maxPending = maxPending;
-    this.#timer = setInterval(() => this.flush(), flushIntervalMs);
+    this.#timer = setInterval(() => this.#flushInChunks(), flushIntervalMs);
     this.#timer.unref();
   }
 
@@ -42,8 +48,26 @@ export class Ingest {
   /** Writes what is pending. Reads that must see the latest state call this first. */
   flush(): void {
     const batch = this.#batch;
-    if (batch.telemetry.length === 0 && batch.events.length === 0 && batch.seen.size === 0) return;
     this.#batch = { telemetry: [], events: [], seen: new Map() };
+    this.#write(batch);
+  }
+
+  #flushInChunks(): void {
+    if (this.#chunking) return;
+    this.#chunking = true;
+    const step = () => {
+      const b = this.#batch;
+      const chunk: IngestBatch = { telemetry: b.telemetry.splice(0, CHUNK), events: b.events.splice(0, CHUNK), seen: b.seen };
+      b.seen = new Map();
+      this.#write(chunk);
+      if (this.#timer && (b.telemetry.length > 0 || b.events.length > 0)) setImmediate(step);
+      else this.#chunking = false;
+    };
+    step();
+  }
+
+  #write(batch: IngestBatch): void {
+    if (batch.telemetry.length === 0 && batch.events.length === 0 && batch.seen.size === 0) return;
     try {
       this.#store.writeBatch(batch);
     } catch (e) {
