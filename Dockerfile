@@ -1,37 +1,69 @@
 # syntax=docker/dockerfile:1
-# One image for both programs: `docker run IMAGE gateway --config ...` or `... hub --config ...`.
+# storegw: one image for both programs; the entrypoint is the storegw command.
+#   docker run ... IMAGE                                    storegw gateway --config /etc/storegw/gateway.yaml
+#   docker run ... IMAGE hub --config /etc/storegw/hub.yaml (and STOREGW_HEALTH_URL, see HEALTHCHECK)
+# Build: docker build -t storegw:0.1.0 .   Checked without Docker by test/deploy/dockerfile.test.ts,
+# which lints this file and runs its build stages' commands.
 
-FROM node:20-bookworm-slim AS build
-WORKDIR /src
-# better-sqlite3 is built from source here: no prebuilt binary is downloaded.
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+# One Node for every stage, by full version: a rebuild gets the same runtime. Where the registry
+# is reachable at review time, pin the digest as well (node:20.20.2-bookworm-slim@sha256:...).
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# Production dependencies. better-sqlite3 is native: it is compiled here, from source, against
+# this image's own Node headers, so the build fetches nothing but npm packages (no prebuilt
+# binary from GitHub, no headers from nodejs.org) and the toolchain stays in this stage.
+FROM ${NODE_IMAGE} AS deps
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+ENV npm_config_build_from_source=true \
+    npm_config_nodedir=/usr/local
+WORKDIR /deps
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
+# --ignore-scripts: no dependency runs an install script but the one rebuilt by name (the
+# lockfile's only one, package.json "allowScripts"), and the root package's "prepare" (tsc, a
+# dev dependency) does not run either.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm rebuild better-sqlite3
+
+# The build: dev dependencies and tsc, then the package exactly as npm would ship it
+# (package.json "files": dist/, the dashboard's files, the example configs, the schema).
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src src
 COPY sync sync
 COPY edge-config edge-config
-COPY test test
-RUN npx tsc -p . && npm prune --omit=dev
+RUN npx tsc -p . \
+ && npm pack --ignore-scripts --silent \
+ && mkdir pkg \
+ && tar -xzf storegw-*.tgz -C pkg --strip-components=1
 
-FROM node:20-bookworm-slim
-# wireguard-tools: the gateway reads tunnel state with `wg show`.
-RUN apt-get update && apt-get install -y --no-install-recommends wireguard-tools && rm -rf /var/lib/apt/lists/* \
- && groupadd --system storegw && useradd --system --gid storegw --home-dir /var/lib/storegw --shell /usr/sbin/nologin storegw \
- && install -d -o storegw -g storegw -m 0700 /var/lib/storegw
+FROM ${NODE_IMAGE}
+# wireguard-tools: the gateway reads tunnel state with `wg show` (given the host's network and
+# CAP_NET_ADMIN: deploy/systemd/storegw-gateway-wireguard.conf says when that is worth it).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends wireguard-tools \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 storegw \
+ && useradd --system --uid 10001 --gid storegw --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin storegw \
+ && install -d -o 10001 -g 10001 -m 0700 /var/lib/storegw
 WORKDIR /app
-COPY --from=build /src/package.json ./
-COPY --from=build /src/node_modules node_modules
-COPY --from=build /src/dist/src dist/src
-COPY --from=build /src/dist/sync dist/sync
-COPY --from=build /src/dist/edge-config dist/edge-config
-COPY edge-config/examples edge-config/examples
-COPY edge-config/storegw.schema.json edge-config/
-USER storegw
+COPY --from=build /src/pkg ./
+COPY --from=deps /deps/node_modules node_modules
 ENV NODE_ENV=production
+# The gateway's journal, read cache and fleet spool (buffer.path: /var/lib/storegw/journal.db),
+# or the hub's database (store.path: /var/lib/storegw/hub.db). A new volume takes the owner above.
 VOLUME ["/var/lib/storegw"]
-EXPOSE 8080
-HEALTHCHECK --interval=15s --timeout=3s --start-period=10s \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.STOREGW_ADMIN_PORT || 9080) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Numeric, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
+USER 10001:10001
+# The gateway's store LAN port; the hub's. (The gateway's admin API stays on 127.0.0.1:9080.)
+EXPOSE 8080 7070
+# node, as the slim image has no curl. The gateway's admin API by default; a hub container sets
+# STOREGW_HEALTH_URL=http://127.0.0.1:7070/healthz (Kubernetes uses its own probes instead).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch(process.env.STOREGW_HEALTH_URL || 'http://127.0.0.1:9080/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
 CMD ["gateway", "--config", "/etc/storegw/gateway.yaml"]

@@ -23,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./queue-cmd.js')).queueCommand(args, out);
     case 'demo':
       return (await import('./demo-cmd.js')).demoCommand(args, out);
+    case 'wg':
+      return (await import('./wg-cmd.js')).wgCommand(args, out, err);
     case 'help':
     case '--help':
     case '-h':

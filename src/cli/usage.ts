@@ -15,5 +15,10 @@ export const USAGE = `usage: storegw <command>
   queue ls [--state pending|dead] | queue retry ID | queue discard ID
                                   the journal of a running gateway (admin options as for status)
   demo                            ERP simulator + gateway on loopback (what npm start runs)
+  wg keygen --out DIR [--name NAME] [--force]
+                                  a WireGuard key pair (NAME.key 0600, NAME.pub)
+  wg peer-config --store ID --uplink NAME --store-key FILE --region-public-key KEY
+     --endpoint HOST:PORT --tunnel-address ADDR[/NN] --region-address ADDR (--out DIR | --print)
+                                  a store uplink's wg-quick config and the region's [Peer] for it
 
 exit codes: 0 ok, 1 failure, 2 usage error`;
