@@ -1,14 +1,41 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Tests that measure real links, real clocks and real processes under load (the
+ * network lab, the fault matrix, the browser) or that burn both cores for a
+ * minute (the image build). Two cores are all CI has: these run one file at a
+ * time, after the rest, so that neither starves the other into a false failure.
+ */
+const ALONE = ['test/lab/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/browser/**/*.test.ts', 'test/soak/**/*.test.ts', 'test/deploy/dockerfile.test.ts'];
+
 export default defineConfig({
-  root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
-    include: ['src/**/*.test.ts', 'sync/**/*.test.ts', 'edge-config/**/*.test.ts', 'test/**/*.test.ts'],
-    // Tests bind real sockets and spawn real processes; two cores are shared.
+    root: fileURLToPath(new URL('..', import.meta.url)),
+    // Tests bind real sockets and spawn real processes.
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'main',
+          include: ['src/**/*.test.ts', 'sync/**/*.test.ts', 'edge-config/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ALONE,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'alone',
+          include: ALONE,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
