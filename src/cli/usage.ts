@@ -14,7 +14,9 @@ export const USAGE = `usage: storegw <command>
                                   link, queue and replay state of a running gateway
   queue ls [--state pending|dead] | queue retry ID | queue discard ID
                                   the journal of a running gateway (admin options as for status)
-  demo                            ERP simulator + gateway on loopback (what npm start runs)
+  demo [--no-story] [--stores N] [--step-seconds S] [--cycles N] [--data DIR]
+                                  a fleet on loopback: ERP simulator, hub + dashboard, stores behind
+                                  WAN relays, tills selling, a narrated outage story (what npm start runs)
   wg keygen --out DIR [--name NAME] [--force]
                                   a WireGuard key pair (NAME.key 0600, NAME.pub)
   wg peer-config --store ID --uplink NAME --store-key FILE --region-public-key KEY
