@@ -31,19 +31,31 @@ function substituteString(text: string, env: NodeJS.ProcessEnv, missing: string[
   return replaced;
 }
 
-/** Returns a copy of `tree` with variables replaced; problems name the path of each missing variable. */
-export function substituteEnv(tree: unknown, env: NodeJS.ProcessEnv, problems: EnvProblem[], path: (string | number)[] = []): unknown {
+/**
+ * Returns a copy of `tree` with variables replaced; problems name the path of
+ * each missing variable, and of any YAML alias that refers to a node holding
+ * it (a circular structure, which no configuration value can be).
+ */
+export function substituteEnv(tree: unknown, env: NodeJS.ProcessEnv, problems: EnvProblem[], path: (string | number)[] = [], within: Set<object> = new Set()): unknown {
   if (typeof tree === 'string') {
     const missing: string[] = [];
     const out = substituteString(tree, env, missing);
     for (const name of missing) problems.push({ path, message: `environment variable ${name} is not set` });
     return out;
   }
-  if (Array.isArray(tree)) return tree.map((v, i) => substituteEnv(v, env, problems, [...path, i]));
-  if (tree !== null && typeof tree === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(tree)) out[k] = substituteEnv(v, env, problems, [...path, k]);
-    return out;
+  if (tree === null || typeof tree !== 'object') return tree;
+  if (within.has(tree)) {
+    problems.push({ path, message: 'a YAML alias refers to a node that contains it (circular structure)' });
+    return null;
   }
-  return tree;
+  within.add(tree);
+  try {
+    if (Array.isArray(tree)) return tree.map((v, i) => substituteEnv(v, env, problems, [...path, i], within));
+    const out: Record<string, unknown> = {};
+    // defineProperty: a key named __proto__ stays a key (and is refused as unknown), never the object's prototype.
+    for (const [k, v] of Object.entries(tree)) Object.defineProperty(out, k, { value: substituteEnv(v, env, problems, [...path, k], within), enumerable: true, writable: true, configurable: true });
+    return out;
+  } finally {
+    within.delete(tree);
+  }
 }

@@ -24,8 +24,14 @@ export function formatPath(path: (string | number)[]): string {
   return out === '' ? '(root)' : out;
 }
 
+/** Line breaks and other control characters a key or value may hold, escaped: one problem is one line. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (c) => ({ '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function formatProblem(file: string, p: ConfigProblem): string {
-  return `${file}:${formatPath(p.path)}: ${p.message}${p.line !== undefined ? ` (line ${p.line})` : ''}`;
+  return `${file}:${oneLine(formatPath(p.path))}: ${oneLine(p.message)}${p.line !== undefined ? ` (line ${p.line})` : ''}`;
 }
 
 function pointerToPath(pointer: string): (string | number)[] {

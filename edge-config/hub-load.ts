@@ -9,7 +9,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { substituteEnv, type EnvProblem } from './env.js';
 import { ajvProblems, ConfigError, type ConfigProblem } from './errors.js';
 import { HubConfigSchema, type HubConfig, type HubConfigInput } from './hub-schema.js';
-import { parseSize } from './units.js';
+import { parseSize, sizeProblem } from './units.js';
 
 export interface LoadedHubConfig {
   config: HubConfig;
@@ -41,6 +41,8 @@ function semanticProblems(c: HubConfigInput): ConfigProblem[] {
     if (names.has(name)) problems.push({ path: ['auth', 'opsTokens', i, t.name === undefined ? 'tokenFile' : 'name'], message: `duplicate token name "${name}" (set name: to tell them apart)` });
     names.add(name);
   });
+  const size = sizeProblem(c.connections.maxBufferedBytes);
+  if (size) problems.push({ path: ['connections', 'maxBufferedBytes'], message: size });
   return problems;
 }
 
@@ -69,7 +71,14 @@ export function parseHubConfig(text: string, file: string, env: NodeJS.ProcessEn
     );
   }
   const envProblems: EnvProblem[] = [];
-  const data = substituteEnv(doc.toJS(), env, envProblems);
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (e) {
+    // yaml refuses alias expansions that would blow up (a "billion laughs" document).
+    throw new ConfigError(file, [{ path: [], message: `YAML: ${((e as Error).message.split('\n')[0] ?? '')}` }]);
+  }
+  const data = substituteEnv(js, env, envProblems);
   const withLines = (ps: ConfigProblem[]) => ps.map((p) => ({ ...p, line: p.line ?? lineOf(doc, counter, p.path) }));
   if (envProblems.length > 0) throw new ConfigError(file, withLines(envProblems));
   if (!validateSchema(data)) throw new ConfigError(file, withLines(ajvProblems(validateSchema.errors ?? [])));

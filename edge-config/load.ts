@@ -68,7 +68,14 @@ export function parseGatewayConfig(text: string, file: string, env: NodeJS.Proce
     );
   }
   const envProblems: EnvProblem[] = [];
-  const data = substituteEnv(doc.toJS(), env, envProblems);
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (e) {
+    // yaml refuses alias expansions that would blow up (a "billion laughs" document).
+    throw new ConfigError(file, [{ path: [], message: `YAML: ${((e as Error).message.split('\n')[0] ?? '')}` }]);
+  }
+  const data = substituteEnv(js, env, envProblems);
   const withLines = (ps: ConfigProblem[]) => ps.map((p) => ({ ...p, line: p.line ?? lineOf(doc, counter, p.path) }));
   if (envProblems.length > 0) throw new ConfigError(file, withLines(envProblems));
 

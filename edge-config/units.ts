@@ -21,3 +21,14 @@ export function parseSize(value: number | string): number {
   if (!m || unit === undefined) throw new Error(`not a byte size: "${value}"`);
   return Math.floor(Number(m[1]) * unit);
 }
+
+/** Why `value` is no usable byte size (not one, or more than a Number holds exactly), or undefined. */
+export function sizeProblem(value: number | string): string | undefined {
+  let bytes: number;
+  try {
+    bytes = parseSize(value);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return Number.isSafeInteger(bytes) ? undefined : `is too large (at most ${Number.MAX_SAFE_INTEGER} bytes)`;
+}

@@ -4,6 +4,7 @@ import { compilePathPattern } from '../src/gateway/classify.js';
 import { parseJsonPath } from '../src/util/json-path.js';
 import type { ConfigProblem } from './errors.js';
 import type { GatewayConfigInput } from './schema.js';
+import { sizeProblem } from './units.js';
 
 function httpUrlProblem(text: string, allowPath: boolean): string | undefined {
   let url: URL;
@@ -72,6 +73,19 @@ export function semanticProblems(c: GatewayConfigInput): ConfigProblem[] {
   });
 
   if (c.replay.backoff.baseMs > c.replay.backoff.maxMs) add(['replay', 'backoff', 'baseMs'], `must not exceed maxMs (${c.replay.backoff.maxMs})`);
+
+  // The schema takes any integer or size text; the loader needs a byte count a Number holds exactly.
+  const sizes: [(string | number)[], number | string | undefined][] = [
+    [['gateway', 'limits', 'maxBodyBytes'], c.gateway.limits.maxBodyBytes],
+    [['gateway', 'limits', 'maxJsonRpcBodyBytes'], c.gateway.limits.maxJsonRpcBodyBytes],
+    [['buffer', 'maxBytes'], c.buffer.maxBytes],
+    [['cache', 'maxBytes'], c.cache.maxBytes],
+    [['fleet', 'spoolMaxBytes'], c.fleet?.spoolMaxBytes],
+  ];
+  for (const [path, value] of sizes) {
+    const problem = value === undefined ? undefined : sizeProblem(value);
+    if (problem) add(path, problem);
+  }
   return problems;
 }
 

@@ -38,7 +38,8 @@ export function compilePathPattern(pattern: string): RegExp {
     .split('**')
     .map((part) => part.split('*').map(escapeRegExp).join('[^/]*'))
     .join('.*');
-  return new RegExp(`^${body}${tail}$`);
+  // dotAll: a decoded path may hold line terminators (%E2%80%A8), and "**" spans them too.
+  return new RegExp(`^${body}${tail}$`, 's');
 }
 
 function hostPredicate(pattern: string): Predicate {

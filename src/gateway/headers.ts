@@ -29,6 +29,14 @@ const GATEWAY_ASSERTED = new Set([
   'x-gateway-path',
 ]);
 
+/**
+ * Request headers this hop has already acted on: Node answers `Expect:
+ * 100-continue` itself before the handler runs, and undici refuses to send an
+ * Expect header at all (every forward, and every replay of a journaled
+ * request, would fail as if the uplink were down).
+ */
+const ANSWERED_HERE = new Set(['expect']);
+
 /** Header names a Connection header declares hop-by-hop. */
 function connectionTokens(value: string | string[] | undefined): Set<string> {
   const text = Array.isArray(value) ? value.join(',') : value ?? '';
@@ -48,7 +56,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, who: Forwa
   const listed = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || GATEWAY_ASSERTED.has(name) || listed.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || GATEWAY_ASSERTED.has(name) || ANSWERED_HERE.has(name) || listed.has(name)) continue;
     out[name] = value;
   }
   // The gateway is the first hop anyone upstream trusts, so it states the

@@ -61,9 +61,13 @@ export function parseJsonRpc(path: string, raw: Buffer | string): JsonRpcParse {
     call = { model: params.model, method: params.method };
   }
 
-  const fromUrl = callFromUrl(path);
-  if (fromUrl && (fromUrl.model !== call.model || fromUrl.method !== call.method))
-    return { ok: false, reason: `URL names ${fromUrl.model}.${fromUrl.method} but the body calls ${call.model}.${call.method}` };
+  // Whatever the URL names must be what the body calls: a model alone
+  // (/call_kw/<model>) too, or a route matching that URL would take any call.
+  if (path.startsWith(CALL_KW + '/')) {
+    const [model = '', method = ''] = path.slice(CALL_KW.length + 1).split('/');
+    if ((model !== '' && model !== call.model) || (method !== '' && method !== call.method))
+      return { ok: false, reason: `URL names ${[model, method].filter(Boolean).join('.')} but the body calls ${call.model}.${call.method}` };
+  }
   return { ok: true, call, body };
 }
 
