@@ -201,7 +201,7 @@ interface ForwardCall {
 
 /** A live try: the ERP's answer through `path`, or why there is none (`path`: the one tried, if any). */
 export type LiveAttempt = (Extract<ForwardResult, { ok: true }> & { path: string }) | LiveFailure;
-export type LiveFailure = { ok: false; failure: 'no_path' | Extract<ForwardResult, { ok: false }>['failure']; detail: string; path?: string };
+export type LiveFailure = { ok: false; failure: 'no_path' | 'client_gone' | Extract<ForwardResult, { ok: false }>['failure']; detail: string; path?: string };
 
 async function forwardLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteConfig, reply: FastifyReply, done: (o: Outcome) => void, call: ForwardCall) {
   const attempt = await tryLive(deps, rt, route, reply, call, route.timeoutMs);
@@ -216,10 +216,27 @@ async function tryLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteConfig
   const { classes } = rt.loaded.config;
   const upstream = pickUpstream(route.class, deps.pathViews(), rt.upstreams, classes);
   if (!upstream) return { ok: false, failure: 'no_path', detail: `no uplink can carry ${route.class} traffic now` };
+  // A client whose request breaks off (a malformed chunked body, a till that
+  // hung up) makes the upstream request fail too: that says nothing of the path.
+  const clientBroke = clientGone(reply.request.raw);
   const result = await forward(upstream, { ...call, timeoutMs, lane: { cls: route.class, kind: 'live', maxQueueMs: classes[route.class].maxQueueMs } });
+  if (!result.ok && clientBroke()) return { ok: false, failure: 'client_gone', detail: 'the client broke off its request', path: upstream.name };
   deps.pathOutcome(upstream.name, result.ok || result.failure !== 'unreachable');
   if (!result.ok) reply.request.log.warn({ requestId: reply.request.id, route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
   return { ...result, path: upstream.name };
+}
+
+/** Whether the client's request stream has failed since this was called. */
+function clientGone(raw: Readable): () => boolean {
+  let gone = false;
+  const mark = () => (gone = true);
+  raw.once('error', mark);
+  raw.once('aborted', mark);
+  return () => {
+    raw.off('error', mark);
+    raw.off('aborted', mark);
+    return gone;
+  };
 }
 
 /** The answer to a live failure, the same for every mode that forwards live. */
@@ -239,6 +256,10 @@ function answerFailure(route: RouteConfig, reply: FastifyReply, done: (o: Outcom
     case 'unreachable':
       done('upstream_error');
       return sendError(reply, 502, 'bad_gateway', `the ERP could not be reached through ${attempt.path}`);
+    case 'client_gone':
+      // Node's parser has usually answered 400 already; this answer reaches no one otherwise.
+      done('bad_request');
+      return sendError(reply, 400, 'bad_request', attempt.detail);
     case 'overloaded':
       done('overloaded');
       return sendError(reply, 503, 'overloaded', `the uplink is busy with more urgent traffic (${attempt.detail})`, { 'retry-after': RETRY_AFTER_S });

@@ -251,14 +251,12 @@ describe('HTTP ingress (fuzz over real sockets)', () => {
   });
 });
 
-describe('KNOWN BUG (reported, not fixed here): a client whose body breaks mid-stream is blamed on the uplink', () => {
+describe('a client whose body breaks mid-stream is not blamed on the uplink', () => {
   // A streamed upload whose chunked framing turns out broken after the gateway began
-  // forwarding it: Node answers the client 400, the upload to the ERP is cut
-  // (ECONNRESET), forward() classifies that as "unreachable", and the link monitor
-  // counts a failure of the path. Three of those in a row take a probed path DOWN:
-  // any LAN device can make the store fall back to buffering. Marked `fails` until
-  // fixed: it asserts the right behaviour, which does not hold yet.
-  it.fails('three broken chunked uploads leave a probed path UP', async () => {
+  // forwarding it: Node answers the client 400 and the upload to the ERP is cut
+  // (ECONNRESET). This used to count as the path being unreachable, and three in a
+  // row took a probed path DOWN: any LAN device could make the store fall back to buffering.
+  it('three broken chunked uploads leave a probed path UP', async () => {
     const upstream = await startUpstream();
     const t = await startTestGateway(
       gatewayYaml(upstream.url, '  - name: web\n    match: { path: /web/** }\n    class: normal', { extra: 'link: { downAfter: 3, upAfter: 2 }' }).replace(
@@ -271,7 +269,6 @@ describe('KNOWN BUG (reported, not fixed here): a client whose body breaks mid-s
         const r = await rawRequest(t.gw.url, `PUT /web/upload HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n`);
         expect(r.status).toBe(400);
       }
-      // Today: 503 upstream_unavailable, and the path is DOWN until probes bring it back.
       const next = await request(`${t.gw.url}/web/x`);
       await next.body.dump();
       const status = (await (await request(`${t.gw.adminUrl}/v1/status`)).body.json()) as { paths: { state: string }[] };
