@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ClassName } from '../edge-config/schema.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './journal-schema.js';
+import { privateDbFile } from '../src/util/private-db-file.js';
 
 export type EntryState = 'pending' | 'delivered' | 'dead';
 export type Headers = Record<string, string | string[]>;
@@ -227,6 +228,8 @@ export class JournalStore {
     inspectExisting(file);
     let db: Database.Database;
     try {
+      // The journal holds request headers (sessions, cookies).
+      privateDbFile(file);
       db = new Database(file);
     } catch (e) {
       throw new JournalOpenError(file, `cannot open (${(e as { code?: string }).code ?? (e as Error).message})`);

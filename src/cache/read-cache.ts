@@ -7,11 +7,12 @@
 // (synchronous = NORMAL) and entries are bounded (maxEntryBytes), so a write
 // is a copy into the page cache, not a wait for the disk.
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { scopeKey, lookupKeys, variantOf, type ReadRequest, type Scope } from './policy.js';
+import { privateDbFile } from '../util/private-db-file.js';
 
 /** "SGWC": a storegw read cache (the journal is "SGWJ"). */
 export const APPLICATION_ID = 0x53475743;
@@ -99,15 +100,9 @@ function moveAside(file: string, now: Date): string {
   return aside;
 }
 
-/** Bodies may hold prices, stock and customer data: only the gateway's user may read the file. */
-function restrict(file: string): void {
-  // Created empty with mode 600 first: SQLite gives the -wal and -shm files the main file's mode.
-  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
-}
-
 function prepare(file: string): Database.Database {
-  restrict(file);
+  // Bodies may hold prices, stock and customer data.
+  privateDbFile(file);
   // Never wait on a lock (someone's sqlite3 shell): this runs on the event loop, and a skipped write only costs a miss.
   const db = new Database(file, { timeout: 0 });
   try {

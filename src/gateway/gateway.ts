@@ -5,7 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadGatewayConfig, type LoadedConfig } from '../../edge-config/load.js';
 import { CLASS_NAMES } from '../../edge-config/schema.js';
-import { chmodSync, existsSync } from 'node:fs';
 import { Journal } from '../../sync/journal.js';
 import type { DueEntry } from '../../sync/journal-store.js';
 import { ReplayEngine, type ReplaySettings } from '../../sync/replay.js';
@@ -65,11 +64,6 @@ function urlOf(app: FastifyInstance): string {
   return `http://${host}:${addr.port}`;
 }
 
-/** The journal holds request headers (sessions, cookies): only the gateway's user may read it. */
-function restrictJournalFiles(file: string): void {
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
-}
-
 const HOUSEKEEPING_MS = 60_000;
 const round1 = (v: number) => Math.round(v * 10) / 10;
 /** After a live try fails retryably, buffered writes skip the live try this long. */
@@ -93,7 +87,6 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     await holder.close();
     throw e;
   });
-  restrictJournalFiles(initial.config.buffer.path);
   // Never refuses: a cache that cannot be had leaves cache routes forwarded live only.
   const cache = ReadCache.open(initial.config.cache.path, initial.config.cache.maxBytes, logger.child({ component: 'cache' }));
   registerJournalGauges(metrics.registry, () => journal.stats());

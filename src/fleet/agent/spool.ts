@@ -8,12 +8,13 @@
 // and a new one started, and a failing write (a full disk) drops the message
 // with a warning. Synchronous on the event loop, without an fsync per commit
 // (synchronous = NORMAL): rows are small and only written while the hub is away.
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { EventMessage, TelemetryMessage } from '../protocol.js';
 import { rollUp } from './rollup.js';
+import { privateDbFile } from '../../util/private-db-file.js';
 
 /** "SGWF": a storegw fleet spool (the journal is "SGWJ", the read cache "SGWC"). */
 export const APPLICATION_ID = 0x53475746;
@@ -82,10 +83,8 @@ function moveAside(file: string): string {
 
 function prepare(file: string): Database.Database {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  // Telemetry names stores, paths and receipts: only the gateway's user reads it. Created
-  // with mode 600 first: SQLite gives the -wal and -shm files the main file's mode.
-  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+  // Telemetry names stores, paths and receipts.
+  privateDbFile(file);
   // A locked file (someone's sqlite3 shell) must not stall the event loop.
   const db = new Database(file, { timeout: 0 });
   try {

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import type { PathTelemetry } from '../protocol.js';
 import { mergeRollups, minuteOf, rollUp, rollupView, type Rollup, type RollupView, type TelemetrySample } from './downsample.js';
 import { HUB_APPLICATION_ID, HUB_MIGRATIONS, HUB_SCHEMA_VERSION } from './store-schema.js';
+import { privateDbFile } from '../../util/private-db-file.js';
 
 export class HubStoreError extends Error {
   constructor(
@@ -239,6 +240,8 @@ export class HubStore {
     let db: Database.Database;
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      // Desired configs and the command log of every store.
+      privateDbFile(file);
       db = new Database(file);
     } catch (e) {
       throw new HubStoreError(file, `cannot open (${(e as { code?: string }).code ?? (e as Error).message})`);
