@@ -58,6 +58,11 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
     // No child logger per request (it costs on every request); lines that matter carry the request id themselves.
     childLoggerFactory: (logger) => logger,
     return503OnClosing: true,
+    // A URL fastify cannot even decode (`%zz`) gets the gateway's own 400, with its request id.
+    frameworkErrors: (error, _request, reply) => {
+      reply.header('x-request-id', reply.request.id);
+      return sendError(reply, 400, 'bad_request', error.message);
+    },
     // A client-supplied id is kept so POS logs and gateway logs can be joined.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

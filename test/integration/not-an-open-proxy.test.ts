@@ -52,6 +52,15 @@ describe('never an open proxy', () => {
     expect(elsewhere.seen).toHaveLength(0);
   });
 
+  it('answers a URL that cannot be decoded with its own JSON 400 and request id, forwarding nothing', async () => {
+    const before = erp.seen.length;
+    const answer = await rawExchange(t.gw.url, 'GET /web/%zz/x HTTP/1.1\r\nHost: gw\r\nX-Request-Id: till-7-42\r\nConnection: close\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1.1 400/);
+    expect(answer).toMatch(/x-request-id: till-7-42/i);
+    expect(answer).toMatch(/"error":"bad_request"/);
+    expect(erp.seen).toHaveLength(before);
+  });
+
   it('ignores a spoofed Host: the request still goes to the configured ingress, with its own Host', async () => {
     const res = await request(`${t.gw.url}/web/page`, { headers: { host: elsewhereHost() } });
     expect(res.statusCode).toBe(200);
