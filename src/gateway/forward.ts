@@ -42,24 +42,35 @@ export async function forward(upstream: Upstream, req: ForwardRequest): Promise<
   const left = Math.max(1, req.timeoutMs - slot.waitedMs);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), left);
+  // undici leaves an aborted request pending while its connection is still
+  // being made (up to connect.timeout, on a path that silently lost its link):
+  // the deadline is kept here, not by undici.
+  const expired = new Promise<never>((_, reject) => deadline.signal.addEventListener('abort', () => reject(new Error('deadline')), { once: true }));
+  expired.catch(() => undefined);
   let released = false;
+  const pending = upstream.pool.request({
+    method: req.method,
+    path: upstream.basePath + req.target,
+    headers: req.headers,
+    body: req.body,
+    signal: deadline.signal,
+    // The deadline above governs; undici's own headers timer is coarse and only a backstop.
+    headersTimeout: left + 1000,
+    bodyTimeout: req.timeoutMs,
+  });
   try {
-    const res = await upstream.pool.request({
-      method: req.method,
-      path: upstream.basePath + req.target,
-      headers: req.headers,
-      body: req.body,
-      signal: deadline.signal,
-      // The deadline above governs; undici's own headers timer is coarse and only a backstop.
-      headersTimeout: left + 1000,
-      bodyTimeout: req.timeoutMs,
-    });
+    const res = await Promise.race([pending, expired]);
     // The slot is held until the answer has been read (or abandoned), not just its headers.
     res.body.once('close', slot.release);
     released = true;
     return { ok: true, statusCode: res.statusCode, headers: res.headers, body: res.body };
   } catch (err) {
-    if (deadline.signal.aborted) return { ok: false, failure: 'timeout', detail: `no response within ${req.timeoutMs} ms` };
+    if (deadline.signal.aborted) {
+      // The slot stays taken until undici lets go of the request (an answer arriving now is thrown away).
+      released = true;
+      pending.then((res) => res.body.destroy(), () => undefined).finally(slot.release);
+      return { ok: false, failure: 'timeout', detail: `no response within ${req.timeoutMs} ms` };
+    }
     return classify(err);
   } finally {
     clearTimeout(timer);
