@@ -1,0 +1,143 @@
+// Fault: the gateway's wall clock jumps mid-load, as an NTP step does on a
+// mini-PC whose clock ran wrong. The gateway child is started with a preload
+// (../support/clock-shift.ts) that shifts Date.now() / new Date() by an offset
+// the test writes to a file; monotonic time (performance.now, timers) is
+// untouched, as with a real step. Entries are waiting for their retry (the ERP
+// failing) when the clock jumps, so the journal's retry times, the drain-rate
+// bucket and the live-try cool-off are caught on the wrong side of the jump.
+//
+// Two known bugs are pinned with it.fails (they pass while the bug is there;
+// when one is fixed, its test fails: make it a plain it()):
+// - a backward jump stalls delivery for the length of the jump;
+// - a forward jump past buffer.maxAgeHours turns pending orders into dead letters.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../support/gateway.js';
+import { check, startBed, type Bed } from './bed.js';
+
+const PRELOAD = fileURLToPath(new URL('../../dist/test/support/clock-shift.js', import.meta.url));
+const HOUR = 3_600_000;
+
+/** A bed whose gateway runs under the clock-shift preload (every life of it), its offset file in the bed's folder. */
+async function clockBed(name: string): Promise<{ bed: Bed; shift: (ms: number) => void; close: () => Promise<void> }> {
+  const dir = tempDir(`storegw-fault-${name}-`);
+  const file = join(dir, 'clock-shift');
+  writeFileSync(file, '0');
+  const bed = await startBed({ name, dir, process: { nodeArgs: ['--import', PRELOAD], env: { STOREGW_CLOCK_SHIFT_FILE: file } } });
+  return {
+    bed,
+    // The preload re-reads the file every 50 ms.
+    shift: (ms) => writeFileSync(file, String(ms)),
+    close: async () => {
+      await bed.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('fault matrix: wall clock jumps', () => {
+  it('back 1 h (held 6 s), then corrected, then forward 1 h, under load with retries waiting: nothing lost or doubled, every client answered in time', { timeout: 180_000 }, async () => {
+    const { bed, shift, close } = await clockBed('clock');
+    try {
+      const mix = bed.mix();
+      mix.start();
+      bed.erp.setBehavior({ mode: 'fail', status: 503 });
+      await sleep(3000);
+      shift(-HOUR);
+      await sleep(500);
+      bed.erp.setBehavior({ mode: 'ok' });
+      const committed0 = bed.erp.commits().length;
+      await sleep(6000);
+      // What reached the ERP in the 6 s after the backward jump, the ERP healthy (a known bug keeps it near 0; see below).
+      const committedWhileBehind = bed.erp.commits().length - committed0;
+      const pendingWhileBehind = (await bed.gw.status()).queue.pending;
+      shift(0);
+      let t0 = performance.now();
+      await bed.gw.drained(30_000);
+      const drainMsAfterCorrection = Math.round(performance.now() - t0);
+      bed.erp.setBehavior({ mode: 'fail', status: 503 });
+      await sleep(3000);
+      shift(HOUR);
+      await sleep(500);
+      bed.erp.setBehavior({ mode: 'ok' });
+      t0 = performance.now();
+      await bed.gw.drained(30_000);
+      const drainMsAfterForwardJump = Math.round(performance.now() - t0);
+      await sleep(1000);
+      await mix.stop(30_000);
+      await bed.gw.drained(30_000);
+      check('clock jump', mix, mix.verify(bed.erp), { committedWhileBehind, pendingWhileBehind, drainMsAfterCorrection, drainMsAfterForwardJump });
+    } finally {
+      await close();
+    }
+  });
+
+  // Known bug. Expected: once the ERP is healthy the backlog drains in seconds whatever the wall clock did.
+  // Actual: nothing is delivered until the wall clock is back where it was — the replay token bucket
+  // (sync/token-bucket.ts) refills by Date.now() differences and goes deeply negative, retry times are
+  // wall-clock instants in the journal (a lane's head waits the jump too, and its lane behind it), and the
+  // live-try cool-off (src/gateway/erp-breaker.ts) stays open for the jump.
+  it.fails('known bug: after a 1 h backward jump the backlog drains within 15 s once the ERP is healthy', { timeout: 90_000 }, async () => {
+    const { bed, shift, close } = await clockBed('clock-back');
+    try {
+      const mix = bed.mix({ pos: 3, scanners: 1, catalogPerSec: 0, pagesPerSec: 0 });
+      mix.start();
+      bed.erp.setBehavior({ mode: 'fail', status: 503 });
+      await sleep(2000);
+      shift(-HOUR);
+      await sleep(500);
+      bed.erp.setBehavior({ mode: 'ok' });
+      await mix.stop(500);
+      try {
+        await bed.gw.drained(15_000);
+      } catch (e) {
+        console.log(`known bug (backward jump): ${(e as Error).message}`);
+        throw e;
+      } finally {
+        // The clock put right is not enough while no new request wakes the replay engine (it sleeps for
+        // the token bucket's hour); a restart is. Then it drains, and nothing was lost meanwhile.
+        shift(0);
+        await bed.gw.stop();
+        await bed.restart();
+        await bed.gw.drained(30_000);
+        expect(mix.verify(bed.erp).lost).toEqual([]);
+        expect(mix.verify(bed.erp).duplicated).toEqual([]);
+      }
+    } finally {
+      await close();
+    }
+  });
+
+  // Known bug. Expected: orders pending for seconds are delivered, whatever the wall clock says.
+  // Actual: housekeeping ages entries by wall clock (created_at vs Date.now()), so after a forward step
+  // larger than buffer.maxAgeHours (a mini-PC booted with its RTC in the past, then NTP) every pending
+  // entry is "expired" into a dead letter: not delivered, and the POS re-sending it gets 409 dead_letter.
+  it.fails('known bug: a forward jump past buffer.maxAgeHours (168 h) does not turn pending orders into dead letters', { timeout: 90_000 }, async () => {
+    const { bed, shift, close } = await clockBed('clock-fwd');
+    try {
+      const mix = bed.mix({ pos: 3, scanners: 1, catalogPerSec: 0, pagesPerSec: 0 });
+      bed.erp.setBehavior({ mode: 'fail', status: 503 });
+      mix.start();
+      await sleep(2000);
+      await mix.stop(500);
+      expect((await bed.gw.status()).queue.pending).toBeGreaterThan(0);
+      // The clock steps 200 h forward; housekeeping runs at start and every 60 s: a restart shows it at once.
+      shift(200 * HOUR);
+      await bed.gw.stop();
+      await bed.restart();
+      bed.erp.setBehavior({ mode: 'ok' });
+      try {
+        await bed.gw.drained(15_000);
+      } catch (e) {
+        console.log(`known bug (forward jump): ${(e as Error).message}`);
+        throw e;
+      }
+      expect(mix.verify(bed.erp).lost).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+});
