@@ -64,7 +64,8 @@ export class ReplayEngine {
 
   constructor(deps: ReplayDeps) {
     this.#deps = deps;
-    this.#bucket = new TokenBucket(deps.settings().ratePerSec, Date.now());
+    // The bucket runs on the monotonic clock: a wall-clock jump must not empty or stall it.
+    this.#bucket = new TokenBucket(deps.settings().ratePerSec, performance.now());
   }
 
   start(): void {
@@ -91,7 +92,7 @@ export class ReplayEngine {
   }
 
   setRate(ratePerSec: number): void {
-    this.#bucket.setRate(ratePerSec, Date.now());
+    this.#bucket.setRate(ratePerSec, performance.now());
     this.wake();
   }
 
@@ -126,20 +127,20 @@ export class ReplayEngine {
           await this.#sleep(IDLE_POLL_MS);
           continue;
         }
-        const now = Date.now();
-        const tokens = this.#bucket.available(now);
+        const mono = performance.now();
+        const tokens = this.#bucket.available(mono);
         if (tokens < 1) {
-          await this.#sleep(this.#bucket.msUntilToken(now));
+          await this.#sleep(this.#bucket.msUntilToken(mono));
           continue;
         }
-        const due = await journal.due(now, Math.min(tokens, free), leases);
+        const due = await journal.due(Date.now(), Math.min(tokens, free), leases);
         if (due.length === 0) {
           const next = leases.size > 0 ? undefined : await journal.nextDueAt();
           await this.#sleep(next === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(5, next - Date.now())));
           continue;
         }
         for (const entry of due) {
-          this.#bucket.take(now);
+          this.#bucket.take(mono);
           leases.add(entry.receipt);
           this.#inflight++;
           void this.#attempt(entry);

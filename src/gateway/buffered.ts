@@ -116,7 +116,7 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
   // An earlier entry of the same device (or store) is still queued: going live
   // now would overtake it, so this one waits its turn. And while the ERP was
   // just seen failing, the client is not kept waiting for another failure.
-  if (queuedBehind || !b.breaker.allowLive(Date.now())) {
+  if (queuedBehind || !b.breaker.allowLive(performance.now())) {
     done('buffered');
     b.replay.wake();
     return accepted(reply, entry);

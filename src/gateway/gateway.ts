@@ -150,7 +150,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   });
   const settled = (decision: Decision) => {
     metrics.replayAttempts.inc({ outcome: decision.action });
-    if (decision.action === 'retry') breaker.failed(Date.now());
+    if (decision.action === 'retry') breaker.failed(performance.now());
     else breaker.succeeded();
   };
   const buffering: Buffering = { journal, replay, leases, settings: replaySettings, pathViews, pathOutcome, breaker, settled, logger: logger.child({ component: 'journal' }) };
@@ -212,6 +212,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   }
   monitor.start();
   await housekeeping();
+
   const housekeepingTimer = setInterval(() => {
     housekeeping().catch((e: Error) => logger.error({ error: e.message }, 'journal housekeeping failed'));
   }, HOUSEKEEPING_MS);

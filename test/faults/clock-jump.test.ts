@@ -76,10 +76,11 @@ describe('fault matrix: wall clock jumps', () => {
   });
 
   // Known bug. Expected: once the ERP is healthy the backlog drains in seconds whatever the wall clock did.
-  // Actual: nothing is delivered until the wall clock is back where it was — the replay token bucket
-  // (sync/token-bucket.ts) refills by Date.now() differences and goes deeply negative, retry times are
-  // wall-clock instants in the journal (a lane's head waits the jump too, and its lane behind it), and the
-  // live-try cool-off (src/gateway/erp-breaker.ts) stays open for the jump.
+  // Actual: entries that had failed before the jump wait out the jump — their retry times are wall-clock
+  // instants in the journal (a lane's head waits, and its lane behind it). The replay token bucket and the
+  // live-try cool-off, which had the same fault, now run on the monotonic clock. Shifting pending entries by
+  // the detected jump was tried and dropped: entries written between the jump and its detection cannot be
+  // told apart by time alone on a backward jump; the fix is to stamp entries with the monotonic clock too.
   it.fails('known bug: after a 1 h backward jump the backlog drains within 15 s once the ERP is healthy', { timeout: 90_000 }, async () => {
     const { bed, shift, close } = await clockBed('clock-back');
     try {
