@@ -7,6 +7,9 @@ import type { DueEntry, EntryView, StoredResponse } from './journal-store.js';
 import { decide, type AttemptOutcome, type BackoffSettings, type Decision } from './retry-policy.js';
 import { TokenBucket } from './token-bucket.js';
 
+/** How long an entry whose attempt could not be recorded is left alone. */
+const UNRECORDED_HOLD_MS = 5000;
+
 export interface DeliveryAttempt {
   outcome: AttemptOutcome;
   /** The ERP's answer, kept for idempotent retries once delivered (or as the reason when dead). */
@@ -166,14 +169,22 @@ export class ReplayEngine {
       this.#inflight--;
       this.wake();
     }
+    let holdMs = 0;
     try {
       const decision = await settle(journal, entry, attempt, this.#deps.settings(), logger);
       this.#deps.onSettled?.(entry, decision);
     } catch (e) {
-      logger.error({ receipt: entry.receipt, error: (e as Error).message }, 'could not record a replay attempt; the entry stays pending');
+      // Its next try time could not be written (a full disk): without a hold
+      // the entry would be due again at once and replay would hammer the ERP.
+      holdMs = UNRECORDED_HOLD_MS;
+      logger.error({ receipt: entry.receipt, error: (e as Error).message, holdMs }, 'could not record a replay attempt; the entry stays pending');
     } finally {
-      leases.delete(entry.receipt);
-      this.wake();
+      const release = () => {
+        leases.delete(entry.receipt);
+        this.wake();
+      };
+      if (holdMs > 0) setTimeout(release, holdMs).unref();
+      else release();
     }
   }
 }

@@ -10,7 +10,7 @@ import type { Journal } from '../../sync/journal.js';
 import type { EntryView, StoredResponse } from '../../sync/journal-store.js';
 import { settle, type ReplayEngine, type ReplaySettings } from '../../sync/replay.js';
 import type { Decision } from '../../sync/retry-policy.js';
-import { deliver } from './deliver.js';
+import { deliver, pathVerdict } from './deliver.js';
 import type { ErpBreaker } from './erp-breaker.js';
 import { sendError } from './replies.js';
 import type { Outcome } from './metrics.js';
@@ -137,7 +137,8 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
     b.settled(decision);
     if (attempt.path) {
       reply.header('x-gateway-path', attempt.path);
-      b.pathOutcome(attempt.path, attempt.outcome.kind !== 'network');
+      const verdict = pathVerdict(attempt);
+      if (verdict !== undefined) b.pathOutcome(attempt.path, verdict);
     }
     if (decision.action !== 'retry' && attempt.response) {
       done(decision.action === 'delivered' ? 'delivered' : 'refused');

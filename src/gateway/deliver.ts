@@ -71,3 +71,14 @@ export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<
     path: upstream.name,
   };
 }
+
+/**
+ * What an attempt says of its path, for the link monitor: an answer that it
+ * works, no connection that it does not; a timeout (the ERP may be slow) or a
+ * shed attempt (nothing was sent) says neither.
+ */
+export function pathVerdict(attempt: { outcome: { kind: string }; shed?: true }): boolean | undefined {
+  if (attempt.outcome.kind === 'response') return true;
+  if (attempt.outcome.kind === 'network' && !attempt.shed) return false;
+  return undefined;
+}

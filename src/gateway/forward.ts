@@ -27,7 +27,8 @@ function classify(err: unknown): ForwardResult {
   const e = err as { code?: string; name?: string; message?: string; cause?: unknown };
   if (err instanceof BodyTooLargeError || e.cause instanceof BodyTooLargeError)
     return { ok: false, failure: 'body_too_large', detail: e.message ?? 'body too large' };
-  const timeout = err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError || err instanceof errors.ConnectTimeoutError;
+  // A connection that cannot be made in time says the path is unreachable, not that the ERP is slow.
+  const timeout = err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError;
   return { ok: false, failure: timeout ? 'timeout' : 'unreachable', detail: e.code ?? e.message ?? String(err) };
 }
 

@@ -14,7 +14,7 @@ import { buildAdmin } from '../admin/server.js';
 import { readSecretFile } from '../util/secret-file.js';
 import { ReadCache } from '../cache/read-cache.js';
 import type { Buffering } from './buffered.js';
-import { deliver } from './deliver.js';
+import { deliver, pathVerdict } from './deliver.js';
 import { ErpBreaker } from './erp-breaker.js';
 import { buildIngress } from './ingress.js';
 import { LinkMonitor, type PathStateChange } from '../link/monitor.js';
@@ -132,7 +132,8 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     const timeoutMs = config.routes.find((r) => r.name === entry.route)?.timeoutMs ?? 10_000;
     return deliver(entry, { upstreams: rt.upstreams, pathViews: pathViews(), classes: config.classes, kind: 'replay', timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes })
       .then((attempt) => {
-        if (attempt.path) pathOutcome(attempt.path, attempt.outcome.kind !== 'network');
+        const verdict = pathVerdict(attempt);
+        if (attempt.path && verdict !== undefined) pathOutcome(attempt.path, verdict);
         return attempt;
       })
       .finally(() => holder.release(rt));

@@ -226,7 +226,8 @@ async function tryLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteConfig
   const clientBroke = clientGone(reply.request.raw);
   const result = await forward(upstream, { ...call, timeoutMs, lane: { cls: route.class, kind: 'live', maxQueueMs: classes[route.class].maxQueueMs } });
   if (!result.ok && clientBroke()) return { ok: false, failure: 'client_gone', detail: 'the client broke off its request', path: upstream.name };
-  deps.pathOutcome(upstream.name, result.ok || result.failure !== 'unreachable');
+  // An answer says the path works, an unreachable ERP that it does not; a timeout or a shed request says neither.
+  if (result.ok || result.failure === 'unreachable') deps.pathOutcome(upstream.name, result.ok);
   if (!result.ok) reply.request.log.warn({ requestId: reply.request.id, route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
   return { ...result, path: upstream.name };
 }
