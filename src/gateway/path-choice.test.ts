@@ -23,10 +23,14 @@ describe('path choice', () => {
     expect(choosePath('bulk', [p('fiber', { state: 'down' }), lte])).toBeUndefined();
     expect(choosePath('interactive', [p('fiber', { state: 'down' }), lte])?.name).toBe('lte');
   });
-  it('prefers UP over DEGRADED, then score, then unmetered', () => {
+  it('prefers UP over DEGRADED, then unmetered, then score', () => {
     expect(choosePath('normal', [p('a', { state: 'degraded', score: 99 }), p('b', { score: 40 })])?.name).toBe('b');
     expect(choosePath('normal', [p('a', { score: 60 }), p('b', { score: 80 })])?.name).toBe('b');
     expect(choosePath('normal', [p('lte', { metered: true }), p('fiber')])?.name).toBe('fiber');
+    // A point of score is not worth paying a metered line for.
+    expect(choosePath('critical', [p('fiber', { score: 97 }), p('lte', { metered: true, score: 98 })])?.name).toBe('fiber');
+    // A DEGRADED fiber still yields to an UP LTE.
+    expect(choosePath('critical', [p('fiber', { state: 'degraded' }), p('lte', { metered: true })])?.name).toBe('lte');
   });
   it('gives a class paused on DEGRADED paths (share 0) none of them', () => {
     expect(choosePath('bulk', [p('fiber', { state: 'degraded' })], 0)).toBeUndefined();

@@ -15,7 +15,9 @@ const STATE_RANK: Record<LinkState, number> = { up: 0, degraded: 1, down: 2 };
 
 /**
  * Among the paths that allow `cls` and are not DOWN: UP before DEGRADED, then
- * the higher score, then unmetered before metered, then configuration order.
+ * unmetered before metered (a metered LTE backup is not worth paying for over a
+ * fiber that is just as UP, whatever a point or two of score says), then the
+ * higher score, then configuration order.
  * A class whose `degradedShare` is 0 is paused on DEGRADED paths: it gets none.
  */
 export function choosePath(cls: ClassName, paths: readonly PathView[], degradedShare = 1): PathView | undefined {
@@ -30,6 +32,6 @@ export function choosePath(cls: ClassName, paths: readonly PathView[], degradedS
 
 function better(a: PathView, b: PathView): boolean {
   if (STATE_RANK[a.state] !== STATE_RANK[b.state]) return STATE_RANK[a.state] < STATE_RANK[b.state];
-  if (a.score !== b.score) return a.score > b.score;
-  return !a.metered && b.metered;
+  if (a.metered !== b.metered) return !a.metered;
+  return a.score > b.score;
 }
