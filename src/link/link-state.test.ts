@@ -45,4 +45,15 @@ describe('link state machine', () => {
     run(m, 'd');
     expect(run(m, 'ooxooo')).toBe('- - - - - up');
   });
+
+  it('counts towards leaving DEGRADED only outcomes clear of the thresholds, not those just under them', () => {
+    const m = new LinkStateMachine({ downAfter: 3, upAfter: 2 });
+    m.observe(true, true);
+    expect(m.state).toBe('degraded');
+    // Just under the thresholds: not degraded, not clear either.
+    for (let i = 0; i < 5; i++) m.observe(true, false, false);
+    expect(m.state).toBe('degraded');
+    m.observe(true, false, true);
+    expect(m.observe(true, false, true)?.to).toBe('up');
+  });
 });

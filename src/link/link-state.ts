@@ -33,8 +33,12 @@ export class LinkStateMachine {
     return this.#state === 'down' && ok && this.#successes + 1 >= this.h.upAfter;
   }
 
-  /** One outcome; `degraded` is the quality verdict after it. Returns the change, if any. */
-  observe(ok: boolean, degraded: boolean): StateChange | undefined {
+  /**
+   * One outcome; `degraded` is the quality verdict after it, `clear` whether
+   * the quality is also well below the thresholds (only clear outcomes count
+   * towards leaving DEGRADED). Returns the change, if any.
+   */
+  observe(ok: boolean, degraded: boolean, clear = !degraded): StateChange | undefined {
     if (ok) {
       this.#failures = 0;
       this.#successes++;
@@ -42,7 +46,7 @@ export class LinkStateMachine {
       this.#successes = 0;
       this.#failures++;
     }
-    this.#clean = ok && !degraded ? this.#clean + 1 : 0;
+    this.#clean = ok && clear ? this.#clean + 1 : 0;
     const from = this.#state;
     let to = from;
     if (from === 'down') {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LinkQuality, isDegraded, score } from './quality.js';
+import { LinkQuality, isClear, isDegraded, score } from './quality.js';
 
 const t = { rttMs: 300, lossPct: 5, jitterMs: 50 };
 
@@ -52,5 +52,12 @@ describe('link quality', () => {
     q.record(null);
     q.record(null);
     expect(isDegraded(q.snapshot(t), t)).toBe(true);
+  });
+
+  it('is clear of DEGRADED only well below every threshold', () => {
+    const q = (rttMs: number) => ({ rttMs, rttP95Ms: rttMs, jitterMs: 0, lossPct: 0, score: 100, samples: 20 });
+    expect(isDegraded(q(290), t)).toBe(false);
+    expect(isClear(q(290), t)).toBe(false);
+    expect(isClear(q(200), t)).toBe(true);
   });
 });

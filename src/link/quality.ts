@@ -69,6 +69,17 @@ export function score(rttMs: number | undefined, jitterMs: number, lossPct: numb
   return Math.max(0, Math.round(100 - part(lossPct, t.lossPct, 50) - part(rttMs, t.rttMs, 30) - part(jitterMs, t.jitterMs, 20)));
 }
 
+/**
+ * A link leaves DEGRADED only once every measure is this far below its
+ * threshold (a Schmitt trigger): one hovering at a threshold stays put.
+ */
+export const CLEAR_RATIO = 0.8;
+
+/** Whether a snapshot is clear of DEGRADED: every measure below CLEAR_RATIO of its threshold. */
+export function isClear(q: QualitySnapshot, t: DegradedThresholds): boolean {
+  return !isDegraded(q, { rttMs: t.rttMs * CLEAR_RATIO, lossPct: t.lossPct * CLEAR_RATIO, jitterMs: t.jitterMs * CLEAR_RATIO });
+}
+
 /** Whether a snapshot crosses any DEGRADED threshold. */
 export function isDegraded(q: QualitySnapshot, t: DegradedThresholds): boolean {
   return (q.rttMs ?? 0) > t.rttMs || q.lossPct > t.lossPct || q.jitterMs > t.jitterMs;

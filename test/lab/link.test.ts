@@ -190,6 +190,7 @@ describeLab('link quality on real WireGuard tunnels', () => {
   }, 90_000);
 
   it('5. tbf at 1 Mbit under load: RTT rises, the score drops, the state follows the RTT threshold', async () => {
+    await eventually(async () => expect((await states()).fiber).toBe('up'), 30_000, 100);
     const before = (await gw.paths()).fiber!;
     await lab.shape('fiber', '1mbit', { latencyMs: 250 });
     // A product-image download fills the shaper's queue; probes wait behind it.
