@@ -3,11 +3,11 @@
 // retries) or given up as a dead letter. Synchronous (better-sqlite3); the
 // gateway runs it on a worker thread (journal-worker.ts) so that commits and
 // their fsyncs never stall the proxy's event loop.
-import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ClassName } from '../edge-config/schema.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './journal-schema.js';
 import { privateDbFile } from '../src/util/private-db-file.js';
+import { sqliteFileProblem, type SqliteFileProblem } from '../src/util/sqlite-file.js';
 
 export type EntryState = 'pending' | 'delivered' | 'dead';
 export type Headers = Record<string, string | string[]>;
@@ -140,28 +140,15 @@ function entryBytes(e: NewEntry): number {
   return (e.body?.length ?? 0) + JSON.stringify(e.headers).length + e.target.length + e.idemKey.length + 200;
 }
 
-/** Checks an existing file before anything writes to it: a foreign or damaged file is reported, never changed. */
-function inspectExisting(file: string): void {
-  if (!existsSync(file) || statSync(file).size === 0) return;
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const appId = db.pragma('application_id', { simple: true }) as number;
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (appId !== APPLICATION_ID) {
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-      if (appId !== 0 || tables.n > 0) throw new JournalOpenError(file, 'is an SQLite database of another application, not a storegw journal; refusing to touch it');
-    }
-    if (version > SCHEMA_VERSION) throw new JournalOpenError(file, `journal schema version ${version} is newer than this storegw understands (${SCHEMA_VERSION}); upgrade storegw`);
-    const check = db.pragma('quick_check', { simple: true }) as string;
-    if (check !== 'ok') throw new JournalOpenError(file, `integrity check failed (${check}); the file is kept as it is — restore it or move it aside`);
-  } catch (e) {
-    if (e instanceof JournalOpenError) throw e;
-    const code = (e as { code?: string }).code;
-    const why = code === 'SQLITE_NOTADB' ? 'is not a database (foreign or corrupt file)' : code === 'SQLITE_CORRUPT' ? 'is corrupt' : (e as Error).message;
-    throw new JournalOpenError(file, `${why}; the file is kept as it is — restore it or move it aside`);
-  } finally {
-    db?.close();
+
+function journalProblem(p: SqliteFileProblem): string {
+  switch (p.kind) {
+    case 'foreign':
+      return 'is an SQLite database of another application, not a storegw journal; refusing to touch it';
+    case 'newer':
+      return `journal schema version ${p.version} is newer than this storegw understands (${SCHEMA_VERSION}); upgrade storegw`;
+    case 'damaged':
+      return `${p.detail}; the file is kept as it is — restore it or move it aside`;
   }
 }
 
@@ -225,7 +212,8 @@ export class JournalStore {
 
   /** Opens (or creates) a journal file. Throws JournalOpenError for a foreign, newer, damaged or unreadable file. */
   static open(file: string, maxBytes: number): JournalStore {
-    inspectExisting(file);
+    const problem = sqliteFileProblem(file, APPLICATION_ID, SCHEMA_VERSION);
+    if (problem) throw new JournalOpenError(file, journalProblem(problem));
     let db: Database.Database;
     try {
       // The journal holds request headers (sessions, cookies).

@@ -7,12 +7,13 @@
 // (synchronous = NORMAL) and entries are bounded (maxEntryBytes), so a write
 // is a copy into the page cache, not a wait for the disk.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { scopeKey, lookupKeys, variantOf, type ReadRequest, type Scope } from './policy.js';
 import { privateDbFile } from '../util/private-db-file.js';
+import { disposableProblem, moveAside, sqliteFileProblem } from '../util/sqlite-file.js';
 
 /** "SGWC": a storegw read cache (the journal is "SGWJ"). */
 export const APPLICATION_ID = 0x53475743;
@@ -68,38 +69,7 @@ interface Candidate {
   stored_at: number;
 }
 
-/** Why an existing file cannot serve as this cache, or undefined when it can (or does not exist yet). */
-function unusable(file: string): string | undefined {
-  if (!existsSync(file) || statSync(file).size === 0) return undefined;
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const appId = db.pragma('application_id', { simple: true }) as number;
-    if (appId !== APPLICATION_ID) {
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-      if (appId !== 0 || tables.n > 0) return `an SQLite database of another application (application_id ${appId})`;
-    }
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) return `written by a newer storegw (cache schema ${version})`;
-    const check = db.pragma('quick_check', { simple: true }) as string;
-    return check === 'ok' ? undefined : `integrity check failed (${check})`;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    return code === 'SQLITE_NOTADB' ? 'not a database' : code === 'SQLITE_CORRUPT' ? 'corrupt' : (e as Error).message;
-  } finally {
-    db?.close();
-  }
-}
-
 /** Renames the file and its WAL companions to `<file>.corrupt-<timestamp>`, kept for whoever wants to look. */
-function moveAside(file: string, now: Date): string {
-  const aside = `${file}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`;
-  renameSync(file, aside);
-  // A WAL left behind would be replayed into the new file.
-  for (const suffix of ['-wal', '-shm']) if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
-  return aside;
-}
-
 function prepare(file: string): Database.Database {
   // Bodies may hold prices, stock and customer data.
   privateDbFile(file);
@@ -171,13 +141,13 @@ export class ReadCache {
    */
   static open(file: string, maxBytes: number, logger: Logger): ReadCache | undefined {
     const setAside = (reason: string) => {
-      const movedTo = moveAside(file, new Date());
+      const movedTo = moveAside(file);
       logger.warn({ file, movedTo, reason }, 'read cache file unusable: moved aside, starting an empty cache');
     };
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      const reason = unusable(file);
-      if (reason !== undefined) setAside(reason);
+      const problem = sqliteFileProblem(file, APPLICATION_ID, SCHEMA_VERSION);
+      if (problem) setAside(disposableProblem(problem, 'cache'));
       let db: Database.Database;
       try {
         db = prepare(file);

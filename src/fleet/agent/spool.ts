@@ -8,13 +8,14 @@
 // and a new one started, and a failing write (a full disk) drops the message
 // with a warning. Synchronous on the event loop, without an fsync per commit
 // (synchronous = NORMAL): rows are small and only written while the hub is away.
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { EventMessage, TelemetryMessage } from '../protocol.js';
 import { rollUp } from './rollup.js';
 import { privateDbFile } from '../../util/private-db-file.js';
+import { disposableProblem, moveAside, sqliteFileProblem } from '../../util/sqlite-file.js';
 
 /** "SGWF": a storegw fleet spool (the journal is "SGWJ", the read cache "SGWC"). */
 export const APPLICATION_ID = 0x53475746;
@@ -49,37 +50,6 @@ interface SpoolLimits {
 
 const errorCode = (e: unknown) => (e as { code?: string }).code ?? (e as Error).message;
 const isDamage = (e: unknown) => /^SQLITE_(CORRUPT|NOTADB)/.test((e as { code?: string }).code ?? '');
-
-/** Why an existing file cannot serve as the spool, or undefined when it can (or does not exist). */
-function unusable(file: string): string | undefined {
-  if (!existsSync(file) || statSync(file).size === 0) return undefined;
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const appId = db.pragma('application_id', { simple: true }) as number;
-    if (appId !== APPLICATION_ID) {
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-      if (appId !== 0 || tables.n > 0) return `an SQLite database of another application (application_id ${appId})`;
-    }
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) return `written by a newer storegw (spool schema ${version})`;
-    const check = db.pragma('quick_check', { simple: true }) as string;
-    return check === 'ok' ? undefined : `integrity check failed (${check})`;
-  } catch (e) {
-    const code = errorCode(e);
-    return code === 'SQLITE_NOTADB' ? 'not a database' : code === 'SQLITE_CORRUPT' ? 'corrupt' : code;
-  } finally {
-    db?.close();
-  }
-}
-
-/** Renames the file (and its WAL companions, which would be replayed into a new file) to `<file>.corrupt-<time>`. */
-function moveAside(file: string): string {
-  const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  renameSync(file, aside);
-  for (const suffix of ['-wal', '-shm']) if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
-  return aside;
-}
 
 function prepare(file: string): Database.Database {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -218,8 +188,8 @@ export class Spool {
 
   #open(): void {
     try {
-      const reason = unusable(this.#file);
-      if (reason !== undefined) this.#setAside(reason);
+      const problem = sqliteFileProblem(this.#file, APPLICATION_ID, SCHEMA_VERSION);
+      if (problem) this.#setAside(disposableProblem(problem, 'spool'));
       this.#store = new Store(prepare(this.#file));
     } catch (e) {
       this.#logger.error({ file: this.#file, error: errorCode(e) }, 'fleet spool unavailable: telemetry taken while the hub is unreachable will be dropped');

@@ -3,13 +3,25 @@
 // roll-ups), events, the desired configs, the command log and rollouts.
 // Telemetry and events arrive in batches (ingest.ts): one transaction per
 // flush, however many gateways sent something.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { PathTelemetry } from '../protocol.js';
 import { mergeRollups, minuteOf, rollUp, rollupView, type Rollup, type RollupView, type TelemetrySample } from './downsample.js';
 import { HUB_APPLICATION_ID, HUB_MIGRATIONS, HUB_SCHEMA_VERSION } from './store-schema.js';
 import { privateDbFile } from '../../util/private-db-file.js';
+import { sqliteFileProblem, type SqliteFileProblem } from '../../util/sqlite-file.js';
+
+function hubProblem(p: SqliteFileProblem): string {
+  switch (p.kind) {
+    case 'foreign':
+      return 'is an SQLite database of another application (a gateway journal?), not a storegw hub database; refusing to touch it';
+    case 'newer':
+      return `hub schema version ${p.version} is newer than this storegw understands (${HUB_SCHEMA_VERSION}); upgrade storegw`;
+    case 'damaged':
+      return `${p.detail}; the file is kept as it is — restore it or move it aside`;
+  }
+}
 
 export class HubStoreError extends Error {
   constructor(
@@ -150,30 +162,6 @@ const desiredRecord = (r: DesiredRow): DesiredRecord => ({
   applyAt: r.apply_at,
 });
 
-/** Checks an existing file before anything writes to it: a foreign or damaged file is reported, never changed. */
-function inspectExisting(file: string): void {
-  if (!existsSync(file) || statSync(file).size === 0) return;
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const appId = db.pragma('application_id', { simple: true }) as number;
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (appId !== HUB_APPLICATION_ID) {
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-      if (appId !== 0 || tables.n > 0) throw new HubStoreError(file, 'is an SQLite database of another application (a gateway journal?), not a storegw hub database; refusing to touch it');
-    }
-    if (version > HUB_SCHEMA_VERSION) throw new HubStoreError(file, `hub schema version ${version} is newer than this storegw understands (${HUB_SCHEMA_VERSION}); upgrade storegw`);
-    const check = db.pragma('quick_check', { simple: true }) as string;
-    if (check !== 'ok') throw new HubStoreError(file, `integrity check failed (${check}); the file is kept as it is — restore it or move it aside`);
-  } catch (e) {
-    if (e instanceof HubStoreError) throw e;
-    const code = (e as { code?: string }).code;
-    const why = code === 'SQLITE_NOTADB' ? 'is not a database (foreign or corrupt file)' : code === 'SQLITE_CORRUPT' ? 'is corrupt' : (e as Error).message;
-    throw new HubStoreError(file, `${why}; the file is kept as it is — restore it or move it aside`);
-  } finally {
-    db?.close();
-  }
-}
 
 export class HubStore {
   readonly #db: Database.Database;
@@ -236,7 +224,8 @@ export class HubStore {
 
   /** Opens (or creates) the hub database. Throws HubStoreError for a foreign, newer, damaged or unreadable file. */
   static open(file: string): HubStore {
-    inspectExisting(file);
+    const problem = sqliteFileProblem(file, HUB_APPLICATION_ID, HUB_SCHEMA_VERSION);
+    if (problem) throw new HubStoreError(file, hubProblem(problem));
     let db: Database.Database;
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
