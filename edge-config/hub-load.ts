@@ -2,14 +2,12 @@
 // ${ENV} → schema (with defaults) → cross-field checks → resolved values, every
 // problem reported at once as FILE:path: message (line N). Token files are
 // only named here; the hub reads them when it starts.
-import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
-import { LineCounter, parseDocument, type Document } from 'yaml';
-import { substituteEnv, type EnvProblem } from './env.js';
-import { ajvProblems, ConfigError, type ConfigProblem } from './errors.js';
+import type { ConfigProblem } from './errors.js';
 import { HubConfigSchema, type HubConfig, type HubConfigInput } from './hub-schema.js';
 import { parseSize, sizeProblem } from './units.js';
+import { parseConfigDocument, readConfigText } from './yaml-document.js';
 
 export interface LoadedHubConfig {
   config: HubConfig;
@@ -18,14 +16,6 @@ export interface LoadedHubConfig {
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true });
 const validateSchema = ajv.compile<HubConfigInput>(HubConfigSchema);
-
-function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number | undefined {
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    if (node && typeof node === 'object' && node.range) return counter.linePos(node.range[0]).line;
-  }
-  return undefined;
-}
 
 const tokenName = (t: { tokenFile: string; name?: string | undefined }) => t.name ?? basename(t.tokenFile, extname(t.tokenFile));
 
@@ -62,37 +52,10 @@ function resolveConfig(input: HubConfigInput, baseDir: string): HubConfig {
 
 /** Parses and validates a hub configuration document. Throws ConfigError listing every problem. */
 export function parseHubConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedHubConfig {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.slice(0, 3).map((e) => ({ path: [], message: `YAML: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`, line: e.linePos?.[0].line })),
-    );
-  }
-  const envProblems: EnvProblem[] = [];
-  let js: unknown;
-  try {
-    js = doc.toJS();
-  } catch (e) {
-    // yaml refuses alias expansions that would blow up (a "billion laughs" document).
-    throw new ConfigError(file, [{ path: [], message: `YAML: ${((e as Error).message.split('\n')[0] ?? '')}` }]);
-  }
-  const data = substituteEnv(js, env, envProblems);
-  const withLines = (ps: ConfigProblem[]) => ps.map((p) => ({ ...p, line: p.line ?? lineOf(doc, counter, p.path) }));
-  if (envProblems.length > 0) throw new ConfigError(file, withLines(envProblems));
-  if (!validateSchema(data)) throw new ConfigError(file, withLines(ajvProblems(validateSchema.errors ?? [])));
-  const semantic = semanticProblems(data);
-  if (semantic.length > 0) throw new ConfigError(file, withLines(semantic));
+  const data = parseConfigDocument(text, file, env, validateSchema, semanticProblems);
   return { config: resolveConfig(data, dirname(resolve(file))), file: resolve(file) };
 }
 
 export function loadHubConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedHubConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, [{ path: [], message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
-  }
-  return parseHubConfig(text, file, env);
+  return parseHubConfig(readConfigText(file), file, env);
 }
