@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { ClassName } from '../edge-config/schema.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './journal-schema.js';
 import { privateDbFile } from '../src/util/private-db-file.js';
-import { sqliteFileProblem, type SqliteFileProblem } from '../src/util/sqlite-file.js';
+import { migrate, sqliteFileProblem, type SqliteFileProblem } from '../src/util/sqlite-file.js';
 
 export type EntryState = 'pending' | 'delivered' | 'dead';
 export type Headers = Record<string, string | string[]>;
@@ -227,12 +227,7 @@ export class JournalStore {
       // FULL: in WAL mode each commit is fsynced, so an acknowledged entry survives power loss.
       db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 5000');
-      const version = db.pragma('user_version', { simple: true }) as number;
-      db.transaction(() => {
-        for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
-        db.pragma(`application_id = ${APPLICATION_ID}`);
-        db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      })();
+      migrate(db, APPLICATION_ID, MIGRATIONS);
       return new JournalStore(db, maxBytes);
     } catch (e) {
       db.close();

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { scopeKey, lookupKeys, variantOf, type ReadRequest, type Scope } from './policy.js';
 import { privateDbFile } from '../util/private-db-file.js';
-import { disposableProblem, moveAside, sqliteFileProblem } from '../util/sqlite-file.js';
+import { disposableProblem, migrate, moveAside, sqliteFileProblem } from '../util/sqlite-file.js';
 
 /** "SGWC": a storegw read cache (the journal is "SGWJ"). */
 export const APPLICATION_ID = 0x53475743;
@@ -80,12 +80,7 @@ function prepare(file: string): Database.Database {
     // Consistent after a power cut (which often comes with the outage the cache is for), without an fsync per commit.
     db.pragma('synchronous = NORMAL');
     db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
-    const version = db.pragma('user_version', { simple: true }) as number;
-    db.transaction(() => {
-      for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
-      db.pragma(`application_id = ${APPLICATION_ID}`);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    })();
+    migrate(db, APPLICATION_ID, MIGRATIONS);
     return db;
   } catch (e) {
     db.close();

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { disposableProblem, moveAside, sqliteFileProblem } from './sqlite-file.js';
+import { disposableProblem, migrate, moveAside, sqliteFileProblem } from './sqlite-file.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -44,5 +44,15 @@ describe('an existing SQLite file', () => {
     const aside = moveAside(f);
     expect(existsSync(f) || existsSync(`${f}-wal`)).toBe(false);
     expect(readdirSync(dir!).sort()).toEqual([aside.slice(dir!.length + 1), `${aside.slice(dir!.length + 1)}-wal`].sort());
+  });
+
+  it('is migrated one version at a time, only as far as it is behind, and stamped as ours', () => {
+    const f = file('migrating.db');
+    const d = new Database(f);
+    migrate(d, 7, ['CREATE TABLE a (v)']);
+    migrate(d, 7, ['CREATE TABLE a (v)', 'CREATE TABLE b (v)']);
+    d.close();
+    expect(sqliteFileProblem(f, 7, 2)).toBeUndefined();
+    expect(sqliteFileProblem(f, 7, 1)).toEqual({ kind: 'newer', version: 2 });
   });
 });

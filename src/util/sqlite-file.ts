@@ -33,6 +33,20 @@ export function sqliteFileProblem(file: string, applicationId: number, schemaVer
   }
 }
 
+/**
+ * Brings a database opened by this application up to `migrations.length`
+ * (each migration takes it one version up), in one transaction, and stamps it
+ * as this application's, so sqliteFileProblem recognises it next time.
+ */
+export function migrate(db: Database.Database, applicationId: number, migrations: readonly string[]): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  db.transaction(() => {
+    for (let v = version; v < migrations.length; v++) db.exec(migrations[v]!);
+    db.pragma(`application_id = ${applicationId}`);
+    db.pragma(`user_version = ${migrations.length}`);
+  })();
+}
+
 /** Why a disposable database (the cache, the spool) is set aside, for its log line. */
 export function disposableProblem(p: SqliteFileProblem, what: string): string {
   switch (p.kind) {

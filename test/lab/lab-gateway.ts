@@ -7,22 +7,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import type { PathTelemetry } from '../../src/fleet/protocol.js';
 import type { Lab, LabUplink } from './topology.js';
 
 // Run by vitest from test/lab/, or compiled to dist/test/lab/ for the bench.
 const CLI = fileURLToPath(new URL(import.meta.url.includes('/dist/test/') ? '../../src/cli/main.js' : '../../dist/src/cli/main.js', import.meta.url));
 
-export interface LabPathStatus {
-  name: string;
-  state: 'up' | 'degraded' | 'down';
-  score: number;
-  rttMs: number | null;
-  jitterMs: number;
-  lossPct: number;
-  handshakeAgeS?: number | null;
-  rxBps?: number | null;
-  txBps?: number | null;
-}
+/** A path in the gateway's /v1/status: the shape the fleet protocol carries too. */
+export type LabPathStatus = PathTelemetry;
 
 export interface LabGateway {
   url: string;

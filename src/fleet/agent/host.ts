@@ -5,21 +5,13 @@ import type { LoadedConfig } from '../../../edge-config/load.js';
 import type { EntryState, EntryView } from '../../../sync/journal-store.js';
 import type { PathStateChange } from '../../link/monitor.js';
 import type { ReloadResult } from '../../gateway/gateway.js';
+import type { PathTelemetry } from '../protocol.js';
 
 /** The parts of the admin API's /v1/status the agent reads; status() answers the whole object. */
 export interface AgentStatus {
   configVersion: string;
-  paths: {
-    name: string;
-    state: 'up' | 'degraded' | 'down';
-    score: number;
-    rttMs: number | null;
-    jitterMs: number;
-    lossPct: number;
-    handshakeAgeS?: number | null;
-    rxBps?: number | null;
-    txBps?: number | null;
-  }[];
+  /** The same shape the protocol carries in telemetry. */
+  paths: PathTelemetry[];
   queue: { pending: number; dead: number; oldestAgeS: number; bytes: number; maxBytes: number };
 }
 

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { EventMessage, TelemetryMessage } from '../protocol.js';
 import { rollUp } from './rollup.js';
 import { privateDbFile } from '../../util/private-db-file.js';
-import { disposableProblem, moveAside, sqliteFileProblem } from '../../util/sqlite-file.js';
+import { disposableProblem, migrate, moveAside, sqliteFileProblem } from '../../util/sqlite-file.js';
 
 /** "SGWF": a storegw fleet spool (the journal is "SGWJ", the read cache "SGWC"). */
 export const APPLICATION_ID = 0x53475746;
@@ -60,12 +60,7 @@ function prepare(file: string): Database.Database {
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    db.transaction(() => {
-      for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
-      db.pragma(`application_id = ${APPLICATION_ID}`);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    })();
+    migrate(db, APPLICATION_ID, MIGRATIONS);
     return db;
   } catch (e) {
     db.close();

@@ -10,7 +10,7 @@ import type { PathTelemetry } from '../protocol.js';
 import { mergeRollups, minuteOf, rollUp, rollupView, type Rollup, type RollupView, type TelemetrySample } from './downsample.js';
 import { HUB_APPLICATION_ID, HUB_MIGRATIONS, HUB_SCHEMA_VERSION } from './store-schema.js';
 import { privateDbFile } from '../../util/private-db-file.js';
-import { sqliteFileProblem, type SqliteFileProblem } from '../../util/sqlite-file.js';
+import { migrate, sqliteFileProblem, type SqliteFileProblem } from '../../util/sqlite-file.js';
 
 function hubProblem(p: SqliteFileProblem): string {
   switch (p.kind) {
@@ -241,12 +241,7 @@ export class HubStore {
       // database; a full fsync per flush would buy nothing the gateways cannot resend.
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
-      const version = db.pragma('user_version', { simple: true }) as number;
-      db.transaction(() => {
-        for (let v = version; v < HUB_SCHEMA_VERSION; v++) db.exec(HUB_MIGRATIONS[v]!);
-        db.pragma(`application_id = ${HUB_APPLICATION_ID}`);
-        db.pragma(`user_version = ${HUB_SCHEMA_VERSION}`);
-      })();
+      migrate(db, HUB_APPLICATION_ID, HUB_MIGRATIONS);
       return new HubStore(db);
     } catch (e) {
       db.close();
