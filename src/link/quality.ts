@@ -73,7 +73,7 @@ export function score(rttMs: number | undefined, jitterMs: number, lossPct: numb
  * A link leaves DEGRADED only once every measure is this far below its
  * threshold (a Schmitt trigger): one hovering at a threshold stays put.
  */
-export const CLEAR_RATIO = 0.8;
+const CLEAR_RATIO = 0.8;
 
 /** Whether a snapshot is clear of DEGRADED: every measure below CLEAR_RATIO of its threshold. */
 export function isClear(q: QualitySnapshot, t: DegradedThresholds): boolean {
