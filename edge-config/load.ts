@@ -33,6 +33,7 @@ function resolveConfig(input: GatewayConfigInput, baseDir: string): GatewayConfi
         devices: { ...input.gateway.devices, ...(input.gateway.devices.tokensFile !== undefined && { tokensFile: abs(input.gateway.devices.tokensFile) }) },
       }),
       limits: {
+        ...input.gateway.limits,
         maxBodyBytes: parseSize(input.gateway.limits.maxBodyBytes),
         maxJsonRpcBodyBytes: parseSize(input.gateway.limits.maxJsonRpcBodyBytes),
       },

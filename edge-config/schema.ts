@@ -17,6 +17,14 @@ export type RouteMode = (typeof ROUTE_MODES)[number];
 export const ORDERING_KEYS = ['device', 'store', 'none'] as const;
 export type OrderingKey = (typeof ORDERING_KEYS)[number];
 
+/** How the ERP recognises a write it has already applied: what makes replaying one safe. */
+export const DEDUPE_KINDS = ['key', 'natural', 'none'] as const;
+export type DedupeKind = (typeof DEDUPE_KINDS)[number];
+
+/** What a client is answered while its write is journaled but not yet delivered. */
+export const HELD_ANSWERS = ['receipt', 'offline', 'odoo-list', 'odoo-dict'] as const;
+export type HeldAnswer = (typeof HELD_ANSWERS)[number];
+
 const SIZE_PATTERN = '^\\s*[0-9]+(\\.[0-9]+)?\\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?\\s*$';
 
 /** A byte size: an integer, or a string such as "64MiB" or "1GB". Resolved to a number by the loader. */
@@ -68,6 +76,7 @@ const Limits = Type.Object(
   {
     maxBodyBytes: Size({ default: '64MiB', description: 'Largest request body forwarded; larger gets 413.' }),
     maxJsonRpcBodyBytes: Size({ default: '8MiB', description: 'Largest JSON-RPC body read to classify by model/method, and largest body a buffer route journals.' }),
+    maxWebSockets: Type.Integer({ minimum: 0, maximum: 100_000, default: 256, description: 'WebSocket sessions (the Odoo bus) open through the gateway at once; more are refused with 503.' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -165,11 +174,32 @@ const Match = Type.Object(
 const IdempotencyKeySource = Type.Union([
   Type.Object({ header: Type.String({ pattern: '^[A-Za-z0-9-]+$' }) }, { additionalProperties: false }),
   Type.Object(
-    { jsonPath: Type.String({ minLength: 1, description: 'Dotted path into the JSON body, e.g. params.args[0][0].uuid' }) },
+    {
+      jsonPath: Type.String({
+        minLength: 1,
+        description:
+          'Dotted path into the JSON body, e.g. params.args[0][0].uuid. One [*] makes the body a batch: each element of that array is journaled and delivered on its own under the key found below it, e.g. params.args[0][*].uuid.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { generate: Type.Literal(true, { description: 'A fresh key per request: a client that sends the same write again makes a second entry.' }) },
     { additionalProperties: false },
   ),
 ]);
 
+const ReadBackCheck = Type.Object(
+  {
+    model: Type.String({ minLength: 1, description: 'The model searched, e.g. stock.picking.' }),
+    domain: Type.Array(Type.Unknown(), {
+      description: 'An Odoo domain; a string "$.<json path>" is replaced by that value of the journaled body. search_count > 0 means the write took effect.',
+    }),
+    afterMs: Type.Integer({ minimum: 0, default: 30_000, description: 'Wait after the ambiguous attempt before reading back, so a request still running at the ERP has finished.' }),
+    everyMs: Type.Integer({ minimum: 100, default: 60_000, description: 'Wait between read-backs that could not decide (ERP unreachable).' }),
+  },
+  { additionalProperties: false },
+);
 const Route = Type.Object(
   {
     name: Name('Route name, used in metrics and logs.'),
@@ -179,6 +209,19 @@ const Route = Type.Object(
     timeoutMs: Type.Integer({ minimum: 1, default: 10_000, description: 'Live deadline; a buffer route answers 202 when it passes.' }),
     idempotencyKey: Type.Optional(IdempotencyKeySource),
     orderingKey: StringEnum(ORDERING_KEYS, { default: 'device' }),
+    dedupe: Type.Optional(
+      StringEnum(DEDUPE_KINDS, {
+        description:
+          'Buffer routes: how the ERP recognises a write it already applied. key: it honours Idempotency-Key. natural: it dedupes by the same key the gateway takes from the body (POS orders by uuid or pos_reference). none: it does not, so an attempt whose answer was lost is never replayed blindly: the entry becomes unknown until a read-back check or an operator settles it.',
+      }),
+    ),
+    heldAnswer: StringEnum(HELD_ANSWERS, {
+      default: 'receipt',
+      description:
+        'Buffer routes: the answer while a write is journaled, not yet delivered. receipt: 202 with a receipt (gateway-aware clients). offline: 502, which the Odoo web client reads as a lost connection (the POS keeps the order and sends it again). odoo-list / odoo-dict: a JSON-RPC result of that shape holding the orders already delivered (Odoo 16/17 create_from_ui / 18-19 sync_from_ui).',
+    }),
+    check: Type.Optional(ReadBackCheck),
+    websocket: Type.Boolean({ default: false, description: 'Let WebSocket upgrades through on this route (the Odoo bus, GET /websocket); other routes refuse them.' }),
   },
   { additionalProperties: false },
 );

@@ -1,7 +1,7 @@
 // Cross-field checks that JSON Schema cannot express. Pure: returns problems.
 import ipaddr from 'ipaddr.js';
 import { compilePathPattern } from '../src/gateway/classify.js';
-import { parseJsonPath } from '../src/util/json-path.js';
+import { parseBatchPath, parseJsonPath } from '../src/util/json-path.js';
 import type { ConfigProblem } from './errors.js';
 import type { GatewayConfigInput } from './schema.js';
 import { sizeProblem } from './units.js';
@@ -63,12 +63,14 @@ export function semanticProblems(c: GatewayConfigInput): ConfigProblem[] {
       }
     }
     if (r.idempotencyKey && 'jsonPath' in r.idempotencyKey) {
+      const text = r.idempotencyKey.jsonPath;
       try {
-        parseJsonPath(r.idempotencyKey.jsonPath);
+        if (!parseBatchPath(text)) parseJsonPath(text);
       } catch (e) {
         add(['routes', i, 'idempotencyKey', 'jsonPath'], (e as Error).message);
       }
     }
+    bufferProblems(r, (path, message) => add(['routes', i, ...path], message));
     if (!carried.has(r.class)) add(['routes', i, 'class'], `no path allows class "${r.class}" (see paths[].allowClasses)`);
   });
 
@@ -87,6 +89,38 @@ export function semanticProblems(c: GatewayConfigInput): ConfigProblem[] {
     if (problem) add(path, problem);
   }
   return problems;
+}
+
+type Route = GatewayConfigInput['routes'][number];
+
+/** A buffer route must say where its key comes from and how the ERP dedupes; the answer must be one its client reads right. */
+function bufferProblems(r: Route, add: (path: string[], message: string) => void): void {
+  if (r.websocket && (r.mode !== 'passthrough' || r.match.jsonrpc !== undefined))
+    add(['websocket'], 'WebSocket upgrades pass only on a passthrough route matched by method, path or host');
+  if (r.mode !== 'buffer') {
+    for (const field of ['dedupe', 'check'] as const) if (r[field] !== undefined) add([field], `only a buffer route has ${field}`);
+    return;
+  }
+  if (!r.idempotencyKey)
+    add(['idempotencyKey'], 'a buffer route needs a key: { header: Idempotency-Key }, { jsonPath: ... } or, knowing that a re-sent write then makes a second entry, { generate: true }');
+  if (!r.dedupe) add(['dedupe'], 'a buffer route must say how the ERP dedupes a replayed write: key (it honours Idempotency-Key), natural (it dedupes by the key taken from the body) or none');
+  if (r.dedupe === 'natural' && !(r.idempotencyKey && 'jsonPath' in r.idempotencyKey))
+    add(['dedupe'], 'natural dedupe means the ERP dedupes by a value of the body: the key must come from that value (idempotencyKey.jsonPath)');
+  if (r.check !== undefined && r.dedupe !== 'none') add(['check'], 'a read-back check settles ambiguous attempts, which only dedupe: none routes have');
+  r.check?.domain.forEach((term, t) => {
+    const refs = Array.isArray(term) ? term.filter((v): v is string => typeof v === 'string' && v.startsWith('$.')) : [];
+    for (const ref of refs) {
+      try {
+        parseJsonPath(ref);
+      } catch (e) {
+        add(['check', 'domain', String(t)], (e as Error).message);
+      }
+    }
+  });
+  // The Odoo web client takes any JSON without `error` as success: a 202
+  // receipt makes Odoo 17 revert a paid order to unpaid (ODOO-POS.md).
+  if (r.match.jsonrpc?.model === 'pos.order' && r.heldAnswer === 'receipt')
+    add(['heldAnswer'], 'the Odoo POS reads a 202 receipt as an empty success (17 reverts the paid order to unpaid): use offline, or odoo-list (16/17) / odoo-dict (18/19)');
 }
 
 function isCidr(text: string): boolean {

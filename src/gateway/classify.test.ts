@@ -9,6 +9,8 @@ const route = (name: string, match: RouteConfig['match'], cls: RouteConfig['clas
   mode: 'passthrough',
   timeoutMs: 1000,
   orderingKey: 'device',
+  heldAnswer: 'receipt',
+  websocket: false,
 });
 
 const table = compileRoutes([

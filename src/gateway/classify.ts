@@ -69,12 +69,12 @@ function compileMatch(match: RouteMatch): Predicate {
   return (f) => tests.every((t) => t(f));
 }
 
-export interface RouteTable {
+export interface RouteTable<R = RouteConfig> {
   /** The first route that matches, or undefined (the caller answers 404 no_route). */
-  classify(facts: RequestFacts): RouteConfig | undefined;
+  classify(facts: RequestFacts): R | undefined;
 }
 
-export function compileRoutes(routes: readonly RouteConfig[]): RouteTable {
+export function compileRoutes<R extends Pick<RouteConfig, 'match'>>(routes: readonly R[]): RouteTable<R> {
   const compiled = routes.map((route) => ({ route, test: compileMatch(route.match) }));
   return {
     classify(facts) {

@@ -1,6 +1,7 @@
 // A deliberately small JSON path: dotted keys and [n] indexes, optionally
 // starting with "$." — enough to name an Odoo POS order's uuid inside a
-// JSON-RPC body (params.args[0][0].uuid) without a query language.
+// JSON-RPC body (params.args[0][0].uuid) without a query language. One [*]
+// names a batch: the array before it, and the key below each element.
 
 export type JsonPath = (string | number)[];
 
@@ -22,6 +23,23 @@ export function parseJsonPath(text: string): JsonPath {
 }
 
 /** The value at `path`, or undefined when any step is missing or of the wrong kind. */
+export interface BatchPath {
+  /** Where the array of items is. */
+  items: JsonPath;
+  /** Where each item's key is, below the item. */
+  key: JsonPath;
+}
+
+/** Splits "a.b[*].c" into the array's path and the key's path below each element; undefined when there is no [*]. */
+export function parseBatchPath(text: string): BatchPath | undefined {
+  const parts = text.split('[*]');
+  if (parts.length === 1) return undefined;
+  if (parts.length > 2) throw new Error(`invalid JSON path "${text}": at most one [*]`);
+  const [items = '', key = ''] = parts;
+  if (!key.startsWith('.')) throw new Error(`invalid JSON path "${text}": [*] must be followed by the key below each item, e.g. [*].uuid`);
+  return { items: parseJsonPath(items), key: parseJsonPath(key.slice(1)) };
+}
+
 export function getJsonPath(value: unknown, path: JsonPath): unknown {
   let cur = value;
   for (const step of path) {
