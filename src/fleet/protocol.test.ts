@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_FRAME_BYTES, message, parseCommandArgs, parseGatewayMessage, parseHubMessage, type TelemetryMessage } from './protocol.js';
+import { MAX_FRAME_BYTES, message, parseCommandArgs, parseGatewayMessage, parseHubMessage, type EventMessage, type TelemetryMessage } from './protocol.js';
 
 const telemetry = message<TelemetryMessage>({
   type: 'telemetry',
@@ -46,5 +46,49 @@ describe('fleet protocol', () => {
     expect(parseCommandArgs('replay.setRate', { ratePerSec: -1 })).toMatchObject({ ok: false, message: expect.stringContaining('ratePerSec') });
     expect(parseCommandArgs('queue.retry', { receipts: ['not-a-receipt'] }).ok).toBe(false);
     expect(parseCommandArgs('replay.pause', { now: true }).ok).toBe(false);
+  });
+
+  describe('unknown outcomes', () => {
+    const RECEIPT = '00000000-0000-4000-8000-000000000001';
+    const outcome = { receipt: RECEIPT, route: 'stock-barcode', cls: 'critical', reason: 'timeout after 8000 ms', attempts: 1 };
+    const event = (details: Record<string, unknown>) => JSON.stringify(message<EventMessage>({ type: 'event', event: 'unknown_outcome', details }, 'ev-1'));
+    const settle = { receipts: [RECEIPT], as: 'retry', by: 'ops-alice' };
+
+    it('takes telemetry with and without the unknown count (gateways before the unknown state omit it)', () => {
+      expect(parseGatewayMessage(JSON.stringify({ ...telemetry, queue: { ...telemetry.queue, unknown: 2 } })).ok).toBe(true);
+      expect(parseGatewayMessage(JSON.stringify(telemetry)).ok).toBe(true);
+      for (const unknown of [-1, 1.5, '2', null]) {
+        expect(parseGatewayMessage(JSON.stringify({ ...telemetry, queue: { ...telemetry.queue, unknown } }))).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringContaining('/queue/unknown') } });
+      }
+    });
+
+    it('takes an unknown_outcome event only with the outcome\'s fields, and says which one is wrong', () => {
+      expect(parseGatewayMessage(event(outcome))).toMatchObject({ ok: true, message: { event: 'unknown_outcome', details: outcome } });
+      expect(parseGatewayMessage(event({ ...outcome, receipt: 'nope' }))).toEqual({ ok: false, error: { code: 'invalid', re: 'ev-1', message: expect.stringMatching(/^event unknown_outcome: \/details\/receipt: must match pattern/) } });
+      expect(parseGatewayMessage(event({ ...outcome, attempts: -1 }))).toMatchObject({ ok: false, error: { message: expect.stringContaining('/details/attempts') } });
+      expect(parseGatewayMessage(event({ ...outcome, extra: 1 }))).toMatchObject({ ok: false, error: { message: expect.stringContaining('(extra)') } });
+      const { route: _route, ...noRoute } = outcome;
+      expect(parseGatewayMessage(event(noRoute))).toMatchObject({ ok: false, error: { message: expect.stringContaining("must have required property 'route'") } });
+      // Other events keep free-form details.
+      expect(parseGatewayMessage(JSON.stringify({ ...JSON.parse(event({ anything: [1] })), event: 'dead_letter' })).ok).toBe(true);
+    });
+
+    it('lists unknown entries and settles them only with receipts, a verdict and who gave it', () => {
+      expect(parseCommandArgs('queue.list', { state: 'unknown' }).ok).toBe(true);
+      expect(parseCommandArgs('queue.settle', settle)).toEqual({ ok: true, args: settle });
+      expect(parseCommandArgs('queue.settle', { ...settle, as: 'delivered' }).ok).toBe(true);
+      const refused: [Record<string, unknown>, string][] = [
+        [{ ...settle, as: 'discard' }, '/as'],
+        [{ ...settle, receipts: [] }, '/receipts'],
+        [{ ...settle, receipts: Array.from({ length: 1001 }, () => RECEIPT) }, '/receipts'],
+        [{ ...settle, receipts: ['not-a-receipt'] }, '/receipts/0'],
+        [{ ...settle, by: '' }, '/by'],
+        [{ ...settle, by: 'x'.repeat(129) }, '/by'],
+        [{ ...settle, by: 'alice\nforged log line' }, '/by'],
+        [{ receipts: [RECEIPT], as: 'retry' }, "required property 'by'"],
+        [{ ...settle, extra: true }, '(extra)'],
+      ];
+      for (const [args, where] of refused) expect(parseCommandArgs('queue.settle', args), JSON.stringify(args).slice(0, 80)).toMatchObject({ ok: false, message: expect.stringContaining(where) });
+    });
   });
 });

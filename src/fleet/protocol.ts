@@ -8,7 +8,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 /** The largest frame either side takes (a config.apply carries a whole YAML file). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-export const COMMANDS = ['config.apply', 'replay.setRate', 'replay.pause', 'replay.resume', 'queue.list', 'queue.retry', 'queue.discard', 'status'] as const;
+export const COMMANDS = ['config.apply', 'replay.setRate', 'replay.pause', 'replay.resume', 'queue.list', 'queue.retry', 'queue.discard', 'queue.settle', 'status'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
@@ -35,7 +35,26 @@ export const PathTelemetrySchema = Type.Object(
 );
 
 export const QueueTelemetrySchema = Type.Object(
-  { pending: Type.Integer({ minimum: 0 }), dead: Type.Integer({ minimum: 0 }), oldestAgeS: Type.Number({ minimum: 0 }), bytes: Type.Optional(Type.Integer({ minimum: 0 })) },
+  {
+    pending: Type.Integer({ minimum: 0 }),
+    dead: Type.Integer({ minimum: 0 }),
+    oldestAgeS: Type.Number({ minimum: 0 }),
+    bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Writes sent to an ERP that does not dedupe whose answer was lost: an operator must say whether they took effect. Absent from gateways older than the unknown state. */
+    unknown: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A write whose outcome the gateway cannot know: the `unknown_outcome` event's details. */
+export const UnknownOutcomeSchema = Type.Object(
+  {
+    receipt: Receipt,
+    route: Type.String({ minLength: 1, maxLength: 128 }),
+    cls: Type.String({ minLength: 1, maxLength: 32 }),
+    reason: Type.String({ maxLength: 1024 }),
+    attempts: Type.Integer({ minimum: 0 }),
+  },
   { additionalProperties: false },
 );
 
@@ -69,7 +88,7 @@ const Telemetry = Type.Object(
   { additionalProperties: false },
 );
 
-export const EVENTS = ['link.state', 'dead_letter', 'quota.pressure', 'config.applied', 'config.rolled_back', 'journal.error'] as const;
+export const EVENTS = ['link.state', 'dead_letter', 'unknown_outcome', 'quota.pressure', 'config.applied', 'config.rolled_back', 'journal.error'] as const;
 
 const Event = Type.Object(
   {
@@ -81,6 +100,12 @@ const Event = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/**
+ * Events whose details the hub acts on or shows field by field have a fixed
+ * shape, checked after the envelope; the others carry what their source says.
+ */
+const EventDetailsSchemas: Partial<Record<(typeof EVENTS)[number], TSchema>> = { unknown_outcome: UnknownOutcomeSchema };
 
 const ErrorBody = Type.Object({ code: Type.String({ maxLength: 64 }), message: Type.String({ maxLength: 4096 }) }, { additionalProperties: false });
 
@@ -107,7 +132,7 @@ export const CommandArgsSchemas = {
   'replay.resume': Type.Object({}, { additionalProperties: false }),
   'queue.list': Type.Object(
     {
-      state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('dead'), Type.Literal('delivered')])),
+      state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('dead'), Type.Literal('delivered'), Type.Literal('unknown')])),
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
       after: Type.Optional(Type.Integer({ minimum: 0 })),
     },
@@ -115,6 +140,16 @@ export const CommandArgsSchemas = {
   ),
   'queue.retry': Type.Object({ receipts: Type.Array(Receipt, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
   'queue.discard': Type.Object({ receipts: Type.Array(Receipt, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+  /** An operator's word on writes in the unknown state: they did not take effect (retry) or they did (delivered). */
+  'queue.settle': Type.Object(
+    {
+      receipts: Type.Array(Receipt, { minItems: 1, maxItems: 1000 }),
+      as: Type.Union([Type.Literal('retry'), Type.Literal('delivered')]),
+      /** Who decided, as the hub knows them (an ops token's name): kept with each entry. No control characters: it goes into logs. */
+      by: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+    },
+    { additionalProperties: false },
+  ),
   status: Type.Object({}, { additionalProperties: false }),
 } satisfies Record<CommandName, TSchema>;
 
@@ -139,6 +174,7 @@ export type CommandMessage = Static<typeof Command>;
 export type PathTelemetry = Static<typeof PathTelemetrySchema>;
 export type QueueTelemetry = Static<typeof QueueTelemetrySchema>;
 export type EventName = (typeof EVENTS)[number];
+export type UnknownOutcome = Static<typeof UnknownOutcomeSchema>;
 
 export type GatewayMessage = HelloMessage | TelemetryMessage | EventMessage | ResultMessage | ErrorMessage;
 export type HubMessage = CommandMessage | ErrorMessage;
@@ -153,6 +189,7 @@ const validators = {
   command: ajv.compile<CommandMessage>(Command),
 };
 const argValidators = Object.fromEntries(COMMANDS.map((c) => [c, ajv.compile(CommandArgsSchemas[c])])) as Record<CommandName, ReturnType<typeof ajv.compile>>;
+const detailValidators = Object.fromEntries(Object.entries(EventDetailsSchemas).map(([e, schema]) => [e, ajv.compile(schema)])) as Partial<Record<EventName, ReturnType<typeof ajv.compile>>>;
 
 const FROM_GATEWAY = new Set(['hello', 'telemetry', 'event', 'result', 'error']);
 const FROM_HUB = new Set(['command', 'error']);
@@ -168,10 +205,11 @@ export interface ProtocolError {
 
 export type Parsed<M> = { ok: true; message: M } | { ok: false; error: ProtocolError };
 
-function explain(e: ErrorObject[] | null | undefined): string {
+/** The first error, with where it is (`under`: the path of the value that was checked). */
+function explain(e: ErrorObject[] | null | undefined, under = ''): string {
   const first = e?.[0];
   if (!first) return 'invalid message';
-  return `${first.instancePath || '(message)'}: ${first.message ?? 'invalid'}${first.params && 'additionalProperty' in first.params ? ` (${String(first.params.additionalProperty)})` : ''}`;
+  return `${under + first.instancePath || '(message)'}: ${first.message ?? 'invalid'}${first.params && 'additionalProperty' in first.params ? ` (${String(first.params.additionalProperty)})` : ''}`;
 }
 
 function parse<M>(frame: string | Buffer, allowed: Set<string>, side: string): Parsed<M> {
@@ -192,6 +230,13 @@ function parse<M>(frame: string | Buffer, allowed: Set<string>, side: string): P
   }
   const validate = validators[type as keyof typeof validators];
   if (!validate(value)) return { ok: false, error: { code: 'invalid', message: `${type}: ${explain(validate.errors)}`, ...(re && { re }) } };
+  if (type === 'event') {
+    const { event, details } = value as EventMessage;
+    const checkDetails = detailValidators[event];
+    if (checkDetails && !checkDetails(details)) {
+      return { ok: false, error: { code: 'invalid', message: `event ${event}: ${explain(checkDetails.errors, '/details')}`, ...(re && { re }) } };
+    }
+  }
   return { ok: true, message: value as M };
 }
 

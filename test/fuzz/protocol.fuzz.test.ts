@@ -29,7 +29,17 @@ const pathTelemetry = fc.record(
   },
   { requiredKeys: ['name', 'state', 'score', 'rttMs', 'jitterMs', 'lossPct'] },
 );
-const queue = fc.record({ pending: fc.nat(), dead: fc.nat(), oldestAgeS: fc.nat(), bytes: fc.nat() }, { requiredKeys: ['pending', 'dead', 'oldestAgeS'] });
+const queue = fc.record({ pending: fc.nat(), dead: fc.nat(), oldestAgeS: fc.nat(), bytes: fc.nat(), unknown: fc.nat() }, { requiredKeys: ['pending', 'dead', 'oldestAgeS'] });
+const receipt = fc.uuid().map((u) => u.toLowerCase());
+const unknownOutcome = fc.record({
+  receipt,
+  route: fc.string({ minLength: 1, maxLength: 128 }),
+  cls: fc.string({ minLength: 1, maxLength: 32 }),
+  reason: fc.string({ maxLength: 200 }),
+  attempts: fc.nat(),
+});
+/** Events with free-form details; unknown_outcome carries the outcome's fields. */
+const FREE_EVENTS = EVENTS.filter((e) => e !== 'unknown_outcome');
 const errorBody = fc.record({ code: fc.string({ maxLength: 64 }), message: fc.string({ maxLength: 200 }) });
 
 const validGatewayMessage = fc.oneof(
@@ -56,7 +66,8 @@ const validGatewayMessage = fc.oneof(
     },
     { requiredKeys: ['type', 'id', 'ts', 'configVersion', 'paths', 'queue', 'requests'] },
   ),
-  fc.record({ type: fc.constant('event'), id, ts, event: fc.constantFrom(...EVENTS), details: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })) }),
+  fc.record({ type: fc.constant('event'), id, ts, event: fc.constantFrom(...FREE_EVENTS), details: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })) }),
+  fc.record({ type: fc.constant('event'), id, ts, event: fc.constant('unknown_outcome'), details: unknownOutcome }),
   fc.record({ type: fc.constant('result'), id, ts, re: id, ok: fc.boolean(), result: fc.jsonValue({ maxDepth: 2 }), error: errorBody }, { requiredKeys: ['type', 'id', 'ts', 're', 'ok'] }),
   fc.record({ type: fc.constant('error'), id, ts, re: id, error: errorBody }, { requiredKeys: ['type', 'id', 'ts', 'error'] }),
 );
@@ -69,7 +80,7 @@ type Edit = { at: number; kind: 'delete' | 'retype' | 'add' | 'replace'; key: st
 const edit: fc.Arbitrary<Edit> = fc.record({
   at: fc.nat(),
   kind: fc.constantFrom('delete', 'retype', 'add', 'replace'),
-  key: fc.oneof(fc.constantFrom('type', 'id', 'ts', 're', 'store', 'paths', 'queue', '__proto__', 'constructor', 'extra'), trickyString(5)),
+  key: fc.oneof(fc.constantFrom('type', 'id', 'ts', 're', 'store', 'paths', 'queue', 'details', 'receipt', 'receipts', 'as', 'by', '__proto__', 'constructor', 'extra'), trickyString(5)),
   value: fc.oneof(
     fc.jsonValue({ maxDepth: 2 }),
     fc.constantFrom('hello', 'command', 'telemetry', 'error', 'result', 'event', 'x'.repeat(65), 'a b', '', -1, 1.5, 2 ** 53, null, [], {}),
@@ -174,6 +185,24 @@ describe('fleet protocol decoders (fuzz)', () => {
         const r = parseCommandArgs(command, args);
         if (r.ok) expect(r.args).toBe(args);
         else expect(r.message.startsWith(`${command} args: `)).toBe(true);
+      }),
+      2000,
+    );
+  });
+
+  it('queue.settle args: valid ones pass; edited ones pass only while still receipts, a verdict and a printable who (2000 runs)', () => {
+    const settle = fc.record({ receipts: fc.array(receipt, { minLength: 1, maxLength: 5 }), as: fc.constantFrom('retry', 'delivered'), by: fc.stringMatching(/^[A-Za-z0-9._-]{1,128}$/) });
+    check(
+      fc.property(settle, fc.array(edit, { maxLength: 3 }), (args, es) => {
+        const edited = applyEdits(args, es) as Record<string, unknown>;
+        const r = parseCommandArgs('queue.settle', edited);
+        const receipts = edited.receipts;
+        const valid =
+          Object.keys(edited).sort().join() === 'as,by,receipts' &&
+          Array.isArray(receipts) && receipts.length >= 1 && receipts.length <= 1000 && receipts.every((x) => typeof x === 'string' && /^[0-9a-f-]{36}$/.test(x)) &&
+          (edited.as === 'retry' || edited.as === 'delivered') &&
+          typeof edited.by === 'string' && edited.by.length >= 1 && edited.by.length <= 128 && !/[\u0000-\u001f\u007f]/.test(edited.by);
+        expect(r.ok).toBe(valid);
       }),
       2000,
     );
