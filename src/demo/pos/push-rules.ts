@@ -102,9 +102,16 @@ export function stopsAtFirstFailure(version: PosVersion, trigger: PushTrigger): 
 }
 
 /**
- * Only 19 stops sending while it believes it is offline (18 checks the same flag, but
- * only the browser's offline event sets it, which the emulator never fires).
+ * 18/19 keep a `network.offline` flag; while it is set `syncAllOrders` sends nothing.
+ * `checkConnectivity` (the ping) sets it on a lost connection and clears it on an answer.
+ * 18 pings only on the browser's online/offline events; 19 also after a push's lost
+ * connection (inferred), and then re-pings every PING_INTERVAL_MS until one answers.
  */
+export function hasOfflineMode(version: PosVersion): boolean {
+  return version === '18' || version === '19';
+}
+
+/** 19: a push's lost connection puts the till offline and starts the ping loop. */
 export function goesOfflineOnConnectionLost(version: PosVersion): boolean {
   return version === '19';
 }
