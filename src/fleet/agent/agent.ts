@@ -82,6 +82,8 @@ export class FleetAgent {
     this.#unsubscribe.push(
       this.#host.onLinkChange((change) => this.#event('link.state', { ...change })),
       this.#host.onDeadLetter((dead) => this.#event('dead_letter', { ...dead })),
+      // Spooled like dead letters: an operator must hear of it even after an outage.
+      this.#host.onUnknownOutcome((unknown) => this.#event('unknown_outcome', { ...unknown })),
     );
     this.#conn.start();
     this.#scheduleTelemetry();

@@ -11,12 +11,16 @@ const quiet = createLogger({ destination: new Writable({ write: (_c, _e, done) =
 const DEAD = '00000000-0000-4000-8000-000000000001';
 const PENDING = '00000000-0000-4000-8000-000000000002';
 const UNKNOWN = '00000000-0000-4000-8000-000000000003';
+const IN_DOUBT = '00000000-0000-4000-8000-000000000004';
+const IN_DOUBT_2 = '00000000-0000-4000-8000-000000000005';
 
 function fakeHost() {
   const calls: string[] = [];
   const states = new Map<string, EntryView['state']>([
     [DEAD, 'dead'],
     [PENDING, 'pending'],
+    [IN_DOUBT, 'unknown'],
+    [IN_DOUBT_2, 'unknown'],
   ]);
   const replay = { paused: false, ratePerSec: 50, inflight: 0 };
   const host = {
@@ -30,6 +34,12 @@ function fakeHost() {
         return true;
       },
       discard: async () => false,
+      settle: async (r: string, as: 'retry' | 'delivered', by: string) => {
+        calls.push(`settle ${r} ${as} ${by}`);
+        if (states.get(r) !== 'unknown') return false;
+        states.set(r, as === 'retry' ? 'pending' : 'delivered');
+        return true;
+      },
     },
     replay: {
       pause: () => void (replay.paused = true),
@@ -110,7 +120,35 @@ describe('commands', () => {
     expect(calls.at(-1)).toBe('wake');
   });
 
-  it('answers a failing gateway with an internal error, never a rejection', async () => {
+  it('settles unknown outcomes one by one, says what became of each, and wakes replay', async () => {
+    const { host, calls } = fakeHost();
+    const r = runner(host);
+    expect(await r.run(command('c-5', 'queue.settle', { receipts: [IN_DOUBT, PENDING, UNKNOWN], as: 'retry', by: 'ops-alice' }))).toEqual({
+      ok: true,
+      result: {
+        results: [
+          { receipt: IN_DOUBT, ok: true, state: 'pending' },
+          { receipt: PENDING, ok: false, state: 'pending', error: 'not_unknown' },
+          { receipt: UNKNOWN, ok: false, error: 'unknown_receipt' },
+        ],
+      },
+    });
+    expect(calls.filter((c) => c.startsWith('settle ')).at(0)).toBe(`settle ${IN_DOUBT} retry ops-alice`);
+    expect(calls.at(-1)).toBe('wake');
+    // Marked delivered: the entries queued behind it under its ordering key may go now.
+    expect(await r.run(command('c-6', 'queue.settle', { receipts: [IN_DOUBT_2], as: 'delivered', by: 'ops-bob' }))).toEqual({ ok: true, result: { results: [{ receipt: IN_DOUBT_2, ok: true, state: 'delivered' }] } });
+    expect(calls.slice(-2)).toEqual([`settle ${IN_DOUBT_2} delivered ops-bob`, 'wake']);
+  });
+
+  it('settles nothing without who decided, and does not wake replay when nothing was settled', async () => {
+    const { host, calls } = fakeHost();
+    const r = runner(host);
+    expect(await r.run(command('c-7', 'queue.settle', { receipts: [IN_DOUBT], as: 'retry' }))).toMatchObject({ ok: false, error: { code: 'invalid_args', message: expect.stringContaining("'by'") } });
+    expect(await r.run(command('c-8', 'queue.settle', { receipts: [PENDING], as: 'delivered', by: 'ops-alice' }))).toMatchObject({ ok: true, result: { results: [{ ok: false, error: 'not_unknown' }] } });
+    expect(calls).toEqual([`settle ${PENDING} delivered ops-alice`]);
+  });
+
+    it('answers a failing gateway with an internal error, never a rejection', async () => {
     const { host } = fakeHost();
     expect(await runner(host).run(command('c-4', 'status'))).toEqual({ ok: false, error: { code: 'internal', message: 'journal worker exited' } });
   });

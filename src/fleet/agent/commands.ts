@@ -80,7 +80,7 @@ export class CommandRunner {
         return ok({ state, entries, ...(entries.length === limit && { next: entries.at(-1)!.seq }) });
       },
       'queue.retry': async ({ receipts }) => {
-        const results = await this.#eachDead(receipts, (r) => host.journal.retryDead(r), 'pending');
+        const results = await this.#each(receipts, (r) => host.journal.retryDead(r), 'pending', 'not_dead');
         const retried = results.filter((r) => r.ok).map((r) => r.receipt);
         if (retried.length > 0) {
           host.replay.wake();
@@ -89,9 +89,19 @@ export class CommandRunner {
         return ok({ results });
       },
       'queue.discard': async ({ receipts }) => {
-        const results = await this.#eachDead(receipts, (r) => host.journal.discard(r), 'discarded');
+        const results = await this.#each(receipts, (r) => host.journal.discard(r), 'discarded', 'not_dead');
         const discarded = results.filter((r) => r.ok).map((r) => r.receipt);
         if (discarded.length > 0) logger.warn({ receipts: discarded }, 'dead letters discarded by the fleet hub');
+        return ok({ results });
+      },
+      'queue.settle': async ({ receipts, as, by }) => {
+        const results = await this.#each(receipts, (r) => host.journal.settle(r, as, by), as === 'retry' ? 'pending' : 'delivered', 'not_unknown');
+        const settled = results.filter((r) => r.ok).map((r) => r.receipt);
+        if (settled.length > 0) {
+          // Also after "delivered": an unknown entry holds back the entries queued behind it under its ordering key.
+          host.replay.wake();
+          logger.warn({ receipts: settled, as, by }, 'unknown outcomes settled by the fleet hub');
+        }
         return ok({ results });
       },
       status: async () => ok(await host.status()),
@@ -116,8 +126,8 @@ export class CommandRunner {
     }
   }
 
-  /** Applies `act` to each dead letter; a receipt that is unknown or not dead says so. */
-  async #eachDead(receipts: string[], act: (receipt: string) => Promise<boolean>, done: 'pending' | 'discarded') {
+  /** Applies `act` to each entry; one it does not apply to says why (`refusal`: not in the state it acts on; or unknown_receipt). */
+  async #each(receipts: string[], act: (receipt: string) => Promise<boolean>, done: 'pending' | 'discarded' | 'delivered', refusal: 'not_dead' | 'not_unknown') {
     const results: { receipt: string; ok: boolean; state?: string; error?: string }[] = [];
     for (const receipt of receipts) {
       if (await act(receipt)) {
@@ -125,7 +135,7 @@ export class CommandRunner {
         continue;
       }
       const entry = await this.#d.host.journal.byReceipt(receipt);
-      results.push(entry ? { receipt, ok: false, state: entry.state, error: 'not_dead' } : { receipt, ok: false, error: 'unknown_receipt' });
+      results.push(entry ? { receipt, ok: false, state: entry.state, error: refusal } : { receipt, ok: false, error: 'unknown_receipt' });
     }
     return results;
   }

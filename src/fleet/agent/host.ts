@@ -5,14 +5,15 @@ import type { LoadedConfig } from '../../../edge-config/load.js';
 import type { EntryState, EntryView } from '../../../sync/journal-store.js';
 import type { PathStateChange } from '../../link/monitor.js';
 import type { ReloadResult } from '../../gateway/gateway.js';
-import type { PathTelemetry } from '../protocol.js';
+import type { PathTelemetry, UnknownOutcome } from '../protocol.js';
 
 /** The parts of the admin API's /v1/status the agent reads; status() answers the whole object. */
 export interface AgentStatus {
   configVersion: string;
   /** The same shape the protocol carries in telemetry. */
   paths: PathTelemetry[];
-  queue: { pending: number; dead: number; oldestAgeS: number; bytes: number; maxBytes: number };
+  /** unknown: entries whose write may or may not have taken effect (see UnknownOutcome). */
+  queue: { pending: number; dead: number; unknown: number; oldestAgeS: number; bytes: number; maxBytes: number };
 }
 
 /** One series of storegw_requests_total. */
@@ -28,6 +29,14 @@ export interface DeadLetter {
   reason: string;
   attempts: number;
 }
+
+/**
+ * A write to an ERP that does not dedupe was sent and its answer lost (or it
+ * timed out): it may or may not have taken effect, so it is not replayed until
+ * a read-back check or an operator settles it. The gateway reports exactly what
+ * the `unknown_outcome` event carries: { receipt, route, cls, reason, attempts }.
+ */
+export type { UnknownOutcome };
 
 export interface AgentHost {
   /** The running configuration; read at every use, so a reload applies at once. */
@@ -45,16 +54,19 @@ export interface AgentHost {
     byReceipt(receipt: string): Promise<EntryView | undefined>;
     retryDead(receipt: string): Promise<boolean>;
     discard(receipt: string): Promise<boolean>;
+    /** An operator's word on an unknown entry: it did not take effect (back to pending) or it did (delivered). True when it was unknown and is now settled. */
+    settle(receipt: string, as: 'retry' | 'delivered', by: string): Promise<boolean>;
   };
   replay: {
     pause(): void;
     resume(): void;
     setRate(ratePerSec: number): void;
-    /** Look for due entries now (after a dead letter was put back). */
+    /** Look for due entries now (after a dead letter was put back, or an unknown entry settled). */
     wake(): void;
     status(): { paused: boolean; ratePerSec: number; inflight: number };
   };
   /** Each subscription returns its unsubscribe. */
   onLinkChange(listener: (change: PathStateChange) => void): () => void;
   onDeadLetter(listener: (dead: DeadLetter) => void): () => void;
+  onUnknownOutcome(listener: (unknown: UnknownOutcome) => void): () => void;
 }

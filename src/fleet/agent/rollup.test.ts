@@ -44,7 +44,13 @@ describe('telemetry roll-up', () => {
     });
   });
 
-  it('counts the samples inside earlier roll-ups', () => {
+  it('keeps the most unknown outcomes seen, and none for gateways that do not report them', () => {
+    const q = (unknown?: number) => ({ pending: 0, dead: 0, oldestAgeS: 0, ...(unknown !== undefined && { unknown }) });
+    expect(rollUp([sample(1, { queue: q() }), sample(2, { queue: q(3) }), sample(3, { queue: q(1) })]).queue.unknown).toBe(3);
+    expect(rollUp([sample(1, { queue: q() }), sample(2, { queue: q() })]).queue).not.toHaveProperty('unknown');
+  });
+
+    it('counts the samples inside earlier roll-ups', () => {
     expect(rollUp([sample(1, { rolledUp: 10 }), sample(2, { rolledUp: 10 }), sample(3)]).rolledUp).toBe(21);
   });
 

@@ -48,6 +48,7 @@ export function rollUp(messages: readonly TelemetryMessage[]): TelemetryMessage 
     queue.dead = Math.max(queue.dead, m.queue.dead);
     queue.oldestAgeS = Math.max(queue.oldestAgeS, m.queue.oldestAgeS);
     if (m.queue.bytes !== undefined) queue.bytes = Math.max(queue.bytes ?? 0, m.queue.bytes);
+    if (m.queue.unknown !== undefined) queue.unknown = Math.max(queue.unknown ?? 0, m.queue.unknown);
     for (const [cls, outcomes] of Object.entries(m.requests)) {
       const into = (requests[cls] ??= {});
       for (const [outcome, n] of Object.entries(outcomes)) into[outcome] = (into[outcome] ?? 0) + n;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pathTelemetry, QuotaWatch, RequestDeltas } from './telemetry.js';
+import { pathTelemetry, queueTelemetry, QuotaWatch, RequestDeltas } from './telemetry.js';
 
 const count = (cls: string, outcome: string, value: number, route = 'r') => ({ labels: { route, class: cls, outcome }, value });
 
@@ -22,7 +22,11 @@ describe('telemetry', () => {
     expect(seen).toEqual([false, false, true, false, false, false, false, true]);
   });
 
-  it('sends only the fields the protocol knows', () => {
+  it('reports the unknown entries with the queue, not the quota', () => {
+    expect(queueTelemetry({ pending: 4, dead: 1, unknown: 2, oldestAgeS: 30, bytes: 900, maxBytes: 10_000 })).toEqual({ pending: 4, dead: 1, unknown: 2, oldestAgeS: 30, bytes: 900 });
+  });
+
+    it('sends only the fields the protocol knows', () => {
     expect(pathTelemetry({ name: 'fiber', state: 'up', score: 90, rttMs: 5, jitterMs: 1, lossPct: 0, monitored: true, wireguardError: 'x' } as never)).toEqual({
       name: 'fiber',
       state: 'up',
