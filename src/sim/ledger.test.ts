@@ -1,80 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { Ledger, type Write } from './ledger.js';
-import type { OdooCall } from './odoo-rpc.js';
+import { Ledger, type Commit, type RequestInfo } from './ledger.js';
 
-const sync = (...uuids: string[]): OdooCall => ({ id: 1, model: 'pos.order', method: 'sync_from_ui', args: [uuids.map((uuid) => ({ uuid }))], kwargs: {} });
-const write = (call: OdooCall, key: string | null = null): Write => ({ call, key, device: 'pos-1', receivedAt: 1000, body: { call } });
+const request: RequestInfo = { key: 'k', device: 'pos-1', receivedAt: 1000, body: { any: 'body' } };
+const order = (uuid: string, recordId: number): Commit => ({ uuid, posReference: `Order ${uuid}`, model: 'pos.order', method: 'sync_from_ui', recordId });
 
 describe('Ledger', () => {
-  it('commits each order of a batch, under the same key, and answers with ids', () => {
+  it('records each commit of a call with the request it came in, numbering from 1', () => {
     const l = new Ledger();
-    expect(l.write(write(sync('a', 'b'), 'k'))).toEqual([
-      { id: 1, uuid: 'a' },
-      { id: 2, uuid: 'b' },
+    l.record(request, [order('a', 7), order('b', 8)]);
+    l.record({ ...request, key: null }, [{ uuid: null, posReference: null, model: 'stock.picking', method: 'button_validate', recordId: 3 }]);
+    expect(l.commits()).toEqual([
+      { seq: 1, key: 'k', uuid: 'a', posReference: 'Order a', model: 'pos.order', method: 'sync_from_ui', recordId: 7, device: 'pos-1', receivedAt: 1000, body: { any: 'body' } },
+      { seq: 2, key: 'k', uuid: 'b', posReference: 'Order b', model: 'pos.order', method: 'sync_from_ui', recordId: 8, device: 'pos-1', receivedAt: 1000, body: { any: 'body' } },
+      { seq: 3, key: null, uuid: null, posReference: null, model: 'stock.picking', method: 'button_validate', recordId: 3, device: 'pos-1', receivedAt: 1000, body: { any: 'body' } },
     ]);
-    expect(l.commits()).toMatchObject([
-      { seq: 1, key: 'k', uuid: 'a', model: 'pos.order', method: 'sync_from_ui', device: 'pos-1', receivedAt: 1000 },
-      { seq: 2, key: 'k', uuid: 'b' },
-    ]);
-    expect(l.count()).toBe(2);
-    expect(l.duplicates()).toBe(0);
+    expect(l.count()).toBe(3);
   });
 
-  it('answers a repeated key from memory, whatever the body', () => {
+  it('counts duplicates as it is told to', () => {
     const l = new Ledger();
-    const first = l.write(write(sync('a'), 'k'));
-    expect(l.write(write(sync('other'), 'k'))).toEqual(first);
-    expect(l.commits().map((c) => c.uuid)).toEqual(['a']);
-    expect(l.duplicates()).toBe(1);
-  });
-
-  it('answers a repeated order uuid from memory under a new key, and remembers that key', () => {
-    const l = new Ledger();
-    const first = l.write(write(sync('a'), 'k1'));
-    expect(l.write(write(sync('a'), 'k2'))).toEqual(first);
-    expect(l.write(write(sync('a'), 'k2'))).toEqual(first);
-    expect(l.write(write(sync('a')))).toEqual(first);
-    expect(l.count()).toBe(1);
-    expect(l.duplicates()).toBe(3);
-  });
-
-  it('commits the new orders of a partly repeated batch', () => {
-    const l = new Ledger();
-    l.write(write(sync('a')));
-    expect(l.write(write(sync('a', 'b')))).toEqual([
-      { id: 1, uuid: 'a' },
-      { id: 2, uuid: 'b' },
-    ]);
-    expect(l.commits().map((c) => c.uuid)).toEqual(['a', 'b']);
-    expect(l.duplicates()).toBe(1);
-  });
-
-  it('commits every keyless write that carries no order uuid', () => {
-    const l = new Ledger();
-    const validate: OdooCall = { id: 1, model: 'stock.picking', method: 'button_validate', args: [[3]], kwargs: {} };
-    expect(l.write(write(validate))).toBe(true);
-    expect(l.write(write(validate))).toBe(true);
-    expect(l.write(write({ ...validate, model: 'res.partner', method: 'create' }))).toBe(3);
-    expect(l.commits().map((c) => [c.seq, c.uuid])).toEqual([
-      [1, null],
-      [2, null],
-      [3, null],
-    ]);
-    expect(l.duplicates()).toBe(0);
+    l.countDuplicate();
+    l.countDuplicate();
+    expect(l.duplicates()).toBe(2);
   });
 
   it('forgets everything on reset, numbering from 1 again', () => {
     const l = new Ledger();
-    l.write(write(sync('a'), 'k'));
-    l.write(write(sync('a'), 'k'));
+    l.record(request, [order('a', 1)]);
+    l.countDuplicate();
     l.reset();
     expect([l.commits(), l.count(), l.duplicates()]).toEqual([[], 0, 0]);
-    expect(l.write(write(sync('a'), 'k'))).toEqual([{ id: 1, uuid: 'a' }]);
+    l.record(request, [order('a', 1)]);
+    expect(l.commits()[0]!.seq).toBe(1);
   });
 
   it('hands out copies of its commit list', () => {
     const l = new Ledger();
-    l.write(write(sync('a')));
+    l.record(request, [order('a', 1)]);
     l.commits().pop();
     expect(l.count()).toBe(1);
   });

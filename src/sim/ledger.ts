@@ -1,72 +1,60 @@
-// The simulated ERP's committed writes. It honours idempotency the way an ERP
-// that is safe to retry against does: a write whose Idempotency-Key, or POS
-// order whose uuid, was already committed is answered from memory instead of
-// being committed twice.
-import { posOrderUuids, type OdooCall } from './odoo-rpc.js';
+// The simulated ERP's committed writes, one entry per record a call created or
+// wrote, in commit order. It decides nothing: the models (pos-orders, barcode,
+// odoo-model) say what a call commits and whether it repeated something the
+// ERP already had; the ledger keeps the record for tests to read.
+import type { OdooError } from './odoo-rpc.js';
 
 export interface SimOrder {
-  /** Commit order, from 1; also the record id the ERP answers with. */
+  /** Commit order, from 1. */
   seq: number;
+  /** The request's Idempotency-Key header, kept for tests to find a request by; Odoo itself ignores it. */
   key: string | null;
+  /** The client's own id for the record: 18/19 order uuid, 16/17 order data.uid, stock_barcode's dummy_id; null when there is none. */
   uuid: string | null;
+  /** The POS order's pos_reference (18/19 pos_reference, 16/17 data.name); null for other models. */
+  posReference: string | null;
   model: string;
   method: string;
+  /** The id of the record created or written, as the ERP answers it; null when the call names none. */
+  recordId: number | null;
+  /** The request's X-Device-Id header. */
   device: string | null;
   /** When the request reached the simulator (epoch ms), before any simulated delay or queueing. */
   receivedAt: number;
-  /** The whole JSON-RPC request body; the orders of one batch share it. */
+  /** The whole request body; the records of one call share it. */
   body: unknown;
 }
 
-export interface Write {
-  call: OdooCall;
-  key: string | null;
-  device: string | null;
-  receivedAt: number;
-  body: unknown;
-}
+/** What one call commits for one record; the ledger adds the request's details. */
+export type Commit = Pick<SimOrder, 'uuid' | 'posReference' | 'model' | 'method' | 'recordId'>;
+
+/**
+ * What serving one call came to: its JSON-RPC result, what it committed and
+ * whether it carried something the ERP already had; or the error it raised,
+ * in which case it committed nothing.
+ */
+export type Outcome = { ok: true; result: unknown; commits: Commit[]; repeated: boolean } | { ok: false; error: OdooError };
+
+/** The request a call came in, as the ledger records it. */
+export type RequestInfo = Pick<SimOrder, 'key' | 'device' | 'receivedAt' | 'body'>;
 
 export class Ledger {
   #commits: SimOrder[] = [];
-  #byKey = new Map<string, unknown>();
-  #byUuid = new Map<string, { id: number; uuid: string }>();
   #duplicates = 0;
 
-  /** Commits what is new in `w` and returns the JSON-RPC result to answer with. */
-  write(w: Write): unknown {
-    if (w.key !== null && this.#byKey.has(w.key)) {
-      this.#duplicates++;
-      return this.#byKey.get(w.key);
-    }
-    const uuids = posOrderUuids(w.call);
-    let result: unknown;
-    if (uuids === undefined) {
-      const seq = this.#record(w, null);
-      result = w.call.method === 'create' ? seq : true;
-    } else {
-      // Like Odoo's sync_from_ui, a batch commits its new orders and reports the ones it already has.
-      let repeated = false;
-      result = uuids.map((uuid) => {
-        const earlier = uuid === null ? undefined : this.#byUuid.get(uuid);
-        if (earlier) {
-          repeated = true;
-          return earlier;
-        }
-        const answer = { id: this.#record(w, uuid), uuid };
-        if (uuid !== null) this.#byUuid.set(uuid, { id: answer.id, uuid });
-        return answer;
-      });
-      if (repeated) this.#duplicates++;
-    }
-    if (w.key !== null) this.#byKey.set(w.key, result);
-    return result;
+  record(request: RequestInfo, commits: readonly Commit[]): void {
+    for (const c of commits) this.#commits.push({ seq: this.#commits.length + 1, key: request.key, ...c, device: request.device, receivedAt: request.receivedAt, body: request.body });
+  }
+
+  /** Notes a write request answered at least partly from what the ERP already had. */
+  countDuplicate(): void {
+    this.#duplicates++;
   }
 
   commits(): SimOrder[] {
     return [...this.#commits];
   }
 
-  /** Write requests answered at least partly from memory. */
   duplicates(): number {
     return this.#duplicates;
   }
@@ -77,14 +65,6 @@ export class Ledger {
 
   reset(): void {
     this.#commits = [];
-    this.#byKey.clear();
-    this.#byUuid.clear();
     this.#duplicates = 0;
-  }
-
-  #record(w: Write, uuid: string | null): number {
-    const seq = this.#commits.length + 1;
-    this.#commits.push({ seq, key: w.key, uuid, model: w.call.model, method: w.call.method, device: w.device, receivedAt: w.receivedAt, body: w.body });
-    return seq;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isOdooPath, isRead, parseOdooCall, posOrderUuids, readResult, requestId, type OdooCall } from './odoo-rpc.js';
+import { isOdooPath, isRead, missingMethod, notFound, parseOdooCall, readResult, requestId, rpcFailure, serverError, userError, type OdooCall } from './odoo-rpc.js';
 
 const kwBody = (params: Record<string, unknown>) => ({ jsonrpc: '2.0', method: 'call', id: 7, params });
 const execKw = (...args: unknown[]) => ({ jsonrpc: '2.0', method: 'call', id: 9, params: { service: 'object', method: 'execute_kw', args } });
@@ -70,24 +70,25 @@ describe('Odoo paths and reads', () => {
   });
 });
 
-describe('posOrderUuids', () => {
-  it("finds each order's uuid as Odoo versions name it", () => {
-    const orders = [{ uuid: 'a' }, { data: { uuid: 'b' } }, { id: 'c', data: { uid: 'c-uid' } }, { id: 'd' }, { id: 42 }, {}];
-    expect(posOrderUuids(call('pos.order', 'create_from_ui', [orders]))).toEqual(['a', 'b', 'c-uid', 'd', null, null]);
+describe('Odoo error answers', () => {
+  it('serializes an exception the way Odoo does: code 200, "Odoo Server Error", module-qualified name', () => {
+    expect(serverError('odoo.exceptions.ValidationError', 'bad')).toEqual({
+      code: 200,
+      message: 'Odoo Server Error',
+      data: { name: 'odoo.exceptions.ValidationError', message: 'bad', arguments: ['bad'], context: {}, debug: expect.stringContaining('ValidationError: bad') },
+    });
+    expect(userError('no').data.name).toBe('odoo.exceptions.UserError');
   });
 
-  it('prefers order.uuid over data.uuid over data.uid over id', () => {
-    expect(posOrderUuids(call('pos.order', 'sync_from_ui', [[{ uuid: 'u', id: 'i', data: { uuid: 'du', uid: 'uid' } }]]))).toEqual(['u']);
-    expect(posOrderUuids(call('pos.order', 'sync_from_ui', [[{ id: 'i', data: { uuid: 'du', uid: 'uid' } }]]))).toEqual(['du']);
+  it("words a missing method as call_kw's AttributeError", () => {
+    expect(missingMethod('pos.order', 'sync_from_ui').data).toMatchObject({ name: 'builtins.AttributeError', message: "The method 'sync_from_ui' does not exist on the model 'pos.order'" });
   });
 
-  it('is undefined for calls that carry no orders', () => {
-    expect(posOrderUuids(call('pos.order', 'write', [[5], { note: 'x' }]))).toBeUndefined();
-    expect(posOrderUuids(call('pos.order', 'sync_from_ui', []))).toBeUndefined();
-    expect(posOrderUuids(call('stock.picking', 'sync_from_ui', [[{ uuid: 'a' }]]))).toBeUndefined();
+  it('answers an unknown path with code 404', () => {
+    expect(notFound()).toMatchObject({ code: 404, message: '404: Not Found', data: { name: 'werkzeug.exceptions.NotFound' } });
   });
 
-  it('reads an empty batch as no orders', () => {
-    expect(posOrderUuids(call('pos.order', 'sync_from_ui', [[]]))).toEqual([]);
+  it('wraps an error in a JSON-RPC envelope', () => {
+    expect(rpcFailure(4, userError('x'))).toEqual({ jsonrpc: '2.0', id: 4, error: userError('x') });
   });
 });

@@ -1,5 +1,12 @@
 // Reading Odoo JSON-RPC calls the way the ERP simulator needs them, and
 // building its answers. Pure: no sockets, no state.
+//
+// Error answers follow odoo/http.py's JsonRPCDispatcher.handle_error and
+// serialize_exception (16.0-19.0): HTTP 200, `error: {code: 200, message:
+// 'Odoo Server Error', data: {name: '<module>.<Class>', message, arguments,
+// context, debug}}`; a path no route matches gives code 404 / '404: Not Found'.
+// A method the model lacks is odoo/api.py call_kw's AttributeError
+// ("The method 'm' does not exist on the model 'x'", as 17.0-19.0 word it).
 
 export interface OdooCall {
   id: unknown;
@@ -20,7 +27,7 @@ const READ_PREFIXES = ['search', 'read', 'name_search', 'fields_get', 'load_', '
 const DEFAULT_LIMIT = 80;
 const CATALOG_SIZE = 1000;
 
-function isObject(v: unknown): v is Record<string, unknown> {
+export function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
@@ -57,22 +64,6 @@ export function requestId(body: unknown): unknown {
   return isObject(body) ? (body.id ?? null) : null;
 }
 
-/**
- * The uuids of the orders a pos.order call carries in args[0], one entry per
- * order (null when an order names none), or undefined when the call is not a
- * list of orders (e.g. pos.order write([ids], vals)).
- */
-export function posOrderUuids(call: OdooCall): (string | null)[] | undefined {
-  const list = call.args[0];
-  if (call.model !== 'pos.order' || !Array.isArray(list) || !list.every(isObject)) return undefined;
-  return list.map((order: Record<string, unknown>) => {
-    const data = isObject(order.data) ? order.data : {};
-    // Odoo 18 sends `uuid`; Odoo 16/17 send {id, data: {uid}}, and some versions also `data.uuid`.
-    const uuid = [order.uuid, data.uuid, data.uid, order.id].find((v) => typeof v === 'string');
-    return (uuid as string | undefined) ?? null;
-  });
-}
-
 /** What a read answers: a deterministic catalog for product.product search_read, nothing otherwise. */
 export function readResult(call: OdooCall): Product[] {
   if (call.model !== 'product.product' || call.method !== 'search_read') return [];
@@ -91,4 +82,37 @@ export function rpcResult(id: unknown, result: unknown): { jsonrpc: '2.0'; id: u
 
 export function rpcError(id: unknown, code: number, message: string): { jsonrpc: '2.0'; id: unknown; error: { code: number; message: string } } {
   return { jsonrpc: '2.0', id, error: { code, message } };
+}
+
+export interface OdooError {
+  code: number;
+  message: string;
+  data: { name: string; message: string; arguments: unknown[]; context: Record<string, unknown>; debug: string };
+}
+
+/** An exception raised while serving a call, as Odoo serializes it; `name` is the Python class with its module. */
+export function serverError(name: string, message: string): OdooError {
+  const cls = name.slice(name.lastIndexOf('.') + 1);
+  return {
+    code: 200,
+    message: 'Odoo Server Error',
+    data: { name, message, arguments: [message], context: {}, debug: `Traceback (most recent call last):\n  File "erp-simulator", line 1, in <simulated>\n${cls}: ${message}\n` },
+  };
+}
+
+export function missingMethod(model: string, method: string): OdooError {
+  return serverError('builtins.AttributeError', `The method '${method}' does not exist on the model '${model}'`);
+}
+
+export function userError(message: string): OdooError {
+  return serverError('odoo.exceptions.UserError', message);
+}
+
+export function notFound(): OdooError {
+  const message = '404 Not Found: The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
+  return { ...serverError('werkzeug.exceptions.NotFound', message), code: 404, message: '404: Not Found' };
+}
+
+export function rpcFailure(id: unknown, error: OdooError): { jsonrpc: '2.0'; id: unknown; error: OdooError } {
+  return { jsonrpc: '2.0', id, error };
 }
