@@ -9,6 +9,14 @@ import { defineConfig } from 'vitest/config';
  */
 const ALONE = ['test/lab/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/browser/**/*.test.ts', 'test/soak/**/*.test.ts', 'test/deploy/dockerfile.test.ts'];
 
+/**
+ * Where to write vitest's JSON report as well (alongside the default reporter), when
+ * set: `.ci/run` points it at a temp file and reads its closing line's counts from it
+ * (.ci/vitest-counts.mjs) rather than scraping the console, which the tests' output
+ * can make unreadable.
+ */
+const JSON_REPORT = process.env.STOREGW_TEST_JSON_REPORT;
+
 export default defineConfig({
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),
@@ -16,7 +24,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
+    reporters: JSON_REPORT ? ['default', ['json', { outputFile: JSON_REPORT }]] : ['default'],
     projects: [
       {
         extends: true,

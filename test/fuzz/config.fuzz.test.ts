@@ -6,7 +6,7 @@
 // `FILE:path: message (line N)` form.
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ConfigError, formatProblem } from '../../edge-config/errors.js';
 import { parseHubConfig } from '../../edge-config/hub-load.js';
@@ -14,7 +14,7 @@ import { parseGatewayConfig } from '../../edge-config/load.js';
 import { compilePathPattern } from '../../src/gateway/classify.js';
 import { gatewayYaml } from '../support/gateway.js';
 import { posOrdersRoute } from '../support/pos.js';
-import { check, trickyString } from './fuzz-params.js';
+import { check, printable, printableWarnings, trickyString } from './fuzz-params.js';
 
 const FILE = '/etc/storegw/gate way.yaml';
 const example = (name: string) => readFileSync(new URL(`../../edge-config/examples/${name}`, import.meta.url), 'utf8');
@@ -149,12 +149,20 @@ function editLines(text: string, edits: LineEdit[]): string {
 
 // ---- The property
 
+// The YAML parser warns (process.emitWarning) about what it tolerates in the fuzzed
+// text, quoting it: NULs and all. Those warnings are printed escaped.
+let restoreWarnings: () => void = () => {};
+beforeAll(() => {
+  restoreWarnings = printableWarnings();
+});
+afterAll(() => restoreWarnings());
+
 function loadsOrExplains<T>(load: () => T, onLoaded: (value: T) => void, text: string): void {
   let value: T;
   try {
     value = load();
   } catch (e) {
-    if (!(e instanceof ConfigError)) throw new Error(`threw ${(e as Error)?.constructor?.name}, not ConfigError: ${String((e as Error)?.message).slice(0, 300)}`);
+    if (!(e instanceof ConfigError)) throw new Error(`threw ${(e as Error)?.constructor?.name}, not ConfigError: ${printable(String((e as Error)?.message).slice(0, 300))}`);
     expect(e.file).toBe(FILE);
     expect(e.problems.length).toBeGreaterThan(0);
     const lines = e.message.split('\n');

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayYaml, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { eventually, posOrderBody, posOrdersRoute } from '../support/pos.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { checkAsync, FUZZ_SEED, trickyString } from './fuzz-params.js';
+import { checkAsync, FUZZ_SEED, printable, trickyString } from './fuzz-params.js';
 import { buildRequest, rawRequest, type RawResponse } from './raw-http.js';
 
 const ROUTES = `${posOrdersRoute(1500)}
@@ -80,7 +80,8 @@ describe('HTTP ingress (fuzz over real sockets)', () => {
   /** The invariants of one exchange: `what` describes the request for the failure message. */
   function judge(what: string, answer: RawResponse, before: Counts, after: Counts, pipelined: boolean) {
     const status = answer.status;
-    const context = `${what}\n→ ${status ?? answer.ended}: ${answer.raw.subarray(0, 300).toString('latin1')}\ngateway log: ${t.logs().slice(before.logOffset).slice(0, 1500)}`;
+    // Escaped: the request, the answer and the log quote the fuzz input's raw bytes.
+    const context = `${printable(what)}\n→ ${status ?? answer.ended}: ${printable(answer.raw.subarray(0, 300).toString('latin1'))}\ngateway log: ${printable(t.logs().slice(before.logOffset).slice(0, 1500), { keepNewlines: true })}`;
     // No 5xx for what a client sent: the upstream is up and answers everything.
     expect(status === undefined || status < 500, context).toBe(true);
     // A client's error never counts against the uplink. Known exception (reported, see the KNOWN BUG test
@@ -113,7 +114,7 @@ describe('HTTP ingress (fuzz over real sockets)', () => {
     return answer;
   }
 
-  const show = (b: Buffer) => JSON.stringify(b.subarray(0, 400).toString('latin1'));
+  const show = (b: Buffer) => printable(JSON.stringify(b.subarray(0, 400).toString('latin1')));
 
   it.each<[string, () => Buffer, (r: RawResponse) => void]>([
     ['a header block over 16 KiB', () => buildRequest('GET', '/web/x', [['Host', 'gw'], ['X-Big', 'a'.repeat(17 * 1024)], ['Connection', 'close']]), (r) => expect(r.status === 431 || r.status === 400 || r.status === undefined).toBe(true)],
@@ -228,7 +229,7 @@ describe('HTTP ingress (fuzz over real sockets)', () => {
       }),
       300,
     );
-    if (knownBugA.length > 0) console.warn(`known bug (a broken client body blamed on the uplink) hit by ${knownBugA.length} fuzz requests, e.g.\n${knownBugA.slice(0, 3).join('\n')}`);
+    if (knownBugA.length > 0) console.warn(`known bug (a broken client body blamed on the uplink) hit by ${knownBugA.length} fuzz requests, e.g.\n${knownBugA.slice(0, 3).map((what) => printable(what)).join('\n')}`);
   });
 
   it('is still healthy afterwards: /healthz, a POS order goes through, the path is UP, no upstream failure was recorded', async () => {
