@@ -35,6 +35,49 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX entries_dead     ON entries (seq) WHERE state = 'dead';
    CREATE INDEX entries_done     ON entries (updated_at) WHERE state = 'delivered';
    CREATE INDEX entries_age      ON entries (created_at) WHERE state = 'pending';`,
+  // The 'unknown' state (an attempt that may have reached an ERP that does not
+  // dedupe) and who settled it when. SQLite cannot change a CHECK constraint in
+  // place: the table is rebuilt, seq and its AUTOINCREMENT counter kept.
+  `CREATE TABLE entries_v2 (
+     seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+     receipt          TEXT    NOT NULL UNIQUE,
+     idem_key         TEXT    NOT NULL UNIQUE,
+     route            TEXT    NOT NULL,
+     class            TEXT    NOT NULL,
+     priority         INTEGER NOT NULL,
+     ordering_key     TEXT,
+     method           TEXT    NOT NULL,
+     target           TEXT    NOT NULL,
+     headers          TEXT    NOT NULL,
+     body             BLOB,
+     bytes            INTEGER NOT NULL,
+     state            TEXT    NOT NULL CHECK (state IN ('pending', 'delivered', 'dead', 'unknown')),
+     attempts         INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at  INTEGER NOT NULL,
+     created_at       INTEGER NOT NULL,
+     updated_at       INTEGER NOT NULL,
+     last_error       TEXT,
+     upstream_status  INTEGER,
+     response_headers TEXT,
+     response_body    BLOB,
+     settled_by       TEXT,
+     settled_at       INTEGER
+   );
+   INSERT INTO entries_v2 (seq, receipt, idem_key, route, class, priority, ordering_key, method, target, headers, body, bytes, state, attempts,
+                           next_attempt_at, created_at, updated_at, last_error, upstream_status, response_headers, response_body)
+     SELECT seq, receipt, idem_key, route, class, priority, ordering_key, method, target, headers, body, bytes, state, attempts,
+            next_attempt_at, created_at, updated_at, last_error, upstream_status, response_headers, response_body FROM entries;
+   DELETE FROM sqlite_sequence WHERE name = 'entries_v2';
+   INSERT INTO sqlite_sequence (name, seq)
+     SELECT 'entries_v2', MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0), COALESCE((SELECT MAX(seq) FROM entries_v2), 0));
+   DROP TABLE entries;
+   ALTER TABLE entries_v2 RENAME TO entries;
+   CREATE INDEX entries_pending  ON entries (priority, seq) WHERE state = 'pending';
+   CREATE INDEX entries_lane     ON entries (ordering_key, seq) WHERE state = 'pending' AND ordering_key IS NOT NULL;
+   CREATE INDEX entries_dead     ON entries (seq) WHERE state = 'dead';
+   CREATE INDEX entries_done     ON entries (updated_at) WHERE state = 'delivered';
+   CREATE INDEX entries_age      ON entries (created_at) WHERE state = 'pending';
+   CREATE INDEX entries_unknown  ON entries (next_attempt_at) WHERE state = 'unknown';`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,7 +9,16 @@ import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './journal-schema.js'
 import { privateDbFile } from '../src/util/private-db-file.js';
 import { migrate, sqliteFileProblem, type SqliteFileProblem } from '../src/util/sqlite-file.js';
 
-export type EntryState = 'pending' | 'delivered' | 'dead';
+/**
+ * pending: waiting for delivery. delivered: the ERP answered (the answer is
+ * kept for the client's retries). dead: given up. unknown: an attempt may
+ * have reached an ERP that does not dedupe, and its answer was lost; it is
+ * never replayed blindly: a read-back check or an operator settles it.
+ */
+export type EntryState = 'pending' | 'delivered' | 'dead' | 'unknown';
+export const ENTRY_STATES: readonly EntryState[] = ['pending', 'delivered', 'dead', 'unknown'];
+/** How an unknown entry is settled: it did not take effect (send it again) or it did. */
+export type Settlement = 'retry' | 'delivered';
 export type Headers = Record<string, string | string[]>;
 
 export interface NewEntry {
@@ -40,6 +49,9 @@ export interface EntryView {
   nextAttemptAt: number;
   lastError: string | null;
   upstreamStatus: number | null;
+  /** Who settled an unknown entry (an operator, the read-back check), and when (epoch ms). */
+  settledBy: string | null;
+  settledAt: number | null;
 }
 
 export interface DueEntry extends EntryView {
@@ -66,7 +78,10 @@ export type WriteOp =
   | { op: 'append'; entry: NewEntry }
   | { op: 'delivered'; receipt: string; response: StoredResponse }
   | { op: 'retry'; receipt: string; nextAt: number; error: string; status: number | null }
-  | { op: 'dead'; receipt: string; reason: string; attempted: boolean; response?: StoredResponse | undefined };
+  | { op: 'dead'; receipt: string; reason: string; attempted: boolean; response?: StoredResponse | undefined }
+  | { op: 'unknown'; receipt: string; reason: string; status: number | null; checkAt: number }
+  | { op: 'settle'; receipt: string; as: Settlement; by: string }
+  | { op: 'checkLater'; receipt: string; at: number; error: string };
 
 /** An append's result, or whether a state change applied (false: the entry was no longer pending). */
 export type WriteResult = AppendResult | boolean;
@@ -75,6 +90,7 @@ export interface JournalStats {
   pending: number;
   dead: number;
   delivered: number;
+  unknown: number;
   oldestAgeS: number;
   bytes: number;
   maxBytes: number;
@@ -104,6 +120,8 @@ interface Row {
   next_attempt_at: number;
   last_error: string | null;
   upstream_status: number | null;
+  settled_by: string | null;
+  settled_at: number | null;
 }
 
 interface FullRow extends Row {
@@ -113,7 +131,8 @@ interface FullRow extends Row {
   body: Buffer | null;
 }
 
-const VIEW_COLUMNS = 'seq, receipt, idem_key, route, class, ordering_key, state, attempts, created_at, updated_at, next_attempt_at, last_error, upstream_status';
+const VIEW_COLUMNS =
+  'seq, receipt, idem_key, route, class, ordering_key, state, attempts, created_at, updated_at, next_attempt_at, last_error, upstream_status, settled_by, settled_at';
 
 function view(r: Row): EntryView {
   return {
@@ -130,6 +149,17 @@ function view(r: Row): EntryView {
     nextAttemptAt: r.next_attempt_at,
     lastError: r.last_error,
     upstreamStatus: r.upstream_status,
+    settledBy: r.settled_by,
+    settledAt: r.settled_at,
+  };
+}
+
+/** What a client re-sending a write that was settled as delivered is answered: the ERP's own answer was never seen. */
+function settledAnswer(by: string): StoredResponse {
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'x-gateway-settled-by': by },
+    body: Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: null, result: true })),
   };
 }
 
@@ -157,7 +187,7 @@ export class JournalStore {
   readonly #maxBytes: number;
   #bytes: number;
   /** Kept in memory: counting a million rows for every status call would cost more than the calls. */
-  readonly #counts: Record<EntryState, number> = { pending: 0, dead: 0, delivered: 0 };
+  readonly #counts: Record<EntryState, number> = { pending: 0, dead: 0, delivered: 0, unknown: 0 };
   readonly #stmt;
 
   private constructor(db: Database.Database, maxBytes: number) {
@@ -195,6 +225,21 @@ export class JournalStore {
       ),
       revive: d.prepare(
         `UPDATE entries SET state = 'pending', attempts = 0, next_attempt_at = @now, last_error = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'dead'`,
+      ),
+      unknown: d.prepare(
+        `UPDATE entries SET state = 'unknown', attempts = attempts + 1, last_error = @error, upstream_status = @status, next_attempt_at = @checkAt, updated_at = @now
+         WHERE receipt = @receipt AND state = 'pending'`,
+      ),
+      settleRetry: d.prepare(
+        `UPDATE entries SET state = 'pending', next_attempt_at = @now, settled_by = @by, settled_at = @now, updated_at = @now WHERE receipt = @receipt AND state = 'unknown'`,
+      ),
+      settleDelivered: d.prepare(
+        `UPDATE entries SET state = 'delivered', settled_by = @by, settled_at = @now, upstream_status = @status, response_headers = @headers, response_body = @body,
+           body = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'unknown'`,
+      ),
+      checkLater: d.prepare(`UPDATE entries SET next_attempt_at = @at, last_error = @error, updated_at = @now WHERE receipt = @receipt AND state = 'unknown'`),
+      checksDue: d.prepare(
+        `SELECT ${VIEW_COLUMNS}, method, target, headers, body FROM entries WHERE state = 'unknown' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 1000`,
       ),
       bytesOf: d.prepare(`SELECT bytes FROM entries WHERE receipt = ?`),
       discard: d.prepare(`DELETE FROM entries WHERE receipt = ? AND state = 'dead'`),
@@ -275,6 +320,12 @@ export class JournalStore {
         return this.markRetry(o.receipt, o.nextAt, o.error, o.status, now);
       case 'dead':
         return this.markDead(o.receipt, o.reason, now, o.attempted, o.response);
+      case 'unknown':
+        return this.#changed(this.#stmt.unknown.run({ receipt: o.receipt, error: o.reason, status: o.status, checkAt: o.checkAt, now }).changes, 'pending', 'unknown');
+      case 'settle':
+        return this.settle(o.receipt, o.as, o.by, now);
+      case 'checkLater':
+        return this.#stmt.checkLater.run({ receipt: o.receipt, at: o.at, error: o.error, now }).changes > 0;
     }
   }
 
@@ -340,6 +391,29 @@ export class JournalStore {
     return changed;
   }
 
+  /** Settles an unknown entry: back to pending (it did not take effect) or delivered (it did). False when it was not unknown. */
+  settle(receipt: string, as: Settlement, by: string, now: number): boolean {
+    if (as === 'retry') return this.#changed(this.#stmt.settleRetry.run({ receipt, by, now }).changes, 'unknown', 'pending');
+    const bytes = this.#bytesOf(receipt);
+    const answer = settledAnswer(by);
+    const changed = this.#changed(
+      this.#stmt.settleDelivered.run({ receipt, by, now, status: answer.status, headers: JSON.stringify(answer.headers), body: answer.body }).changes,
+      'unknown',
+      'delivered',
+    );
+    if (changed) this.#bytes -= bytes;
+    return changed;
+  }
+
+  /** Unknown entries whose read-back is due, of the routes that have one, skipping `exclude` (being checked). */
+  checksDue(now: number, routes: readonly string[], limit: number, exclude: ReadonlySet<string>): DueEntry[] {
+    const wanted = new Set(routes);
+    return (this.#stmt.checksDue.all(now) as FullRow[])
+      .filter((r) => wanted.has(r.route) && !exclude.has(r.receipt))
+      .slice(0, limit)
+      .map((r) => ({ ...view(r), method: r.method, target: r.target, headers: JSON.parse(r.headers) as Headers, body: r.body }));
+  }
+
   /** Puts a dead letter back in the queue, as if new. */
   retryDead(receipt: string, now: number): boolean {
     const changed = this.#stmt.revive.run({ receipt, now }).changes > 0;
@@ -395,6 +469,11 @@ export class JournalStore {
 
   close(): void {
     this.#db.close();
+  }
+
+  #changed(changes: number, from: EntryState, to: EntryState): boolean {
+    if (changes > 0) this.#move(from, to);
+    return changes > 0;
   }
 
   #move(from: EntryState, to: EntryState): void {

@@ -12,6 +12,7 @@ import {
   type EntryView,
   type JournalStats,
   type NewEntry,
+  type Settlement,
   type StoredResponse,
   type WriteOp,
   type WriteResult,
@@ -83,6 +84,18 @@ export class Journal {
     return this.#write({ op: 'dead', receipt, reason, attempted, response }) as Promise<boolean>;
   }
 
+  /** The attempt may have taken effect at an ERP that does not dedupe: held until `checkAt` (read-back) or an operator. */
+  markUnknown(receipt: string, reason: string, status: number | null, checkAt: number) {
+    return this.#write({ op: 'unknown', receipt, reason, status, checkAt }) as Promise<boolean>;
+  }
+  /** Settles an unknown entry; `by` is recorded with the time (an operator's name, or the read-back check). */
+  settle(receipt: string, as: Settlement, by: string) {
+    return this.#write({ op: 'settle', receipt, as, by }) as Promise<boolean>;
+  }
+  checkLater(receipt: string, at: number, error: string) {
+    return this.#write({ op: 'checkLater', receipt, at, error }) as Promise<boolean>;
+  }
+
   #write(op: WriteOp): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.#queued.push({ op, resolve, reject });
@@ -115,6 +128,9 @@ export class Journal {
   }
   due(now: number, limit: number, exclude: ReadonlySet<string>) {
     return this.#call('due', now, limit, exclude) as Promise<DueEntry[]>;
+  }
+  checksDue(now: number, routes: readonly string[], limit: number, exclude: ReadonlySet<string>) {
+    return this.#call('checksDue', now, routes, limit, exclude) as Promise<DueEntry[]>;
   }
   nextDueAt() {
     return this.#call('nextDueAt') as Promise<number | undefined>;

@@ -2,6 +2,7 @@
 // FIFO per ordering key, critical first, at most `concurrency` at once and at
 // most `ratePerSec` started per second — and records what became of each.
 import type { Logger } from 'pino';
+import type { DedupeKind } from '../edge-config/schema.js';
 import type { Journal } from './journal.js';
 import type { DueEntry, EntryView, StoredResponse } from './journal-store.js';
 import { decide, type AttemptOutcome, type BackoffSettings, type Decision } from './retry-policy.js';
@@ -21,10 +22,16 @@ export interface ReplaySettings extends BackoffSettings {
   concurrency: number;
 }
 
+/** What a route's entries need to know of their ERP: how it dedupes, and whether a read-back can settle an unknown outcome. */
+export interface RoutePolicy {
+  dedupe: DedupeKind;
+  check?: { afterMs: number; everyMs: number } | undefined;
+}
+
 /** Records an attempt's result in the journal; shared by live tries and replay. */
-export async function settle(journal: Journal, entry: EntryView, attempt: DeliveryAttempt, settings: BackoffSettings, logger: Logger): Promise<Decision> {
+export async function settle(journal: Journal, entry: EntryView, attempt: DeliveryAttempt, settings: BackoffSettings, policy: RoutePolicy, logger: Logger): Promise<Decision> {
   const now = Date.now();
-  const decision = decide(attempt.outcome, entry.attempts + 1, settings);
+  const decision = decide(attempt.outcome, entry.attempts + 1, settings, policy.dedupe);
   const status = attempt.outcome.kind === 'response' ? attempt.outcome.status : null;
   switch (decision.action) {
     case 'delivered':
@@ -36,6 +43,13 @@ export async function settle(journal: Journal, entry: EntryView, attempt: Delive
       break;
     case 'retry':
       await journal.markRetry(entry.receipt, now + decision.delayMs, decision.reason, status);
+      break;
+    case 'unknown':
+      await journal.markUnknown(entry.receipt, decision.reason, status, now + (policy.check?.afterMs ?? 0));
+      logger.warn(
+        { receipt: entry.receipt, route: entry.route, reason: decision.reason, settledBy: policy.check ? 'read-back check' : 'an operator' },
+        'journal entry outcome unknown: held, not sent again',
+      );
       break;
   }
   logger.debug({ receipt: entry.receipt, attempts: entry.attempts + 1, decision }, 'journal entry attempt settled');
@@ -49,11 +63,21 @@ export interface ReplayDeps {
   deliver(entry: DueEntry): Promise<DeliveryAttempt>;
   /** Read at every use, so a configuration reload applies at once. */
   settings(): ReplaySettings;
+  /** The policy of an entry's route (read at every use). */
+  policy(route: string): RoutePolicy;
+  /** The routes whose unknown entries a read-back can settle. */
+  checkedRoutes(): readonly string[];
+  /** Whether an unknown entry's write is visible at the ERP; rejects when the ERP could not say. */
+  readBack(entry: DueEntry): Promise<boolean>;
   logger: Logger;
   onSettled?(entry: DueEntry, decision: Decision): void;
 }
 
 const IDLE_POLL_MS = 1000;
+/** How often unknown entries are looked at for a due read-back, and how many are read back at once. */
+const CHECK_POLL_MS = 1000;
+const CHECKS_AT_ONCE = 4;
+export const READ_BACK = 'read-back check';
 const PICK_BATCH = 8;
 
 export class ReplayEngine {
@@ -64,6 +88,8 @@ export class ReplayEngine {
   #inflight = 0;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
+  #checkTimer: NodeJS.Timeout | undefined;
+  #checking: Promise<void> | undefined;
 
   constructor(deps: ReplayDeps) {
     this.#deps = deps;
@@ -75,13 +101,17 @@ export class ReplayEngine {
     if (!this.#stopped) return;
     this.#stopped = false;
     this.#loop = this.#run();
+    this.#checkTimer = setInterval(() => {
+      this.#checking ??= this.#readBacks().finally(() => (this.#checking = undefined));
+    }, CHECK_POLL_MS);
   }
 
   /** Stops picking new entries and waits for those in flight to be delivered and recorded. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    clearInterval(this.#checkTimer);
     this.wake();
-    await this.#loop;
+    await Promise.all([this.#loop, this.#checking]);
     while (this.#inflight > 0 || this.#deps.leases.size > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
@@ -156,6 +186,34 @@ export class ReplayEngine {
     }
   }
 
+  /** Settles the unknown entries whose read-back is due: visible at the ERP → delivered, absent → pending again. */
+  async #readBacks(): Promise<void> {
+    const { journal, leases, logger } = this.#deps;
+    const routes = this.#deps.checkedRoutes();
+    if (this.#paused || routes.length === 0) return;
+    try {
+      const due = await journal.checksDue(Date.now(), routes, CHECKS_AT_ONCE, leases);
+      await Promise.all(
+        due.map(async (entry) => {
+          leases.add(entry.receipt);
+          try {
+            const applied = await this.#deps.readBack(entry);
+            await journal.settle(entry.receipt, applied ? 'delivered' : 'retry', READ_BACK);
+            logger.info({ receipt: entry.receipt, route: entry.route, applied }, applied ? 'read-back: the write is at the ERP; delivered' : 'read-back: the write is not at the ERP; sent again');
+          } catch (e) {
+            const everyMs = this.#deps.policy(entry.route).check?.everyMs ?? CHECK_POLL_MS;
+            await journal.checkLater(entry.receipt, Date.now() + everyMs, `read-back failed: ${(e as Error).message}`);
+          } finally {
+            leases.delete(entry.receipt);
+          }
+        }),
+      );
+      if (due.length > 0) this.wake();
+    } catch (e) {
+      logger.error({ err: e }, 'read-back of unknown entries failed');
+    }
+  }
+
   async #attempt(entry: DueEntry): Promise<void> {
     const { journal, leases, logger } = this.#deps;
     let attempt: DeliveryAttempt;
@@ -171,7 +229,7 @@ export class ReplayEngine {
     }
     let holdMs = 0;
     try {
-      const decision = await settle(journal, entry, attempt, this.#deps.settings(), logger);
+      const decision = await settle(journal, entry, attempt, this.#deps.settings(), this.#deps.policy(entry.route), logger);
       this.#deps.onSettled?.(entry, decision);
     } catch (e) {
       // Its next try time could not be written (a full disk): without a hold

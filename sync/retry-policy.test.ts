@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, fullJitterDelay, parseRetryAfter, type BackoffSettings } from './retry-policy.js';
+import { decide, fullJitterDelay, parseRetryAfter, type AttemptOutcome, type BackoffSettings } from './retry-policy.js';
 
 const s: BackoffSettings = { baseMs: 500, maxMs: 60_000, maxServerErrorAttempts: 3 };
 const top = () => 0.999999;
@@ -23,29 +23,29 @@ describe('retry policy', () => {
     [422, 'dead'],
     [501, 'dead'],
   ])('HTTP %i -> %s', (status, action) => {
-    expect(decide({ kind: 'response', status }, 1, s).action).toBe(action);
+    expect(decide({ kind: 'response', status }, 1, s, 'key').action).toBe(action);
   });
 
   it('retries network errors and timeouts', () => {
-    expect(decide({ kind: 'network', detail: 'ECONNREFUSED' }, 7, s)).toMatchObject({ action: 'retry', reason: 'network: ECONNREFUSED' });
-    expect(decide({ kind: 'timeout', detail: 'x' }, 1, s).action).toBe('retry');
+    expect(decide({ kind: 'network', detail: 'ECONNREFUSED' }, 7, s, 'key')).toMatchObject({ action: 'retry', reason: 'network: ECONNREFUSED' });
+    expect(decide({ kind: 'timeout', detail: 'x' }, 1, s, 'key').action).toBe('retry');
   });
 
   it('retries a 500 a bounded number of times, then gives up', () => {
-    expect(decide({ kind: 'response', status: 500 }, 2, s).action).toBe('retry');
-    expect(decide({ kind: 'response', status: 500 }, 3, s)).toEqual({ action: 'dead', reason: 'HTTP 500 after 3 attempts' });
+    expect(decide({ kind: 'response', status: 500 }, 2, s, 'key').action).toBe('retry');
+    expect(decide({ kind: 'response', status: 500 }, 3, s, 'key')).toEqual({ action: 'dead', reason: 'HTTP 500 after 3 attempts' });
   });
 
   it('treats a JSON-RPC error in a 200 as a permanent refusal', () => {
-    expect(decide({ kind: 'response', status: 200, jsonRpcError: 'Odoo Server Error: ValidationError' }, 1, s)).toEqual({
+    expect(decide({ kind: 'response', status: 200, jsonRpcError: 'Odoo Server Error: ValidationError' }, 1, s, 'key')).toEqual({
       action: 'dead',
       reason: 'ERP error: Odoo Server Error: ValidationError',
     });
   });
 
   it('honours Retry-After as a floor', () => {
-    expect(decide({ kind: 'response', status: 503, retryAfterMs: 30_000 }, 1, s, () => 0)).toMatchObject({ action: 'retry', delayMs: 30_000 });
-    expect(decide({ kind: 'response', status: 429, retryAfterMs: 10 }, 4, s, top)).toMatchObject({ delayMs: 3999 });
+    expect(decide({ kind: 'response', status: 503, retryAfterMs: 30_000 }, 1, s, 'key', () => 0)).toMatchObject({ action: 'retry', delayMs: 30_000 });
+    expect(decide({ kind: 'response', status: 429, retryAfterMs: 10 }, 4, s, 'key', top)).toMatchObject({ delayMs: 3999 });
   });
 
   it('backs off exponentially with full jitter, capped', () => {
@@ -68,5 +68,24 @@ describe('retry policy', () => {
     expect(parseRetryAfter('Sun, 22 Nov 2026 09:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+
+  describe('an ERP that does not dedupe', () => {
+    it.each<[string, AttemptOutcome]>([
+      ['a timeout', { kind: 'timeout', detail: 'no response within 1000 ms' }],
+      ['a broken connection', { kind: 'lost', detail: 'UND_ERR_SOCKET' }],
+      ["a proxy's 502", { kind: 'response', status: 502 }],
+      ["a proxy's 504", { kind: 'response', status: 504 }],
+    ])('holds %s as unknown instead of sending it again', (_name, outcome) => {
+      expect(decide(outcome, 1, s, 'none')).toMatchObject({ action: 'unknown' });
+      expect(decide(outcome, 1, s, 'natural').action).toBe('retry');
+      expect(decide(outcome, 1, s, 'key').action).toBe('retry');
+    });
+    it('retries what provably never reached it, and what it refused without applying', () => {
+      expect(decide({ kind: 'network', detail: 'ECONNREFUSED' }, 1, s, 'none').action).toBe('retry');
+      expect(decide({ kind: 'response', status: 503 }, 1, s, 'none').action).toBe('retry');
+      expect(decide({ kind: 'response', status: 429 }, 1, s, 'none').action).toBe('retry');
+      expect(decide({ kind: 'response', status: 200 }, 1, s, 'none').action).toBe('delivered');
+    });
   });
 });

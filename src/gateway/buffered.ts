@@ -1,16 +1,20 @@
-// `buffer` routes: the request is journaled durably first, then tried live
-// within the route's deadline. The client gets the ERP's answer when the live
-// try settles it, else 202 with a receipt, and the replay engine delivers it.
+// `buffer` routes: the request is journaled durably first — each item of a
+// batch (every order of a POS push) as its own entry under its own key — then
+// tried live within the route's deadline. The client gets the ERP's answer
+// when the live try settles everything it sent, else the route's held answer
+// (held-answer.ts), and the replay engine delivers the rest.
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { RouteConfig } from '../../edge-config/schema.js';
-import { idempotencyKey, orderingKey } from '../../sync/idempotency.js';
+import { orderingKey, requestKeys } from '../../sync/idempotency.js';
 import type { Journal } from '../../sync/journal.js';
 import type { EntryView, StoredResponse } from '../../sync/journal-store.js';
-import { settle, type ReplayEngine, type ReplaySettings } from '../../sync/replay.js';
+import { settle, type ReplayEngine, type ReplaySettings, type RoutePolicy } from '../../sync/replay.js';
 import type { Decision } from '../../sync/retry-policy.js';
 import { deliver, pathVerdict } from './deliver.js';
+import { answerFor, type Answer } from './held-answer.js';
+import { requestIdOf } from './jsonrpc.js';
 import type { ErpBreaker } from './erp-breaker.js';
 import { sendError } from './replies.js';
 import type { Outcome } from './metrics.js';
@@ -28,8 +32,8 @@ export interface Buffering {
   pathOutcome(path: string, reached: boolean): void;
   /** Whether the ERP was just seen failing (live tries pause). */
   breaker: ErpBreaker;
-  /** Every attempt's decision, live or replay: metrics and the breaker. */
-  settled(decision: Decision): void;
+  /** Every attempt's decision, live or replay: metrics, the breaker, the fleet's events. */
+  settled(entry: EntryView, decision: Decision): void;
   logger: Logger;
 }
 
@@ -45,8 +49,8 @@ export interface BufferedRequest {
   call: { method: string; target: string; headers: Record<string, string | string[]>; body: Buffer };
 }
 
-function parseJsonBody(body: Buffer, contentType: string | string[] | undefined): unknown {
-  if (!String(contentType ?? '').includes('json')) return undefined;
+/** The body as JSON whatever its Content-Type says (a key read from it must not depend on a header), or undefined. */
+function parseJsonBody(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch {
@@ -54,102 +58,140 @@ function parseJsonBody(body: Buffer, contentType: string | string[] | undefined)
   }
 }
 
-function accepted(reply: FastifyReply, entry: EntryView) {
-  reply.code(202).header('x-gateway-receipt', entry.receipt).type('application/json');
-  return reply.send({ status: 'buffered', receipt: entry.receipt, idempotencyKey: entry.idemKey });
+/** What a route's entries need of their ERP. A route gone from the configuration is taken at its most careful. */
+export function routePolicy(route: Pick<RouteConfig, 'dedupe' | 'check'> | undefined): RoutePolicy {
+  return { dedupe: route?.dedupe ?? 'none', check: route?.check };
 }
 
-function sendStored(reply: FastifyReply, entry: EntryView, response: StoredResponse, replayed: boolean) {
-  reply.code(response.status).headers(response.headers).header('x-gateway-receipt', entry.receipt);
-  if (replayed) reply.header('idempotent-replayed', 'true');
-  return reply.send(response.body);
+function send(reply: FastifyReply, answer: Answer, receipts: readonly string[]) {
+  if (answer.deadLetter !== undefined) {
+    reply.headers(answer.headers);
+    return sendError(reply, 409, 'dead_letter', `this request was given up (${answer.deadLetter}); ask the store's IT to retry it`);
+  }
+  reply.code(answer.status).headers(answer.headers);
+  if (receipts.length > 0) reply.header('x-gateway-receipt', receipts.join(', '));
+  return reply.send(answer.body);
+}
+
+/** Journaled: the item's entry as it stands, with the ERP's kept answer once there is one. */
+interface Held {
+  entry: EntryView;
+  response: StoredResponse | undefined;
+  /** New in the journal now (not a re-send of an earlier entry). */
+  stored: boolean;
+  queuedBehind: boolean;
+  /** What goes upstream for this item. */
+  headers: Record<string, string | string[]>;
+  body: Buffer;
 }
 
 export async function handleBuffered(b: Buffering, req: BufferedRequest) {
   const { rt, route, reply, done, call } = req;
   const config = rt.loaded.config;
-  const json = req.json ?? parseJsonBody(call.body, call.headers['content-type']);
-  const { key } = idempotencyKey(route, { headers: reply.request.headers, json });
+  const json = req.json ?? parseJsonBody(call.body);
+  const keys = requestKeys(route, { headers: reply.request.headers, json });
+  if (!keys.ok) {
+    done('bad_request');
+    return sendError(reply, 400, 'missing_key', `${keys.reason}; nothing was stored or forwarded`);
+  }
+  const odooClient = route.heldAnswer !== 'receipt';
+  // A batch's items go alone, each in the request's envelope: content-length is undici's to set.
+  const { 'content-length': _length, ...itemHeaders } = call.headers;
+  const parts = keys.items.map((item) =>
+    item.json === undefined ? { key: item.key, headers: call.headers, body: call.body } : { key: item.key, headers: itemHeaders, body: Buffer.from(JSON.stringify(item.json)) },
+  );
+  const appended = await Promise.all(
+    parts.map((part) =>
+      b.journal.append({
+        receipt: randomUUID(),
+        idemKey: part.key,
+        route: route.name,
+        cls: route.class,
+        priority: config.classes[route.class].priority,
+        orderingKey: orderingKey(route.orderingKey, req.device, config.store.id),
+        method: call.method,
+        target: call.target,
+        headers: part.headers,
+        body: part.body,
+      }),
+    ),
+  );
 
-  const appended = await b.journal.append({
-    receipt: randomUUID(),
-    idemKey: key,
-    route: route.name,
-    cls: route.class,
-    priority: config.classes[route.class].priority,
-    orderingKey: orderingKey(route.orderingKey, req.device, config.store.id),
-    method: call.method,
-    target: call.target,
-    headers: call.headers,
-    body: call.body,
+  const refused = appended.find((a) => a.status === 'full' || a.status === 'failed');
+  if (refused && (refused.status === 'full' || refused.status === 'failed')) {
+    done(refused.status === 'full' ? 'buffer_full' : 'journal_error');
+    b.logger[refused.status === 'full' ? 'warn' : 'error']({ route: route.name, reason: refused.reason }, 'journal refused a buffered write');
+    // Whatever of a batch was stored stays stored: the client's re-send finds it by key.
+    // An Odoo client must keep its orders: it is told the connection failed, never given an error it would act on.
+    if (odooClient) return send(reply, offlineAnswer(`the store's journal cannot take it (${refused.reason})`), []);
+    if (refused.status === 'full') return sendError(reply, 507, 'buffer_full', `the store's journal cannot take more (${refused.reason}); nothing was stored`);
+    return sendError(reply, 503, 'journal_unavailable', 'the journal could not store the request; nothing was stored', { 'retry-after': '5' });
+  }
+  const held: Held[] = appended.map((a, i) => {
+    const { headers, body } = parts[i]!;
+    if (a.status === 'stored') return { entry: a.entry, response: undefined, stored: true, queuedBehind: a.queuedBehind, headers, body };
+    if (a.status === 'existing') return { entry: a.entry, response: a.response, stored: false, queuedBehind: false, headers, body };
+    throw new Error('unreachable: refusals answered above');
   });
+  const stored = held.filter((h) => h.stored);
+  if (stored.length > 0) b.logger.debug({ receipts: stored.map((h) => h.entry.receipt), route: route.name }, 'journal entries stored');
 
-  switch (appended.status) {
-    case 'full':
-      done('buffer_full');
-      b.logger.warn({ route: route.name, reason: appended.reason }, 'journal full: buffered write refused');
-      return sendError(reply, 507, 'buffer_full', `the store's journal cannot take more (${appended.reason}); nothing was stored`);
-    case 'failed':
-      done('journal_error');
-      b.logger.error({ route: route.name, reason: appended.reason }, 'journal write failed');
-      return sendError(reply, 503, 'journal_unavailable', 'the journal could not store the request; nothing was stored', { 'retry-after': '5' });
-    case 'existing': {
-      const { entry, response } = appended;
-      if (response) {
-        done('replayed');
-        return sendStored(reply, entry, response, true);
-      }
-      if (entry.state === 'dead') {
-        done('refused');
-        reply.header('x-gateway-receipt', entry.receipt);
-        return sendError(reply, 409, 'dead_letter', `this request was given up (${entry.lastError ?? 'dead letter'}); ask the store's IT to retry it`);
-      }
-      done('buffered');
-      return accepted(reply, entry);
+  // New entries go live at once, in order, unless an earlier entry of the same
+  // device (or store) is still queued — going now would overtake it — or the
+  // ERP was just seen failing (the client is not kept waiting for another failure).
+  if (stored.length > 0 && !stored[0]!.queuedBehind && b.breaker.allowLive(performance.now())) {
+    const deadline = performance.now() + route.timeoutMs;
+    for (const h of stored) {
+      const left = Math.round(deadline - performance.now());
+      if (left <= 0 || !(await tryLive(b, req, h, left))) break;
     }
-    case 'stored':
-      break;
   }
+  b.replay.wake();
 
-  const { entry, queuedBehind } = appended;
-  b.logger.debug({ receipt: entry.receipt, route: route.name, queuedBehind }, 'journal entry stored');
-  // An earlier entry of the same device (or store) is still queued: going live
-  // now would overtake it, so this one waits its turn. And while the ERP was
-  // just seen failing, the client is not kept waiting for another failure.
-  if (queuedBehind || !b.breaker.allowLive(performance.now())) {
-    done('buffered');
-    b.replay.wake();
-    return accepted(reply, entry);
-  }
+  const answer = answerFor(
+    held.map((h) => ({ key: h.entry.idemKey, receipt: h.entry.receipt, state: h.entry.state, lastError: h.entry.lastError, response: h.response })),
+    { mode: route.heldAnswer, rpcId: requestIdOf(json), batch: keys.batch },
+  );
+  const replayed = answer.outcome === 'delivered' && held.every((h) => !h.stored);
+  done(replayed ? 'replayed' : answer.outcome);
+  if (replayed) reply.header('idempotent-replayed', 'true');
+  return send(reply, answer, answer.status === 202 || answer.deadLetter !== undefined ? [] : held.map((h) => h.entry.receipt));
+}
 
+function offlineAnswer(why: string): Answer {
+  return { status: 502, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `storegw: ${why}; send again later\n`, outcome: 'buffered' };
+}
+
+/**
+ * One live try of a stored entry; `h` is updated with what became of it.
+ * True when the ERP settled it (delivered), so the next item may follow.
+ */
+async function tryLive(b: Buffering, req: BufferedRequest, h: Held, timeoutMs: number): Promise<boolean> {
+  const { rt, route, reply } = req;
+  const config = rt.loaded.config;
+  const { entry } = h;
   b.leases.add(entry.receipt);
   try {
     const attempt = await deliver(
-      { cls: route.class, idemKey: key, ...call },
-      { upstreams: rt.upstreams, pathViews: b.pathViews(), classes: config.classes, kind: 'live', timeoutMs: route.timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes },
+      { cls: route.class, idemKey: entry.idemKey, method: req.call.method, target: req.call.target, headers: h.headers, body: h.body },
+      { upstreams: rt.upstreams, pathViews: b.pathViews(), classes: config.classes, kind: 'live', timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes },
     );
     // The path was too busy to take it in time: nothing was sent; the journal has it.
-    if (attempt.shed) {
-      done('buffered');
-      return accepted(reply, entry);
-    }
-    const decision = await settle(b.journal, entry, attempt, b.settings(), b.logger);
-    b.settled(decision);
+    if (attempt.shed) return false;
+    const decision = await settle(b.journal, entry, attempt, b.settings(), routePolicy(route), b.logger);
+    b.settled(entry, decision);
     if (attempt.path) {
       reply.header('x-gateway-path', attempt.path);
       const verdict = pathVerdict(attempt);
       if (verdict !== undefined) b.pathOutcome(attempt.path, verdict);
     }
-    if (decision.action !== 'retry' && attempt.response) {
-      done(decision.action === 'delivered' ? 'delivered' : 'refused');
-      return sendStored(reply, entry, attempt.response, false);
-    }
+    h.entry = { ...entry, state: decision.action === 'retry' ? 'pending' : decision.action, attempts: entry.attempts + 1 };
+    if (decision.action === 'dead') h.entry.lastError = decision.reason;
+    if (decision.action === 'delivered' || decision.action === 'dead') h.response = attempt.response;
+    return decision.action === 'delivered';
   } finally {
     b.leases.delete(entry.receipt);
-    b.replay.wake();
   }
-  done('buffered');
-  return accepted(reply, entry);
 }
 
 export async function answerReceipt(b: Buffering, reply: FastifyReply, receipt: string) {

@@ -5,6 +5,7 @@ describe('what an attempt says of its path', () => {
   it('an answer: it works; no connection: it does not; a timeout or a shed attempt: nothing', () => {
     expect(pathVerdict({ outcome: { kind: 'response' } })).toBe(true);
     expect(pathVerdict({ outcome: { kind: 'network' } })).toBe(false);
+    expect(pathVerdict({ outcome: { kind: 'lost' } })).toBe(false);
     // A request that timed out on a silently dropping link must not count as the link working.
     expect(pathVerdict({ outcome: { kind: 'timeout' } })).toBeUndefined();
     expect(pathVerdict({ outcome: { kind: 'network' }, shed: true })).toBeUndefined();

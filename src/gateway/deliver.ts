@@ -47,14 +47,17 @@ export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<
     lane: { cls: entry.cls, kind: ctx.kind, maxQueueMs },
   });
   if (!result.ok && result.failure === 'overloaded') return { outcome: { kind: 'network', detail: result.detail }, path: upstream.name, shed: true };
-  if (!result.ok) return { outcome: { kind: result.failure === 'timeout' ? 'timeout' : 'network', detail: result.detail }, path: upstream.name };
+  if (!result.ok) {
+    const kind = !result.maybeSent ? 'network' : result.failure === 'timeout' ? 'timeout' : 'lost';
+    return { outcome: { kind, detail: result.detail }, path: upstream.name };
+  }
 
   let body: Buffer;
   try {
     body = await readBounded(result.body, ctx.maxResponseBytes);
   } catch (e) {
     // The ERP answered; an answer too large to keep still counts as its answer.
-    if (!(e instanceof BodyTooLargeError)) return { outcome: { kind: 'network', detail: `answer cut off: ${(e as Error).message}` }, path: upstream.name };
+    if (!(e instanceof BodyTooLargeError)) return { outcome: { kind: 'lost', detail: `answer cut off: ${(e as Error).message}` }, path: upstream.name };
     result.body.destroy();
     body = Buffer.from(JSON.stringify({ note: 'answer larger than the gateway keeps' }));
   }
@@ -74,11 +77,12 @@ export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<
 
 /**
  * What an attempt says of its path, for the link monitor: an answer that it
- * works, no connection that it does not; a timeout (the ERP may be slow) or a
- * shed attempt (nothing was sent) says neither.
+ * works, no connection (or a broken one) that it does not; a timeout on an
+ * open connection (the ERP may be slow) or a shed attempt (nothing was sent)
+ * says neither.
  */
 export function pathVerdict(attempt: { outcome: { kind: string }; shed?: true }): boolean | undefined {
   if (attempt.outcome.kind === 'response') return true;
-  if (attempt.outcome.kind === 'network' && !attempt.shed) return false;
+  if ((attempt.outcome.kind === 'network' && !attempt.shed) || attempt.outcome.kind === 'lost') return false;
   return undefined;
 }

@@ -21,21 +21,35 @@ export interface ForwardRequest {
 
 export type ForwardResult =
   | { ok: true; statusCode: number; headers: Record<string, string | string[] | undefined>; body: Readable }
-  | { ok: false; failure: 'timeout' | 'unreachable' | 'body_too_large' | 'overloaded'; detail: string };
+  | {
+      ok: false;
+      failure: 'timeout' | 'unreachable' | 'body_too_large' | 'overloaded';
+      detail: string;
+      /**
+       * Whether the request may have reached the ERP: false only when no
+       * connection was ever made for it. An ERP that does not dedupe must not
+       * get a write again after an attempt that may have reached it.
+       */
+      maybeSent: boolean;
+    };
+
+/** Errors that come before a connection exists: the request cannot have been sent. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 
 function classify(err: unknown): ForwardResult {
-  const e = err as { code?: string; name?: string; message?: string; cause?: unknown };
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
   if (err instanceof BodyTooLargeError || e.cause instanceof BodyTooLargeError)
-    return { ok: false, failure: 'body_too_large', detail: e.message ?? 'body too large' };
+    return { ok: false, failure: 'body_too_large', detail: e.message ?? 'body too large', maybeSent: false };
   // A connection that cannot be made in time says the path is unreachable, not that the ERP is slow.
   const timeout = err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError;
-  return { ok: false, failure: timeout ? 'timeout' : 'unreachable', detail: e.code ?? e.message ?? String(err) };
+  const code = e.code ?? e.cause?.code;
+  return { ok: false, failure: timeout ? 'timeout' : 'unreachable', detail: code ?? e.message ?? String(err), maybeSent: code === undefined || !NOT_CONNECTED.has(code) };
 }
 
 export async function forward(upstream: Upstream, req: ForwardRequest): Promise<ForwardResult> {
   const { cls, kind, maxQueueMs } = req.lane;
   const slot = await upstream.slots.acquire(cls, kind, Math.min(maxQueueMs, req.timeoutMs));
-  if (!slot.ok) return { ok: false, failure: 'overloaded', detail: `no slot on ${upstream.name} within ${Math.round(slot.waitedMs)} ms` };
+  if (!slot.ok) return { ok: false, failure: 'overloaded', detail: `no slot on ${upstream.name} within ${Math.round(slot.waitedMs)} ms`, maybeSent: false };
   // One deadline from the request to the response headers, covering the wait
   // for a slot, connect and the upload too: a client is never kept waiting past
   // its route's timeout. The timer is cleared once headers arrive, so a long
@@ -70,7 +84,9 @@ export async function forward(upstream: Upstream, req: ForwardRequest): Promise<
       // The slot stays taken until undici lets go of the request (an answer arriving now is thrown away).
       released = true;
       pending.then((res) => res.body.destroy(), () => undefined).finally(slot.release);
-      return { ok: false, failure: 'timeout', detail: `no response within ${req.timeoutMs} ms` };
+      // No connection open on the path when the deadline came: this request
+      // was still waiting for one (a silently dead link), so it was never written.
+      return { ok: false, failure: 'timeout', detail: `no response within ${req.timeoutMs} ms`, maybeSent: upstream.pool.stats.connected > 0 };
     }
     return classify(err);
   } finally {

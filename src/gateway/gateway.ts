@@ -6,19 +6,20 @@ import type { Logger } from 'pino';
 import { loadGatewayConfig, type LoadedConfig } from '../../edge-config/load.js';
 import { CLASS_NAMES } from '../../edge-config/schema.js';
 import { Journal } from '../../sync/journal.js';
-import type { DueEntry } from '../../sync/journal-store.js';
+import type { DueEntry, EntryView } from '../../sync/journal-store.js';
 import { ReplayEngine, type ReplaySettings } from '../../sync/replay.js';
 import type { Decision } from '../../sync/retry-policy.js';
 import { queueRoutes } from '../admin/queue-routes.js';
 import { buildAdmin } from '../admin/server.js';
 import { readSecretFile } from '../util/secret-file.js';
 import { ReadCache } from '../cache/read-cache.js';
-import type { Buffering } from './buffered.js';
+import { routePolicy, type Buffering } from './buffered.js';
 import { deliver, pathVerdict } from './deliver.js';
 import { ErpBreaker } from './erp-breaker.js';
 import { buildIngress } from './ingress.js';
+import { readBack } from './read-back.js';
 import { LinkMonitor, type PathStateChange } from '../link/monitor.js';
-import type { AgentHost, DeadLetter } from '../fleet/agent/host.js';
+import type { AgentHost, DeadLetter, UnknownOutcome } from '../fleet/agent/host.js';
 import { FleetSupervisor } from '../fleet/agent/supervisor.js';
 import { createGatewayMetrics, registerJournalGauges, registerLinkGauges, registerSchedulerGauges, type GatewayMetrics } from './metrics.js';
 import type { PathView } from './path-choice.js';
@@ -91,10 +92,11 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   const cache = ReadCache.open(initial.config.cache.path, initial.config.cache.maxBytes, logger.child({ component: 'cache' }));
   registerJournalGauges(metrics.registry, () => journal.stats());
 
-  // What the fleet agent hears of: link state changes and new dead letters.
-  const signals = new EventEmitter<{ link: [PathStateChange]; dead: [DeadLetter] }>();
+  // What the fleet agent hears of: link state changes, new dead letters and unknown outcomes.
+  const signals = new EventEmitter<{ link: [PathStateChange]; dead: [DeadLetter]; unknown: [UnknownOutcome] }>();
   const linkChanged = (change: PathStateChange) => {
     signals.emit('link', change);
+    if (change.to === 'down') ingress.websockets.closePath(change.path);
     // A link back from DOWN: what waited only because the ERP was unreachable goes now, not at the end of its backoff.
     if (change.from === 'down') {
       journal
@@ -138,21 +140,42 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
       })
       .finally(() => holder.release(rt));
   };
+  const routeNamed = (name: string) => holder.current.loaded.config.routes.find((r) => r.name === name);
   const replay = new ReplayEngine({
     journal,
     leases,
     deliver: replayDelivery,
     settings: replaySettings,
-    logger: logger.child({ component: 'replay' }),
-    onSettled: (entry, decision) => {
-      settled(decision);
-      if (decision.action === 'dead') signals.emit('dead', { receipt: entry.receipt, route: entry.route, cls: entry.cls, reason: decision.reason, attempts: entry.attempts + 1 });
+    policy: (name) => routePolicy(routeNamed(name)),
+    checkedRoutes: () => holder.current.loaded.config.routes.filter((r) => r.check !== undefined).map((r) => r.name),
+    readBack: async (entry) => {
+      const check = routeNamed(entry.route)?.check;
+      if (!check) throw new Error(`route ${entry.route} has no read-back check`);
+      const rt = holder.acquire();
+      try {
+        const { config } = rt.loaded;
+        return await readBack(entry, check, {
+          upstreams: rt.upstreams,
+          pathViews: pathViews(),
+          classes: config.classes,
+          timeoutMs: routeNamed(entry.route)?.timeoutMs ?? 10_000,
+          maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes,
+        });
+      } finally {
+        holder.release(rt);
+      }
     },
+    logger: logger.child({ component: 'replay' }),
+    onSettled: (entry, decision) => settled(entry, decision),
   });
-  const settled = (decision: Decision) => {
+  /** Every attempt's decision, live or replay: metrics, the breaker, and the fleet's events. */
+  const settled = (entry: EntryView, decision: Decision) => {
     metrics.replayAttempts.inc({ outcome: decision.action });
     if (decision.action === 'retry') breaker.failed(performance.now());
     else breaker.succeeded();
+    const about = { receipt: entry.receipt, route: entry.route, cls: entry.cls, attempts: entry.attempts + 1 };
+    if (decision.action === 'dead') signals.emit('dead', { ...about, reason: decision.reason });
+    if (decision.action === 'unknown') signals.emit('unknown', { ...about, reason: decision.reason });
   };
   const buffering: Buffering = { journal, replay, leases, settings: replaySettings, pathViews, pathOutcome, breaker, settled, logger: logger.child({ component: 'journal' }) };
 
@@ -178,7 +201,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
           ...(p.wireguard.error !== undefined && { wireguardError: p.wireguard.error }),
         }),
       })),
-      queue: { pending: q.pending, dead: q.dead, delivered: q.delivered, oldestAgeS: Math.round(q.oldestAgeS), bytes: q.bytes, maxBytes: q.maxBytes },
+      queue: { pending: q.pending, dead: q.dead, unknown: q.unknown, delivered: q.delivered, oldestAgeS: Math.round(q.oldestAgeS), bytes: q.bytes, maxBytes: q.maxBytes },
       replay: { paused: r.paused, ratePerSec: r.ratePerSec, inflight: r.inflight },
     };
   };
@@ -235,6 +258,10 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     onDeadLetter: (listener) => {
       signals.on('dead', listener);
       return () => signals.off('dead', listener);
+    },
+    onUnknownOutcome: (listener) => {
+      signals.on('unknown', listener);
+      return () => signals.off('unknown', listener);
     },
   };
   const fleet = new FleetSupervisor(host, logger.child({ component: 'fleet' }));

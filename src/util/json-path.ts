@@ -54,3 +54,13 @@ export function getJsonPath(value: unknown, path: JsonPath): unknown {
   }
   return cur;
 }
+
+/** A copy of `value` with the value at `path` replaced (the containers on the way copied, the rest shared). */
+export function setJsonPath(value: unknown, path: JsonPath, replacement: unknown): unknown {
+  const [step, ...rest] = path;
+  if (step === undefined) return replacement;
+  const child = (container: unknown) => setJsonPath((container as Record<string | number, unknown>)[step], rest, replacement);
+  if (typeof step === 'number' && Array.isArray(value)) return value.map((v, i) => (i === step ? child(value) : v));
+  if (typeof step === 'string' && value !== null && typeof value === 'object' && !Array.isArray(value)) return { ...value, [step]: child(value) };
+  throw new Error(`no ${typeof step === 'number' ? `[${step}]` : step} to replace`);
+}

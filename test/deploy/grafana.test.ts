@@ -17,7 +17,7 @@ const RULES = 'deploy/grafana/storegw-alerts.yaml';
 async function exportedNames(): Promise<Set<string>> {
   const m = createGatewayMetrics();
   registerSchedulerGauges(m.registry, () => []);
-  registerJournalGauges(m.registry, async (): Promise<JournalStats> => ({ pending: 0, dead: 0, delivered: 0, oldestAgeS: 0, bytes: 0, maxBytes: 0 }));
+  registerJournalGauges(m.registry, async (): Promise<JournalStats> => ({ pending: 0, dead: 0, delivered: 0, unknown: 0, oldestAgeS: 0, bytes: 0, maxBytes: 0 }));
   registerLinkGauges(m.registry, () => []);
   const names = new Set<string>();
   for (const metric of await m.registry.getMetricsAsJSON()) {
@@ -75,7 +75,7 @@ describe('Grafana dashboard', () => {
     for (const m of [
       'storegw_link_state', 'storegw_link_rtt_seconds', 'storegw_link_loss_ratio', 'storegw_link_score',
       'storegw_wireguard_handshake_age_seconds', 'storegw_journal_pending', 'storegw_journal_oldest_age_seconds',
-      'storegw_journal_dead', 'storegw_scheduler_shed_total', 'storegw_scheduler_queue_depth', 'storegw_requests_total',
+      'storegw_journal_dead', 'storegw_journal_unknown', 'storegw_scheduler_shed_total', 'storegw_scheduler_queue_depth', 'storegw_requests_total',
     ]) expect(used.has(m), m).toBe(true);
   });
 
