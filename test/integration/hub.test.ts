@@ -21,7 +21,7 @@ import { tempDir } from '../support/gateway.js';
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
 const VIEWER_TOKEN = 'viewer-token-0123456789abcdef';
-const IDS = ['s-auth', 's-list', 's-other', 's-bad', 's-big', 's-rate', 's-flood', 's-twice', 's-hang', 's-cmd', 's-mute', 'n-1', 'n-2', 'n-3', 'south-1', 's-desired', 'r-1', 'r-2', 'r-3', 'k-1', 'k-2', 'k-3'];
+const IDS = ['s-auth', 's-list', 's-other', 's-bad', 's-big', 's-rate', 's-flood', 's-twice', 's-hang', 's-cmd', 's-mute', 'n-1', 'n-2', 'n-3', 'south-1', 's-desired', 'r-1', 'r-2', 'r-3', 'k-1', 'k-2', 'k-3', 's-unknown'];
 const tokenOf = (id: string) => `token-of-${id}-0123456789`;
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -158,7 +158,8 @@ describe('fleet hub', () => {
             { name: 'fiber', state: 'up' },
             { name: 'lte', state: 'up' },
           ],
-          queue: { pending: 3, dead: 1, oldestAgeS: 42 },
+          // unknown: null, as from a gateway before the unknown state, which does not report it.
+          queue: { pending: 3, dead: 1, unknown: null, oldestAgeS: 42 },
         }),
       ]);
       expect((await t.api('GET', '/v1/gateways?tag=pilot&state=online')).body).toHaveLength(1);
@@ -316,7 +317,75 @@ describe('fleet hub', () => {
       expect((await t.api('GET', '/healthz', undefined, null)).status).toBe(200);
     });
 
-    it('keeps telemetry history for a gateway', async () => {
+    describe('unknown outcomes', () => {
+      const A = '00000000-0000-4000-8000-0000000000a1';
+      const B = '00000000-0000-4000-8000-0000000000b2';
+      const outcome = (receipt: string) => ({ receipt, route: 'stock-barcode', cls: 'critical', reason: 'timeout after 8000 ms', attempts: 1 });
+
+      it('keeps the unknown count with telemetry and each unknown outcome event, in the overview and per gateway', async () => {
+        const gw = await t.connect('s-unknown');
+        gw.unknownOutcome(outcome(A));
+        gw.unknownOutcome(outcome(B));
+        gw.telemetry();
+        // An event with an outcome missing its receipt is refused, and nothing is stored.
+        const bad = gw.send({ type: 'event', id: 'uo-bad', ts: Date.now(), event: 'unknown_outcome', details: { route: 'x', cls: 'critical', reason: '', attempts: 1 } });
+        expect(await gw.waitFor(isError('invalid', bad.id))).toMatchObject({ error: { message: expect.stringContaining("required property 'receipt'") } });
+        const overview = await eventually(
+          () => t.api('GET', '/v1/fleet/overview', undefined, VIEWER_TOKEN),
+          (r) => r.body.gateways.find((g: { id: string }) => g.id === 's-unknown')?.queue?.unknown === 2,
+        );
+        expect(overview.body.gateways.find((g: { id: string }) => g.id === 's-unknown').queue).toEqual({ pending: 0, dead: 0, unknown: 2, oldestAgeS: 0 });
+        const detail = (await t.api('GET', '/v1/gateways/s-unknown', undefined, VIEWER_TOKEN)).body;
+        expect(detail.queue.unknown).toBe(2);
+        expect(detail.unknownOutcomes.map((e: { details: { receipt: string } }) => e.details.receipt)).toEqual([B, A]);
+        expect(detail.unknownOutcomes[0]).toMatchObject({ source: 'gateway', event: 'unknown_outcome', details: outcome(B) });
+        expect(detail.settlements).toEqual([]);
+        await gw.close();
+      });
+
+      it("settles through the ops API with the operator's name as `by`, logged with who and when; viewers refused", async () => {
+        const gw = await t.connect('s-unknown');
+        gw.unknownOutcome(outcome(A));
+        gw.unknownOutcome(outcome(B));
+        const before = Date.now();
+        // A `by` in the body is not the caller's to give: the hub names the token.
+        const res = await t.api('POST', '/v1/gateways/s-unknown/queue/settle', { receipts: [A], as: 'retry', by: 'someone-else' });
+        expect(res).toMatchObject({ status: 200, body: { gateway: 's-unknown', command: 'queue.settle', ok: true, result: { results: [{ receipt: A, ok: true, state: 'pending' }] } } });
+        expect(gw.received.find(isCommand('queue.settle'))?.args).toEqual({ receipts: [A], as: 'retry', by: 'ops' });
+        const delivered = await t.api('POST', '/v1/gateways/s-unknown/queue/settle', { receipts: [B, A], as: 'delivered' });
+        expect(delivered.body.result.results).toEqual([
+          { receipt: B, ok: true, state: 'delivered' },
+          { receipt: A, ok: false, error: 'unknown_receipt' },
+        ]);
+        expect(gw.settled).toEqual([
+          { receipt: A, as: 'retry', by: 'ops' },
+          { receipt: B, as: 'delivered', by: 'ops' },
+        ]);
+
+        // Refused, and nothing sent: a viewer, bad receipts or verdicts, queue.settle through the command routes (where args.by would be the caller's).
+        const sent = gw.received.length;
+        expect(await t.api('POST', '/v1/gateways/s-unknown/queue/settle', { receipts: [A], as: 'retry' }, VIEWER_TOKEN)).toMatchObject({ status: 403, body: { error: 'forbidden' } });
+        expect(await t.api('POST', '/v1/gateways/s-unknown/queue/settle', { receipts: ['not-a-receipt'], as: 'retry' })).toMatchObject({ status: 400, body: { error: 'invalid_args', message: expect.stringContaining('/receipts/0') } });
+        expect((await t.api('POST', '/v1/gateways/s-unknown/queue/settle', { receipts: [A], as: 'discard' })).status).toBe(400);
+        expect((await t.api('POST', '/v1/gateways/s-unknown/queue/settle', { receipts: [], as: 'retry' })).status).toBe(400);
+        expect((await t.api('POST', '/v1/gateways/nobody/queue/settle', { receipts: [A], as: 'retry' })).status).toBe(404);
+        const generic = await t.api('POST', '/v1/gateways/s-unknown/commands', { command: 'queue.settle', args: { receipts: [A], as: 'retry', by: 'forged' } });
+        expect(generic).toMatchObject({ status: 400, body: { error: 'use_settle_route' } });
+        expect((await t.api('POST', '/v1/fleet/commands', { command: 'queue.settle', args: { receipts: [A], as: 'retry', by: 'forged' } })).body.error).toBe('use_settle_route');
+        expect(gw.received.length).toBe(sent);
+
+        // Who settled what, and when: the command log, in the gateway's detail.
+        const detail = (await t.api('GET', '/v1/gateways/s-unknown', undefined, VIEWER_TOKEN)).body;
+        expect(detail.settlements).toHaveLength(2);
+        expect(detail.settlements[0]).toMatchObject({ command: 'queue.settle', who: 'ops', role: 'operator', args: { receipts: [B, A], as: 'delivered', by: 'ops' }, outcome: 'ok' });
+        expect(detail.settlements[1]).toMatchObject({ args: { receipts: [A], as: 'retry', by: 'ops' }, outcome: 'ok', result: { results: [{ receipt: A, ok: true }] } });
+        for (const c of detail.settlements) expect(c.sentAt).toBeGreaterThanOrEqual(before);
+        await gw.close();
+        expect(await t.api('POST', '/v1/gateways/s-unknown/queue/settle', { receipts: [A], as: 'retry' })).toMatchObject({ status: 409, body: { error: 'offline' } });
+      });
+    });
+
+        it('keeps telemetry history for a gateway', async () => {
       const gw = await t.connect('s-cmd');
       const from = Date.now();
       gw.telemetry({ ts: from - 5000, spooled: true });

@@ -1,8 +1,11 @@
 // A small gateway stand-in that speaks the fleet protocol to a hub: hello,
 // telemetry and events on demand, commands answered by a handler. Light
-// enough for a load tool to open thousands (keepMessages: false).
+// enough for a load tool to open thousands (keepMessages: false). It keeps a
+// list of entries in the unknown state, which queue.list and queue.settle use.
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
+import type { ClassName } from '../../edge-config/schema.js';
+import type { EntryView } from '../../sync/journal-store.js';
 import {
   message,
   parseHubMessage,
@@ -16,6 +19,7 @@ import {
   type QueueTelemetry,
   type ResultMessage,
   type TelemetryMessage,
+  type UnknownOutcome,
 } from '../../src/fleet/protocol.js';
 
 export type CommandAnswer = { ok: true; result?: unknown } | { ok: false; error: { code: string; message: string } };
@@ -55,6 +59,8 @@ export function defaultAnswer(cmd: CommandMessage, gw: FakeGateway): CommandAnsw
     return { ok: true, result: { configVersion: gw.configVersion } };
   }
   if (cmd.command === 'status') return { ok: true, result: { store: { id: gw.id }, configVersion: gw.configVersion, paths: gw.paths, queue: gw.queue } };
+  if (cmd.command === 'queue.list' && cmd.args.state === 'unknown') return { ok: true, result: { state: 'unknown', entries: [...gw.unknown.values()] } };
+  if (cmd.command === 'queue.settle') return { ok: true, result: { results: gw.settle(cmd.args as { receipts: string[]; as: 'retry' | 'delivered'; by: string }) } };
   return { ok: true, result: { command: cmd.command } };
 }
 
@@ -64,6 +70,10 @@ export class FakeGateway {
   configVersion: string;
   paths: PathTelemetry[];
   queue: QueueTelemetry = { pending: 0, dead: 0, oldestAgeS: 0 };
+  /** Entries in the unknown state, as queue.list shows them, by receipt. */
+  readonly unknown = new Map<string, EntryView>();
+  /** What queue.settle settled, in order. */
+  readonly settled: { receipt: string; as: 'retry' | 'delivered'; by: string }[] = [];
   /** Resolves when the connection closes, with the hub's close code and reason. */
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly #ws: WebSocket;
@@ -131,7 +141,40 @@ export class FakeGateway {
     return this.send(message<EventMessage>({ type: 'event', event, details }));
   }
 
-  send<M extends GatewayMessage>(msg: M): M {
+  /** A write whose outcome is unknown: listed from now on, counted in the queue, and reported as the gateway reports it. */
+  unknownOutcome(outcome: UnknownOutcome, now = Date.now()): EventMessage {
+    this.unknown.set(outcome.receipt, {
+      seq: this.unknown.size + 1,
+      receipt: outcome.receipt,
+      idemKey: outcome.receipt,
+      route: outcome.route,
+      cls: outcome.cls as ClassName,
+      orderingKey: null,
+      state: 'unknown',
+      attempts: outcome.attempts,
+      createdAt: now,
+      updatedAt: now,
+      nextAttemptAt: now,
+      lastError: outcome.reason,
+      upstreamStatus: null,
+      settledBy: null,
+      settledAt: null,
+    });
+    this.queue = { ...this.queue, unknown: this.unknown.size };
+    return this.event('unknown_outcome', { ...outcome });
+  }
+
+  /** queue.settle as the agent answers it: each receipt settled, or why not. */
+  settle(args: { receipts: string[]; as: 'retry' | 'delivered'; by: string }): { receipt: string; ok: boolean; state?: string; error?: string }[] {
+    return args.receipts.map((receipt) => {
+      if (!this.unknown.delete(receipt)) return { receipt, ok: false, error: 'unknown_receipt' };
+      this.settled.push({ receipt, as: args.as, by: args.by });
+      this.queue = { ...this.queue, unknown: this.unknown.size };
+      return { receipt, ok: true, state: args.as === 'retry' ? 'pending' : 'delivered' };
+    });
+  }
+
+    send<M extends GatewayMessage>(msg: M): M {
     this.#ws.send(JSON.stringify(msg));
     return msg;
   }

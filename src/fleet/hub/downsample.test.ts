@@ -42,4 +42,16 @@ describe('telemetry downsampling', () => {
     const split = mergeRollups(rollUp(all.slice(2)).get(T0)!, rollUp(all.slice(0, 2)).get(T0)!);
     expect(rollupView(T0, split)).toEqual(rollupView(T0, whole));
   });
+
+  it('keeps the most unknown outcomes of a minute and the last count, only where gateways report them', () => {
+    const withUnknown = (ts: number, unknown: number): TelemetrySample => ({ ...sample(ts, 'up', 10, 0), queue: { pending: 0, dead: 0, unknown, oldestAgeS: 0 } });
+    const reported = rollupView(T0, rollUp([withUnknown(T0, 2), withUnknown(T0 + 10_000, 5), withUnknown(T0 + 20_000, 1)]).get(T0)!);
+    expect(reported.queue).toMatchObject({ unknown: 1, unknownMax: 5 });
+    // A roll-up from before the unknown state merged with a newer one: the newer one's count stands.
+    const merged = rollupView(T0, mergeRollups(rollUp([sample(T0, 'up', 10, 1)]).get(T0)!, rollUp([withUnknown(T0 + 30_000, 3)]).get(T0)!));
+    expect(merged.queue).toMatchObject({ unknown: 3, unknownMax: 3 });
+    const old = rollupView(T0, rollUp([sample(T0, 'up', 10, 1)]).get(T0)!);
+    expect(Object.keys(old.queue)).not.toContain('unknown');
+    expect(Object.keys(old.queue)).not.toContain('unknownMax');
+  });
 });

@@ -29,7 +29,8 @@ interface PathRollup {
 export interface Rollup {
   samples: number;
   paths: Record<string, PathRollup>;
-  queue: { pendingMax: number; deadMax: number; oldestAgeSMax: number; last: { ts: number; pending: number; dead: number; oldestAgeS: number } };
+  /** unknownMax and last.unknown only where a sample reported unknown outcomes (gateways before that state do not, nor roll-ups written before it). */
+  queue: { pendingMax: number; deadMax: number; unknownMax?: number; oldestAgeSMax: number; last: { ts: number; pending: number; dead: number; unknown?: number; oldestAgeS: number } };
   requests: Record<string, Record<string, number>>;
   configVersions: string[];
 }
@@ -69,14 +70,16 @@ function mergePath(a: PathRollup, b: PathRollup): PathRollup {
 }
 
 export function sampleRollup(s: TelemetrySample): Rollup {
+  const unknown = s.queue.unknown;
   return {
     samples: 1,
     paths: Object.fromEntries(s.paths.map((p) => [p.name, pathRollup(p)])),
     queue: {
       pendingMax: s.queue.pending,
       deadMax: s.queue.dead,
+      ...(unknown !== undefined && { unknownMax: unknown }),
       oldestAgeSMax: s.queue.oldestAgeS,
-      last: { ts: s.ts, pending: s.queue.pending, dead: s.queue.dead, oldestAgeS: s.queue.oldestAgeS },
+      last: { ts: s.ts, pending: s.queue.pending, dead: s.queue.dead, ...(unknown !== undefined && { unknown }), oldestAgeS: s.queue.oldestAgeS },
     },
     requests: structuredClone(s.requests),
     configVersions: [s.configVersion],
@@ -97,6 +100,7 @@ export function mergeRollups(a: Rollup, b: Rollup): Rollup {
     queue: {
       pendingMax: Math.max(a.queue.pendingMax, b.queue.pendingMax),
       deadMax: Math.max(a.queue.deadMax, b.queue.deadMax),
+      ...((a.queue.unknownMax !== undefined || b.queue.unknownMax !== undefined) && { unknownMax: Math.max(a.queue.unknownMax ?? 0, b.queue.unknownMax ?? 0) }),
       oldestAgeSMax: Math.max(a.queue.oldestAgeSMax, b.queue.oldestAgeSMax),
       last: b.queue.last.ts >= a.queue.last.ts ? b.queue.last : a.queue.last,
     },
@@ -127,7 +131,16 @@ export function rollupView(minute: number, r: Rollup) {
       lossPct: round(p.lossSum / p.n),
       lossMaxPct: p.lossMax,
     })),
-    queue: { pending: r.queue.last.pending, dead: r.queue.last.dead, oldestAgeS: r.queue.last.oldestAgeS, pendingMax: r.queue.pendingMax, deadMax: r.queue.deadMax, oldestAgeSMax: r.queue.oldestAgeSMax },
+    queue: {
+      pending: r.queue.last.pending,
+      dead: r.queue.last.dead,
+      ...(r.queue.last.unknown !== undefined && { unknown: r.queue.last.unknown }),
+      oldestAgeS: r.queue.last.oldestAgeS,
+      pendingMax: r.queue.pendingMax,
+      deadMax: r.queue.deadMax,
+      ...(r.queue.unknownMax !== undefined && { unknownMax: r.queue.unknownMax }),
+      oldestAgeSMax: r.queue.oldestAgeSMax,
+    },
     requests: r.requests,
   };
 }

@@ -50,7 +50,8 @@ function listItem(g: GatewayRecord, online: boolean, desiredVersion: string | un
     state: gatewayState(online, g.paths),
     lastSeen: g.lastSeen,
     paths: g.paths.map((p) => ({ name: p.name, state: p.state })),
-    queue: queue ? { pending: queue.pending, dead: queue.dead, oldestAgeS: queue.oldestAgeS } : null,
+    // unknown: null from a gateway that does not report it (a storegw before the unknown state).
+    queue: queue ? { pending: queue.pending, dead: queue.dead, unknown: queue.unknown ?? null, oldestAgeS: queue.oldestAgeS } : null,
     version: g.version,
     configVersion: g.configVersion,
     desiredConfigVersion: desiredVersion ?? null,
@@ -67,6 +68,11 @@ function checkCommand(body: CommandBody, reply: FastifyReply): { command: Comman
   if (command === 'config.apply') {
     // Configs go through the desired state, so that a reconnecting gateway gets the same one.
     void reply.code(400).send({ error: 'use_desired_config', message: 'set configs with PUT /v1/gateways/<id>/config or POST /v1/fleet/rollouts' });
+    return undefined;
+  }
+  if (command === 'queue.settle') {
+    // Who decided is the hub's to say (the token's name), never the caller's.
+    void reply.code(400).send({ error: 'use_settle_route', message: 'settle unknown outcomes with POST /v1/gateways/<id>/queue/settle {"receipts", "as"}' });
     return undefined;
   }
   const parsed = parseCommandArgs(command, body.args);
@@ -155,6 +161,9 @@ export function opsRoutes(app: FastifyInstance, d: OpsDeps): void {
       config,
       events: d.store.recentEvents(g.id, 50),
       commands: d.store.recentCommands(g.id, 20),
+      // Its own lists: link changes and replay commands must not push them out of the last 50 / 20.
+      unknownOutcomes: d.store.recentEventsNamed(g.id, 'unknown_outcome', 50),
+      settlements: d.store.recentCommandsNamed(g.id, 'queue.settle', 50),
     };
   });
 
@@ -212,6 +221,36 @@ export function opsRoutes(app: FastifyInstance, d: OpsDeps): void {
       if (!known(req.params.id)) return reply.code(404).send({ error: 'not_found', message: `no gateway ${req.params.id}` });
       const outcome = await d.commands.send(req.params.id, cmd.command, cmd.args, who(req), d.commandTimeoutMs);
       return outcomeReply(reply, req.params.id, cmd.command, outcome, d.commandTimeoutMs);
+    },
+  );
+
+  // An operator's word on writes whose outcome the gateway cannot know: `retry`
+  // (they did not take effect) or `delivered` (they did). Sent as queue.settle
+  // with `by` = the token's name, so the gateway's journal and the command log
+  // both say who decided; viewers are refused by the role check above.
+  app.post<{ Params: { id: string }; Body: { receipts: string[]; as: 'retry' | 'delivered' } }>(
+    '/v1/gateways/:id/queue/settle',
+    {
+      schema: {
+        params: GATEWAY_ID,
+        body: {
+          type: 'object',
+          properties: { receipts: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1000 }, as: { type: 'string', enum: ['retry', 'delivered'] } },
+          required: ['receipts', 'as'],
+          additionalProperties: false,
+        },
+      },
+    },
+    async (req, reply) => {
+      const identity = who(req);
+      const args = { receipts: req.body.receipts, as: req.body.as, by: identity.name };
+      const parsed = parseCommandArgs('queue.settle', args);
+      if (!parsed.ok) return reply.code(400).send({ error: 'invalid_args', message: parsed.message });
+      const id = req.params.id;
+      if (!known(id)) return reply.code(404).send({ error: 'not_found', message: `no gateway ${id}` });
+      d.logger.info({ gateway: id, as: args.as, receipts: args.receipts.length, by: identity.name }, 'an operator settles unknown outcomes');
+      const outcome = await d.commands.send(id, 'queue.settle', args, identity, d.commandTimeoutMs);
+      return outcomeReply(reply, id, 'queue.settle', outcome, d.commandTimeoutMs);
     },
   );
 

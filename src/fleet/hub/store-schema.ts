@@ -75,6 +75,12 @@ export const HUB_MIGRATIONS: readonly string[] = [
      status      TEXT    NOT NULL,
      state       TEXT    NOT NULL
    );`,
+  // Unknown outcomes: each gateway's unknown_outcome events and the queue.settle
+  // commands that answered them are read at every look at the gateway, without
+  // walking all its link changes and replay commands to find them. (The unknown
+  // count itself travels in the telemetry JSON, as pending and dead do.)
+  `CREATE INDEX events_gateway_event     ON events (gateway_id, event, seq);
+   CREATE INDEX commands_gateway_command ON commands (gateway_id, command, sent_at);`,
 ];
 
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;

@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JournalStore } from '../../../sync/journal-store.js';
+import { migrate } from '../../util/sqlite-file.js';
 import type { TelemetrySample } from './downsample.js';
+import { HUB_APPLICATION_ID, HUB_MIGRATIONS, HUB_SCHEMA_VERSION } from './store-schema.js';
 import { HubStore, HubStoreError } from './store.js';
 
 const H = 3_600_000;
@@ -91,7 +94,41 @@ describe('hub store', () => {
     expect(store.recentCommands('store-1', 5)).toMatchObject([{ id: 'c1', who: 'ops', outcome: 'ok', result: { paused: false } }]);
   });
 
-  it('refuses a gateway journal or a foreign file, and leaves it as it was', () => {
+  it("finds a gateway's events and commands of one kind, newest first, among the others", () => {
+    store.hello(hello('store-1'), NOW);
+    const event = (gatewayId: string, ts: number, name: string, n: number) => ({ gatewayId, ts, source: 'gateway' as const, event: name, details: { n } });
+    store.writeBatch({
+      telemetry: [],
+      events: [event('store-1', NOW, 'unknown_outcome', 1), event('store-1', NOW + 1, 'link.state', 2), event('store-2', NOW + 2, 'unknown_outcome', 3), event('store-1', NOW + 3, 'unknown_outcome', 4)],
+      seen: new Map(),
+    });
+    expect(store.recentEventsNamed('store-1', 'unknown_outcome', 10).map((e) => e.details.n)).toEqual([4, 1]);
+    expect(store.recentEventsNamed('store-1', 'unknown_outcome', 1).map((e) => e.details.n)).toEqual([4]);
+    const command = (id: string, name: string, sentAt: number) => ({ id, gatewayId: 'store-1', command: name, args: {}, who: 'ops-alice', role: 'operator', sentAt });
+    store.logCommand(command('c1', 'queue.settle', NOW));
+    store.logCommand(command('c2', 'replay.pause', NOW + 1));
+    store.logCommand(command('c3', 'queue.settle', NOW + 2));
+    expect(store.recentCommandsNamed('store-1', 'queue.settle', 10).map((c) => c.id)).toEqual(['c3', 'c1']);
+  });
+
+  it('migrates a database of the first schema, keeping what it holds', () => {
+    store.close();
+    const v1 = join(dir, 'v1.db');
+    const db = new Database(v1);
+    migrate(db, HUB_APPLICATION_ID, HUB_MIGRATIONS.slice(0, 1));
+    db.prepare(`INSERT INTO events (gateway_id, ts, source, event, details) VALUES ('store-1', ?, 'gateway', 'unknown_outcome', '{"n":1}')`).run(NOW);
+    db.close();
+    store = HubStore.open(v1);
+    expect(store.recentEventsNamed('store-1', 'unknown_outcome', 10)).toMatchObject([{ details: { n: 1 } }]);
+    store.close();
+    const after = new Database(v1, { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(HUB_SCHEMA_VERSION);
+    expect(after.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('events_gateway_event', 'commands_gateway_command') ORDER BY name`).pluck().all()).toEqual(['commands_gateway_command', 'events_gateway_event']);
+    after.close();
+    store = HubStore.open(file);
+  });
+
+    it('refuses a gateway journal or a foreign file, and leaves it as it was', () => {
     const journal = join(dir, 'journal.db');
     JournalStore.open(journal, 1e6).close();
     expect(() => HubStore.open(journal)).toThrow(HubStoreError);

@@ -162,6 +162,49 @@ const desiredRecord = (r: DesiredRow): DesiredRecord => ({
   applyAt: r.apply_at,
 });
 
+interface EventRow {
+  seq: number;
+  gateway_id: string;
+  ts: number;
+  source: 'gateway' | 'hub';
+  event: string;
+  details: string;
+}
+
+const eventRecord = (r: EventRow): EventRecord => ({
+  seq: r.seq,
+  gatewayId: r.gateway_id,
+  ts: r.ts,
+  source: r.source,
+  event: r.event,
+  details: JSON.parse(r.details) as Record<string, unknown>,
+});
+
+interface CommandRow {
+  id: string;
+  gateway_id: string;
+  command: string;
+  args: string;
+  who: string;
+  role: string;
+  sent_at: number;
+  finished_at: number | null;
+  outcome: string | null;
+  result: string | null;
+}
+
+const commandRecord = (r: CommandRow): CommandRecord => ({
+  id: r.id,
+  gatewayId: r.gateway_id,
+  command: r.command,
+  args: JSON.parse(r.args) as unknown,
+  who: r.who,
+  role: r.role,
+  sentAt: r.sent_at,
+  finishedAt: r.finished_at,
+  outcome: r.outcome,
+  result: r.result === null ? null : (JSON.parse(r.result) as unknown),
+});
 
 export class HubStore {
   readonly #db: Database.Database;
@@ -191,6 +234,7 @@ export class HubStore {
       rawSince: d.prepare(`SELECT ts, data FROM telemetry WHERE gateway_id = ? AND ts >= ? ORDER BY ts LIMIT ?`),
       minutesSince: d.prepare(`SELECT minute, data FROM telemetry_minute WHERE gateway_id = ? AND minute >= ? ORDER BY minute LIMIT ?`),
       events: d.prepare(`SELECT seq, gateway_id, ts, source, event, details FROM events WHERE gateway_id = ? ORDER BY seq DESC LIMIT ?`),
+      eventsNamed: d.prepare(`SELECT seq, gateway_id, ts, source, event, details FROM events WHERE gateway_id = ? AND event = ? ORDER BY seq DESC LIMIT ?`),
       getDesired: d.prepare(`SELECT * FROM desired WHERE gateway_id = ?`),
       allDesired: d.prepare(`SELECT * FROM desired`),
       setDesired: d.prepare(
@@ -204,6 +248,7 @@ export class HubStore {
       logCommand: d.prepare(`INSERT INTO commands (id, gateway_id, command, args, who, role, sent_at) VALUES (@id, @gatewayId, @command, @args, @who, @role, @sentAt)`),
       finishCommand: d.prepare(`UPDATE commands SET finished_at = @at, outcome = @outcome, result = @result WHERE id = @id AND finished_at IS NULL`),
       commands: d.prepare(`SELECT * FROM commands WHERE gateway_id = ? ORDER BY sent_at DESC, rowid DESC LIMIT ?`),
+      commandsNamed: d.prepare(`SELECT * FROM commands WHERE gateway_id = ? AND command = ? ORDER BY sent_at DESC, rowid DESC LIMIT ?`),
       saveRollout: d.prepare(
         `INSERT INTO rollouts (id, created_at, status, state) VALUES (@id, @createdAt, @status, @state)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, state = excluded.state`,
@@ -307,14 +352,12 @@ export class HubStore {
   }
 
   recentEvents(id: string, limit: number): EventRecord[] {
-    return (this.#stmt.events.all(id, limit) as { seq: number; gateway_id: string; ts: number; source: 'gateway' | 'hub'; event: string; details: string }[]).map((r) => ({
-      seq: r.seq,
-      gatewayId: r.gateway_id,
-      ts: r.ts,
-      source: r.source,
-      event: r.event,
-      details: JSON.parse(r.details) as Record<string, unknown>,
-    }));
+    return (this.#stmt.events.all(id, limit) as EventRow[]).map(eventRecord);
+  }
+
+  /** The gateway's latest events of one kind (its unknown outcomes, say), newest first. */
+  recentEventsNamed(id: string, event: string, limit: number): EventRecord[] {
+    return (this.#stmt.eventsNamed.all(id, event, limit) as EventRow[]).map(eventRecord);
   }
 
   // --- desired config
@@ -352,19 +395,12 @@ export class HubStore {
   }
 
   recentCommands(gatewayId: string, limit: number): CommandRecord[] {
-    type Row = { id: string; gateway_id: string; command: string; args: string; who: string; role: string; sent_at: number; finished_at: number | null; outcome: string | null; result: string | null };
-    return (this.#stmt.commands.all(gatewayId, limit) as Row[]).map((r) => ({
-      id: r.id,
-      gatewayId: r.gateway_id,
-      command: r.command,
-      args: JSON.parse(r.args) as unknown,
-      who: r.who,
-      role: r.role,
-      sentAt: r.sent_at,
-      finishedAt: r.finished_at,
-      outcome: r.outcome,
-      result: r.result === null ? null : (JSON.parse(r.result) as unknown),
-    }));
+    return (this.#stmt.commands.all(gatewayId, limit) as CommandRow[]).map(commandRecord);
+  }
+
+  /** The gateway's latest commands of one kind (who settled its unknown outcomes, say), newest first. */
+  recentCommandsNamed(gatewayId: string, command: string, limit: number): CommandRecord[] {
+    return (this.#stmt.commandsNamed.all(gatewayId, command, limit) as CommandRow[]).map(commandRecord);
   }
 
   // --- rollouts
