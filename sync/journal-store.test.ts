@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { APPLICATION_ID, MIGRATIONS } from './journal-schema.js';
 import { JournalOpenError, JournalStore, type NewEntry } from './journal-store.js';
 
 let dir: string;
@@ -179,6 +180,93 @@ describe('journal store', () => {
     expect(again.stats(10)).toEqual(before);
     expect(before).toMatchObject({ pending: 1, dead: 1, delivered: 1 });
     again.close();
+  });
+});
+
+describe('unknown outcomes', () => {
+  const unknown = (s: JournalStore, receipt: string, checkAt: number) =>
+    s.write([{ op: 'unknown', receipt, reason: 'may have reached the ERP (timeout)', status: null, checkAt }], 10)[0];
+
+  it('holds an ambiguous entry out of replay, counted and listed, until it is settled', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch([entry({ receipt: 'u', orderingKey: 'device:s1' }), entry({ receipt: 'next', orderingKey: 'device:s1' })], 0);
+    expect(unknown(s, 'u', 500)).toBe(true);
+    expect(s.stats(10)).toMatchObject({ pending: 1, unknown: 1 });
+    expect(s.list('unknown', 10).map((e) => [e.receipt, e.attempts, e.lastError])).toEqual([['u', 1, 'may have reached the ERP (timeout)']]);
+    // Never picked for replay; it does not hold its lane (the rest of the device's queue goes on).
+    expect(s.due(1e12, 10, new Set()).map((e) => e.receipt)).toEqual(['next']);
+    // Only unknown entries can be settled, and only once.
+    expect(s.settle('next', 'retry', 'ops:alice', 20)).toBe(false);
+    expect(s.settle('u', 'delivered', 'ops:alice', 20)).toBe(true);
+    expect(s.settle('u', 'retry', 'ops:alice', 30)).toBe(false);
+    expect(s.byReceipt('u')).toMatchObject({ state: 'delivered', settledBy: 'ops:alice', settledAt: 20 });
+    s.close();
+  });
+
+  it('puts an entry settled as "did not happen" back in its lane, in its place, and keeps its key and answer for the client', () => {
+    const s = JournalStore.open(file, 1e9);
+    const [first] = s.appendBatch([entry({ receipt: 'u', idemKey: 'save-1', orderingKey: 'device:s1' })], 0);
+    unknown(s, 'u', 0);
+    s.appendBatch([entry({ receipt: 'later', orderingKey: 'device:s1' })], 1);
+    expect(s.settle('u', 'retry', 'read-back check', 40)).toBe(true);
+    expect(s.due(1e12, 10, new Set()).map((e) => e.receipt)).toEqual(['u']);
+    expect(s.byReceipt('u')).toMatchObject({ state: 'pending', seq: first!.status === 'stored' ? first.entry.seq : -1, settledBy: 'read-back check' });
+    s.markDelivered('u', ok, 50);
+    const again = s.appendBatch([entry({ idemKey: 'save-1' })], 60)[0];
+    expect(again).toMatchObject({ status: 'existing', entry: { receipt: 'u', state: 'delivered' }, response: { status: 200 } });
+    s.close();
+  });
+
+  it('answers a re-send of an entry settled as delivered with what the settlement says, not a made-up ERP answer', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch([entry({ receipt: 'u', idemKey: 'save-2' })], 0);
+    unknown(s, 'u', 0);
+    s.settle('u', 'delivered', 'ops:bob', 5);
+    const again = s.appendBatch([entry({ idemKey: 'save-2' })], 6)[0];
+    expect(again.status === 'existing' && again.response?.headers['x-gateway-settled-by']).toBe('ops:bob');
+    expect(s.stats(10)).toMatchObject({ unknown: 0, delivered: 1, bytes: 0 });
+    s.close();
+  });
+
+  it('offers for read-back only the unknown entries of checked routes whose time has come', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch([entry({ receipt: 'a', route: 'saves', orderingKey: null }), entry({ receipt: 'b', route: 'saves', orderingKey: null }), entry({ receipt: 'c', route: 'other', orderingKey: null })], 0);
+    unknown(s, 'a', 100);
+    unknown(s, 'b', 900);
+    unknown(s, 'c', 100);
+    expect(s.checksDue(500, ['saves'], 10, new Set()).map((e) => e.receipt)).toEqual(['a']);
+    expect(s.checksDue(500, ['saves'], 10, new Set(['a']))).toEqual([]);
+    s.write([{ op: 'checkLater', receipt: 'a', at: 2000, error: 'read-back failed: no answer' }], 600);
+    expect(s.checksDue(1000, ['saves'], 10, new Set()).map((e) => e.receipt)).toEqual(['b']);
+    expect(s.byReceipt('a')?.lastError).toBe('read-back failed: no answer');
+    s.close();
+  });
+
+  it('migrates a journal of the first schema in place: entries, states, seq and counter kept', () => {
+    const old = new Database(file);
+    old.exec(MIGRATIONS[0]!);
+    old.pragma(`application_id = ${APPLICATION_ID}`);
+    old.pragma('user_version = 1');
+    const row = (seq: number, state: string) =>
+      old
+        .prepare(
+          `INSERT INTO entries (seq, receipt, idem_key, route, class, priority, method, target, headers, bytes, state, next_attempt_at, created_at, updated_at)
+           VALUES (?, ?, ?, 'r', 'critical', 0, 'POST', '/x', '{}', 10, ?, 0, 0, 0)`,
+        )
+        .run(seq, `rc-${seq}`, `k-${seq}`, state);
+    row(1, 'pending');
+    row(7, 'dead');
+    row(9, 'delivered');
+    old.prepare('DELETE FROM entries WHERE seq = 9').run();
+    old.close();
+
+    const s = JournalStore.open(file, 1e9);
+    expect(s.stats(0)).toMatchObject({ pending: 1, dead: 1, delivered: 0, unknown: 0 });
+    expect(s.byReceipt('rc-7')).toMatchObject({ seq: 7, state: 'dead', settledBy: null });
+    // AUTOINCREMENT's counter survives the rebuild: a purged seq is never handed out again.
+    const [next] = s.appendBatch([entry()], 1);
+    expect(next!.status === 'stored' && next.entry.seq).toBe(10);
+    s.close();
   });
 });
 

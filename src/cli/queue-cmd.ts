@@ -1,5 +1,6 @@
-// storegw queue ls [--state pending|dead] | retry ID | discard ID
+// storegw queue ls [--state pending|dead|unknown|delivered] | retry ID | discard ID | settle ID --as retry|delivered --by NAME
 import { adminCall, parseAdminArgs } from './admin-client.js';
+import { ENTRY_STATES } from '../../sync/journal-store.js';
 import { UsageError } from './usage.js';
 
 interface Entry {
@@ -20,14 +21,16 @@ export function renderEntries(entries: Entry[], now: number): string {
   return ['RECEIPT                              ROUTE            CLASS       ATTEMPTS AGE      LAST ERROR', ...rows].join('\n');
 }
 
+const USAGE = 'usage: storegw queue ls [--state pending|dead|unknown|delivered] | retry ID | discard ID | settle ID --as retry|delivered --by NAME';
+
 export async function queueCommand(args: string[], out: (s: string) => void): Promise<number> {
-  const { target, values, positionals } = parseAdminArgs(args, { state: { type: 'string', default: 'pending' } });
+  const { target, values, positionals } = parseAdminArgs(args, { state: { type: 'string', default: 'pending' }, as: { type: 'string' }, by: { type: 'string' } });
   const [sub, id, ...rest] = positionals;
-  if (rest.length > 0) throw new UsageError('usage: storegw queue ls [--state pending|dead] | retry ID | discard ID');
+  if (rest.length > 0) throw new UsageError(USAGE);
   switch (sub) {
     case 'ls': {
       const state = values.state as string;
-      if (!['pending', 'dead', 'delivered'].includes(state)) throw new UsageError('--state is pending, dead or delivered');
+      if (!(ENTRY_STATES as readonly string[]).includes(state)) throw new UsageError(`--state is one of ${ENTRY_STATES.join(', ')}`);
       const res = (await adminCall(target, 'GET', `/v1/queue?state=${state}&limit=1000`)) as { entries: Entry[] };
       out(values.json ? JSON.stringify(res.entries, null, 2) : renderEntries(res.entries, Date.now()));
       return 0;
@@ -39,7 +42,15 @@ export async function queueCommand(args: string[], out: (s: string) => void): Pr
       out(values.json ? JSON.stringify(res) : sub === 'retry' ? `${id}: back in the queue` : `${id}: discarded`);
       return 0;
     }
+    case 'settle': {
+      // Settling says whether a write took effect at the ERP: a person looked, and is named.
+      if (!id || (values.as !== 'retry' && values.as !== 'delivered') || typeof values.by !== 'string' || values.by === '')
+        throw new UsageError('usage: storegw queue settle ID --as retry|delivered --by NAME (retry: it is not in Odoo, send it again; delivered: it is)');
+      await adminCall(target, 'POST', `/v1/queue/${encodeURIComponent(id)}/settle`, { as: values.as, by: values.by });
+      out(values.json ? JSON.stringify({ receipt: id, as: values.as, by: values.by }) : `${id}: settled as ${values.as} by ${values.by}`);
+      return 0;
+    }
     default:
-      throw new UsageError('usage: storegw queue ls [--state pending|dead] | retry ID | discard ID');
+      throw new UsageError(USAGE);
   }
 }
