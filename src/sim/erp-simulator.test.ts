@@ -9,7 +9,9 @@ type Json = Record<string, unknown>;
 
 const kw = (model: string, method: string, args: unknown[] = [], kwargs: Json = {}, id: unknown = 7) =>
   JSON.stringify({ jsonrpc: '2.0', method: 'call', id, params: { model, method, args, kwargs } });
-const sync = (...uuids: string[]) => kw('pos.order', 'sync_from_ui', [uuids.map((uuid) => ({ uuid, amount_total: 12.5 }))]);
+const sync = (...uuids: string[]) => kw('pos.order', 'sync_from_ui', [uuids.map((uuid) => ({ uuid, pos_reference: `Order ${uuid}`, amount_total: 12.5 }))]);
+/** The (id, uuid) pairs of an 18/19 sync_from_ui answer's pos.order list. */
+const synced = (result: unknown) => (result as { 'pos.order': Json[] })['pos.order'].map((o) => ({ id: o.id, uuid: o.uuid }));
 const execKw = (model: string, method: string, args: unknown[] = [], kwargs: Json = {}) =>
   JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 3, params: { service: 'object', method: 'execute_kw', args: ['db', 2, 'pw', model, method, args, kwargs] } });
 
@@ -47,7 +49,7 @@ async function get(path: string, opts: { method?: 'GET' | 'HEAD' | 'POST'; body?
   const text = await res.body.text();
   return { status: res.statusCode, headers: res.headers, text };
 }
-const state = async () => JSON.parse((await get('/_sim/state')).text) as { received: number; commits: number; duplicates: number; behavior: Json; capacity: Json | null; load: Json };
+const state = async () => JSON.parse((await get('/_sim/state')).text) as { profile: string; received: number; commits: number; duplicates: number; behavior: Json; capacity: Json | null; load: Json; busConnections: number };
 
 describe('ERP simulator: Odoo JSON-RPC', () => {
   it('answers /ping with OK', async () => {
@@ -72,14 +74,15 @@ describe('ERP simulator: Odoo JSON-RPC', () => {
     expect(sim.commits()).toEqual([]);
   });
 
-  it('commits each order of a POS sync under its key and device, answering with ids', async () => {
+  it('commits each order of a POS sync, with the request key and device, answering with ids', async () => {
     const before = Date.now();
     const res = await post('/web/dataset/call_kw/pos.order/sync_from_ui', sync('o-1', 'o-2'), { 'idempotency-key': 'k1', 'x-device-id': 'pos-3' });
-    expect(res.json).toEqual({ jsonrpc: '2.0', id: 7, result: [{ id: 1, uuid: 'o-1' }, { id: 2, uuid: 'o-2' }] });
+    expect(res.json).toMatchObject({ jsonrpc: '2.0', id: 7 });
+    expect(synced(res.json.result)).toEqual([{ id: 1, uuid: 'o-1' }, { id: 2, uuid: 'o-2' }]);
     const commits = sim.commits();
     expect(commits).toMatchObject([
-      { seq: 1, key: 'k1', uuid: 'o-1', model: 'pos.order', method: 'sync_from_ui', device: 'pos-3' },
-      { seq: 2, key: 'k1', uuid: 'o-2', device: 'pos-3' },
+      { seq: 1, key: 'k1', uuid: 'o-1', posReference: 'Order o-1', model: 'pos.order', method: 'sync_from_ui', recordId: 1, device: 'pos-3' },
+      { seq: 2, key: 'k1', uuid: 'o-2', posReference: 'Order o-2', recordId: 2, device: 'pos-3' },
     ]);
     expect(commits[0]!.body).toEqual(JSON.parse(sync('o-1', 'o-2')));
     expect(commits[0]!.receivedAt).toBeGreaterThanOrEqual(before);
@@ -89,29 +92,28 @@ describe('ERP simulator: Odoo JSON-RPC', () => {
   it('commits writes of other models, on /jsonrpc and call_kw alike, with no key or device', async () => {
     expect((await post('/jsonrpc', execKw('stock.quant', 'action_apply_inventory', [[5]]))).json).toEqual({ jsonrpc: '2.0', id: 3, result: true });
     expect((await call(kw('stock.picking', 'button_validate', [[17]]))).json.result).toBe(true);
-    expect((await call(kw('res.partner', 'create', [{ name: 'x' }]))).json.result).toBe(3);
-    expect(sim.commits().map((c) => [c.model, c.method, c.key, c.uuid, c.device])).toEqual([
-      ['stock.quant', 'action_apply_inventory', null, null, null],
-      ['stock.picking', 'button_validate', null, null, null],
-      ['res.partner', 'create', null, null, null],
+    expect((await call(kw('res.partner', 'create', [{ name: 'x' }]))).json.result).toBe(1);
+    expect((await call(kw('res.partner', 'create', [{ name: 'y' }]))).json.result).toBe(2);
+    expect(sim.commits().map((c) => [c.model, c.method, c.key, c.uuid, c.recordId, c.device])).toEqual([
+      ['stock.quant', 'action_apply_inventory', null, null, null, null],
+      ['stock.picking', 'button_validate', null, null, 17, null],
+      ['res.partner', 'create', null, null, 1, null],
+      ['res.partner', 'create', null, null, 2, null],
     ]);
   });
 
-  it('answers a repeated Idempotency-Key with the first response and does not commit again', async () => {
-    const first = await call(sync('o-1'), { 'idempotency-key': 'k1' });
+  it('ignores Idempotency-Key as Odoo does: a repeated key with new orders commits them', async () => {
+    await call(sync('o-1'), { 'idempotency-key': 'k1' });
     const again = await call(kw('pos.order', 'sync_from_ui', [[{ uuid: 'o-other' }]], {}, 8), { 'idempotency-key': 'k1' });
-    expect(again.status).toBe(200);
-    expect(again.json).toEqual({ jsonrpc: '2.0', id: 8, result: first.json.result });
-    expect(sim.commits().map((c) => c.uuid)).toEqual(['o-1']);
-    expect(sim.duplicates()).toBe(1);
+    expect(synced(again.json.result)).toEqual([{ id: 2, uuid: 'o-other' }]);
+    expect(sim.commits().map((c) => c.uuid)).toEqual(['o-1', 'o-other']);
+    expect(sim.duplicates()).toBe(0);
   });
 
-  it('answers a repeated order uuid with the first response, whichever way Odoo names it', async () => {
-    const v17 = (id: unknown) => kw('pos.order', 'create_from_ui', [[{ id: 'Order 00001-001-0001', data: { uid: '00001-001-0001', amount_total: 3 } }]], {}, id);
-    const first = await call(v17(1), { 'idempotency-key': 'k1' });
-    const again = await post('/jsonrpc', execKw('pos.order', 'create_from_ui', [[{ data: { uid: '00001-001-0001' } }]]));
-    expect(first.json.result).toEqual([{ id: 1, uuid: '00001-001-0001' }]);
-    expect(again.json.result).toEqual(first.json.result);
+  it('answers a repeated order by its uuid, with its server id, without committing it again', async () => {
+    await call(sync('o-1'));
+    const again = await post('/jsonrpc', execKw('pos.order', 'sync_from_ui', [[{ uuid: 'o-1' }]]));
+    expect(synced(again.json.result)).toEqual([{ id: 1, uuid: 'o-1' }]);
     expect(sim.commits()).toHaveLength(1);
     expect(sim.duplicates()).toBe(1);
   });
@@ -188,7 +190,7 @@ describe('ERP simulator: behaviours', () => {
     await expect(call(sync('o-amb'), { 'idempotency-key': 'k-amb' })).rejects.toThrow(/closed|reset|socket/i);
     expect(sim.commits().map((c) => c.uuid)).toEqual(['o-amb']);
     const retry = await call(sync('o-amb'), { 'idempotency-key': 'k-amb' });
-    expect(retry.json.result).toEqual([{ id: 1, uuid: 'o-amb' }]);
+    expect(synced(retry.json.result)).toEqual([{ id: 1, uuid: 'o-amb' }]);
     expect(sim.commits()).toHaveLength(1);
     expect(sim.duplicates()).toBe(1);
   });
@@ -353,7 +355,7 @@ describe('ERP simulator: control', () => {
     await get('/nowhere');
     expect(sim.received()).toBe(3);
     const s = await state();
-    expect(s).toMatchObject({ received: 4, commits: 1, duplicates: 1, behavior: { mode: 'ok' }, capacity: null });
+    expect(s).toMatchObject({ profile: 'odoo-18', honourIdempotencyKey: false, received: 4, commits: 1, duplicates: 1, behavior: { mode: 'ok' }, capacity: null, busConnections: 0 });
     const commits = JSON.parse((await get('/_sim/commits')).text) as SimOrder[];
     expect(commits).toEqual(JSON.parse(JSON.stringify(sim.commits())));
     expect(sim.received()).toBe(5);
