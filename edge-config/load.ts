@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { CLASS_NAMES, DEFAULT_CLASSES, GatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './schema.js';
 import { parseSize } from './units.js';
-import { semanticProblems } from './validate.js';
+import { semanticProblems, semanticWarnings } from './validate.js';
 import { parseConfigDocument, readConfigText } from './yaml-document.js';
 
 export interface LoadedConfig {
@@ -16,6 +16,8 @@ export interface LoadedConfig {
   file: string;
   /** The document's text, as read; the fleet agent keeps it to roll back to. */
   text: string;
+  /** Valid settings that are likely a mistake (see semanticWarnings): said, not refused. */
+  warnings: string[];
 }
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true });
@@ -54,6 +56,7 @@ export function parseGatewayConfig(text: string, file: string, env: NodeJS.Proce
     version: createHash('sha256').update(text).digest('hex').slice(0, 12),
     file: resolve(file),
     text,
+    warnings: semanticWarnings(data),
   };
 }
 

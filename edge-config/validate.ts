@@ -117,10 +117,21 @@ function bufferProblems(r: Route, add: (path: string[], message: string) => void
       }
     }
   });
-  // The Odoo web client takes any JSON without `error` as success: a 202
-  // receipt makes Odoo 17 revert a paid order to unpaid (ODOO-POS.md).
-  if (r.match.jsonrpc?.model === 'pos.order' && r.heldAnswer === 'receipt')
-    add(['heldAnswer'], 'the Odoo POS reads a 202 receipt as an empty success (17 reverts the paid order to unpaid): use offline, or odoo-list (16/17) / odoo-dict (18/19)');
+}
+
+/**
+ * Settings that are valid but hurt the people behind the tills: said at
+ * validation and at every start and reload, the configuration still loads (a
+ * gateway-aware till app may read receipts).
+ */
+export function semanticWarnings(c: Pick<GatewayConfigInput, 'routes'>): string[] {
+  return c.routes.flatMap((r, i) =>
+    // The Odoo web client takes any JSON without `error` as success: a 202
+    // receipt makes Odoo 17 revert a paid order to unpaid (ODOO-POS.md).
+    r.mode === 'buffer' && r.match.jsonrpc?.model === 'pos.order' && r.heldAnswer === 'receipt'
+      ? [`routes[${i}] (${r.name}): the Odoo POS reads a 202 receipt as an empty success (17 reverts the paid order to unpaid, 16 drops it): use heldAnswer: offline, or odoo-list (16/17) / odoo-dict (18/19), unless the tills are gateway-aware`]
+      : [],
+  );
 }
 
 function isCidr(text: string): boolean {

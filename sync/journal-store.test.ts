@@ -210,7 +210,7 @@ describe('unknown outcomes', () => {
     s.appendBatch([entry({ receipt: 'later', orderingKey: 'device:s1' })], 1);
     expect(s.settle('u', 'retry', 'read-back check', 40)).toBe(true);
     expect(s.due(1e12, 10, new Set()).map((e) => e.receipt)).toEqual(['u']);
-    expect(s.byReceipt('u')).toMatchObject({ state: 'pending', seq: first!.status === 'stored' ? first.entry.seq : -1, settledBy: 'read-back check' });
+    expect(s.byReceipt('u')).toMatchObject({ state: 'pending', seq: first?.status === 'stored' ? first.entry.seq : -1, settledBy: 'read-back check' });
     s.markDelivered('u', ok, 50);
     const again = s.appendBatch([entry({ idemKey: 'save-1' })], 60)[0];
     expect(again).toMatchObject({ status: 'existing', entry: { receipt: 'u', state: 'delivered' }, response: { status: 200 } });
@@ -223,7 +223,7 @@ describe('unknown outcomes', () => {
     unknown(s, 'u', 0);
     s.settle('u', 'delivered', 'ops:bob', 5);
     const again = s.appendBatch([entry({ idemKey: 'save-2' })], 6)[0];
-    expect(again.status === 'existing' && again.response?.headers['x-gateway-settled-by']).toBe('ops:bob');
+    expect(again?.status === 'existing' && again.response?.headers['x-gateway-settled-by']).toBe('ops:bob');
     expect(s.stats(10)).toMatchObject({ unknown: 0, delivered: 1, bytes: 0 });
     s.close();
   });
@@ -265,7 +265,7 @@ describe('unknown outcomes', () => {
     expect(s.byReceipt('rc-7')).toMatchObject({ seq: 7, state: 'dead', settledBy: null });
     // AUTOINCREMENT's counter survives the rebuild: a purged seq is never handed out again.
     const [next] = s.appendBatch([entry()], 1);
-    expect(next!.status === 'stored' && next.entry.seq).toBe(10);
+    expect(next?.status === 'stored' && next.entry.seq).toBe(10);
     s.close();
   });
 });

@@ -12,6 +12,7 @@ export function configCommand(args: string[], out: (s: string) => void, err: (s:
   if (sub === 'validate' && file !== undefined && rest.length === 0) {
     try {
       const loaded = loadGatewayConfig(file);
+      for (const w of loaded.warnings) err(`${file}: warning: ${w}`);
       out(`${file}: valid (store ${loaded.config.store.id}, version ${loaded.version})`);
       return 0;
     } catch (e) {

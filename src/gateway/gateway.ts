@@ -73,6 +73,7 @@ const LIVE_COOL_OFF_MS = 1000;
 const KEEP_DELIVERED_MS = 48 * 3_600_000;
 
 export async function startGateway(initial: LoadedConfig, logger: Logger): Promise<RunningGateway> {
+  for (const warning of initial.warnings) logger.warn({ file: initial.file }, warning);
   const metrics = createGatewayMetrics();
   let token = adminToken(initial, logger);
   const slotObserver: SlotObserver = {
@@ -275,6 +276,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
       const before = holder.current.loaded;
       try {
         const next = loadGatewayConfig(before.file);
+        for (const warning of next.warnings) logger.warn({ file: next.file }, warning);
         const nextToken = adminToken(next, logger);
         holder.swap(buildRuntime(next, slotObserver));
         token = nextToken;
