@@ -1,14 +1,22 @@
 // The fleet agent over real sockets: a real gateway (journal, replay, link
 // monitor, reload) dialling a fake hub that checks its token, records what it
-// sends and sends it commands.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// sends and sends it commands; and, for writes whose outcome is unknown (which
+// a real gateway shows only against an ERP that loses answers), the agent on a
+// fake gateway host with an in-memory journal.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_FRAME_BYTES, type EventMessage, type HelloMessage, type TelemetryMessage } from '../../src/fleet/protocol.js';
+import { loadGatewayConfig } from '../../edge-config/load.js';
+import { FleetAgent } from '../../src/fleet/agent/agent.js';
 import { packageVersion } from '../../src/fleet/agent/version.js';
+import { createLogger } from '../../src/log.js';
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
 import { startFakeHub, type FakeHub } from '../support/fake-hub.js';
-import { gatewayYaml, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { FakeAgentHost } from '../support/fake-gateway.js';
+import { gatewayYaml, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
 import { eventually, posOrderBody, posOrdersRoute } from '../support/pos.js';
 
 const TOKEN = 'gw-token-3f9a1c0e7b2d4a68';
@@ -333,5 +341,98 @@ describe('fleet agent: config.apply', () => {
     });
     expect(readFileSync(t.configFile, 'utf8')).toBe(before);
     expect(existsSync(`${t.configFile}.previous`)).toBe(false);
+  });
+});
+
+describe('fleet agent: unknown outcomes (fake gateway host)', () => {
+  const A = '00000000-0000-4000-8000-0000000000a1';
+  const B = '00000000-0000-4000-8000-0000000000b2';
+  const C = '00000000-0000-4000-8000-0000000000c3';
+  const outcome = (receipt: string) => ({ receipt, route: 'stock-barcode', cls: 'critical', reason: 'no answer within 8000 ms', attempts: 1 });
+  let agent: FleetAgent | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await agent?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    agent = dir = undefined;
+  });
+
+  async function startAgent(): Promise<{ hub: FakeHub; host: FakeAgentHost; logs: () => string }> {
+    hub = await startFakeHub({ token: TOKEN });
+    dir = tempDir('storegw-agent-');
+    writeFileSync(join(dir, 'fleet.token'), `${TOKEN}\n`, { mode: 0o600 });
+    // The host is fake: its configuration only needs to be valid and carry the fleet section.
+    writeFileSync(join(dir, 'gateway.yaml'), gatewayYaml('http://127.0.0.1:1', '  - name: all\n    match: { path: /* }\n    class: normal', { extra: fleetSection(hub.url) }));
+    const host = new FakeAgentHost(loadGatewayConfig(join(dir, 'gateway.yaml')));
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', destination: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }) });
+    agent = new FleetAgent(host, logger);
+    await agent.start();
+    await hub.waitFor(isHello);
+    return { hub, host, logs: () => lines.join('') };
+  }
+
+  it('reports each unknown outcome as an event and the count in telemetry', async () => {
+    const { hub, host } = await startAgent();
+    host.unknownOutcome(outcome(A));
+    host.unknownOutcome(outcome(B));
+    const event = await hub.waitFor<EventMessage>(isEvent('unknown_outcome'));
+    expect(event.details).toEqual(outcome(A));
+    await hub.waitFor((m) => isEvent('unknown_outcome')(m) && (m as EventMessage).details.receipt === B);
+    const since = hub.messages.length;
+    const t = await hub.waitFor<TelemetryMessage>((m) => m.type === 'telemetry', { since });
+    expect(t.queue).toMatchObject({ pending: 0, dead: 0, unknown: 2 });
+  });
+
+  it('keeps unknown outcomes through a hub outage and sends them after, marked spooled', async () => {
+    const { hub, host, logs } = await startAgent();
+    await hub.stop();
+    // Once the agent knows: a message written into a connection as it dies is lost (the protocol has no acks; telemetry's count stands for it).
+    await eventually(() => expect(logs()).toMatch(/connection to the fleet hub lost/), 5000);
+    const at = Date.now();
+    host.unknownOutcome(outcome(C));
+    const since = hub.messages.length;
+    await hub.restart();
+    const event = await hub.waitFor<EventMessage>(isEvent('unknown_outcome'), { since, timeoutMs: 5000 });
+    expect(event).toMatchObject({ spooled: true, details: outcome(C) });
+    expect(event.ts).toBeGreaterThanOrEqual(at);
+  });
+
+  it('lists unknown entries and settles them as the hub says, with who decided, then wakes replay', async () => {
+    const { hub, host, logs } = await startAgent();
+    for (const r of [A, B, C]) host.unknownOutcome(outcome(r));
+    const listed = await hub.command('queue.list', { state: 'unknown' });
+    expect(listed).toMatchObject({ ok: true, result: { state: 'unknown' } });
+    expect((listed.result as { entries: { receipt: string; state: string }[] }).entries.map((e) => [e.receipt, e.state])).toEqual([
+      [A, 'unknown'],
+      [B, 'unknown'],
+      [C, 'unknown'],
+    ]);
+
+    const retried = await hub.command('queue.settle', { receipts: [A], as: 'retry', by: 'ops-alice' });
+    expect(retried).toMatchObject({ ok: true, result: { results: [{ receipt: A, ok: true, state: 'pending' }] } });
+    expect(host.entries.get(A)).toMatchObject({ state: 'pending', settledBy: 'ops-alice', settledAt: expect.any(Number) });
+    expect(host.wakes).toBe(1);
+
+    const none = '00000000-0000-4000-8000-00000000dead';
+    const delivered = await hub.command('queue.settle', { receipts: [B, A, none], as: 'delivered', by: 'ops-bob' });
+    expect(delivered).toMatchObject({
+      ok: true,
+      result: {
+        results: [
+          { receipt: B, ok: true, state: 'delivered' },
+          { receipt: A, ok: false, state: 'pending', error: 'not_unknown' },
+          { receipt: none, ok: false, error: 'unknown_receipt' },
+        ],
+      },
+    });
+    expect(host.entries.get(B)).toMatchObject({ state: 'delivered', settledBy: 'ops-bob' });
+    expect(host.wakes).toBe(2);
+    expect(await hub.command('queue.settle', { receipts: [C], as: 'retry' })).toMatchObject({ ok: false, error: { code: 'invalid_args' } });
+    expect(host.entries.get(C)?.state).toBe('unknown');
+    expect(logs()).toMatch(/unknown outcomes settled by the fleet hub/);
+    // The next telemetry counts what is left.
+    const since = hub.messages.length;
+    expect((await hub.waitFor<TelemetryMessage>((m) => m.type === 'telemetry', { since })).queue.unknown).toBe(1);
   });
 });

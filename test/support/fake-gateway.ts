@@ -1,11 +1,17 @@
-// A small gateway stand-in that speaks the fleet protocol to a hub: hello,
-// telemetry and events on demand, commands answered by a handler. Light
-// enough for a load tool to open thousands (keepMessages: false). It keeps a
+// Gateway stand-ins. FakeGateway speaks the fleet protocol to a hub: hello,
+// telemetry and events on demand, commands answered by a handler; light
+// enough for a load tool to open thousands (keepMessages: false); it keeps a
 // list of entries in the unknown state, which queue.list and queue.settle use.
+// FakeAgentHost is the gateway as the fleet agent sees it (AgentHost): an
+// in-memory journal, for agent behaviour the real gateway cannot be made to
+// show on demand (a write whose outcome is unknown).
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
+import type { LoadedConfig } from '../../edge-config/load.js';
 import type { ClassName } from '../../edge-config/schema.js';
-import type { EntryView } from '../../sync/journal-store.js';
+import type { EntryState, EntryView } from '../../sync/journal-store.js';
+import type { AgentHost, AgentStatus, DeadLetter } from '../../src/fleet/agent/host.js';
+import type { PathStateChange } from '../../src/link/monitor.js';
 import {
   message,
   parseHubMessage,
@@ -62,6 +68,27 @@ export function defaultAnswer(cmd: CommandMessage, gw: FakeGateway): CommandAnsw
   if (cmd.command === 'queue.list' && cmd.args.state === 'unknown') return { ok: true, result: { state: 'unknown', entries: [...gw.unknown.values()] } };
   if (cmd.command === 'queue.settle') return { ok: true, result: { results: gw.settle(cmd.args as { receipts: string[]; as: 'retry' | 'delivered'; by: string }) } };
   return { ok: true, result: { command: cmd.command } };
+}
+
+/** A journal entry in the unknown state, as the journal lists it. */
+function unknownEntry(seq: number, outcome: UnknownOutcome, now: number): EntryView {
+  return {
+    seq,
+    receipt: outcome.receipt,
+    idemKey: outcome.receipt,
+    route: outcome.route,
+    cls: outcome.cls as ClassName,
+    orderingKey: null,
+    state: 'unknown',
+    attempts: outcome.attempts,
+    createdAt: now,
+    updatedAt: now,
+    nextAttemptAt: now,
+    lastError: outcome.reason,
+    upstreamStatus: null,
+    settledBy: null,
+    settledAt: null,
+  };
 }
 
 export class FakeGateway {
@@ -143,23 +170,7 @@ export class FakeGateway {
 
   /** A write whose outcome is unknown: listed from now on, counted in the queue, and reported as the gateway reports it. */
   unknownOutcome(outcome: UnknownOutcome, now = Date.now()): EventMessage {
-    this.unknown.set(outcome.receipt, {
-      seq: this.unknown.size + 1,
-      receipt: outcome.receipt,
-      idemKey: outcome.receipt,
-      route: outcome.route,
-      cls: outcome.cls as ClassName,
-      orderingKey: null,
-      state: 'unknown',
-      attempts: outcome.attempts,
-      createdAt: now,
-      updatedAt: now,
-      nextAttemptAt: now,
-      lastError: outcome.reason,
-      upstreamStatus: null,
-      settledBy: null,
-      settledAt: null,
-    });
+    this.unknown.set(outcome.receipt, unknownEntry(this.unknown.size + 1, outcome, now));
     this.queue = { ...this.queue, unknown: this.unknown.size };
     return this.event('unknown_outcome', { ...outcome });
   }
@@ -224,5 +235,78 @@ export class FakeGateway {
     const answer = await (this.#opts.onCommand ?? defaultAnswer)(cmd, this);
     if (answer === undefined || this.#ws.readyState !== WebSocket.OPEN) return;
     this.send(message<ResultMessage>({ type: 'result', re: cmd.id, ...answer }));
+  }
+}
+
+/** The gateway as the agent sees it, with its journal in memory. Counts replay wake-ups; keeps the settled entries' who and when. */
+export class FakeAgentHost implements AgentHost {
+  readonly entries = new Map<string, EntryView>();
+  wakes = 0;
+  readonly #loaded: LoadedConfig;
+  readonly #unknownListeners = new Set<(u: UnknownOutcome) => void>();
+
+  constructor(loaded: LoadedConfig) {
+    this.#loaded = loaded;
+  }
+
+  config(): LoadedConfig {
+    return this.#loaded;
+  }
+
+  async status(): Promise<AgentStatus> {
+    const count = (state: EntryState) => [...this.entries.values()].filter((e) => e.state === state).length;
+    return { configVersion: this.#loaded.version, paths: UP_PATHS, queue: { pending: count('pending'), dead: count('dead'), unknown: count('unknown'), oldestAgeS: 0, bytes: 0, maxBytes: 1_000_000 } };
+  }
+
+  async requestCounts() {
+    return [];
+  }
+
+  reload(): { ok: false; error: string } {
+    return { ok: false, error: 'the fake host does not reload' };
+  }
+
+  restartNeeded(): string[] {
+    return [];
+  }
+
+  readonly journal: AgentHost['journal'] = {
+    list: async (state, limit, afterSeq = 0) => [...this.entries.values()].filter((e) => e.state === state && e.seq > afterSeq).slice(0, limit),
+    byReceipt: async (receipt) => this.entries.get(receipt),
+    retryDead: async () => false,
+    discard: async () => false,
+    settle: async (receipt, as, by) => {
+      const e = this.entries.get(receipt);
+      if (e?.state !== 'unknown') return false;
+      this.entries.set(receipt, { ...e, state: as === 'retry' ? 'pending' : 'delivered', settledBy: by, settledAt: Date.now() });
+      return true;
+    },
+  };
+
+  readonly replay: AgentHost['replay'] = {
+    pause: () => undefined,
+    resume: () => undefined,
+    setRate: () => undefined,
+    wake: () => void this.wakes++,
+    status: () => ({ paused: false, ratePerSec: 50, inflight: 0 }),
+  };
+
+  onLinkChange(_listener: (change: PathStateChange) => void): () => void {
+    return () => undefined;
+  }
+
+  onDeadLetter(_listener: (dead: DeadLetter) => void): () => void {
+    return () => undefined;
+  }
+
+  onUnknownOutcome(listener: (unknown: UnknownOutcome) => void): () => void {
+    this.#unknownListeners.add(listener);
+    return () => this.#unknownListeners.delete(listener);
+  }
+
+  /** A write's answer was lost: the entry waits in the unknown state, and the gateway says so. */
+  unknownOutcome(outcome: UnknownOutcome): void {
+    this.entries.set(outcome.receipt, unknownEntry(this.entries.size + 1, outcome, Date.now()));
+    for (const l of this.#unknownListeners) l(outcome);
   }
 }
