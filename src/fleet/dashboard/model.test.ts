@@ -5,6 +5,7 @@ import {
   describeEvent,
   describeFleetResult,
   describeResult,
+  describeSettlement,
   filterGateways,
   fmtDuration,
   outagePeriods,
@@ -54,7 +55,14 @@ describe('sorting and filtering the fleet', () => {
     expect(ids(filterGateways(fleet, { region: 'eu-west', state: 'up', minPending: 0 }))).toEqual(['s-3', 's-5']);
   });
 
-  it('counts stores per state', () => {
+  it('sorts and filters by unknown outcomes, a gateway that does not report them below every count', () => {
+    const withUnknown = (g: GatewayView, unknown: number | null): GatewayView => ({ ...g, queue: { ...g.queue!, unknown } });
+    const list = [withUnknown(gw('u-0', 'eu', 'up', 0), 0), withUnknown(gw('u-3', 'eu', 'up', 0), 3), withUnknown(gw('u-old', 'eu', 'up', 0), null), withUnknown(gw('u-1', 'eu', 'up', 0), 1)];
+    expect(ids(sortGateways(list, 'unknown', 'desc'))).toEqual(['u-3', 'u-1', 'u-0', 'u-old']);
+    expect(ids(filterGateways(list, { unknownOnly: true }))).toEqual(['u-3', 'u-1']);
+  });
+
+    it('counts stores per state', () => {
     expect(countStates(fleet)).toEqual({ total: 5, up: 2, degraded: 1, down: 1, offline: 1 });
   });
 });
@@ -103,6 +111,8 @@ describe('chart series', () => {
     expect(s.paths.fiber!.rtt).toEqual([12, null]);
     expect(s.paths.lte!.score).toEqual([null, 70]);
     expect(s.queue.pending).toEqual([1, null]);
+    expect(s.queue.unknown).toEqual([null, null]);
+    expect(seriesFromPoints([{ ts: 1000, paths: [], queue: { pending: 0, dead: 0, unknown: 2, oldestAgeS: 0 } }]).queue.unknown).toEqual([2]);
   });
 });
 
@@ -116,6 +126,11 @@ describe('words', () => {
     expect(describeEvent({ ts: 1, event: 'config.applied', details: { version: 'b', previousVersion: 'a' } }).label).toBe('Config applied');
     expect(describeEvent({ ts: 1, event: 'config.rolled_back', details: { check: 'paths' } }).severity).toBe('down');
     expect(describeEvent({ ts: 1, event: 'dead_letter', details: { route: 'pos-orders', receipt: 'r1', reason: 'HTTP 422' } }).detail).toBe('pos-orders r1: HTTP 422');
+    expect(describeEvent({ ts: 1, event: 'unknown_outcome', details: { route: 'stock-barcode', receipt: 'r2', reason: 'no answer within 8000 ms', attempts: 1 } })).toEqual({
+      label: 'Outcome unknown',
+      detail: 'stock-barcode r2: no answer within 8000 ms after 1 attempt — held until someone says whether it happened',
+      severity: 'degraded',
+    });
   });
 
   it('formats durations', () => {
@@ -125,8 +140,17 @@ describe('words', () => {
   it("says what came of a command, also when there was no gateway's answer", () => {
     expect(describeResult('replay.pause', 200, { ok: true, result: { paused: true, ratePerSec: 50 } })).toEqual({ ok: true, text: 'Replay paused at 50/s' });
     expect(describeResult('queue.discard', 200, { ok: true, result: { results: [{ receipt: 'abcdef0123', ok: false, error: 'not_dead' }] } })).toEqual({ ok: false, text: 'Discarded 0 of 1 (abcdef01: not_dead)' });
+    expect(describeResult('queue.settle', 200, { ok: true, result: { results: [{ receipt: 'abcdef0123', ok: true, state: 'pending' }] } })).toEqual({ ok: true, text: 'Put back in the queue: 1 of 1' });
+    expect(describeResult('queue.settle', 200, { ok: true, result: { results: [{ receipt: 'abcdef0123', ok: true, state: 'delivered' }, { receipt: '9876543210', ok: false, state: 'pending', error: 'not_unknown' }] } })).toEqual({
+      ok: false,
+      text: 'Marked delivered: 1 of 2 (98765432: already pending)',
+    });
     expect(describeResult('replay.pause', 409, { error: 'offline' }).text).toBe('Failed (409): the gateway is offline');
     expect(describeResult('replay.pause', 403, { error: 'forbidden' }).text).toBe('Failed (403): this token may only read');
+    expect(
+      describeSettlement({ who: 'ops-alice', args: { receipts: ['abcdef0123', '9876543210'], as: 'delivered', by: 'ops-alice' }, outcome: 'ok', result: { results: [{ ok: true }, { ok: false }] } }),
+    ).toEqual({ verdict: 'Happened → mark delivered', by: 'ops-alice', receipts: 'abcdef01, 98765432', outcome: '1 of 2 settled', ok: false });
+    expect(describeSettlement({ who: 'ops-bob', args: { receipts: ['abcdef0123'], as: 'retry', by: 'ops-bob' }, outcome: 'timeout', result: null })).toMatchObject({ verdict: 'Did not happen → retry', outcome: 'timeout', ok: false });
     expect(describeFleetResult(200, { matched: 3, sent: 2, ok: 2, failed: 0, offline: 1, offlineIds: ['s-9'], results: [] })).toEqual({ ok: false, text: '2 of 3 gateways done, 1 offline (s-9)' });
   });
 });

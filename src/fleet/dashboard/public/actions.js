@@ -47,18 +47,21 @@ function show(el, r) {
   fill(el, h('span', { class: 'icon', 'aria-hidden': 'true' }, r.ok ? '✓' : '✕'), ' ', r.text);
 }
 
-/** Confirms, sends one command to one gateway, shows the outcome in `out`. Answers the hub's reply, or undefined if cancelled. */
-export async function gatewayCommand({ gateway, command, args = {}, question, okLabel, out, buttons = [] }) {
+/**
+ * Asks `question`; on Confirm, disables `buttons`, shows `sending` in `out`, awaits `send()` (a call()
+ * answer) and shows `describe(status, body)`. Answers the hub's reply, or undefined if cancelled.
+ */
+async function confirmed({ question, okLabel, out, buttons = [], sending, send, describe }) {
   if (!(await confirmAction(question, okLabel))) {
     show(out, { ok: false, text: 'Cancelled; nothing was sent.' });
     return undefined;
   }
   for (const b of buttons) b.disabled = true;
   out.className = 'result pending';
-  fill(out, `Sending ${command} to ${gateway}…`);
+  fill(out, sending);
   try {
-    const r = await call('POST', `/v1/gateways/${encodeURIComponent(gateway)}/commands`, { command, args });
-    show(out, describeResult(command, r.status, r.body));
+    const r = await send();
+    show(out, describe(r.status, r.body));
     return r;
   } catch (e) {
     show(out, { ok: false, text: `Failed: ${e.message}` });
@@ -68,25 +71,38 @@ export async function gatewayCommand({ gateway, command, args = {}, question, ok
   }
 }
 
+/** Confirms, sends one command to one gateway, shows the outcome in `out`. Answers the hub's reply, or undefined if cancelled. */
+export function gatewayCommand({ gateway, command, args = {}, question, okLabel, out, buttons = [] }) {
+  return confirmed({
+    question, okLabel, out, buttons,
+    sending: `Sending ${command} to ${gateway}…`,
+    send: () => call('POST', `/v1/gateways/${encodeURIComponent(gateway)}/commands`, { command, args }),
+    describe: (status, body) => describeResult(command, status, body),
+  });
+}
+
 /** The same for a region, through POST /v1/fleet/commands. */
-export async function regionCommand({ region, command, args = {}, question, okLabel, out, buttons = [] }) {
-  if (!(await confirmAction(question, okLabel))) {
-    show(out, { ok: false, text: 'Cancelled; nothing was sent.' });
-    return undefined;
-  }
-  for (const b of buttons) b.disabled = true;
-  out.className = 'result pending';
-  fill(out, `Sending ${command} to region ${region}…`);
-  try {
-    const r = await call('POST', '/v1/fleet/commands', { command, args, region });
-    show(out, describeFleetResult(r.status, r.body));
-    return r;
-  } catch (e) {
-    show(out, { ok: false, text: `Failed: ${e.message}` });
-    throw e;
-  } finally {
-    for (const b of buttons) b.disabled = false;
-  }
+export function regionCommand({ region, command, args = {}, question, okLabel, out, buttons = [] }) {
+  return confirmed({
+    question, okLabel, out, buttons,
+    sending: `Sending ${command} to region ${region}…`,
+    send: () => call('POST', '/v1/fleet/commands', { command, args, region }),
+    describe: describeFleetResult,
+  });
+}
+
+/**
+ * Settles writes whose outcome is unknown, through the hub's own route: the
+ * hub, not the page, names who decided (the token's name), in the gateway's
+ * journal and in the command log.
+ */
+export function settleUnknown({ gateway, receipts, as, question, okLabel, out, buttons = [] }) {
+  return confirmed({
+    question, okLabel, out, buttons,
+    sending: `Telling ${gateway} the write ${as === 'retry' ? 'did not happen' : 'happened'}…`,
+    send: () => call('POST', `/v1/gateways/${encodeURIComponent(gateway)}/queue/settle`, { receipts, as }),
+    describe: (status, body) => describeResult('queue.settle', status, body),
+  });
 }
 
 /** A drain rate from an input: a positive number, or undefined with the input marked invalid. */

@@ -18,6 +18,7 @@ const COLUMNS = [
   { key: 'pending', label: 'Pending', num: true, title: 'Buffered writes waiting for replay' },
   { key: 'oldest', label: 'Oldest', num: true, title: 'Age of the oldest pending entry' },
   { key: 'dead', label: 'Dead', num: true, title: 'Dead letters (need an operator: retry or discard)' },
+  { key: 'unknown', label: 'Unknown', num: true, title: 'Writes whose outcome is unknown (the answer was lost): held until an operator says whether they happened' },
   { key: 'lastSeen', label: 'Last seen' },
 ];
 
@@ -25,7 +26,7 @@ export function fleetView(root, ctx) {
   const operator = ctx.role === 'operator';
   let data = { now: Date.now(), gateways: [] };
   let sort = { key: 'state', dir: 'asc' };
-  const filter = { region: '', state: '', minPending: '', deadOnly: false, text: '' };
+  const filter = { region: '', state: '', minPending: '', deadOnly: false, unknownOnly: false, text: '' };
   const rows = new Map();
   /** The region actions' region picker (operators only). */
   let actionRegion;
@@ -53,6 +54,7 @@ export function fleetView(root, ctx) {
   );
   const pendingInput = h('input', { id: 'filter-pending', type: 'number', min: '0', step: '1', inputmode: 'numeric', placeholder: '0', oninput: (e) => setFilter({ minPending: e.target.value }) });
   const deadInput = h('input', { id: 'filter-dead', type: 'checkbox', onchange: (e) => setFilter({ deadOnly: e.target.checked }) });
+  const unknownInput = h('input', { id: 'filter-unknown', type: 'checkbox', onchange: (e) => setFilter({ unknownOnly: e.target.checked }) });
   const textInput = h('input', { id: 'filter-text', type: 'search', autocomplete: 'off', spellcheck: 'false', oninput: (e) => setFilter({ text: e.target.value }) });
   const filters = h(
     'form',
@@ -61,6 +63,7 @@ export function fleetView(root, ctx) {
     h('div', { class: 'field' }, h('label', { for: 'filter-state' }, 'State'), stateSelect),
     h('div', { class: 'field' }, h('label', { for: 'filter-pending' }, 'Pending at least'), pendingInput),
     h('div', { class: 'field check' }, deadInput, h('label', { for: 'filter-dead' }, 'Only with dead letters')),
+    h('div', { class: 'field check' }, unknownInput, h('label', { for: 'filter-unknown' }, 'Only with unknown outcomes')),
     h('div', { class: 'field' }, h('label', { for: 'filter-text' }, 'Store id contains'), textInput),
     h('button', { type: 'button', class: 'link', onclick: () => clearFilters() }, 'Clear filters'),
   );
@@ -119,15 +122,15 @@ export function fleetView(root, ctx) {
   }
 
   function clearFilters() {
-    Object.assign(filter, { region: '', state: '', minPending: '', deadOnly: false, text: '' });
+    Object.assign(filter, { region: '', state: '', minPending: '', deadOnly: false, unknownOnly: false, text: '' });
     regionSelect.value = stateSelect.value = pendingInput.value = textInput.value = '';
-    deadInput.checked = false;
+    deadInput.checked = unknownInput.checked = false;
     render();
   }
 
   function setSort(key) {
     // Numbers that mean trouble read best largest first; names and states (worst first) ascending.
-    const firstDir = ['pending', 'oldest', 'dead', 'rtt', 'loss', 'lastSeen'].includes(key) ? 'desc' : 'asc';
+    const firstDir = ['pending', 'oldest', 'dead', 'unknown', 'rtt', 'loss', 'lastSeen'].includes(key) ? 'desc' : 'asc';
     sort = sort.key === key ? { key, dir: sort.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: firstDir };
     render();
   }
@@ -155,6 +158,8 @@ export function fleetView(root, ctx) {
       h('td', { class: 'num' }, q ? String(q.pending) : '—'),
       h('td', { class: 'num' }, q && q.pending > 0 ? fmtDuration(q.oldestAgeS) : '—'),
       h('td', { class: `num${q && q.dead > 0 ? ' has-dead' : ''}` }, q ? (q.dead > 0 ? [h('span', { class: 'icon', 'aria-hidden': 'true' }, '✕ '), String(q.dead)] : '0') : '—'),
+      // A warning, not an error: nothing failed, but someone must check the ERP. '—': the gateway does not report it.
+      h('td', { class: `num${q?.unknown > 0 ? ' has-unknown' : ''}` }, typeof q?.unknown === 'number' ? (q.unknown > 0 ? [h('span', { class: 'icon', 'aria-hidden': 'true' }, '? '), String(q.unknown)] : '0') : '—'),
       h('td', {}, g.online ? fmtAgo(data.now - g.lastSeen) : [fmtAgo(data.now - g.lastSeen), h('br'), h('span', { class: 'muted' }, new Date(g.lastSeen).toLocaleString())]),
     ];
   }

@@ -18,13 +18,14 @@ export interface GatewayView {
   online?: boolean;
   lastSeen?: number;
   paths: PathView[];
-  queue: { pending: number; dead: number; oldestAgeS: number } | null;
+  /** unknown: null from a gateway that does not report it. */
+  queue: { pending: number; dead: number; unknown?: number | null; oldestAgeS: number } | null;
 }
 
 export interface PointView {
   ts: number;
   paths: { name: string; state: string; score: number; rttMs: number | null; jitterMs: number; lossPct: number }[];
-  queue?: { pending: number; dead: number; oldestAgeS: number };
+  queue?: { pending: number; dead: number; unknown?: number; oldestAgeS: number };
 }
 
 export interface EventView {
@@ -46,6 +47,7 @@ export interface Filter {
   state?: GatewayState | 'problem' | '';
   minPending?: number | string;
   deadOnly?: boolean;
+  unknownOnly?: boolean;
   text?: string;
 }
 
@@ -62,7 +64,7 @@ export function seriesFromPoints(points: PointView[]): {
   names: string[];
   x: number[];
   paths: Record<string, { rtt: (number | null)[]; jitter: (number | null)[]; loss: (number | null)[]; score: (number | null)[]; state: (string | null)[] }>;
-  queue: { pending: (number | null)[]; dead: (number | null)[]; oldest: (number | null)[] };
+  queue: { pending: (number | null)[]; dead: (number | null)[]; unknown: (number | null)[]; oldest: (number | null)[] };
 };
 export function outagePeriods(points: PointView[], events: EventView[], opts: { now: number; online: boolean; lastSeen?: number }): Outage[];
 export function describeEvent(e: EventView): { label: string; detail: string; severity: GatewayState };
@@ -72,3 +74,4 @@ export function fmtDuration(seconds: number | null | undefined): string;
 export function fmtAgo(ms: number | null | undefined): string;
 export function describeResult(command: string, status: number, body: unknown): { ok: boolean; text: string };
 export function describeFleetResult(status: number, body: unknown): { ok: boolean; text: string };
+export function describeSettlement(c: { who: string; args: unknown; outcome: string | null; result: unknown }): { verdict: string; by: string; receipts: string; outcome: string; ok: boolean };

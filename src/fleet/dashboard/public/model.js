@@ -28,6 +28,8 @@ const SORT_KEYS = {
   pending: (g) => g.queue?.pending ?? -1,
   oldest: (g) => g.queue?.oldestAgeS ?? -1,
   dead: (g) => g.queue?.dead ?? -1,
+  // null: a gateway that does not report it (older storegw), below every count.
+  unknown: (g) => g.queue?.unknown ?? -1,
   lastSeen: (g) => g.lastSeen ?? 0,
 };
 export const SORTABLE = Object.keys(SORT_KEYS);
@@ -47,7 +49,7 @@ export function sortGateways(list, key, dir) {
 /**
  * The gateways a filter keeps: region (exact), state ('problem' = anything
  * but up), at least minPending entries waiting, only those with dead letters,
- * and text found in the store id.
+ * only those with unknown outcomes, and text found in the store id.
  */
 export function filterGateways(list, f = {}) {
   const text = (f.text ?? '').trim().toLowerCase();
@@ -58,6 +60,7 @@ export function filterGateways(list, f = {}) {
       (!f.state || (f.state === 'problem' ? g.state !== 'up' : g.state === f.state)) &&
       (minPending <= 0 || (g.queue?.pending ?? 0) >= minPending) &&
       (!f.deadOnly || (g.queue?.dead ?? 0) > 0) &&
+      (!f.unknownOnly || (g.queue?.unknown ?? 0) > 0) &&
       (!text || g.id.toLowerCase().includes(text)),
   );
 }
@@ -82,7 +85,7 @@ export function seriesFromPoints(points) {
   for (const p of points) for (const path of p.paths) if (!names.includes(path.name)) names.push(path.name);
   const x = [];
   const paths = Object.fromEntries(names.map((n) => [n, { rtt: [], jitter: [], loss: [], score: [], state: [] }]));
-  const queue = { pending: [], dead: [], oldest: [] };
+  const queue = { pending: [], dead: [], unknown: [], oldest: [] };
   for (const p of points) {
     x.push(p.ts / 1000);
     for (const n of names) {
@@ -96,6 +99,7 @@ export function seriesFromPoints(points) {
     }
     queue.pending.push(p.queue?.pending ?? null);
     queue.dead.push(p.queue?.dead ?? null);
+    queue.unknown.push(p.queue?.unknown ?? null);
     queue.oldest.push(p.queue?.oldestAgeS ?? null);
   }
   return { names, x, paths, queue };
@@ -170,6 +174,8 @@ export function describeEvent(e) {
       };
     case 'dead_letter':
       return { label: 'Dead letter', detail: `${str(d.route)} ${str(d.receipt)}${d.reason ? `: ${d.reason}` : ''}${d.attempts ? ` after ${d.attempts} attempts` : ''}`, severity: 'down' };
+    case 'unknown_outcome':
+      return { label: 'Outcome unknown', detail: `${str(d.route)} ${str(d.receipt)}${d.reason ? `: ${d.reason}` : ''}${d.attempts ? ` after ${d.attempts} ${d.attempts === 1 ? 'attempt' : 'attempts'}` : ''} — held until someone says whether it happened`, severity: 'degraded' };
     case 'config.applied':
       return { label: 'Config applied', detail: `version ${str(d.version)}${d.previousVersion ? ` (was ${d.previousVersion})` : ''}`, severity: 'up' };
     case 'config.rolled_back':
@@ -223,11 +229,33 @@ export function describeResult(command, status, body) {
       const failed = results.filter((x) => !x.ok).map((x) => `${x.receipt.slice(0, 8)}: ${x.error}`);
       return { ok: failed.length === 0, text: `${command === 'queue.retry' ? 'Retried' : 'Discarded'} ${done} of ${results.length}${failed.length ? ` (${failed.join(', ')})` : ''}` };
     }
+    if (command === 'queue.settle') {
+      const results = r.results ?? [];
+      const done = results.filter((x) => x.ok);
+      const failed = results.filter((x) => !x.ok).map((x) => `${x.receipt.slice(0, 8)}: ${x.error === 'not_unknown' ? `already ${x.state}` : x.error}`);
+      const verb = done[0]?.state === 'delivered' ? 'Marked delivered' : done[0]?.state === 'pending' ? 'Put back in the queue' : 'Settled';
+      return { ok: failed.length === 0, text: `${verb}: ${done.length} of ${results.length}${failed.length ? ` (${failed.join(', ')})` : ''}` };
+    }
     return { ok: true, text: 'Done' };
   }
   if (status === 200 && body) return { ok: false, text: `The gateway refused: ${body.error?.message ?? body.error?.code ?? 'failed'}` };
   const why = { 403: 'this token may only read', 409: 'the gateway is offline', 504: 'the gateway did not answer in time', 502: 'the gateway disconnected before answering', 503: 'the gateway is busy' }[status];
   return { ok: false, text: `Failed (${status}): ${why ?? body?.message ?? body?.error ?? 'error'}` };
+}
+
+/** A queue.settle from the command log as a line of the settled list: who said what of which entries, and what came of it. */
+export function describeSettlement(c) {
+  const args = c.args ?? {};
+  const receipts = Array.isArray(args.receipts) ? args.receipts : [];
+  const results = Array.isArray(c.result?.results) ? c.result.results : [];
+  const done = results.filter((x) => x.ok).length;
+  return {
+    verdict: args.as === 'delivered' ? 'Happened → mark delivered' : 'Did not happen → retry',
+    by: str(args.by ?? c.who),
+    receipts: receipts.map((r) => String(r).slice(0, 8)).join(', '),
+    outcome: c.outcome === 'ok' ? `${done} of ${receipts.length} settled` : (c.outcome ?? 'waiting'),
+    ok: c.outcome === 'ok' && done === receipts.length,
+  };
 }
 
 /** A fleet command's summary from POST /v1/fleet/commands. */

@@ -1,12 +1,13 @@
-// One store: its links and backlog now, operator actions, RTT / jitter / loss /
+// One store: its links and backlog now, operator actions (replay, dead letters,
+// writes whose outcome is unknown), who settled unknown outcomes, RTT / jitter / loss /
 // score per path and the backlog over time (uPlot, outages shaded), the outage
 // periods as text, the event timeline and the recent commands. Telemetry and
 // events are fetched once for the window, then only what is new at each poll.
 import { call, get } from './api.js';
-import { gatewayCommand, rateFrom, resultLine } from './actions.js';
+import { gatewayCommand, rateFrom, resultLine, settleUnknown } from './actions.js';
 import { PATH_STYLES, createChart } from './chart.js';
 import { badge, fill, h, time } from './dom.js';
-import { STATE_ICON, STATE_TEXT, describeEvent, fmtAgo, fmtDuration, fmtMs, fmtPct, outagePeriods, seriesFromPoints } from './model.js';
+import { STATE_ICON, STATE_TEXT, describeEvent, describeSettlement, fmtAgo, fmtDuration, fmtMs, fmtPct, outagePeriods, seriesFromPoints } from './model.js';
 
 const WINDOWS = [
   { ms: 15 * 60_000, label: 'Last 15 minutes' },
@@ -63,6 +64,8 @@ export function storeView(root, ctx, id) {
   const outageList = h('ul', { class: 'outages', id: 'outage-list' });
   const eventsBody = h('tbody');
   const commandsBody = h('tbody');
+  const unknownSeen = h('ul', { class: 'unknown-seen', id: 'unknown-seen' });
+  const settledBody = h('tbody');
 
   fill(
     root,
@@ -73,6 +76,16 @@ export function storeView(root, ctx, id) {
       h('section', { 'aria-labelledby': 'links-title' }, h('h3', { id: 'links-title', class: 'visually-hidden' }, 'Links now'), h('div', { class: 'table-wrap' }, linksTable)),
       h('section', { 'aria-labelledby': 'backlog-title' }, h('h3', { id: 'backlog-title' }, 'Backlog now'), backlog, replayState)),
     operator ? actionsSection() : null,
+    h('section', { 'aria-labelledby': 'unknown-title' },
+      h('h3', { id: 'unknown-title' }, 'Unknown outcomes'),
+      h('p', { class: 'help' }, 'Writes sent to an ERP that does not dedupe whose answer was lost: the gateway holds each until a read-back check or an operator says whether it happened.'),
+      h('h4', {}, 'Reported by the gateway (latest first)'),
+      unknownSeen,
+      h('div', { class: 'table-wrap' },
+        h('table', { class: 'settled', id: 'settled-table' },
+          h('caption', {}, 'Settled through the hub: who said what, and when (newest first)'),
+          h('thead', {}, h('tr', {}, ['When', 'By', 'Verdict', 'Entries', 'Outcome'].map((c) => h('th', { scope: 'col' }, c)))),
+          settledBody))),
     h('section', { class: 'history', 'aria-labelledby': 'history-title' },
       h('div', { class: 'view-head' }, h('h3', { id: 'history-title' }, 'History'), h('div', { class: 'field inline' }, h('label', { for: 'history-window' }, 'Window'), windowSelect)),
       h('p', { class: 'legend' },
@@ -159,6 +172,58 @@ export function storeView(root, ctx, id) {
     };
     const showDead = h('button', { type: 'button', dataset: { action: 'list-dead' }, onclick: () => void loadDead().catch((e) => fill(deadOut, `Failed: ${e.message}`)) }, 'Show dead letters');
 
+    const unknownOut = resultLine('unknown-result');
+    const unknownBody = h('tbody');
+    const unknownTable = h(
+      'table',
+      { class: 'unknown', id: 'unknown-table', hidden: true },
+      h('caption', {}, 'Writes whose outcome is unknown: check the ERP, then say whether each happened'),
+      h('thead', {}, h('tr', {}, ['Receipt', 'Route', 'Class', 'Attempts', 'Why unknown', 'Since', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+      unknownBody,
+    );
+    const loadUnknown = async () => {
+      fill(unknownOut, 'Asking the gateway for its unknown outcomes…');
+      unknownOut.className = 'result pending';
+      const r = await call('POST', `/v1/gateways/${enc}/commands`, { command: 'queue.list', args: { state: 'unknown', limit: 100 } });
+      if (r.status !== 200 || !r.body?.ok) {
+        unknownOut.className = 'result failed';
+        fill(unknownOut, `Cannot list unknown outcomes (${r.status}): ${r.body?.message ?? r.body?.error?.message ?? r.body?.error ?? 'error'}`);
+        return;
+      }
+      const entries = r.body.result?.entries ?? [];
+      unknownOut.className = 'result ok';
+      fill(unknownOut, entries.length === 0 ? 'No unknown outcomes.' : `${entries.length} ${entries.length === 1 ? 'write' : 'writes'} of unknown outcome${r.body.result?.next ? ' (the first 100)' : ''}.`);
+      unknownTable.hidden = entries.length === 0;
+      fill(unknownBody, entries.map((e) => {
+        const what = `write ${e.receipt} (${e.route})`;
+        // Each verdict says what goes wrong if it is the wrong one: there is no undo at the ERP.
+        const verdict = (as, label, question, okLabel) =>
+          h('button', { type: 'button', dataset: { action: `${as}-unknown` }, 'aria-label': `${label}: ${e.receipt}`, onclick: async () => {
+            const res = await settleUnknown({ gateway: id, receipts: [e.receipt], as, question, okLabel, out: unknownOut });
+            if (res) {
+              await loadUnknown().catch(() => undefined);
+              ctx.refreshSoon();
+            }
+          } }, label);
+        return h('tr', {},
+          h('td', {}, h('code', { title: e.receipt }, e.receipt.slice(0, 8))),
+          h('td', {}, e.route),
+          h('td', {}, e.cls),
+          h('td', { class: 'num' }, String(e.attempts)),
+          h('td', {}, e.lastError ?? '—'),
+          h('td', {}, time(e.updatedAt)),
+          h('td', { class: 'row-actions' },
+            verdict('retry', 'Did not happen — retry',
+              `Did ${what} on ${id} NOT take effect at the ERP? Check the ERP first. Retrying sends it again: if it did take effect, the ERP applies it twice (a duplicate order or stock move).`,
+              'Retry: it did not happen'),
+            ' ',
+            verdict('delivered', 'Happened — mark delivered',
+              `Did ${what} on ${id} take effect at the ERP? Marking it delivered closes it for good: it is never sent again, so if it did not take effect, the write is lost.`,
+              'Mark delivered: it happened')));
+      }));
+    };
+    const showUnknown = h('button', { type: 'button', dataset: { action: 'list-unknown' }, onclick: () => void loadUnknown().catch((e) => fill(unknownOut, `Failed: ${e.message}`)) }, 'Show unknown outcomes');
+
     return h(
       'section',
       { class: 'actions', 'aria-labelledby': 'actions-title' },
@@ -169,6 +234,9 @@ export function storeView(root, ctx, id) {
       h('div', { class: 'action-row' }, showDead),
       deadOut,
       h('div', { class: 'table-wrap' }, deadTable),
+      h('div', { class: 'action-row' }, showUnknown),
+      unknownOut,
+      h('div', { class: 'table-wrap' }, unknownTable),
     );
   }
 
@@ -199,6 +267,7 @@ export function storeView(root, ctx, id) {
       item('Pending', q ? String(q.pending) : '—'),
       item('Oldest pending', q && q.pending > 0 ? fmtDuration(q.oldestAgeS) : '—'),
       item('Dead letters', q ? String(q.dead) : '—'),
+      item('Unknown outcomes', typeof q?.unknown === 'number' ? h('span', { class: q.unknown > 0 ? 'has-unknown' : undefined }, q.unknown > 0 ? `? ${q.unknown} (check the ERP, then settle)` : '0') : '—'),
     );
     const last = (g.commands ?? []).find((c) => c.command.startsWith('replay.') && c.outcome === 'ok' && c.result && typeof c.result === 'object');
     fill(
@@ -214,6 +283,21 @@ export function storeView(root, ctx, id) {
         h('td', {}, h('code', {}, c.command)),
         h('td', {}, h('code', {}, JSON.stringify(c.args))),
         h('td', {}, c.outcome ? badge(c.outcome === 'ok' ? 'up' : 'down', c.outcome, c.outcome === 'ok' ? '✓' : '✕') : 'waiting'))));
+  }
+
+  function renderUnknown() {
+    const seen = detail.unknownOutcomes ?? [];
+    fill(unknownSeen, seen.length === 0 ? h('li', {}, 'None reported recently.') : seen.slice(0, 10).map((e) => h('li', {}, time(e.ts), ' ', describeEvent(e).detail)));
+    const settled = detail.settlements ?? [];
+    fill(settledBody, settled.length === 0 ? h('tr', {}, h('td', { colspan: '5' }, 'None yet.')) : settled.map((c) => {
+      const s = describeSettlement(c);
+      return h('tr', {},
+        h('td', {}, time(c.finishedAt ?? c.sentAt)),
+        h('td', {}, s.by),
+        h('td', {}, s.verdict),
+        h('td', {}, h('code', {}, s.receipts)),
+        h('td', {}, badge(s.ok ? 'up' : 'down', s.outcome, s.ok ? '✓' : '✕')));
+    }));
   }
 
   function renderEvents() {
@@ -270,6 +354,7 @@ export function storeView(root, ctx, id) {
           series: [
             { label: 'pending (solid)', stroke: '#1f5fbf' },
             { label: 'dead (dashed)', stroke: '#b00020', dash: [10, 5] },
+            { label: 'unknown outcome (dash-dot)', stroke: '#8a5a00', dash: [10, 3, 2, 3] },
             { label: 'oldest pending, s (dotted)', stroke: '#555', dash: [2, 4], scale: 'right' },
           ],
           getOutages: () => outages,
@@ -278,7 +363,7 @@ export function storeView(root, ctx, id) {
       });
     }
     for (const c of charts) {
-      if (c.key === 'backlog') c.chart.setData([s.x, s.queue.pending, s.queue.dead, s.queue.oldest]);
+      if (c.key === 'backlog') c.chart.setData([s.x, s.queue.pending, s.queue.dead, s.queue.unknown, s.queue.oldest]);
       else c.chart.setData([s.x, ...s.names.map((n) => s.paths[n][c.key])]);
     }
   }
@@ -303,6 +388,7 @@ export function storeView(root, ctx, id) {
       events = [...events, ...ev.events.filter((e) => !seen.has(e.seq))].filter((e) => e.ts >= from);
       outages = outagePeriods(points, events, { now, online: detail.online, lastSeen: detail.lastSeen });
       renderSummary();
+      renderUnknown();
       renderOutages();
       renderEvents();
       renderCharts();
