@@ -4,7 +4,8 @@
 // Nothing reaches an upstream unless a configured route matched it, and the
 // upstream is always one of the configured paths.
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ClassName, RouteConfig } from '../../edge-config/schema.js';
@@ -22,6 +23,7 @@ import type { PathView } from './path-choice.js';
 import { checkRequestTarget } from './request-target.js';
 import type { GatewayRuntime, RuntimeHolder } from './runtime.js';
 import { pickUpstream } from './upstreams.js';
+import { WebSocketRelay } from './websocket.js';
 
 export interface IngressDeps {
   runtime: RuntimeHolder;
@@ -80,6 +82,16 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   // (bounded) by the handler when the gateway must look inside.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
+  // Every upgrade request reaches this listener and none reaches fastify's router (Node hands upgrades to 'upgrade' listeners only, once there is one).
+  const websockets = new WebSocketRelay(deps);
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => websockets.upgrade(req, socket, head));
+  app.decorate('websockets', websockets);
+  // Before the server closes: it would wait for the sessions' sockets otherwise.
+  app.addHook('preClose', (done) => {
+    websockets.closeAll();
+    done();
+  });
 
   app.route({ method: ALL_METHODS, url: '*', handler: (request, reply) => handle(deps, request, reply) });
   // Requests the router cannot even place (e.g. absolute-form targets) get the same answer as a bad path.

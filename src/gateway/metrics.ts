@@ -31,6 +31,9 @@ export interface GatewayMetrics {
   cacheAnswers: Counter<'route' | 'result'>;
   schedulerWait: Histogram<'class'>;
   shed: Counter<'class' | 'kind'>;
+  websocketSessions: Gauge<'path'>;
+  websocketUpgrades: Counter<'route' | 'outcome'>;
+  websocketBytes: Counter<'path' | 'direction'>;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -53,7 +56,7 @@ export function createGatewayMetrics(): GatewayMetrics {
     }),
     replayAttempts: new Counter({
       name: 'storegw_replay_attempts_total',
-      help: 'Delivery attempts of journaled requests (live tries and replay) by outcome: delivered, retry, dead.',
+      help: 'Delivery attempts of journaled requests (live tries and replay) by outcome: delivered, retry, dead, unknown.',
       labelNames: ['outcome'],
       registers: [registry],
     }),
@@ -74,6 +77,24 @@ export function createGatewayMetrics(): GatewayMetrics {
       name: 'storegw_scheduler_shed_total',
       help: 'Requests that got no slot within their class\'s maxQueueMs (journaled when their route buffers, else 503 overloaded), by class and kind (live, replay).',
       labelNames: ['class', 'kind'],
+      registers: [registry],
+    }),
+    websocketSessions: new Gauge({
+      name: 'storegw_websocket_sessions',
+      help: 'WebSocket sessions (the Odoo bus) relayed now, by the path they ride.',
+      labelNames: ['path'],
+      registers: [registry],
+    }),
+    websocketUpgrades: new Counter({
+      name: 'storegw_websocket_upgrades_total',
+      help: 'WebSocket upgrades by route and outcome: accepted, or why not (forbidden, bad_request, no_route, not_websocket_route, over_capacity, draining, unavailable, upstream_refused, upstream_timeout, upstream_error, client_gone).',
+      labelNames: ['route', 'outcome'],
+      registers: [registry],
+    }),
+    websocketBytes: new Counter({
+      name: 'storegw_websocket_bytes_total',
+      help: 'Bytes relayed on WebSocket sessions (frames as they are, headers included), by path and direction: to_upstream, to_client.',
+      labelNames: ['path', 'direction'],
       registers: [registry],
     }),
   };
@@ -109,6 +130,11 @@ export function registerJournalGauges(registry: Registry, stats: () => Promise<J
     });
   gauge('storegw_journal_pending', 'Journaled requests waiting for delivery.', (s) => s.pending);
   gauge('storegw_journal_dead', 'Dead letters: journaled requests given up, waiting for an operator.', (s) => s.dead);
+  gauge(
+    'storegw_journal_unknown',
+    'Journaled writes that may have reached an ERP that does not dedupe, answer lost: held for a read-back check or an operator, never sent again blindly.',
+    (s) => s.unknown,
+  );
   gauge('storegw_journal_oldest_age_seconds', 'Age of the oldest pending journaled request.', (s) => s.oldestAgeS);
   gauge('storegw_journal_bytes', 'Bytes held by pending and dead journal entries (counted against buffer.maxBytes).', (s) => s.bytes);
 }
