@@ -121,8 +121,8 @@ function readAll(list: unknown, read: (o: unknown) => Incoming | OdooError): Inc
 function isSameOrder(incoming: Incoming, existing: PosOrderRecord): boolean {
   const paid = incoming.payments.every((p) => existing.payments.some((e) => Math.abs(p.amount - e.amount) < 1e-9 && p.method === e.method));
   if (!paid || incoming.lines.length !== existing.lines.length) return false;
-  const key = (ls: Line[]) => JSON.stringify(ls.map((l) => [l.product, l.price]).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)));
-  return key(incoming.lines) === key(existing.lines);
+  const sorted = (ls: Line[]) => ls.map((l) => JSON.stringify([l.product, l.price])).sort().join('\n');
+  return sorted(incoming.lines) === sorted(existing.lines);
 }
 
 export class PosOrders {
