@@ -3,6 +3,8 @@
 // agent, each with its own ERP simulator: the page lists the fleet, shows an
 // upstream outage within seconds, lets an operator pause and resume replay,
 // set a region's drain rate and discard a dead letter (each confirmed first),
+// shows a store's writes of unknown outcome and settles one after a confirmation
+// that names the risk (a fake gateway holds them: a real one needs an ERP that loses answers),
 // shows a viewer no actions (and the API refuses the viewer anyway), and
 // never puts the token in a URL or a log. Screenshots go to test-output/browser/.
 //
@@ -14,7 +16,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../src/fleet/dashboard/serve.js';
-import { CHROMIUM, CHROMIUM_ARGS, OPERATOR_TOKEN, VIEWER_TOKEN, browserSkipReason, isCI, startTestFleet, type Store, type TestFleet } from './fleet-setup.js';
+import { FakeGateway } from '../support/fake-gateway.js';
+import { CHROMIUM, CHROMIUM_ARGS, OPERATOR_TOKEN, VIEWER_TOKEN, browserSkipReason, gatewayToken, isCI, startTestFleet, type Store, type TestFleet } from './fleet-setup.js';
 
 const SHOTS = fileURLToPath(new URL('../../test-output/browser/', import.meta.url));
 const reason = browserSkipReason();
@@ -36,6 +39,7 @@ if (reason !== undefined && isCI()) {
     let browser: Browser;
     let north: Store;
     let south: Store;
+    let west: FakeGateway | undefined;
     const contexts: BrowserContext[] = [];
     /** Every URL any page asked for, and every error or CSP violation any page saw. */
     const urls: string[] = [];
@@ -44,10 +48,13 @@ if (reason !== undefined && isCI()) {
     beforeAll(async () => {
       mkdirSync(SHOTS, { recursive: true });
       [fleet, browser] = await Promise.all([
-        startTestFleet([
-          { id: 'store-north-01', region: 'eu-north' },
-          { id: 'store-south-01', region: 'eu-south' },
-        ]),
+        startTestFleet(
+          [
+            { id: 'store-north-01', region: 'eu-north' },
+            { id: 'store-south-01', region: 'eu-south' },
+          ],
+          ['store-west-01'],
+        ),
         chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
       ]);
       [north, south] = fleet.stores as [Store, Store];
@@ -55,6 +62,7 @@ if (reason !== undefined && isCI()) {
 
     afterAll(async () => {
       for (const c of contexts) await c.close().catch(() => undefined);
+      if (west?.open) await west.close();
       await browser?.close();
       await fleet?.close();
     });
@@ -258,6 +266,56 @@ if (reason !== undefined && isCI()) {
       await fleet.closeStore(south);
       await expect.poll(() => row(operator, south.id).locator('td').nth(1).innerText(), { timeout: 6000, interval: 100 }).toMatch(/Offline/);
       expect(await row(operator, south.id).locator('td.paths').innerText()).toContain('(last known)');
+    });
+
+    it("shows a store's unknown outcomes in the fleet and settles one after a confirmation that names the risk", async () => {
+      const A = '00000000-0000-4000-8000-0000000000a1';
+      const B = '00000000-0000-4000-8000-0000000000b2';
+      const outcome = (receipt: string) => ({ receipt, route: 'stock-barcode', cls: 'critical', reason: 'no answer within 8000 ms', attempts: 1 });
+      west = await FakeGateway.connect({ url: `${fleet.hub.url.replace('http', 'ws')}/v1/gateways/connect`, token: gatewayToken('store-west-01'), id: 'store-west-01', region: 'eu-west' });
+      west.unknownOutcome(outcome(A));
+      west.unknownOutcome(outcome(B));
+      west.telemetry();
+
+      // The fleet: the count per store, as a warning (an icon and the number, not colour alone), sortable.
+      const cell = row(operator, west.id).locator('td').nth(9);
+      await expect.poll(() => cell.innerText(), { timeout: 5000 }).toBe('? 2');
+      expect(await cell.getAttribute('class')).toContain('has-unknown');
+      expect(await row(operator, north.id).locator('td').nth(9).innerText()).toBe('0');
+      await operator.getByRole('button', { name: 'Unknown' }).click();
+      expect(await operator.locator('th[data-sort="unknown"]').getAttribute('aria-sort')).toBe('descending');
+      expect(await operator.locator('#fleet-table tbody tr[data-id]').first().getAttribute('data-id')).toBe(west.id);
+      await operator.screenshot({ path: join(SHOTS, 'fleet-unknown.png'), fullPage: true });
+
+      // The store: its unknown entries from the gateway, each with two verdicts.
+      await row(operator, west.id).getByRole('link', { name: west.id }).click();
+      await operator.getByRole('heading', { name: `Store ${west.id}` }).waitFor();
+      await expect.poll(() => operator.locator('#events-table').innerText(), { timeout: 5000 }).toContain('Outcome unknown');
+      await operator.getByRole('button', { name: 'Show unknown outcomes' }).click();
+      await expect.poll(() => operator.locator('#unknown-table tbody tr').count(), { timeout: 5000 }).toBe(2);
+      const retryA = operator.getByRole('button', { name: `Did not happen — retry: ${A}` });
+      expect(await operator.getByRole('button', { name: `Happened — mark delivered: ${A}` }).count()).toBe(1);
+
+      // Cancelled: nothing sent. The question says what a wrong "retry" costs.
+      await retryA.click();
+      const dialog = operator.getByRole('dialog');
+      await expect.poll(() => dialog.isVisible()).toBe(true);
+      expect(await dialog.innerText()).toMatch(/NOT take effect[\s\S]*applies it twice/);
+      await operator.keyboard.press('Escape');
+      await expect.poll(() => operator.locator('#unknown-result').innerText()).toContain('Cancelled');
+      expect(west.settled).toEqual([]);
+
+      // Confirmed: the gateway is told, with the operator's name as who decided.
+      await retryA.click();
+      await dialog.getByRole('button', { name: 'Retry: it did not happen' }).click();
+      await expect.poll(() => west!.settled, { timeout: 5000 }).toEqual([{ receipt: A, as: 'retry', by: 'ops-alice' }]);
+      await expect.poll(() => operator.locator('#unknown-table tbody tr').count(), { timeout: 5000 }).toBe(1);
+      expect(await operator.locator('#unknown-table').innerText()).toContain(B.slice(0, 8));
+      west.telemetry();
+      await expect.poll(() => operator.locator('.backlog').innerText(), { timeout: 5000 }).toMatch(/Unknown outcomes\s*\? 1/);
+      // Who settled what, and when: from the hub's command log.
+      await expect.poll(() => operator.locator('#settled-table tbody').innerText(), { timeout: 5000 }).toMatch(/ops-alice\s+Did not happen → retry\s+00000000\s+✓\s*1 of 1 settled/);
+      await operator.screenshot({ path: join(SHOTS, 'store-unknown.png'), fullPage: true });
     });
 
     it('never put a token in a URL or the hub log, and no page saw an error or a CSP violation', async () => {
