@@ -48,7 +48,7 @@ describe('gateway configuration loading', () => {
     });
     expect(config.gateway.listen.host).toBe('0.0.0.0');
     expect(config.gateway.admin.host).toBe('127.0.0.1');
-    expect(config.gateway.limits).toEqual({ maxBodyBytes: 64 * 2 ** 20, maxJsonRpcBodyBytes: 8 * 2 ** 20 });
+    expect(config.gateway.limits).toEqual({ maxBodyBytes: 64 * 2 ** 20, maxJsonRpcBodyBytes: 8 * 2 ** 20, maxWebSockets: 256 });
     expect(config.paths[0]).toMatchObject({ allowClasses: ['critical', 'interactive', 'normal', 'bulk'], maxInFlight: 32, metered: false });
     expect(config.routes[0]).toMatchObject({ mode: 'passthrough', timeoutMs: 10000, orderingKey: 'device' });
     expect(config.buffer).toEqual({ path: '/etc/storegw/data/journal.db', maxBytes: 2 ** 30, maxAgeHours: 168 });

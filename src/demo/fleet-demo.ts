@@ -97,12 +97,16 @@ routes:
     match: { method: POST, jsonrpc: { model: pos.order, method: sync_from_ui } }
     class: critical
     mode: buffer
+    dedupe: natural
     timeoutMs: 3000
     idempotencyKey: { jsonPath: "params.args[0][0].uuid" }
   - name: scanner-validate
     match: { method: POST, jsonrpc: { model: stock.picking, method: button_validate } }
     class: interactive
     mode: buffer
+    dedupe: none
+    # Validating a picking twice is an error in Odoo: an attempt whose answer was lost is read back, not sent again.
+    check: { model: stock.picking, domain: [[id, "=", "$.params.args[0][0]"], [state, "=", done]], afterMs: 5000 }
     timeoutMs: 3000
     idempotencyKey: { header: Idempotency-Key }
   - name: catalog

@@ -43,12 +43,16 @@ routes:
     match: { method: POST, path: /orders }
     class: critical
     mode: buffer
+    idempotencyKey: { generate: true }
+    dedupe: key
     timeoutMs: 2000
     orderingKey: none
   - name: pos-sync
     match: { method: POST, jsonrpc: { model: pos.order, method: sync_from_ui } }
     class: critical
     mode: buffer
+    idempotencyKey: { generate: true }
+    dedupe: key
     timeoutMs: 2000
   - name: live
     match: { path: /* }

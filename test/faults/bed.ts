@@ -20,6 +20,7 @@ export function mixRoutes(d: Record<LoadClass, number> = DEADLINES): string {
     match: { method: POST, jsonrpc: { model: pos.order, method: sync_from_ui } }
     class: critical
     mode: buffer
+    dedupe: natural
     timeoutMs: ${d.order}
     idempotencyKey: { jsonPath: "params.args[0][0].uuid" }
     orderingKey: device
@@ -27,6 +28,9 @@ export function mixRoutes(d: Record<LoadClass, number> = DEADLINES): string {
     match: { method: POST, jsonrpc: { model: stock.picking, method: button_validate } }
     class: interactive
     mode: buffer
+    dedupe: none
+    # Validating a picking twice is an error in Odoo: an attempt whose answer was lost is read back, not sent again.
+    check: { model: stock.picking, domain: [[id, "=", "$.params.args[0][0]"], [state, "=", done]], afterMs: 500 }
     timeoutMs: ${d.scan}
     idempotencyKey: { header: Idempotency-Key }
     orderingKey: device

@@ -21,6 +21,7 @@ const ROUTES = `${posOrdersRoute(1500)}
     match: { method: POST, path: /scan }
     class: interactive
     mode: buffer
+    dedupe: key
     timeoutMs: 1500
     idempotencyKey: { header: Idempotency-Key }
   - name: web

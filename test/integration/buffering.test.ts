@@ -15,6 +15,7 @@ const ROUTES = `${posOrdersRoute(800)}
     match: { method: POST, path: /scan }
     class: interactive
     mode: buffer
+    dedupe: key
     timeoutMs: 800
     idempotencyKey: { header: Idempotency-Key }
     orderingKey: store

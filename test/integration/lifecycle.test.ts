@@ -141,6 +141,8 @@ describe('gateway process', () => {
     match: { method: POST, path: /orders }
     class: critical
     mode: buffer
+    idempotencyKey: { generate: true }
+    dedupe: key
     timeoutMs: 300`;
     // An ERP that is not there: the order is journaled and stays pending.
     const { child, url, admin } = await startChild(gatewayYaml('http://127.0.0.1:9', routes));

@@ -35,6 +35,7 @@ const ROUTES = `  - name: checkout
     match: { method: POST, path: /import/* }
     class: normal
     mode: buffer
+    dedupe: key
     timeoutMs: 20000
     idempotencyKey: { header: Idempotency-Key }
   - name: reports

@@ -16,6 +16,7 @@ const ROUTES = `${posOrdersRoute(3000)}
     match: { method: POST, jsonrpc: { model: stock.quant, method: action_apply_inventory } }
     class: bulk
     mode: buffer
+    dedupe: key
     timeoutMs: 3000
     idempotencyKey: { header: Idempotency-Key }
   - name: catalog

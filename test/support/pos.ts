@@ -35,6 +35,7 @@ export function posOrdersRoute(timeoutMs: number, orderingKey: 'device' | 'store
     match: { method: POST, jsonrpc: { model: pos.order, method: sync_from_ui } }
     class: critical
     mode: buffer
+    dedupe: natural
     timeoutMs: ${timeoutMs}
     idempotencyKey: { jsonPath: "params.args[0][0].uuid" }
     orderingKey: ${orderingKey}`;
