@@ -221,6 +221,11 @@ const Route = Type.Object(
         'Buffer routes: the answer while a write is journaled, not yet delivered. receipt: 202 with a receipt (gateway-aware clients). offline: 502, which the Odoo web client reads as a lost connection (the POS keeps the order and sends it again). odoo-list / odoo-dict: a JSON-RPC result of that shape holding the orders already delivered (Odoo 16/17 create_from_ui / 18-19 sync_from_ui).',
     }),
     check: Type.Optional(ReadBackCheck),
+    failureAnswer: StringEnum(['json', 'offline'] as const, {
+      default: 'json',
+      description:
+        "When the gateway cannot get the ERP's answer (no uplink, timeout, unreachable, busy, journal full). json: its own JSON error with the status (503, 504...). offline: 502, not JSON, which the Odoo web client reads as a lost connection and handles as offline (a JSON error would be shown as a server error).",
+    }),
     websocket: Type.Boolean({ default: false, description: 'Let WebSocket upgrades through on this route (the Odoo bus, GET /websocket); other routes refuse them.' }),
   },
   { additionalProperties: false },

@@ -94,7 +94,7 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
     done('bad_request');
     return sendError(reply, 400, 'missing_key', `${keys.reason}; nothing was stored or forwarded`);
   }
-  const odooClient = route.heldAnswer !== 'receipt';
+  const odooClient = route.heldAnswer !== 'receipt' || route.failureAnswer === 'offline';
   // A batch's items go alone, each in the request's envelope: content-length is undici's to set.
   const { 'content-length': _length, ...itemHeaders } = call.headers;
   const parts = keys.items.map((item) =>

@@ -10,6 +10,7 @@ const route = (name: string, match: RouteConfig['match'], cls: RouteConfig['clas
   timeoutMs: 1000,
   orderingKey: 'device',
   heldAnswer: 'receipt',
+  failureAnswer: 'json',
   websocket: false,
 });
 

@@ -260,6 +260,13 @@ function clientGone(raw: Readable): () => boolean {
 /** The answer to a live failure, the same for every mode that forwards live. */
 function answerFailure(route: RouteConfig, reply: FastifyReply, done: (o: Outcome) => void, attempt: LiveFailure) {
   if (attempt.path !== undefined) reply.header('x-gateway-path', attempt.path);
+  // The Odoo web client reads any JSON with `error` as the server refusing,
+  // and only a 502 or a body that is not JSON as the network failing.
+  if (route.failureAnswer === 'offline' && attempt.failure !== 'body_too_large' && attempt.failure !== 'client_gone') {
+    done(attempt.failure === 'no_path' ? 'unavailable' : attempt.failure === 'timeout' ? 'upstream_timeout' : attempt.failure === 'overloaded' ? 'overloaded' : 'upstream_error');
+    reply.code(502).type('text/plain; charset=utf-8');
+    return reply.send(`storegw: the ERP cannot be reached now (${attempt.failure}: ${attempt.detail})\n`);
+  }
   switch (attempt.failure) {
     case 'no_path':
       done('unavailable');

@@ -12,6 +12,7 @@ const route = (name: string, match: RouteConfig['match'], websocket: boolean): R
   timeoutMs: 1000,
   orderingKey: 'device',
   heldAnswer: 'receipt',
+  failureAnswer: 'json',
   websocket,
 });
 

@@ -46,7 +46,7 @@ const match: fc.Arbitrary<RouteMatch> = fc.record(
 ) as fc.Arbitrary<RouteMatch>;
 
 const routes = fc.array(match, { minLength: 0, maxLength: 6 }).map((ms) =>
-  ms.map((m, i): RouteConfig => ({ name: `r${i}`, match: m, class: 'normal', mode: 'passthrough', timeoutMs: 1000, orderingKey: 'device', heldAnswer: 'receipt', websocket: false })),
+  ms.map((m, i): RouteConfig => ({ name: `r${i}`, match: m, class: 'normal', mode: 'passthrough', timeoutMs: 1000, orderingKey: 'device', heldAnswer: 'receipt', failureAnswer: 'json', websocket: false })),
 );
 
 const facts: fc.Arbitrary<RequestFacts> = fc.record({
