@@ -22,7 +22,8 @@ export function mixRoutes(d: Record<LoadClass, number> = DEADLINES): string {
     mode: buffer
     dedupe: natural
     timeoutMs: ${d.order}
-    idempotencyKey: { jsonPath: "params.args[0][0].uuid" }
+    idempotencyKey: { jsonPath: "params.args[0][*].uuid" }
+    heldAnswer: offline
     orderingKey: device
   - name: scanner-validate
     match: { method: POST, jsonrpc: { model: stock.picking, method: button_validate } }
@@ -30,7 +31,7 @@ export function mixRoutes(d: Record<LoadClass, number> = DEADLINES): string {
     mode: buffer
     dedupe: none
     # Validating a picking twice is an error in Odoo: an attempt whose answer was lost is read back, not sent again.
-    check: { model: stock.picking, domain: [[id, "=", "$.params.args[0][0]"], [state, "=", done]], afterMs: 500 }
+    check: { model: stock.picking, domain: [[id, "=", "$.params.args[0][0]"], [state, "=", done]], afterMs: 500, everyMs: 500 }
     timeoutMs: ${d.scan}
     idempotencyKey: { header: Idempotency-Key }
     orderingKey: device

@@ -30,6 +30,8 @@ export interface GatewayProcessOptions {
 export interface QueueStatus {
   pending: number;
   dead: number;
+  /** Writes whose outcome at the ERP is not known yet: a read-back or an operator settles them. */
+  unknown: number;
   delivered: number;
   bytes: number;
   maxBytes: number;
@@ -172,7 +174,7 @@ export class GatewayProcess {
     for (;;) {
       try {
         last = (await this.status()).queue;
-        if (last.pending === 0 && (allowDead || last.dead === 0)) return last;
+        if (last.pending === 0 && last.unknown === 0 && (allowDead || last.dead === 0)) return last;
         if (!allowDead && last.dead > 0) throw new Error(`dead letters in the journal: ${JSON.stringify(last)}`);
       } catch (e) {
         if ((e as Error).message.startsWith('dead letters')) throw e;
