@@ -17,4 +17,9 @@ describe('storegw status', () => {
     expect(text).toMatch(/^lte\s+DOWN\s+0\s+-\s+0ms\s+100%\s+wg: wg show wgl1 dump: no such interface$/m);
     expect(text).toContain('queue: 3 pending, 0 dead, oldest 12s');
   });
+
+  it('names unknown outcomes, which need a person', () => {
+    const text = renderStatus({ store: { id: 's', region: '' }, configVersion: 'v', paths: [], queue: { pending: 0, dead: 0, unknown: 2, oldestAgeS: 0 } });
+    expect(text).toContain('queue: 0 pending, 0 dead, 2 UNKNOWN (storegw queue ls --state unknown)');
+  });
 });

@@ -16,7 +16,7 @@ interface Status {
   store: { id: string; region?: string };
   configVersion: string;
   paths: StatusPath[];
-  queue?: { pending: number; dead: number; oldestAgeS: number };
+  queue?: { pending: number; dead: number; unknown?: number; oldestAgeS: number };
   replay?: { paused: boolean; ratePerSec: number };
 }
 
@@ -37,7 +37,11 @@ export function renderStatus(s: Status): string {
       `${p.name.padEnd(13)} ${p.state.toUpperCase().padEnd(10)} ${fmt(p.score).padEnd(6)} ${fmt(p.rttMs, 'ms').padEnd(8)} ${fmt(p.jitterMs, 'ms').padEnd(8)} ${fmt(p.lossPct, '%').padEnd(6)} ${wg}`,
     );
   }
-  if (s.queue) lines.push('', `queue: ${s.queue.pending} pending, ${s.queue.dead} dead, oldest ${fmt(s.queue.oldestAgeS, 's')}`);
+  if (s.queue) {
+    // Unknown outcomes need a person: named only when there are some (and by gateways that count them).
+    const unknown = s.queue.unknown ? `, ${s.queue.unknown} UNKNOWN (storegw queue ls --state unknown)` : '';
+    lines.push('', `queue: ${s.queue.pending} pending, ${s.queue.dead} dead${unknown}, oldest ${fmt(s.queue.oldestAgeS, 's')}`);
+  }
   if (s.replay) lines.push(`replay: ${s.replay.paused ? 'PAUSED' : 'running'} at ${s.replay.ratePerSec}/s`);
   return lines.join('\n');
 }

@@ -164,6 +164,13 @@ describe('gateway process', () => {
       expect(await exitOf(discard.proc)).toBe(1);
       expect(discard.output()).toContain('only dead letters can be retried or discarded');
 
+      const settle = run(['queue', 'settle', receipt, '--as', 'delivered', '--by', 'ops:alice', '--admin', admin]);
+      expect(await exitOf(settle.proc)).toBe(1);
+      expect(settle.output()).toContain('only entries whose outcome is unknown can be settled');
+      const nobody = run(['queue', 'settle', receipt, '--as', 'delivered', '--admin', admin]);
+      expect(await exitOf(nobody.proc)).toBe(2);
+      expect(nobody.output()).toContain('--by NAME');
+
       const nowhere = run(['status', '--admin', 'http://127.0.0.1:9']);
       expect(await exitOf(nowhere.proc)).toBe(1);
       expect(nowhere.output()).toContain('cannot reach the gateway admin API');
