@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { RouteConfig } from '../../edge-config/schema.js';
 import { orderingKey, requestKeys } from '../../sync/idempotency.js';
 import type { Journal } from '../../sync/journal.js';
-import type { EntryView, StoredResponse } from '../../sync/journal-store.js';
+import type { AppendResult, EntryView, StoredResponse } from '../../sync/journal-store.js';
 import { settle, type ReplayEngine, type ReplaySettings, type RoutePolicy } from '../../sync/replay.js';
 import type { Decision } from '../../sync/retry-policy.js';
 import { deliver, pathVerdict } from './deliver.js';
@@ -117,8 +117,8 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
     ),
   );
 
-  const refused = appended.find((a) => a.status === 'full' || a.status === 'failed');
-  if (refused && (refused.status === 'full' || refused.status === 'failed')) {
+  const refused = appended.find((a): a is Extract<AppendResult, { status: 'full' | 'failed' }> => a.status === 'full' || a.status === 'failed');
+  if (refused) {
     done(refused.status === 'full' ? 'buffer_full' : 'journal_error');
     b.logger[refused.status === 'full' ? 'warn' : 'error']({ route: route.name, reason: refused.reason }, 'journal refused a buffered write');
     // Whatever of a batch was stored stays stored: the client's re-send finds it by key.
@@ -127,11 +127,11 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
     if (refused.status === 'full') return sendError(reply, 507, 'buffer_full', `the store's journal cannot take more (${refused.reason}); nothing was stored`);
     return sendError(reply, 503, 'journal_unavailable', 'the journal could not store the request; nothing was stored', { 'retry-after': '5' });
   }
-  const held: Held[] = appended.map((a, i) => {
+  const held: Held[] = (appended as Extract<AppendResult, { status: 'stored' | 'existing' }>[]).map((a, i) => {
     const { headers, body } = parts[i]!;
-    if (a.status === 'stored') return { entry: a.entry, response: undefined, stored: true, queuedBehind: a.queuedBehind, headers, body };
-    if (a.status === 'existing') return { entry: a.entry, response: a.response, stored: false, queuedBehind: false, headers, body };
-    throw new Error('unreachable: refusals answered above');
+    return a.status === 'stored'
+      ? { entry: a.entry, response: undefined, stored: true, queuedBehind: a.queuedBehind, headers, body }
+      : { entry: a.entry, response: a.response, stored: false, queuedBehind: false, headers, body };
   });
   const stored = held.filter((h) => h.stored);
   if (stored.length > 0) b.logger.debug({ receipts: stored.map((h) => h.entry.receipt), route: route.name }, 'journal entries stored');
