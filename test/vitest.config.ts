@@ -10,12 +10,11 @@ import { defineConfig } from 'vitest/config';
 const ALONE = ['test/lab/**/*.test.ts', 'test/faults/**/*.test.ts', 'test/browser/**/*.test.ts', 'test/soak/**/*.test.ts', 'test/deploy/dockerfile.test.ts'];
 
 /**
- * Where to write vitest's JSON report as well (alongside the default reporter), when
- * set: `.ci/run` points it at a temp file and reads its closing line's counts from it
- * (.ci/vitest-counts.mjs) rather than scraping the console, which the tests' output
- * can make unreadable.
+ * Where the run's counts go, when set: `.ci/run` points it at a temp file and
+ * makes its closing line from it (.ci/vitest-counts.mjs) rather than scraping the
+ * console, which the tests' output can make unreadable.
  */
-const JSON_REPORT = process.env.STOREGW_TEST_JSON_REPORT;
+const COUNTS = process.env.STOREGW_TEST_COUNTS;
 
 export default defineConfig({
   test: {
@@ -24,7 +23,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    reporters: JSON_REPORT ? ['default', ['json', { outputFile: JSON_REPORT }]] : ['default'],
+    reporters: COUNTS ? ['default', './test/support/count-reporter.ts'] : ['default'],
     projects: [
       {
         extends: true,
