@@ -1,13 +1,17 @@
 // `storegw demo` (what `npm start` runs): the whole story on one machine, on
 // loopback and without root — an ERP simulator, a hub with its dashboard,
-// store gateways behind WAN relays, tills and scanners selling, and a scripted
-// story of outages narrated in the terminal.
+// store gateways behind WAN relays, emulated Odoo POS tills and barcode
+// scanners at work, and a scripted story of outages narrated in the terminal.
+// It ends by judging the gateway as the tills would: every order paid at a
+// till is at the ERP once, and none was put back to unpaid.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDemoWorld, type DemoStore, type DemoWorld } from '../demo/fleet-demo.js';
-import { progressBar, story, type StoryStep } from '../demo/story.js';
+import { POS_VERSIONS, pushMethod, type PosVersion } from '../demo/pos/push-rules.js';
+import { posVerdict, scannerVerdict } from '../demo/pos/verdict.js';
+import { progressBar, story, tillCounters, verdictLines, verdictOk, type StoryStep } from '../demo/story.js';
 import { createLogger } from '../log.js';
 import { UsageError } from './usage.js';
 
@@ -18,7 +22,12 @@ interface Flags {
   stores: number;
   stepSeconds: number;
   cycles: number;
+  odoo: PosVersion;
   dataDir: string | undefined;
+}
+
+function isPosVersion(v: string): v is PosVersion {
+  return (POS_VERSIONS as readonly string[]).includes(v);
 }
 
 function parseFlags(args: string[]): Flags {
@@ -29,6 +38,7 @@ function parseFlags(args: string[]): Flags {
       stores: { type: 'string', default: '3' },
       'step-seconds': { type: 'string', default: '20' },
       cycles: { type: 'string', default: '0' },
+      odoo: { type: 'string', default: '18' },
       data: { type: 'string' },
     },
     strict: true,
@@ -38,7 +48,10 @@ function parseFlags(args: string[]): Flags {
     if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
     return n;
   };
+  const odoo = values.odoo;
+  if (!isPosVersion(odoo)) throw new UsageError(`--odoo must be one of ${POS_VERSIONS.join(', ')} (the Odoo release the ERP plays and the tills run)`);
   return {
+    odoo,
     story: !values['no-story'],
     stores: int('stores', values.stores, 2, 50),
     stepSeconds: int('step-seconds', values['step-seconds'], 2, 3600),
@@ -61,11 +74,16 @@ function demoDir(given: string | undefined): { dir: string; temporary: boolean }
 
 const pad = (s: string, n: number) => s.padEnd(n);
 
-async function storeLine(world: DemoWorld, s: DemoStore): Promise<string> {
+/** The ERP's committed POS orders and scanned move lines, apart: both carry the client's own id. */
+function committed(world: DemoWorld) {
+  const commits = world.erp.commits();
+  return { orders: commits.filter((c) => c.model === 'pos.order'), moveLines: commits.filter((c) => c.model === 'stock.move.line') };
+}
+
+async function storeLine(world: DemoWorld, s: DemoStore, orders: ReturnType<typeof committed>['orders']): Promise<string> {
   const st = await world.status(s).catch(() => undefined);
   const paths = st ? st.paths.map((p) => `${p.name} ${p.state.toUpperCase()}`).join(', ') : 'status unavailable';
-  const c = s.traffic.counts;
-  return `  ${pad(s.id, 9)} ${pad(paths, 24)} orders ${c.acked} acked (${c.journaled} journaled)  backlog ${st?.pending ?? '?'}`;
+  return `  ${pad(s.id, 9)} ${pad(paths, 24)} orders ${tillCounters(posVerdict(s.traffic.tills, orders))}  backlog ${st?.pending ?? '?'}`;
 }
 
 function sleep(ms: number, stop: { stopped: boolean }): Promise<void> {
@@ -98,35 +116,66 @@ async function playStep(world: DemoWorld, step: StoryStep, seconds: number, out:
     if (stop.stopped) return;
     if (draining) {
       drained = Math.max(drained, backlog - (await world.status(draining)).pending);
-      out(`  ${draining.id} drain ${progressBar(drained, backlog)}`);
+      out(`  ${draining.id} drain ${progressBar(drained, backlog)}  held at the tills ${draining.traffic.heldAtTills()}`);
     } else {
-      for (const s of world.stores) out(await storeLine(world, s));
+      const { orders } = committed(world);
+      for (const s of world.stores) out(await storeLine(world, s, orders));
     }
   }
 }
 
-/** Stops the tills, brings every line back, waits (bounded) for the backlogs to drain, and checks every acknowledged order is at the ERP once. */
-async function settle(world: DemoWorld, out: (s: string) => void): Promise<boolean> {
-  await Promise.all(world.stores.map((s) => s.traffic.stop()));
+/** Bounds the wait for the backlogs and the tills at the end. */
+const SETTLE_MS = 60_000;
+
+/** Journal entries still to deliver in every store; unknown while a gateway does not answer. */
+async function backlog(world: DemoWorld): Promise<number> {
+  const pending = await Promise.all(world.stores.map((s) => world.status(s).then((st) => st.pending, () => Number.POSITIVE_INFINITY)));
+  return pending.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Stops selling, brings every line back and waits (bounded) until the
+ * gateways have delivered their backlogs and the tills hold nothing: a till
+ * holding orders is restarted, as a cashier reloading the page, since 16/17
+ * send held orders again only then. Returns the seconds it took, or undefined
+ * when time ran out.
+ */
+async function settle(world: DemoWorld): Promise<number | undefined> {
+  await Promise.all(world.stores.map((s) => s.traffic.stopSelling()));
   world.stores.forEach((s) => s.relays.forEach((r) => r.set({ state: 'up' })));
-  const until = Date.now() + 30_000;
-  let pending = Infinity;
-  while (Date.now() < until) {
-    pending = (await Promise.all(world.stores.map((s) => world.status(s).then((st) => st.pending)))).reduce((a, b) => a + b, 0);
-    if (pending === 0) break;
+  const started = Date.now();
+  while (Date.now() - started < SETTLE_MS) {
+    const journaled = await backlog(world);
+    const held = world.stores.reduce((n, s) => n + s.traffic.heldAtTills(), 0);
+    if (journaled === 0 && held === 0) return Math.round((Date.now() - started) / 1000);
+    // Until the gateways have delivered, a till's re-send is answered "offline" again.
+    if (journaled === 0) await Promise.all(world.stores.map((s) => s.traffic.resendHeld()));
     await new Promise((r) => setTimeout(r, 250));
   }
-  const timesCommitted = new Map<string, number>();
-  for (const c of world.erp.commits()) if (c.uuid !== null) timesCommitted.set(c.uuid, (timesCommitted.get(c.uuid) ?? 0) + 1);
-  const acked = world.stores.flatMap((s) => [...s.traffic.ackedOrders]);
-  const missing = acked.filter((u) => !timesCommitted.has(u)).length;
-  const lost = pending === 0 ? missing : 0;
-  const duplicated = [...timesCommitted.values()].filter((n) => n > 1).length;
-  out(
-    `\norders: ${acked.length} acknowledged, ${acked.length - missing} at the ERP, ${pending} still journaled, ${lost} lost, ${duplicated} duplicated` +
-      ` (${world.erp.duplicates()} repeated deliveries answered from the ERP's memory by idempotency key)`,
-  );
-  return lost === 0 && duplicated === 0;
+  return undefined;
+}
+
+/** The tills' and scanners' verdict against the ERP's commits; true when the run kept its promise. */
+async function judge(world: DemoWorld, out: (s: string) => void): Promise<boolean> {
+  const { orders, moveLines } = committed(world);
+  const pos = posVerdict(world.stores.flatMap((s) => s.traffic.tills), orders);
+  const scanners = world.stores.flatMap((s) => (s.traffic.scanner ? [s.traffic.scanner] : []));
+  const scanned = scannerVerdict(scanners, moveLines);
+  const unknown = (await Promise.all(world.stores.map((s) => world.status(s).then((st) => st.unknown, () => 0)))).reduce((a, b) => a + b, 0);
+  for (const line of verdictLines(pos, scanned, unknown)) out(line);
+  return verdictOk(pos, scanned);
+}
+
+/** A visitor's own order for the banner, in the version's push format. */
+function curlOrder(version: PosVersion, url: string, deviceToken: string): string {
+  const method = pushMethod(version);
+  const order =
+    method === 'create_from_ui'
+      ? '[[{"id":"my-order-1","data":{"name":"Order my-order-1","uid":"my-order-1","amount_total":9.9,"lines":[],"statement_ids":[]},"to_invoice":false}],false]'
+      : '[[{"uuid":"my-order-1","pos_reference":"Order my-order-1","amount_total":9.9,"lines":[]}]]';
+  return `  curl -si ${url}/web/dataset/call_kw/pos.order/${method} -H 'content-type: application/json' -H 'x-device-token: ${deviceToken}' \\
+    -d '{"jsonrpc":"2.0","method":"call","id":1,"params":{"model":"pos.order","method":"${method}","args":${order},"kwargs":{}}}'
+  (a 200 with the ERP's answer when it is reachable; a 502 "held" while the order waits in the journal)`;
 }
 
 export async function demoCommand(args: string[], out: (s: string) => void): Promise<number> {
@@ -140,9 +189,10 @@ export async function demoCommand(args: string[], out: (s: string) => void): Pro
 
   let world: DemoWorld | undefined;
   try {
-    world = await startDemoWorld({ dataDir: dir, stores: flags.stores, ports: { erp: 8069, hub: 7070 }, logger });
+    world = await startDemoWorld({ dataDir: dir, stores: flags.stores, ports: { erp: 8069, hub: 7070 }, odoo: flags.odoo, logger });
     const w = world;
-    out(`storegw demo — ${flags.stores} stores, a fleet hub and a simulated Odoo ERP, on this machine
+    out(`storegw demo — ${flags.stores} stores, a fleet hub and a simulated Odoo ${flags.odoo} ERP, on this machine;
+  its tills are emulated Odoo ${flags.odoo} POS clients (they keep, re-send, drop or revert orders as the real one does)
 
   dashboard        ${w.hub.url}/
     operator token ${w.tokens.operator}
@@ -151,13 +201,12 @@ export async function demoCommand(args: string[], out: (s: string) => void): Pro
 ${w.stores.map((s) => `  ${pad(s.id, 16)} ${s.gateway.url}   (admin ${s.gateway.adminUrl}/v1/status; uplinks: ${[...s.relays.keys()].join(', ')})`).join('\n')}
 
 Send your own order to ${w.stores[0]!.id}:
-  curl -si ${w.stores[0]!.gateway.url}/web/dataset/call_kw/pos.order/sync_from_ui -H 'content-type: application/json' \\
-    -d '{"jsonrpc":"2.0","method":"call","params":{"model":"pos.order","method":"sync_from_ui","args":[[{"uuid":"my-order-1","amount_total":9.9}]],"kwargs":{}}}'
+${curlOrder(flags.odoo, w.stores[0]!.gateway.url, w.stores[0]!.visitorToken)}
 Fleet from a shell:  STOREGW_HUB_URL=${w.hub.url} node dist/src/cli/main.js fleet ls --token-file ${join(dir, 'hub', 'viewer.token')}
 
 Ctrl-C stops everything.${temporary ? ` Demo data: ${dir} (removed on exit)` : ` Demo data: ${dir}`}`);
 
-    for (const s of w.stores) s.traffic.start();
+    for (const s of w.stores) s.traffic.startSelling();
     if (!flags.story) {
       while (!stop.stopped) await sleep(60_000, stop);
     } else {
@@ -169,8 +218,10 @@ Ctrl-C stops everything.${temporary ? ` Demo data: ${dir} (removed on exit)` : `
         }
       }
     }
-    const ok = await settle(w, out);
-    return ok ? 0 : 1;
+    out('\nSelling stops; every line is back. Waiting for the backlogs to drain and the tills to send what they hold...');
+    const took = await settle(w);
+    out(took === undefined ? `  not settled within ${SETTLE_MS / 1000}s` : `  settled in ${took}s`);
+    return (await judge(w, out)) ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

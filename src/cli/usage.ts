@@ -14,9 +14,11 @@ export const USAGE = `usage: storegw <command>
                                   link, queue and replay state of a running gateway
   queue ls [--state pending|dead] | queue retry ID | queue discard ID
                                   the journal of a running gateway (admin options as for status)
-  demo [--no-story] [--stores N] [--step-seconds S] [--cycles N] [--data DIR]
+  demo [--odoo 16|17|18|19] [--no-story] [--stores N] [--step-seconds S] [--cycles N] [--data DIR]
                                   a fleet on loopback: ERP simulator, hub + dashboard, stores behind
-                                  WAN relays, tills selling, a narrated outage story (what npm start runs)
+                                  WAN relays, emulated Odoo POS tills (default 18) and scanners, a
+                                  narrated outage story (what npm start runs); exit 1 unless every
+                                  order paid at a till is at the ERP once
   wg keygen --out DIR [--name NAME] [--force]
                                   a WireGuard key pair (NAME.key 0600, NAME.pub)
   wg peer-config --store ID --uplink NAME --store-key FILE --region-public-key KEY

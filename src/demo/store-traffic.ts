@@ -1,121 +1,121 @@
-// Simulated store traffic for the demo: POS terminals sending orders (retried
-// with the same uuid until acknowledged, as real POS do), scanners validating
-// pickings, and catalog reads. It counts what the gateway acknowledged, so the
-// demo can show at the end that nothing acknowledged was lost.
-import { randomUUID } from 'node:crypto';
-import { request } from 'undici';
+// A store's simulated traffic for the demo: tills that are emulations of the
+// real Odoo POS client of one version (src/demo/pos: they keep, re-send, drop
+// or revert orders by what the gateway answers, as the browser would), a
+// stock_barcode scanner saving move lines and validating pickings, and
+// catalogue reads. The demo judges the gateway by what the tills end up
+// believing against what the ERP committed.
+import { BarcodeScanner } from './pos/scanner.js';
+import { jsonRpcCall, postJson } from './pos/post-json.js';
+import type { PosVersion } from './pos/push-rules.js';
+import { PosTill } from './pos/till.js';
 
-export interface TrafficCounts {
-  sent: number;
-  /** 200 (delivered) or 202 (journaled): the gateway took responsibility. */
-  acked: number;
-  journaled: number;
-  refused: number;
-  reads: number;
+export interface StoreTrafficOptions {
+  gatewayUrl: string;
+  version: PosVersion;
+  /** Device id → X-Device-Token: the tills (`pos-*`) and the scanner (`scanner-*`). */
+  deviceTokens: ReadonlyMap<string, string>;
+  /** Pause between two sales at one till. */
+  everyMs: number;
+  /** Pickings of this store are numbered from here: the ERP is shared, and a picking validated by another store would be refused. */
+  firstPicking: number;
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
-
-function orderBody(uuid: string, device: string): string {
-  return JSON.stringify({
-    jsonrpc: '2.0',
-    method: 'call',
-    id: 1,
-    params: { model: 'pos.order', method: 'sync_from_ui', args: [[{ uuid, amount_total: 12.5, pos_session: device, lines: [[0, 0, { product_id: 42, qty: 1 }]] }]], kwargs: {} },
-  });
-}
-
-function pickingBody(picking: number): string {
-  return JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { model: 'stock.picking', method: 'button_validate', args: [[picking]], kwargs: {} } });
-}
-
-function catalogBody(): string {
-  return JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { model: 'product.product', method: 'search_read', args: [], kwargs: { limit: 20 } } });
-}
+/** A cashier reloads the page now and then; 16/17 re-send held orders only then. */
+const RELOAD_EVERY_ORDERS = 6;
+/** Bounds every request the emulators make (the gateway answers a POS push within its route timeout). */
+const REQUEST_TIMEOUT_MS = 15_000;
+/** How long stopSelling() lets a scanner's write in progress finish before aborting it. */
+const SCANNER_GRACE_MS = 10_000;
 
 export class StoreTraffic {
-  readonly counts: TrafficCounts = { sent: 0, acked: 0, journaled: 0, refused: 0, reads: 0 };
-  /** Order uuids the gateway acknowledged. */
-  readonly ackedOrders = new Set<string>();
+  readonly tills: readonly PosTill[];
+  readonly scanner: BarcodeScanner | undefined;
+  /** Catalogue reads the gateway answered (live or from its cache). */
+  reads = 0;
+  readonly #o: StoreTrafficOptions;
   #running = false;
-  #loops: Promise<void>[] = [];
+  #sellers: Promise<void>[] = [];
+  #scanning: Promise<void> | undefined;
 
-  /**
-   * `deviceTokens`: device id → X-Device-Token, the tills' (`pos-*`) and the
-   * scanner's (`scanner-*`): each till is its own device, so its orders are
-   * delivered in its own order and never wait behind another till's.
-   */
-  constructor(
-    private readonly gatewayUrl: string,
-    private readonly deviceTokens: ReadonlyMap<string, string>,
-    private readonly everyMs: number,
-  ) {}
+  constructor(o: StoreTrafficOptions) {
+    this.#o = o;
+    const headers = (device: string) => ({ 'x-device-token': o.deviceTokens.get(device) ?? '' });
+    const baseUrl = () => o.gatewayUrl;
+    const devices = [...o.deviceTokens.keys()];
+    this.tills = devices
+      .filter((d) => d.startsWith('pos-'))
+      .map((device) => new PosTill({ version: o.version, baseUrl, device, headers: headers(device), requestTimeoutMs: REQUEST_TIMEOUT_MS }));
+    const scanner = devices.find((d) => d.startsWith('scanner-'));
+    this.scanner = scanner === undefined ? undefined : new BarcodeScanner({ baseUrl, device: scanner, headers: headers(scanner), requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  }
 
-  start(): void {
+  startSelling(): void {
     this.#running = true;
-    const tills = [...this.deviceTokens.keys()].filter((d) => d.startsWith('pos-'));
-    tills.forEach((d, i) => this.#loops.push(this.#pos(d, i * (this.everyMs / tills.length))));
-    const scanner = [...this.deviceTokens.keys()].find((d) => d.startsWith('scanner-'));
-    if (scanner) this.#loops.push(this.#scanner(scanner));
-    if (tills[0]) this.#loops.push(this.#reader(tills[0]));
+    this.#sellers = this.tills.map((till, i) => this.#sell(till, i * (this.#o.everyMs / this.tills.length)));
+    const first = this.tills[0];
+    if (first) this.#sellers.push(this.#read(first.device));
+    if (this.scanner) this.#scanning = this.#scan(this.scanner);
+  }
+
+  /** No new sales, scans or reads; what is in progress finishes (a scanner write for at most SCANNER_GRACE_MS). */
+  async stopSelling(): Promise<void> {
+    this.#running = false;
+    await Promise.all(this.#sellers);
+    if (this.#scanning) {
+      const finished = await Promise.race([this.#scanning.then(() => true), sleep(SCANNER_GRACE_MS).then(() => false)]);
+      // A write the gateway has not taken by then is abandoned: it counts as sent, not acknowledged.
+      if (!finished) this.scanner?.stop();
+      await this.#scanning;
+    }
+    this.#sellers = [];
+    this.#scanning = undefined;
+  }
+
+  /** Paid orders the tills still hold unsent. */
+  heldAtTills(): number {
+    return this.tills.reduce((n, t) => n + t.records().filter((r) => r.state === 'pending').length, 0);
+  }
+
+  /** Every till holding orders restarts, as a cashier reloading the page: it sends them again. */
+  async resendHeld(): Promise<void> {
+    await Promise.all(this.tills.filter((t) => t.records().some((r) => r.state === 'pending')).map((t) => t.start()));
   }
 
   async stop(): Promise<void> {
     this.#running = false;
-    await Promise.all(this.#loops);
-    this.#loops = [];
+    this.scanner?.stop();
+    await Promise.all([...this.tills.map((t) => t.stop()), ...this.#sellers, this.#scanning]);
   }
 
-  async #post(device: string, path: string, body: string, headers: Record<string, string> = {}): Promise<number | undefined> {
-    try {
-      const res = await request(`${this.gatewayUrl}${path}`, {
-        method: 'POST',
-        headers: { ...JSON_HEADERS, 'x-device-token': this.deviceTokens.get(device) ?? '', ...headers },
-        body,
-        headersTimeout: 15_000,
-        bodyTimeout: 15_000,
-      });
-      await res.body.dump();
-      return res.statusCode;
-    } catch {
-      return undefined;
-    }
-  }
-
-  async #pos(device: string, offsetMs: number): Promise<void> {
+  async #sell(till: PosTill, offsetMs: number): Promise<void> {
     await sleep(offsetMs);
-    while (this.#running) {
-      const uuid = randomUUID();
-      this.counts.sent++;
-      // A till retries the same order until the gateway takes it.
-      for (let attempt = 0; this.#running || attempt === 0; attempt++) {
-        const status = await this.#post(device, '/web/dataset/call_kw/pos.order/sync_from_ui', orderBody(uuid, device), { 'x-request-id': `${device}-${uuid.slice(0, 8)}` });
-        if (status === 200 || status === 202) {
-          this.counts.acked++;
-          if (status === 202) this.counts.journaled++;
-          this.ackedOrders.add(uuid);
-          break;
-        }
-        this.counts.refused++;
-        await sleep(1000);
-      }
-      await sleep(this.everyMs);
+    for (let sale = 1; this.#running; sale++) {
+      await till.payOrder(5 + (sale % 7) * 2.5);
+      if (sale % RELOAD_EVERY_ORDERS === 0) await till.start();
+      await sleep(this.#o.everyMs);
     }
   }
 
-  async #scanner(device: string): Promise<void> {
-    let picking = 1000;
-    while (this.#running) {
-      picking++;
-      await this.#post(device, '/web/dataset/call_kw/stock.picking/button_validate', pickingBody(picking), { 'idempotency-key': `picking-${picking}-${randomUUID()}` });
-      await sleep(this.everyMs * 3);
+  /** Each picking: one save of scanned lines, then its validation. */
+  async #scan(scanner: BarcodeScanner): Promise<void> {
+    for (let picking = this.#o.firstPicking; this.#running; picking++) {
+      await scanner.save(picking, [
+        { productId: 1, qtyDone: 1 },
+        { productId: 2, qtyDone: 2 },
+      ]);
+      if (!this.#running) return;
+      await scanner.validate(picking);
+      await sleep(this.#o.everyMs * 3);
     }
   }
 
-  async #reader(device: string): Promise<void> {
+  async #read(device: string): Promise<void> {
+    const body = jsonRpcCall(1, { model: 'product.product', method: 'search_read', args: [], kwargs: { limit: 20 } });
+    const headers = { 'x-device-token': this.#o.deviceTokens.get(device) ?? '' };
     while (this.#running) {
-      if ((await this.#post(device, '/web/dataset/call_kw/product.product/search_read', catalogBody())) === 200) this.counts.reads++;
-      await sleep(this.everyMs * 2);
+      const reply = await postJson(`${this.#o.gatewayUrl}/web/dataset/call_kw/product.product/search_read`, body, headers, REQUEST_TIMEOUT_MS, AbortSignal.timeout(REQUEST_TIMEOUT_MS)).catch(() => undefined);
+      if (reply?.status === 200) this.reads++;
+      await sleep(this.#o.everyMs * 2);
     }
   }
 }
