@@ -173,6 +173,8 @@ export class ReplayEngine {
           continue;
         }
         for (const entry of due) {
+          // Leased since the query was sent (a live try took it): not ours to send.
+          if (leases.has(entry.receipt)) continue;
           this.#bucket.take(mono);
           leases.add(entry.receipt);
           this.#inflight++;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { RouteConfig } from '../../edge-config/schema.js';
-import { orderingKey, requestKeys } from '../../sync/idempotency.js';
+import { orderingKey, requestKeys, type RequestKeys } from '../../sync/idempotency.js';
 import type { Journal } from '../../sync/journal.js';
 import type { AppendResult, EntryView, StoredResponse } from '../../sync/journal-store.js';
 import { settle, type ReplayEngine, type ReplaySettings, type RoutePolicy } from '../../sync/replay.js';
@@ -86,24 +86,40 @@ interface Held {
 }
 
 export async function handleBuffered(b: Buffering, req: BufferedRequest) {
-  const { rt, route, reply, done, call } = req;
-  const config = rt.loaded.config;
+  const { route, reply, done, call } = req;
   const json = req.json ?? parseJsonBody(call.body);
   const keys = requestKeys(route, { headers: reply.request.headers, json });
   if (!keys.ok) {
     done('bad_request');
     return sendError(reply, 400, 'missing_key', `${keys.reason}; nothing was stored or forwarded`);
   }
-  const odooClient = route.heldAnswer !== 'receipt' || route.failureAnswer === 'offline';
   // A batch's items go alone, each in the request's envelope: content-length is undici's to set.
   const { 'content-length': _length, ...itemHeaders } = call.headers;
-  const parts = keys.items.map((item) =>
+  const parts: Part[] = keys.items.map((item) =>
     item.json === undefined ? { key: item.key, headers: call.headers, body: call.body } : { key: item.key, headers: itemHeaders, body: Buffer.from(JSON.stringify(item.json)) },
   );
+  // Leased before they exist: the replay engine must never pick a new entry
+  // this request is about to try live (an ERP that does not dedupe would get it twice).
+  const receipts = parts.map(() => randomUUID());
+  for (const r of receipts) b.leases.add(r);
+  try {
+    return await journalAndAnswer(b, req, keys, parts, receipts, json);
+  } finally {
+    for (const r of receipts) b.leases.delete(r);
+    b.replay.wake();
+  }
+}
+
+type Part = { key: string; headers: Record<string, string | string[]>; body: Buffer };
+
+async function journalAndAnswer(b: Buffering, req: BufferedRequest, keys: Extract<RequestKeys, { ok: true }>, parts: Part[], receipts: string[], json: unknown) {
+  const { rt, route, reply, done, call } = req;
+  const config = rt.loaded.config;
+  const odooClient = route.heldAnswer !== 'receipt' || route.failureAnswer === 'offline';
   const appended = await Promise.all(
-    parts.map((part) =>
+    parts.map((part, i) =>
       b.journal.append({
-        receipt: randomUUID(),
+        receipt: receipts[i]!,
         idemKey: part.key,
         route: route.name,
         cls: route.class,
@@ -146,7 +162,6 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
       if (left <= 0 || !(await tryLive(b, req, h, left))) break;
     }
   }
-  b.replay.wake();
 
   const answer = answerFor(
     held.map((h) => ({ key: h.entry.idemKey, receipt: h.entry.receipt, state: h.entry.state, lastError: h.entry.lastError, response: h.response })),
@@ -163,35 +178,31 @@ function offlineAnswer(why: string): Answer {
 }
 
 /**
- * One live try of a stored entry; `h` is updated with what became of it.
- * True when the ERP settled it (delivered), so the next item may follow.
+ * One live try of a stored entry (leased by the caller); `h` is updated with
+ * what became of it. True when the ERP settled it (delivered), so the next
+ * item may follow.
  */
 async function tryLive(b: Buffering, req: BufferedRequest, h: Held, timeoutMs: number): Promise<boolean> {
   const { rt, route, reply } = req;
   const config = rt.loaded.config;
   const { entry } = h;
-  b.leases.add(entry.receipt);
-  try {
-    const attempt = await deliver(
-      { cls: route.class, idemKey: entry.idemKey, method: req.call.method, target: req.call.target, headers: h.headers, body: h.body },
-      { upstreams: rt.upstreams, pathViews: b.pathViews(), classes: config.classes, kind: 'live', timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes },
-    );
-    // The path was too busy to take it in time: nothing was sent; the journal has it.
-    if (attempt.shed) return false;
-    const decision = await settle(b.journal, entry, attempt, b.settings(), routePolicy(route), b.logger);
-    b.settled(entry, decision);
-    if (attempt.path) {
-      reply.header('x-gateway-path', attempt.path);
-      const verdict = pathVerdict(attempt);
-      if (verdict !== undefined) b.pathOutcome(attempt.path, verdict);
-    }
-    h.entry = { ...entry, state: decision.action === 'retry' ? 'pending' : decision.action, attempts: entry.attempts + 1 };
-    if (decision.action === 'dead') h.entry.lastError = decision.reason;
-    if (decision.action === 'delivered' || decision.action === 'dead') h.response = attempt.response;
-    return decision.action === 'delivered';
-  } finally {
-    b.leases.delete(entry.receipt);
+  const attempt = await deliver(
+    { cls: route.class, idemKey: entry.idemKey, method: req.call.method, target: req.call.target, headers: h.headers, body: h.body },
+    { upstreams: rt.upstreams, pathViews: b.pathViews(), classes: config.classes, kind: 'live', timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes },
+  );
+  // The path was too busy to take it in time: nothing was sent; the journal has it.
+  if (attempt.shed) return false;
+  const decision = await settle(b.journal, entry, attempt, b.settings(), routePolicy(route), b.logger);
+  b.settled(entry, decision);
+  if (attempt.path) {
+    reply.header('x-gateway-path', attempt.path);
+    const verdict = pathVerdict(attempt);
+    if (verdict !== undefined) b.pathOutcome(attempt.path, verdict);
   }
+  h.entry = { ...entry, state: decision.action === 'retry' ? 'pending' : decision.action, attempts: entry.attempts + 1 };
+  if (decision.action === 'dead') h.entry.lastError = decision.reason;
+  if (decision.action === 'delivered' || decision.action === 'dead') h.response = attempt.response;
+  return decision.action === 'delivered';
 }
 
 export async function answerReceipt(b: Buffering, reply: FastifyReply, receipt: string) {

@@ -140,4 +140,37 @@ describe('unknown outcomes', () => {
     erp = await startErpSimulator({ port: probe.port });
     await eventually(async () => expect(validations(erp!, 7005)).toBe(1), 5000);
   });
+
+  it('a new entry being tried live is never also sent by replay: many saves at once, each move line once', async () => {
+    erp = await startErpSimulator();
+    // Every answer a little late: live tries overlap replay's picks.
+    erp.setBehavior({ mode: 'slow', delayMs: 30 });
+    gw = await startTestGateway(
+      gatewayYaml(
+        erp.url,
+        `  - name: saves
+    match: { method: POST, path: /stock_barcode/save_barcode_data }
+    class: interactive
+    mode: buffer
+    timeoutMs: 2000
+    idempotencyKey: { header: Idempotency-Key }
+    dedupe: none
+    orderingKey: none`,
+        { extra: 'replay: { ratePerSec: 1000, concurrency: 16, backoff: { baseMs: 5, maxMs: 20 } }' },
+      ),
+    );
+    const save = (n: number) =>
+      request(`${gw!.gw.url}/stock_barcode/save_barcode_data`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': `save-${n}` },
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: n, params: { model: 'stock.picking', res_id: 9000 + (n % 7), write_field: 'move_line_ids', write_vals: [[0, 0, { dummy_id: `line-${n}`, product_id: 1, qty_done: 1 }]] } }),
+      }).then((r) => r.body.dump());
+    for (let round = 0; round < 6; round++) await Promise.all(Array.from({ length: 40 }, (_, i) => save(round * 40 + i)));
+    await eventually(async () => expect((await entries(gw!, 'pending')).length).toBe(0), 10_000);
+    const lines = erp.commits().filter((c) => c.model === 'stock.move.line');
+    const seen = new Map<string, number>();
+    for (const c of lines) seen.set(c.uuid ?? '', (seen.get(c.uuid ?? '') ?? 0) + 1);
+    expect([...seen].filter(([, n]) => n > 1).map(([uuid, n]) => `${uuid} x${n}`)).toEqual([]);
+    expect(lines).toHaveLength(240);
+  });
 });
