@@ -33,17 +33,23 @@ export type ForwardResult =
       maybeSent: boolean;
     };
 
-/** Errors that come before a connection exists: the request cannot have been sent. */
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
+/**
+ * Whether an error came before a connection existed (the request cannot have
+ * been sent): the connect call failed, or undici gave up connecting. The same
+ * codes (EHOSTUNREACH…) on an open socket come after the request may have gone.
+ */
+function beforeConnection(e: { code?: string; syscall?: string }): boolean {
+  return e.syscall === 'connect' || e.syscall === 'getaddrinfo' || e.code === 'UND_ERR_CONNECT_TIMEOUT';
+}
 
 function classify(err: unknown): ForwardResult {
-  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  const e = err as { code?: string; syscall?: string; name?: string; message?: string; cause?: { code?: string; syscall?: string } };
   if (err instanceof BodyTooLargeError || e.cause instanceof BodyTooLargeError)
     return { ok: false, failure: 'body_too_large', detail: e.message ?? 'body too large', maybeSent: false };
   // A connection that cannot be made in time says the path is unreachable, not that the ERP is slow.
   const timeout = err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError;
   const code = e.code ?? e.cause?.code;
-  return { ok: false, failure: timeout ? 'timeout' : 'unreachable', detail: code ?? e.message ?? String(err), maybeSent: code === undefined || !NOT_CONNECTED.has(code) };
+  return { ok: false, failure: timeout ? 'timeout' : 'unreachable', detail: code ?? e.message ?? String(err), maybeSent: !beforeConnection(e) && !(e.cause !== undefined && beforeConnection(e.cause)) };
 }
 
 export async function forward(upstream: Upstream, req: ForwardRequest): Promise<ForwardResult> {

@@ -48,8 +48,8 @@ export function mixRoutes(d: Record<LoadClass, number> = DEADLINES): string {
 }
 
 export const deviceToken = (device: string) => `tok-${device}-7f3a9c1e5b2d4f60`;
-export function deviceTokensYaml(pos = 16, scanners = 8): string {
-  const ids = [...Array.from({ length: pos }, (_, i) => `pos-${i + 1}`), ...Array.from({ length: scanners }, (_, i) => `scan-${i + 1}`)];
+export function deviceTokensYaml(pos = 16, scanners = 8, tills = 8): string {
+  const ids = [...Array.from({ length: pos }, (_, i) => `pos-${i + 1}`), ...Array.from({ length: scanners }, (_, i) => `scan-${i + 1}`), ...Array.from({ length: tills }, (_, i) => `till-${i + 1}`)];
   return ids.map((id) => `${id}: ${deviceToken(id)}`).join('\n') + '\n';
 }
 
@@ -165,6 +165,10 @@ export function check(name: string, mix: LoadMix, v: LoadVerdict, extra: Record<
     unanswered: misses.unanswered,
     erpDedupHits: v.erpDedupHits,
     committedUnacked: v.committedUnacked,
+    tillsPaid: v.tills.paid,
+    tillsAtErp: v.tills.atErp,
+    tillsReverted: v.tills.reverted,
+    tillsStillHolding: v.tills.pending,
     ...extra,
   };
   console.log(`FAULT ${JSON.stringify(line)}\n${mix.summary()}`);
@@ -174,6 +178,17 @@ export function check(name: string, mix: LoadMix, v: LoadVerdict, extra: Record<
   expect(v.keyMismatch, 'orders committed without their uuid as Idempotency-Key').toBe(0);
   expect(v.refusedButCommitted, 'refused (507) every time, yet committed').toEqual([]);
   expect(v.deadLetters, 'writes answered 409 dead_letter').toBe(0);
+  // The cashiers' view: every order paid is at the ERP once, none reverted to
+  // unpaid; one a till still holds is not lost (it sends it when it can), and
+  // only a case whose devices gave up early may end with some held.
+  expect(v.tills.paid, 'orders paid at the emulated Odoo tills').toBeGreaterThan(0);
+  const t = v.tills;
+  expect({ lost: t.lost, duplicated: t.duplicated, reverted: t.reverted, held: mix.gaveUp ? 0 : t.pending }, `the tills' orders\n${mix.tillsDescribed()}`).toEqual({
+    lost: 0,
+    duplicated: 0,
+    reverted: 0,
+    held: 0,
+  });
   expect(misses.samples.slice(0, 5), 'answers later than timeoutMs + slack, or none from a live gateway').toEqual([]);
   expect(misses.late + misses.unanswered).toBe(0);
 }

@@ -260,6 +260,7 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
     committedUnacked: v.committedUnacked,
     erpDedupHits: v.erpDedupHits,
     deadLetters: v.deadLetters,
+    tills: v.tills,
     deadlineMisses: { late: misses.late, unanswered: misses.unanswered, samples: misses.samples.slice(0, 5) },
     classes,
     rss: memory,
@@ -272,6 +273,7 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
   o.log(`faults: ${Object.entries(faults).map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}`);
   o.log(`orders: ${v.acked.order} acknowledged, ${v.committed.order} delivered; scans: ${v.acked.scan} acknowledged, ${v.committed.scan} delivered`);
   o.log(`lost ${v.lost.length}, duplicated ${v.duplicated.length}, dead letters ${v.deadLetters}, retries absorbed by the ERP's key check ${v.erpDedupHits}, unacknowledged when the devices gave up ${mix.unacked().length}`);
+  o.log(`Odoo 18 tills: ${v.tills.paid} paid, ${v.tills.atErp} at the ERP, ${v.tills.lost} lost, ${v.tills.duplicated} duplicated, ${v.tills.reverted} reverted to unpaid, ${v.tills.pending} still held`);
   o.log(`deadline misses: ${misses.late} late, ${misses.unanswered} unanswered${misses.samples.length ? ` (${misses.samples.slice(0, 3).join('; ')})` : ''}`);
   o.log('class    sent     answered  p50 ms  p99 ms  max ms');
   for (const c of LOAD_CLASSES) {
@@ -287,8 +289,14 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
   if (!useLab) rmSync(dir, { recursive: true, force: true });
   if (o.json) writeFileSync(o.json, JSON.stringify(report, null, 2));
 
-  const ok = failure === undefined && v.lost.length === 0 && v.duplicated.length === 0 && v.keyMismatch === 0 && memory.ok && v.acked.order > 0;
-  o.log(ok ? 'SOAK PASSED' : `SOAK FAILED${failure ? `: ${failure}` : ''}${v.lost.length ? `; lost ${v.lost.slice(0, 5).join(', ')}` : ''}${v.duplicated.length ? `; duplicated ${v.duplicated.slice(0, 5).join(', ')}` : ''}${memory.ok ? '' : `; ${memory.reason}`}`);
+  const t = v.tills;
+  const tillsOk = t.paid > 0 && t.atErp === t.paid && t.lost + t.duplicated + t.reverted + t.pending === 0;
+  const ok = failure === undefined && v.lost.length === 0 && v.duplicated.length === 0 && v.keyMismatch === 0 && tillsOk && memory.ok && v.acked.order > 0;
+  o.log(
+    ok
+      ? 'SOAK PASSED'
+      : `SOAK FAILED${failure ? `: ${failure}` : ''}${v.lost.length ? `; lost ${v.lost.slice(0, 5).join(', ')}` : ''}${v.duplicated.length ? `; duplicated ${v.duplicated.slice(0, 5).join(', ')}` : ''}${tillsOk ? '' : `; tills ${JSON.stringify(t)}`}${memory.ok ? '' : `; ${memory.reason}`}`,
+  );
   return { ok, report };
 }
 

@@ -167,6 +167,17 @@ export class GatewayProcess {
     return (await res.body.json()) as never;
   }
 
+  /** The first few dead letters' routes and reasons, for a failure message. */
+  async #deadSample(): Promise<string> {
+    try {
+      const res = await request(`${this.adminUrl}/v1/queue?state=dead&limit=5`);
+      const { entries } = (await res.body.json()) as { entries: { route: string; attempts: number; lastError: string | null }[] };
+      return entries.map((e) => `${e.route} after ${e.attempts}: ${e.lastError}`).join('; ');
+    } catch (e) {
+      return `(could not list them: ${(e as Error).message})`;
+    }
+  }
+
   /** Until the journal holds nothing pending (and, unless allowDead, no dead letter); throws with the queue's state after timeoutMs. */
   async drained(timeoutMs = 60_000, allowDead = false): Promise<QueueStatus> {
     const deadline = Date.now() + timeoutMs;
@@ -175,7 +186,7 @@ export class GatewayProcess {
       try {
         last = (await this.status()).queue;
         if (last.pending === 0 && last.unknown === 0 && (allowDead || last.dead === 0)) return last;
-        if (!allowDead && last.dead > 0) throw new Error(`dead letters in the journal: ${JSON.stringify(last)}`);
+        if (!allowDead && last.dead > 0) throw new Error(`dead letters in the journal: ${JSON.stringify(last)}; the first: ${await this.#deadSample()}`);
       } catch (e) {
         if ((e as Error).message.startsWith('dead letters')) throw e;
       }

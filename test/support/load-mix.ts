@@ -10,12 +10,19 @@
 //   Idempotency-Key header), retried the same way with the same key.
 // - A trickle of catalogue reads (a cache route) and pages (passthrough),
 //   sent once each.
+// - Emulated Odoo 18 tills (src/demo/pos/), which follow the real client's
+//   rules: they keep what they are told did not go through, send it again
+//   with the next order or at a reload, and revert an order to unpaid on an
+//   answer they misread. Judged as the cashier sees it: paid = at the ERP,
+//   none lost, doubled or reverted.
 //
 // Every request is recorded: answered or not, status, time to the response
 // headers, and whether that was within the route's timeoutMs + slack. At the
 // end, verify() holds the acknowledged orders and scans against what the ERP
 // simulator committed: every acknowledged one exactly once.
 import { Agent, request } from 'undici';
+import { PosTill } from '../../src/demo/pos/till.js';
+import { posVerdict, type PosVerdict } from '../../src/demo/pos/verdict.js';
 import type { ErpSimulator } from '../../src/sim/erp-simulator.js';
 import { posOrderBody } from './pos.js';
 
@@ -45,6 +52,8 @@ export interface LoadMixOptions {
   giveUpAfterMs?: number;
   /** A note of this many bytes in every order (bigger journal entries). Default 0. */
   orderNoteBytes?: number;
+  /** Emulated Odoo 18 tills (devices till-1…), each paying an order every thinkMs and reloading every fifth. Default 3. */
+  tills?: number;
 }
 
 export interface ClassStats {
@@ -92,6 +101,8 @@ export interface LoadVerdict {
   deadLetters: number;
   /** Retries the ERP answered from memory (same key again): the ambiguous failures, absorbed. */
   erpDedupHits: number;
+  /** The emulated tills' orders, as the cashiers see them. */
+  tills: PosVerdict;
 }
 
 const rand = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
@@ -116,14 +127,16 @@ export class LoadMix {
   readonly writes = new Map<string, WriteRecord>();
   readonly #o: Required<Omit<LoadMixOptions, 'deviceToken'>> & Pick<LoadMixOptions, 'deviceToken'>;
   readonly #agent: Agent;
+  readonly #tills: PosTill[] = [];
   #creating = false;
   #retrying = false;
+  #gaveUp = false;
   #loops: Promise<void>[] = [];
   #seq = 0;
   #catalogKeys = ['widgets', 'gadgets', 'bolts', 'screws', 'nails', 'glue', 'tape', 'rope'];
 
   constructor(o: LoadMixOptions) {
-    this.#o = { pos: 6, scanners: 3, catalogPerSec: 3, pagesPerSec: 2, thinkMs: [100, 400], retryMs: [200, 600], slackMs: 2500, giveUpAfterMs: 5000, orderNoteBytes: 0, ...o };
+    this.#o = { pos: 6, scanners: 3, catalogPerSec: 3, pagesPerSec: 2, thinkMs: [100, 400], retryMs: [200, 600], slackMs: 2500, giveUpAfterMs: 5000, orderNoteBytes: 0, tills: 3, ...o };
     // One pool for the store's devices; a request on a socket the gateway's death closed fails and is retried by the device.
     this.#agent = new Agent({ connections: 64, keepAliveTimeout: 4000, pipelining: 1 });
   }
@@ -136,6 +149,7 @@ export class LoadMix {
     this.#creating = this.#retrying = true;
     for (let d = 1; d <= this.#o.pos; d++) this.#loops.push(this.#writer('order', `pos-${d}`));
     for (let d = 1; d <= this.#o.scanners; d++) this.#loops.push(this.#writer('scan', `scan-${d}`));
+    for (let d = 1; d <= this.#o.tills; d++) this.#loops.push(this.#till(`till-${d}`));
     if (this.#o.catalogPerSec > 0) this.#loops.push(this.#reader('catalog', this.#o.catalogPerSec));
     if (this.#o.pagesPerSec > 0) this.#loops.push(this.#reader('page', this.#o.pagesPerSec));
   }
@@ -147,12 +161,41 @@ export class LoadMix {
    */
   async stop(retryForMs = 30_000): Promise<void> {
     this.#creating = false;
-    const giveUp = setTimeout(() => (this.#retrying = false), retryForMs);
+    const giveUp = setTimeout(() => {
+      this.#retrying = false;
+      this.#gaveUp = true;
+    }, retryForMs);
     await Promise.all(this.#loops);
     clearTimeout(giveUp);
     this.#retrying = false;
     this.#loops = [];
     await this.#agent.close();
+  }
+
+  /**
+   * A cashier selling: an order paid every thinkMs, the page reloaded every
+   * fifth. Once selling stops, the till is reloaded until it holds nothing
+   * unsent (a cashier closing the session), as long as devices keep re-sending.
+   */
+  async #till(device: string): Promise<void> {
+    const token = this.#o.deviceToken?.(device);
+    const till = new PosTill({ version: '18', baseUrl: this.#o.target, device, headers: token ? { 'x-device-token': token } : {}, requestTimeoutMs: this.#o.deadlines.order + this.#o.slackMs + this.#o.giveUpAfterMs });
+    this.#tills.push(till);
+    for (let n = 1; this.#creating; n++) {
+      await till.payOrder(10 + (n % 90));
+      if (n % 5 === 0) await till.start();
+      await sleep(rand(...this.#o.thinkMs));
+    }
+    while (this.#retrying && till.records().some((r) => r.state === 'pending')) {
+      await till.start();
+      await sleep(rand(...this.#o.retryMs));
+    }
+    await till.stop();
+  }
+
+  /** Whether stop() ran out of time before every device had its writes taken (a till then still holds orders). */
+  get gaveUp(): boolean {
+    return this.#gaveUp;
   }
 
   /** Writes not acknowledged (yet). */
@@ -273,6 +316,7 @@ export class LoadMix {
       keyMismatch,
       deadLetters: 0,
       erpDedupHits: erp.duplicates(),
+      tills: this.#tillVerdict(erp),
     };
     for (const w of this.writes.values()) {
       const n = counts.get(w.id) ?? 0;
@@ -288,6 +332,16 @@ export class LoadMix {
       }
     }
     return v;
+  }
+
+  #tillVerdict(erp: ErpSimulator): PosVerdict {
+    const ours = new Set(this.#tills.flatMap((t) => t.records().map((r) => r.uuid)));
+    return posVerdict(this.#tills, erp.commits().filter((c) => c.model === 'pos.order' && c.uuid !== null && ours.has(c.uuid)));
+  }
+
+  /** The tills' recent exchanges, for a failure message. */
+  tillsDescribed(): string {
+    return this.#tills.map((t) => t.describe()).join('\n');
   }
 
   /** Deadline misses of every class: late answers and requests the gateway never answered while alive. */
