@@ -83,8 +83,14 @@ export type WriteOp =
   | { op: 'settle'; receipt: string; as: Settlement; by: string }
   | { op: 'checkLater'; receipt: string; at: number; error: string };
 
-/** An append's result, or whether a state change applied (false: the entry was no longer pending). */
-export type WriteResult = AppendResult | boolean;
+/**
+ * An append's result, or whether a state change applied (false: the entry was
+ * not in the state it needs; null: the journal could not write at all, e.g. a
+ * full disk, and nothing changed).
+ */
+export type WriteResult = AppendResult | boolean | null;
+/** A state change's result: see WriteResult. */
+export type StateChange = boolean | null;
 
 export interface JournalStats {
   pending: number;
@@ -292,7 +298,7 @@ export class JournalStore {
   /**
    * Applies writes in one transaction. When it fails (a full disk), none of it
    * is stored: appends answer full/failed, so nothing is acknowledged, and
-   * state changes answer false, so their entries stay pending and are retried.
+   * state changes answer null, so their callers know the outcome is not recorded.
    */
   write(ops: WriteOp[], now: number): WriteResult[] {
     const before = { bytes: this.#bytes, counts: { ...this.#counts } };
@@ -305,7 +311,7 @@ export class JournalStore {
       const code = (err as { code?: string }).code;
       const failure: AppendResult =
         code === 'SQLITE_FULL' ? { status: 'full', reason: 'disk full' } : { status: 'failed', reason: `journal write failed (${code ?? (err as Error).message})` };
-      return ops.map((o) => (o.op === 'append' ? failure : false));
+      return ops.map((o) => (o.op === 'append' ? failure : null));
     }
     return results;
   }

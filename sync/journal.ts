@@ -13,6 +13,7 @@ import {
   type JournalStats,
   type NewEntry,
   type Settlement,
+  type StateChange,
   type StoredResponse,
   type WriteOp,
   type WriteResult,
@@ -75,25 +76,29 @@ export class Journal {
   }
 
   markDelivered(receipt: string, response: StoredResponse) {
-    return this.#write({ op: 'delivered', receipt, response }) as Promise<boolean>;
+    return this.#write({ op: 'delivered', receipt, response }) as Promise<StateChange>;
   }
   markRetry(receipt: string, nextAt: number, error: string, status: number | null) {
-    return this.#write({ op: 'retry', receipt, nextAt, error, status }) as Promise<boolean>;
+    return this.#write({ op: 'retry', receipt, nextAt, error, status }) as Promise<StateChange>;
   }
   markDead(receipt: string, reason: string, attempted: boolean, response?: StoredResponse) {
-    return this.#write({ op: 'dead', receipt, reason, attempted, response }) as Promise<boolean>;
+    return this.#write({ op: 'dead', receipt, reason, attempted, response }) as Promise<StateChange>;
   }
 
   /** The attempt may have taken effect at an ERP that does not dedupe: held until `checkAt` (read-back) or an operator. */
   markUnknown(receipt: string, reason: string, status: number | null, checkAt: number) {
-    return this.#write({ op: 'unknown', receipt, reason, status, checkAt }) as Promise<boolean>;
+    return this.#write({ op: 'unknown', receipt, reason, status, checkAt }) as Promise<StateChange>;
   }
   /** Settles an unknown entry; `by` is recorded with the time (an operator's name, or the read-back check). */
-  settle(receipt: string, as: Settlement, by: string) {
-    return this.#write({ op: 'settle', receipt, as, by }) as Promise<boolean>;
+  settle(receipt: string, as: Settlement, by: string): Promise<boolean> {
+    return (this.#write({ op: 'settle', receipt, as, by }) as Promise<StateChange>).then((done) => {
+      // A person's decision is not dropped quietly: they are told to give it again.
+      if (done === null) throw new Error(`the journal could not record the settlement of ${receipt} (is the disk full?); nothing changed`);
+      return done;
+    });
   }
   checkLater(receipt: string, at: number, error: string) {
-    return this.#write({ op: 'checkLater', receipt, at, error }) as Promise<boolean>;
+    return this.#write({ op: 'checkLater', receipt, at, error }) as Promise<StateChange>;
   }
 
   #write(op: WriteOp): Promise<WriteResult> {

@@ -8,8 +8,16 @@ import type { DueEntry, EntryView, StoredResponse } from './journal-store.js';
 import { decide, type AttemptOutcome, type BackoffSettings, type Decision } from './retry-policy.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** How long an entry whose attempt could not be recorded is left alone. */
+/** How long the journal is left alone before recording an attempt it could not write (a full disk) is tried again. */
 const UNRECORDED_HOLD_MS = 5000;
+
+/** The journal could not write an attempt's outcome (a full disk): nothing changed, the entry is still pending. */
+export class UnrecordedError extends Error {
+  constructor(readonly receipt: string) {
+    super(`the journal could not record the outcome of ${receipt}`);
+    this.name = 'UnrecordedError';
+  }
+}
 
 export interface DeliveryAttempt {
   outcome: AttemptOutcome;
@@ -33,19 +41,24 @@ export async function settle(journal: Journal, entry: EntryView, attempt: Delive
   const now = Date.now();
   const decision = decide(attempt.outcome, entry.attempts + 1, settings, policy.dedupe);
   const status = attempt.outcome.kind === 'response' ? attempt.outcome.status : null;
+  const written = await (() => {
+    switch (decision.action) {
+      case 'delivered':
+        return journal.markDelivered(entry.receipt, attempt.response ?? { status: status ?? 200, headers: {}, body: Buffer.alloc(0) });
+      case 'dead':
+        return journal.markDead(entry.receipt, decision.reason, true, attempt.response);
+      case 'retry':
+        return journal.markRetry(entry.receipt, now + decision.delayMs, decision.reason, status);
+      case 'unknown':
+        return journal.markUnknown(entry.receipt, decision.reason, status, now + (policy.check?.afterMs ?? 0));
+    }
+  })();
+  if (written === null) throw new UnrecordedError(entry.receipt);
   switch (decision.action) {
-    case 'delivered':
-      await journal.markDelivered(entry.receipt, attempt.response ?? { status: status ?? 200, headers: {}, body: Buffer.alloc(0) });
-      break;
     case 'dead':
-      await journal.markDead(entry.receipt, decision.reason, true, attempt.response);
       logger.warn({ receipt: entry.receipt, route: entry.route, reason: decision.reason }, 'journal entry is a dead letter');
       break;
-    case 'retry':
-      await journal.markRetry(entry.receipt, now + decision.delayMs, decision.reason, status);
-      break;
     case 'unknown':
-      await journal.markUnknown(entry.receipt, decision.reason, status, now + (policy.check?.afterMs ?? 0));
       logger.warn(
         { receipt: entry.receipt, route: entry.route, reason: decision.reason, settledBy: policy.check ? 'read-back check' : 'an operator' },
         'journal entry outcome unknown: held, not sent again',
@@ -70,7 +83,7 @@ export interface ReplayDeps {
   /** Whether an unknown entry's write is visible at the ERP; rejects when the ERP could not say. */
   readBack(entry: DueEntry): Promise<boolean>;
   logger: Logger;
-  onSettled?(entry: DueEntry, decision: Decision): void;
+  onSettled?(entry: EntryView, decision: Decision): void;
 }
 
 const IDLE_POLL_MS = 1000;
@@ -89,6 +102,8 @@ export class ReplayEngine {
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
+  /** Receipts whose outcome the journal has yet to take. */
+  readonly #recording = new Set<string>();
   #checking: Promise<void> | undefined;
 
   constructor(deps: ReplayDeps) {
@@ -217,7 +232,7 @@ export class ReplayEngine {
   }
 
   async #attempt(entry: DueEntry): Promise<void> {
-    const { journal, leases, logger } = this.#deps;
+    const { leases } = this.#deps;
     let attempt: DeliveryAttempt;
     try {
       attempt = await this.#deps.deliver(entry);
@@ -229,22 +244,53 @@ export class ReplayEngine {
       this.#inflight--;
       this.wake();
     }
-    let holdMs = 0;
     try {
-      const decision = await settle(journal, entry, attempt, this.#deps.settings(), this.#deps.policy(entry.route), logger);
-      this.#deps.onSettled?.(entry, decision);
-    } catch (e) {
-      // Its next try time could not be written (a full disk): without a hold
-      // the entry would be due again at once and replay would hammer the ERP.
-      holdMs = UNRECORDED_HOLD_MS;
-      logger.error({ receipt: entry.receipt, error: (e as Error).message, holdMs }, 'could not record a replay attempt; the entry stays pending');
+      const decision = await this.#record(entry, attempt);
+      if (decision) this.#deps.onSettled?.(entry, decision);
     } finally {
-      const release = () => {
+      leases.delete(entry.receipt);
+      this.wake();
+    }
+  }
+
+  /**
+   * A live try's attempt whose outcome the journal could not take: recorded in
+   * the background, the entry leased (never sent again) meanwhile.
+   */
+  recordLater(entry: EntryView, attempt: DeliveryAttempt): void {
+    const { leases } = this.#deps;
+    leases.add(entry.receipt);
+    this.#recording.add(entry.receipt);
+    void this.#record(entry, attempt)
+      .then((decision) => decision && this.#deps.onSettled?.(entry, decision))
+      .finally(() => {
+        this.#recording.delete(entry.receipt);
         leases.delete(entry.receipt);
         this.wake();
-      };
-      if (holdMs > 0) setTimeout(release, holdMs).unref();
-      else release();
+      });
+  }
+
+  /** Whether `receipt` is held until its outcome is recorded (its lease is the engine's now). */
+  isRecording(receipt: string): boolean {
+    return this.#recording.has(receipt);
+  }
+
+  /**
+   * Records an attempt's outcome, trying again until the journal takes it. An
+   * attempt whose outcome could not be written (a full disk) is never made
+   * again for that reason: at an ERP that does not dedupe it would apply twice.
+   * Undefined when the engine stopped first (the entry is then still pending).
+   */
+  async #record(entry: EntryView, attempt: DeliveryAttempt): Promise<Decision | undefined> {
+    const { journal, logger } = this.#deps;
+    for (;;) {
+      try {
+        return await settle(journal, entry, attempt, this.#deps.settings(), this.#deps.policy(entry.route), logger);
+      } catch (e) {
+        if (this.#stopped) return undefined;
+        logger.error({ receipt: entry.receipt, err: e, holdMs: UNRECORDED_HOLD_MS }, 'could not record a delivery attempt; recording it again, not delivering it again');
+        await new Promise((r) => setTimeout(r, UNRECORDED_HOLD_MS).unref());
+      }
     }
   }
 }

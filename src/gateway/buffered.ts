@@ -10,8 +10,8 @@ import type { RouteConfig } from '../../edge-config/schema.js';
 import { orderingKey, requestKeys, type RequestKeys } from '../../sync/idempotency.js';
 import type { Journal } from '../../sync/journal.js';
 import type { AppendResult, EntryView, StoredResponse } from '../../sync/journal-store.js';
-import { settle, type ReplayEngine, type ReplaySettings, type RoutePolicy } from '../../sync/replay.js';
-import type { Decision } from '../../sync/retry-policy.js';
+import { settle, UnrecordedError, type ReplayEngine, type ReplaySettings, type RoutePolicy } from '../../sync/replay.js';
+import { decide, type Decision } from '../../sync/retry-policy.js';
 import { deliver, pathVerdict } from './deliver.js';
 import { answerFor, type Answer } from './held-answer.js';
 import { requestIdOf } from './jsonrpc.js';
@@ -105,7 +105,8 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
   try {
     return await journalAndAnswer(b, req, keys, parts, receipts, json);
   } finally {
-    for (const r of receipts) b.leases.delete(r);
+    // An entry whose outcome the journal could not take stays leased by the replay engine until it does.
+    for (const r of receipts) if (!b.replay.isRecording(r)) b.leases.delete(r);
     b.replay.wake();
   }
 }
@@ -192,8 +193,17 @@ async function tryLive(b: Buffering, req: BufferedRequest, h: Held, timeoutMs: n
   );
   // The path was too busy to take it in time: nothing was sent; the journal has it.
   if (attempt.shed) return false;
-  const decision = await settle(b.journal, entry, attempt, b.settings(), routePolicy(route), b.logger);
-  b.settled(entry, decision);
+  let decision: Decision;
+  try {
+    decision = await settle(b.journal, entry, attempt, b.settings(), routePolicy(route), b.logger);
+    b.settled(entry, decision);
+  } catch (e) {
+    if (!(e instanceof UnrecordedError)) throw e;
+    // The ERP has answered and the journal cannot say so yet (a full disk): the
+    // client gets the answer, and the entry is never sent again meanwhile.
+    b.replay.recordLater(entry, attempt);
+    decision = decide(attempt.outcome, entry.attempts + 1, b.settings(), routePolicy(route).dedupe);
+  }
   if (attempt.path) {
     reply.header('x-gateway-path', attempt.path);
     const verdict = pathVerdict(attempt);

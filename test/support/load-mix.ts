@@ -106,6 +106,12 @@ export interface LoadVerdict {
 }
 
 const rand = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
+/**
+ * Picking ids across every mix of the process: Odoo refuses to validate a done
+ * picking, and cases of one file share their ERP, so a second mix must not
+ * validate the first one's pickings.
+ */
+let nextPicking = 1;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function emptyStats(): ClassStats {
@@ -128,6 +134,8 @@ export class LoadMix {
   readonly #o: Required<Omit<LoadMixOptions, 'deviceToken'>> & Pick<LoadMixOptions, 'deviceToken'>;
   readonly #agent: Agent;
   readonly #tills: PosTill[] = [];
+  /** The picking each scan validates, the same on every re-send. */
+  readonly #pickings = new Map<string, number>();
   #creating = false;
   #retrying = false;
   #gaveUp = false;
@@ -193,6 +201,12 @@ export class LoadMix {
     await till.stop();
   }
 
+  #pickingOf(id: string): number {
+    let picking = this.#pickings.get(id);
+    if (picking === undefined) this.#pickings.set(id, (picking = nextPicking++));
+    return picking;
+  }
+
   /** Whether stop() ran out of time before every device had its writes taken (a till then still holds orders). */
   get gaveUp(): boolean {
     return this.#gaveUp;
@@ -251,7 +265,7 @@ export class LoadMix {
       case 'scan':
         path = '/web/dataset/call_kw/stock.picking/button_validate';
         headers['idempotency-key'] = id;
-        body = jsonRpc('stock.picking', 'button_validate', [[Number(id.slice(id.lastIndexOf('-') + 1))]]);
+        body = jsonRpc('stock.picking', 'button_validate', [[this.#pickingOf(id)]]);
         break;
       case 'catalog':
         path = '/web/dataset/call_kw/product.product/search_read';
