@@ -36,8 +36,9 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX entries_done     ON entries (updated_at) WHERE state = 'delivered';
    CREATE INDEX entries_age      ON entries (created_at) WHERE state = 'pending';`,
   // The 'unknown' state (an attempt that may have reached an ERP that does not
-  // dedupe) and who settled it when. SQLite cannot change a CHECK constraint in
-  // place: the table is rebuilt, seq and its AUTOINCREMENT counter kept.
+  // dedupe), who settled it when, and when an attempt at such an ERP began (a
+  // process killed during it leaves the mark). SQLite cannot change a CHECK
+  // constraint in place: the table is rebuilt, seq and its AUTOINCREMENT counter kept.
   `CREATE TABLE entries_v2 (
      seq              INTEGER PRIMARY KEY AUTOINCREMENT,
      receipt          TEXT    NOT NULL UNIQUE,
@@ -61,7 +62,8 @@ export const MIGRATIONS: readonly string[] = [
      response_headers TEXT,
      response_body    BLOB,
      settled_by       TEXT,
-     settled_at       INTEGER
+     settled_at       INTEGER,
+     attempt_started_at INTEGER
    );
    INSERT INTO entries_v2 (seq, receipt, idem_key, route, class, priority, ordering_key, method, target, headers, body, bytes, state, attempts,
                            next_attempt_at, created_at, updated_at, last_error, upstream_status, response_headers, response_body)

@@ -242,6 +242,20 @@ describe('unknown outcomes', () => {
     s.close();
   });
 
+  it('an attempt begun and never settled (the process was killed during it) is unknown at the next open, not pending', () => {
+    const s = JournalStore.open(file, 1e9);
+    s.appendBatch([entry({ receipt: 'begun', orderingKey: null }), entry({ receipt: 'settled', orderingKey: null }), entry({ receipt: 'untouched', orderingKey: null })], 0);
+    expect(s.write([{ op: 'begin', receipt: 'begun' }, { op: 'begin', receipt: 'settled' }], 1)).toEqual([true, true]);
+    s.markRetry('settled', 5, 'HTTP 503', 503, 2);
+    s.close();
+    const again = JournalStore.open(file, 1e9);
+    expect(again.byReceipt('begun')).toMatchObject({ state: 'unknown', attempts: 1, lastError: expect.stringMatching(/^interrupted/) });
+    expect(again.byReceipt('settled')?.state).toBe('pending');
+    expect(again.byReceipt('untouched')?.state).toBe('pending');
+    expect(again.stats(10)).toMatchObject({ pending: 2, unknown: 1 });
+    again.close();
+  });
+
   it('migrates a journal of the first schema in place: entries, states, seq and counter kept', () => {
     const old = new Database(file);
     old.exec(MIGRATIONS[0]!);

@@ -81,7 +81,8 @@ export type WriteOp =
   | { op: 'dead'; receipt: string; reason: string; attempted: boolean; response?: StoredResponse | undefined }
   | { op: 'unknown'; receipt: string; reason: string; status: number | null; checkAt: number }
   | { op: 'settle'; receipt: string; as: Settlement; by: string }
-  | { op: 'checkLater'; receipt: string; at: number; error: string };
+  | { op: 'checkLater'; receipt: string; at: number; error: string }
+  | { op: 'begin'; receipt: string };
 
 /**
  * An append's result, or whether a state change applied (false: the entry was
@@ -219,22 +220,23 @@ export class JournalStore {
       nextDueAt: d.prepare(`SELECT MIN(next_attempt_at) AS at FROM (SELECT next_attempt_at FROM entries WHERE state = 'pending' ORDER BY priority, seq LIMIT ${DUE_WINDOW})`),
       delivered: d.prepare(
         `UPDATE entries SET state = 'delivered', attempts = attempts + 1, upstream_status = @status, response_headers = @headers, response_body = @body,
-           body = NULL, last_error = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'pending'`,
+           body = NULL, last_error = NULL, attempt_started_at = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'pending'`,
       ),
       retry: d.prepare(
-        `UPDATE entries SET attempts = attempts + 1, next_attempt_at = @nextAt, last_error = @error, upstream_status = @status, updated_at = @now
+        `UPDATE entries SET attempts = attempts + 1, next_attempt_at = @nextAt, last_error = @error, upstream_status = @status, attempt_started_at = NULL, updated_at = @now
          WHERE receipt = @receipt AND state = 'pending'`,
       ),
       dead: d.prepare(
         `UPDATE entries SET state = 'dead', attempts = attempts + @attempted, last_error = @error, upstream_status = COALESCE(@status, upstream_status),
-           response_headers = @headers, response_body = @body, updated_at = @now WHERE receipt = @receipt AND state = 'pending'`,
+           response_headers = @headers, response_body = @body, attempt_started_at = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'pending'`,
       ),
+      begin: d.prepare(`UPDATE entries SET attempt_started_at = @now WHERE receipt = @receipt AND state = 'pending'`),
       revive: d.prepare(
         `UPDATE entries SET state = 'pending', attempts = 0, next_attempt_at = @now, last_error = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'dead'`,
       ),
       unknown: d.prepare(
-        `UPDATE entries SET state = 'unknown', attempts = attempts + 1, last_error = @error, upstream_status = @status, next_attempt_at = @checkAt, updated_at = @now
-         WHERE receipt = @receipt AND state = 'pending'`,
+        `UPDATE entries SET state = 'unknown', attempts = attempts + 1, last_error = @error, upstream_status = @status, next_attempt_at = @checkAt,
+           attempt_started_at = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'pending'`,
       ),
       settleRetry: d.prepare(
         `UPDATE entries SET state = 'pending', next_attempt_at = @now, settled_by = @by, settled_at = @now, updated_at = @now WHERE receipt = @receipt AND state = 'unknown'`,
@@ -258,6 +260,13 @@ export class JournalStore {
       liveBytes: d.prepare(`SELECT COALESCE(SUM(bytes), 0) AS b FROM entries WHERE state != 'delivered'`),
     };
     this.#bytes = (this.#stmt.liveBytes.get() as { b: number }).b;
+    // An attempt at an ERP that does not dedupe was under way when the process
+    // died: it may have reached the ERP, so it is not sent again blindly.
+    d.prepare(
+      `UPDATE entries SET state = 'unknown', attempts = attempts + 1, attempt_started_at = NULL, next_attempt_at = @now, updated_at = @now,
+         last_error = 'interrupted: the gateway stopped during an attempt that may have reached the ERP'
+       WHERE state = 'pending' AND attempt_started_at IS NOT NULL`,
+    ).run({ now: Date.now() });
     for (const r of this.#stmt.counts.all() as { state: EntryState; n: number }[]) this.#counts[r.state] = r.n;
   }
 
@@ -332,6 +341,8 @@ export class JournalStore {
         return this.settle(o.receipt, o.as, o.by, now);
       case 'checkLater':
         return this.#stmt.checkLater.run({ receipt: o.receipt, at: o.at, error: o.error, now }).changes > 0;
+      case 'begin':
+        return this.#stmt.begin.run({ receipt: o.receipt, now }).changes > 0;
     }
   }
 

@@ -97,6 +97,10 @@ export class Journal {
       return done;
     });
   }
+  /** Marks an attempt at an ERP that does not dedupe as begun, before it is made: a process killed during it leaves the entry unknown, not pending. */
+  beginAttempt(receipt: string) {
+    return this.#write({ op: 'begin', receipt }) as Promise<StateChange>;
+  }
   checkLater(receipt: string, at: number, error: string) {
     return this.#write({ op: 'checkLater', receipt, at, error }) as Promise<StateChange>;
   }

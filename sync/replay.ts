@@ -233,6 +233,15 @@ export class ReplayEngine {
 
   async #attempt(entry: DueEntry): Promise<void> {
     const { leases } = this.#deps;
+    if (!(await this.#begin(entry))) {
+      this.#inflight--;
+      // Not begun (a full disk, or no longer pending): left alone a while, never sent unmarked.
+      setTimeout(() => {
+        leases.delete(entry.receipt);
+        this.wake();
+      }, UNRECORDED_HOLD_MS).unref();
+      return;
+    }
     let attempt: DeliveryAttempt;
     try {
       attempt = await this.#deps.deliver(entry);
@@ -250,6 +259,21 @@ export class ReplayEngine {
     } finally {
       leases.delete(entry.receipt);
       this.wake();
+    }
+  }
+
+  /**
+   * At an ERP that does not dedupe, an attempt is marked as begun before it is
+   * made: a process killed during it leaves the entry unknown, not pending. True
+   * when the attempt may be made.
+   */
+  async #begin(entry: EntryView): Promise<boolean> {
+    if (this.#deps.policy(entry.route).dedupe !== 'none') return true;
+    try {
+      return (await this.#deps.journal.beginAttempt(entry.receipt)) === true;
+    } catch (e) {
+      this.#deps.logger.error({ receipt: entry.receipt, err: e }, 'could not mark an attempt as begun; not making it');
+      return false;
     }
   }
 

@@ -187,6 +187,9 @@ async function tryLive(b: Buffering, req: BufferedRequest, h: Held, timeoutMs: n
   const { rt, route, reply } = req;
   const config = rt.loaded.config;
   const { entry } = h;
+  // At an ERP that does not dedupe, the attempt is marked as begun first: a
+  // gateway killed during it leaves the entry unknown, not pending.
+  if (routePolicy(route).dedupe === 'none' && (await b.journal.beginAttempt(entry.receipt)) !== true) return false;
   const attempt = await deliver(
     { cls: route.class, idemKey: entry.idemKey, method: req.call.method, target: req.call.target, headers: h.headers, body: h.body },
     { upstreams: rt.upstreams, pathViews: b.pathViews(), classes: config.classes, kind: 'live', timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes },
