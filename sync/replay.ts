@@ -89,8 +89,18 @@ export interface ReplayDeps {
 const IDLE_POLL_MS = 1000;
 /** How often unknown entries are looked at for a due read-back, and how many are read back at once. */
 const CHECK_POLL_MS = 1000;
-const CHECKS_AT_ONCE = 4;
+const CHECKS_AT_ONCE = 8;
 export const READ_BACK = 'read-back check';
+/** A read-back that has not answered by then counts as failed: one stuck request must not stop every later check. */
+const READ_BACK_LIMIT_MS = 60_000;
+
+function withLimit<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
+}
 const PICK_BATCH = 8;
 
 export class ReplayEngine {
@@ -214,7 +224,7 @@ export class ReplayEngine {
         due.map(async (entry) => {
           leases.add(entry.receipt);
           try {
-            const applied = await this.#deps.readBack(entry);
+            const applied = await withLimit(this.#deps.readBack(entry), READ_BACK_LIMIT_MS);
             await journal.settle(entry.receipt, applied ? 'delivered' : 'retry', READ_BACK);
             logger.info({ receipt: entry.receipt, route: entry.route, applied }, applied ? 'read-back: the write is at the ERP; delivered' : 'read-back: the write is not at the ERP; sent again');
           } catch (e) {
