@@ -1,10 +1,13 @@
+import { parseArgs } from 'node:util';
 import { loadGatewayConfig } from '../../edge-config/load.js';
 import { ConfigError } from '../../edge-config/errors.js';
 import { gatewayJsonSchema } from '../../edge-config/schema.js';
 import { UsageError } from './usage.js';
 
 export function configCommand(args: string[], out: (s: string) => void, err: (s: string) => void): number {
-  const [sub, file, ...rest] = args;
+  // No options of its own: parseArgs refuses any (`validate --strict`), and `--` ends them
+  // (`config validate -- -odd-name.yaml`).
+  const [sub, file, ...rest] = parseArgs({ args, allowPositionals: true, options: {} }).positionals;
   if (sub === 'schema' && file === undefined) {
     out(JSON.stringify(gatewayJsonSchema(), null, 2));
     return 0;
@@ -21,5 +24,7 @@ export function configCommand(args: string[], out: (s: string) => void, err: (s:
       return 1;
     }
   }
-  throw new UsageError('usage: storegw config validate FILE | storegw config schema');
+  throw new UsageError(
+    sub === 'validate' ? (file === undefined ? 'validate needs a FILE' : 'validate takes one FILE') : sub === 'schema' ? 'schema takes no arguments' : sub === undefined ? 'a subcommand is required' : `unknown config command: ${sub}`,
+  );
 }

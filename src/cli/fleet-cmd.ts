@@ -7,12 +7,6 @@ import { readSecretFile } from '../util/secret-file.js';
 import { renderStatus } from './status-cmd.js';
 import { UsageError } from './usage.js';
 
-const USAGE = `usage: storegw fleet ls [--region R] [--tag T] [--state online|offline|up|degraded|down]
-       storegw fleet show ID
-       storegw fleet send ID COMMAND [--args JSON]
-       storegw fleet send --region R | --tag T COMMAND [--args JSON]
-options: --hub URL (or STOREGW_HUB_URL), --token-file FILE (or STOREGW_HUB_TOKEN_FILE), --json`;
-
 interface Hub {
   url: string;
   tokenFile: string;
@@ -125,15 +119,16 @@ export async function fleetCommand(args: string[], out: (s: string) => void, env
       json: { type: 'boolean', default: false },
     },
   });
+  const [sub, ...rest] = positionals;
+  if (sub !== 'ls' && sub !== 'show' && sub !== 'send') throw new UsageError(sub === undefined ? 'a subcommand is required' : `unknown fleet command: ${sub}`);
   const tokenFile = values['token-file'] ?? env.STOREGW_HUB_TOKEN_FILE;
   if (!tokenFile) throw new UsageError('the hub needs a token: pass --token-file or set STOREGW_HUB_TOKEN_FILE');
   const hub: Hub = { url: values.hub ?? env.STOREGW_HUB_URL ?? 'http://127.0.0.1:7070', tokenFile };
   const print = (v: unknown, text: () => string) => out(values.json ? JSON.stringify(v, null, 2) : text());
-  const [sub, ...rest] = positionals;
 
   switch (sub) {
     case 'ls': {
-      if (rest.length > 0) throw new UsageError(USAGE);
+      if (rest.length > 0) throw new UsageError(`ls takes no arguments: ${rest[0]}`);
       const q = new URLSearchParams();
       for (const k of ['region', 'tag', 'state'] as const) if (values[k] !== undefined) q.set(k, values[k]);
       const items = (await hubCall(hub, 'GET', `/v1/gateways${q.size > 0 ? `?${q}` : ''}`)) as ListItem[];
@@ -141,14 +136,14 @@ export async function fleetCommand(args: string[], out: (s: string) => void, env
       return 0;
     }
     case 'show': {
-      if (rest.length !== 1) throw new UsageError(USAGE);
+      if (rest.length !== 1) throw new UsageError('show takes one gateway ID');
       const g = (await hubCall(hub, 'GET', `/v1/gateways/${encodeURIComponent(rest[0]!)}`)) as Detail;
       print(g, () => renderGateway(g, Date.now()));
       return 0;
     }
     case 'send': {
       const fleet = values.region !== undefined || values.tag !== undefined;
-      if (rest.length !== (fleet ? 1 : 2)) throw new UsageError(USAGE);
+      if (rest.length !== (fleet ? 1 : 2)) throw new UsageError(fleet ? 'send --region/--tag takes one COMMAND' : 'send takes a gateway ID and a COMMAND (or --region R / --tag T and a COMMAND)');
       const body = { command: rest.at(-1)!, args: parseJsonArgs(values.args) };
       if (!fleet) {
         const r = (await hubCall(hub, 'POST', `/v1/gateways/${encodeURIComponent(rest[0]!)}/commands`, body)) as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
@@ -171,7 +166,5 @@ export async function fleetCommand(args: string[], out: (s: string) => void, env
       );
       return r.failed > 0 ? 1 : 0;
     }
-    default:
-      throw new UsageError(USAGE);
   }
 }

@@ -7,7 +7,7 @@ import { UsageError } from './usage.js';
 
 export async function gatewayCommand(args: string[], err: (s: string) => void): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
-  if (!values.config) throw new UsageError('usage: storegw gateway --config FILE');
+  if (!values.config) throw new UsageError('--config FILE is required');
   const logger = createLogger({ name: 'storegw' });
   let loaded;
   try {

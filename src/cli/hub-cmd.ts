@@ -10,7 +10,7 @@ import { UsageError } from './usage.js';
 
 export async function hubCommand(args: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, check: { type: 'boolean', default: false } } });
-  if (!values.config) throw new UsageError('usage: storegw hub --config FILE [--check]');
+  if (!values.config) throw new UsageError('--config FILE is required');
   let loaded;
   try {
     loaded = loadHubConfig(values.config);

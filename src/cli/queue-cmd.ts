@@ -21,12 +21,10 @@ export function renderEntries(entries: Entry[], now: number): string {
   return ['RECEIPT                              ROUTE            CLASS       ATTEMPTS AGE      LAST ERROR', ...rows].join('\n');
 }
 
-const USAGE = 'usage: storegw queue ls [--state pending|dead|unknown|delivered] | retry ID | discard ID | settle ID --as retry|delivered --by NAME';
-
 export async function queueCommand(args: string[], out: (s: string) => void): Promise<number> {
   const { target, values, positionals } = parseAdminArgs(args, { state: { type: 'string', default: 'pending' }, as: { type: 'string' }, by: { type: 'string' } });
   const [sub, id, ...rest] = positionals;
-  if (rest.length > 0) throw new UsageError(USAGE);
+  if (rest.length > 0) throw new UsageError(`too many arguments: ${rest.join(' ')}`);
   switch (sub) {
     case 'ls': {
       const state = values.state as string;
@@ -37,7 +35,7 @@ export async function queueCommand(args: string[], out: (s: string) => void): Pr
     }
     case 'retry':
     case 'discard': {
-      if (!id) throw new UsageError(`usage: storegw queue ${sub} ID`);
+      if (!id) throw new UsageError(`${sub} needs an ID`);
       const res = await adminCall(target, sub === 'retry' ? 'POST' : 'DELETE', sub === 'retry' ? `/v1/queue/${encodeURIComponent(id)}/retry` : `/v1/queue/${encodeURIComponent(id)}`);
       out(values.json ? JSON.stringify(res) : sub === 'retry' ? `${id}: back in the queue` : `${id}: discarded`);
       return 0;
@@ -45,12 +43,12 @@ export async function queueCommand(args: string[], out: (s: string) => void): Pr
     case 'settle': {
       // Settling says whether a write took effect at the ERP: a person looked, and is named.
       if (!id || (values.as !== 'retry' && values.as !== 'delivered') || typeof values.by !== 'string' || values.by === '')
-        throw new UsageError('usage: storegw queue settle ID --as retry|delivered --by NAME (retry: it is not in Odoo, send it again; delivered: it is)');
+        throw new UsageError('settle needs ID, --as retry|delivered and --by NAME (retry: it is not in Odoo, send it again; delivered: it is)');
       await adminCall(target, 'POST', `/v1/queue/${encodeURIComponent(id)}/settle`, { as: values.as, by: values.by });
       out(values.json ? JSON.stringify({ receipt: id, as: values.as, by: values.by }) : `${id}: settled as ${values.as} by ${values.by}`);
       return 0;
     }
     default:
-      throw new UsageError(USAGE);
+      throw new UsageError(sub === undefined ? 'a subcommand is required' : `unknown queue command: ${sub}`);
   }
 }

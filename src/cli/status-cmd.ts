@@ -1,4 +1,5 @@
 import { adminCall, parseAdminArgs } from './admin-client.js';
+import { UsageError } from './usage.js';
 
 interface StatusPath {
   name: string;
@@ -47,7 +48,8 @@ export function renderStatus(s: Status): string {
 }
 
 export async function statusCommand(args: string[], out: (s: string) => void): Promise<number> {
-  const { target, values } = parseAdminArgs(args);
+  const { target, values, positionals } = parseAdminArgs(args);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   const status = (await adminCall(target, 'GET', '/v1/status')) as Status;
   out(values.json ? JSON.stringify(status, null, 2) : renderStatus(status));
   return 0;

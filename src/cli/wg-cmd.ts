@@ -10,12 +10,6 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './usage.js';
 import { PeerConfigError, checkPeerConfig, encodeKey, generatePrivateKey, parseKeyFile, publicKeyOf, renderGatewayPath, renderRegionPeer, renderStoreConfig } from './wg-config.js';
 
-const WG_USAGE = `usage: storegw wg keygen --out DIR [--name NAME] [--force]
-       storegw wg peer-config --store ID --uplink NAME --store-key FILE --region-public-key KEY
-                              --endpoint HOST:PORT --tunnel-address ADDR[/NN] --region-address ADDR
-                              [--interface IFACE] [--keepalive SEC] [--listen-port N] [--mtu N]
-                              (--out DIR [--force] | --print)`;
-
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** A key file is 45 bytes; anything much larger is not one. */
 const MAX_KEY_FILE = 1024;
@@ -28,13 +22,13 @@ export async function wgCommand(args: string[], out: (s: string) => void, err: (
     case 'peer-config':
       return peerConfig(rest, out, err);
     default:
-      throw new UsageError(sub === undefined ? WG_USAGE : `unknown wg command: ${sub}\n${WG_USAGE}`);
+      throw new UsageError(sub === undefined ? 'a subcommand is required: keygen or peer-config' : sub.startsWith('-') ? `Unknown option '${sub}'` : `unknown wg command: ${sub}`);
   }
 }
 
 function keygen(args: string[], out: (s: string) => void): number {
   const { values } = parseArgs({ args, options: { out: { type: 'string' }, name: { type: 'string', default: 'wg' }, force: { type: 'boolean', default: false } } });
-  if (!values.out) throw new UsageError(WG_USAGE);
+  if (!values.out) throw new UsageError('keygen needs --out DIR');
   if (!KEY_NAME.test(values.name)) throw new UsageError(`--name: "${values.name}" must be letters, digits, . _ - (up to 64)`);
   const privateKey = generatePrivateKey();
   const publicKey = encodeKey(publicKeyOf(privateKey));
@@ -73,9 +67,9 @@ function peerConfig(args: string[], out: (s: string) => void, err: (s: string) =
   });
   const required = ['store', 'uplink', 'store-key', 'region-public-key', 'endpoint', 'tunnel-address', 'region-address'] as const;
   const missing = required.filter((k) => values[k] === undefined);
-  if (missing.length > 0) throw new UsageError(`missing: ${missing.map((k) => `--${k}`).join(', ')}\n${WG_USAGE}`);
+  if (missing.length > 0) throw new UsageError(`missing: ${missing.map((k) => `--${k}`).join(', ')}`);
   // The store's config holds its private key: it goes to a file, or to stdout only when asked for.
-  if ((values.out === undefined) === !values.print) throw new UsageError(`one of --out DIR (files) or --print (stdout, private key included)\n${WG_USAGE}`);
+  if ((values.out === undefined) === !values.print) throw new UsageError('one of --out DIR (files) or --print (stdout, private key included)');
 
   let config;
   try {
