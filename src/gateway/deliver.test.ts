@@ -8,6 +8,8 @@ describe('what an attempt says of its path', () => {
     expect(pathVerdict({ outcome: { kind: 'lost' } })).toBe(false);
     // A request that timed out on a silently dropping link must not count as the link working.
     expect(pathVerdict({ outcome: { kind: 'timeout' } })).toBeUndefined();
+    // Nothing was sent before the deadline (no connection yet): safe to retry, and still no verdict on the path.
+    expect(pathVerdict({ outcome: { kind: 'network' }, timedOut: true })).toBeUndefined();
     expect(pathVerdict({ outcome: { kind: 'network' }, shed: true })).toBeUndefined();
   });
 });

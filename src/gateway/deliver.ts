@@ -31,8 +31,11 @@ export interface DeliverContext {
   maxResponseBytes: number;
 }
 
-/** `shed`: no slot on the path in time; nothing was sent, so it is no attempt at all. */
-export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<DeliveryAttempt & { path?: string; shed?: true }> {
+/**
+ * `shed`: no slot on the path in time; nothing was sent, so it is no attempt at all.
+ * `timedOut`: the deadline passed (with or without a connection): a slow ERP, not a verdict on the path.
+ */
+export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<DeliveryAttempt & { path?: string; shed?: true; timedOut?: true }> {
   const upstream = pickUpstream(entry.cls, ctx.pathViews, ctx.upstreams, ctx.classes);
   if (!upstream) return { outcome: { kind: 'network', detail: `no uplink can carry ${entry.cls} traffic` } };
 
@@ -49,7 +52,7 @@ export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<
   if (!result.ok && result.failure === 'overloaded') return { outcome: { kind: 'network', detail: result.detail }, path: upstream.name, shed: true };
   if (!result.ok) {
     const kind = !result.maybeSent ? 'network' : result.failure === 'timeout' ? 'timeout' : 'lost';
-    return { outcome: { kind, detail: result.detail }, path: upstream.name };
+    return { outcome: { kind, detail: result.detail }, path: upstream.name, ...(result.failure === 'timeout' && { timedOut: true as const }) };
   }
 
   let body: Buffer;
@@ -81,8 +84,9 @@ export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<
  * open connection (the ERP may be slow) or a shed attempt (nothing was sent)
  * says neither.
  */
-export function pathVerdict(attempt: { outcome: { kind: string }; shed?: true }): boolean | undefined {
+export function pathVerdict(attempt: { outcome: { kind: string }; shed?: true; timedOut?: true }): boolean | undefined {
   if (attempt.outcome.kind === 'response') return true;
+  if (attempt.timedOut) return undefined;
   if ((attempt.outcome.kind === 'network' && !attempt.shed) || attempt.outcome.kind === 'lost') return false;
   return undefined;
 }
