@@ -90,7 +90,8 @@ const IDLE_POLL_MS = 1000;
 /** How often unknown entries are looked at for a due read-back, and how many are read back at once. */
 const CHECK_POLL_MS = 1000;
 const CHECKS_AT_ONCE = 8;
-export const READ_BACK = 'read-back check';
+/** Who settled an entry the read-back decided, as the journal records it. */
+const READ_BACK = 'read-back check';
 /** A read-back that has not answered by then counts as failed: one stuck request must not stop every later check. */
 const READ_BACK_LIMIT_MS = 60_000;
 

@@ -150,16 +150,16 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     policy: (name) => routePolicy(routeNamed(name)),
     checkedRoutes: () => holder.current.loaded.config.routes.filter((r) => r.check !== undefined).map((r) => r.name),
     readBack: async (entry) => {
-      const check = routeNamed(entry.route)?.check;
-      if (!check) throw new Error(`route ${entry.route} has no read-back check`);
+      const route = routeNamed(entry.route);
+      if (!route?.check) throw new Error(`route ${entry.route} has no read-back check`);
       const rt = holder.acquire();
       try {
         const { config } = rt.loaded;
-        return await readBack(entry, check, {
+        return await readBack(entry, route.check, {
           upstreams: rt.upstreams,
           pathViews: pathViews(),
           classes: config.classes,
-          timeoutMs: routeNamed(entry.route)?.timeoutMs ?? 10_000,
+          timeoutMs: route.timeoutMs,
           maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes,
         });
       } finally {
