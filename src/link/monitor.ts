@@ -9,7 +9,7 @@ import { Pool } from 'undici';
 import type { GatewayConfig, PathConfig } from '../../edge-config/schema.js';
 import type { LinkState, PathView } from '../gateway/path-choice.js';
 import { LinkStateMachine } from './link-state.js';
-import { LinkQuality, isClear, isDegraded, type QualitySnapshot } from './quality.js';
+import { LinkQuality, isDegraded, type QualitySnapshot } from './quality.js';
 import { ProbeTiming } from './probe-timing.js';
 import { STALE_HANDSHAKE_S } from './wireguard.js';
 import { WireGuardWatch, type WireGuardReading } from './wireguard-watch.js';
@@ -195,7 +195,7 @@ export class LinkMonitor {
   #observe(w: Watched, ok: boolean, source: 'probe' | 'request' | 'wireguard'): void {
     if (w.machine.recoversWith(ok)) w.quality.forgetLosses();
     const q = w.quality.snapshot(this.#link.degraded);
-    const change = w.machine.observe(ok, isDegraded(q, this.#link.degraded), isClear(q, this.#link.degraded));
+    const change = w.machine.observe(ok, isDegraded(q, this.#link.degraded), w.quality.isClear(this.#link.degraded));
     if (!change) return;
     const log = change.to === 'up' ? this.#logger.info.bind(this.#logger) : this.#logger.warn.bind(this.#logger);
     const details: PathStateChange = {

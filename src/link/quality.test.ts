@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LinkQuality, isClear, isDegraded, score } from './quality.js';
+import { LinkQuality, isDegraded, score } from './quality.js';
 
 const t = { rttMs: 300, lossPct: 5, jitterMs: 50 };
 
@@ -54,10 +54,27 @@ describe('link quality', () => {
     expect(isDegraded(q.snapshot(t), t)).toBe(true);
   });
 
-  it('is clear of DEGRADED only well below every threshold', () => {
-    const q = (rttMs: number) => ({ rttMs, rttP95Ms: rttMs, jitterMs: 0, lossPct: 0, score: 100, samples: 20 });
-    expect(isDegraded(q(290), t)).toBe(false);
-    expect(isClear(q(290), t)).toBe(false);
-    expect(isClear(q(200), t)).toBe(true);
+  it('is clear of DEGRADED only well below the RTT and jitter thresholds', () => {
+    const at = (rttMs: number) => {
+      const q = new LinkQuality(20);
+      for (let i = 0; i < 40; i++) q.record(rttMs);
+      return q;
+    };
+    expect(isDegraded(at(290).snapshot(t), t)).toBe(false);
+    expect(at(290).isClear(t)).toBe(false);
+    expect(at(200).isClear(t)).toBe(true);
+  });
+
+  it('is clear of DEGRADED only after twice the window at half the loss threshold', () => {
+    const q = new LinkQuality(20);
+    q.record(null);
+    for (let i = 0; i < 38; i++) q.record(5);
+    // 1 loss in the last 20 would not even be clear of 4%; in the last 39 it is 2.6%.
+    expect(q.snapshot(t).lossPct).toBe(0);
+    expect(q.isClear(t)).toBe(false);
+    q.record(5);
+    expect(q.isClear(t)).toBe(false);
+    q.record(5);
+    expect(q.isClear(t)).toBe(true);
   });
 });

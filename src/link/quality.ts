@@ -2,6 +2,12 @@
 // percentiles), jitter as RFC 3550 §6.4.1 defines it for interarrival
 // variation (here applied to successive round-trip times), loss over a sliding
 // window, and a 0–100 score. Pure.
+//
+// Entering DEGRADED takes little evidence and leaving it takes much: a
+// handful of outcomes tells a bad link quickly, but telling a link losing 10%
+// from one losing under 4% takes more than 20 of them (a 10% link shows 25
+// clean outcomes in a row one time in 14). So leaving DEGRADED is judged over
+// twice the window, at half the loss.
 
 export interface QualitySnapshot {
   rttMs: number | undefined;
@@ -21,7 +27,8 @@ export interface DegradedThresholds {
 const EWMA_ALPHA = 0.2;
 
 export class LinkQuality {
-  readonly #window: (number | null)[] = [];
+  /** The last 2 × windowSize outcomes, oldest first: RTTs, null for a loss. */
+  readonly #outcomes: (number | null)[] = [];
   #ewma: number | undefined;
   #jitter = 0;
   #lastRtt: number | undefined;
@@ -30,8 +37,8 @@ export class LinkQuality {
 
   /** A completed probe or request (its RTT), or a lost one (null). */
   record(rttMs: number | null): void {
-    this.#window.push(rttMs);
-    if (this.#window.length > this.windowSize) this.#window.shift();
+    this.#outcomes.push(rttMs);
+    if (this.#outcomes.length > 2 * this.windowSize) this.#outcomes.shift();
     if (rttMs === null) return;
     this.#ewma = this.#ewma === undefined ? rttMs : this.#ewma + EWMA_ALPHA * (rttMs - this.#ewma);
     // RFC 3550: J += (|D| - J) / 16
@@ -45,17 +52,34 @@ export class LinkQuality {
    * that came back.
    */
   forgetLosses(): void {
-    const kept = this.#window.filter((v) => v !== null);
-    this.#window.length = 0;
-    this.#window.push(...kept);
+    const kept = this.#outcomes.filter((v) => v !== null);
+    this.#outcomes.length = 0;
+    this.#outcomes.push(...kept);
   }
 
   snapshot(t: DegradedThresholds): QualitySnapshot {
-    const ok = this.#window.filter((v): v is number => v !== null).sort((a, b) => a - b);
-    const lossPct = this.#window.length === 0 ? 0 : (100 * (this.#window.length - ok.length)) / this.#window.length;
+    const window = this.#outcomes.slice(-this.windowSize);
+    const ok = window.filter((v): v is number => v !== null).sort((a, b) => a - b);
+    const lossPct = lossPctOf(window);
     const p95 = ok.length === 0 ? undefined : ok[Math.min(ok.length - 1, Math.ceil(0.95 * ok.length) - 1)];
-    return { rttMs: this.#ewma, rttP95Ms: p95, jitterMs: this.#jitter, lossPct, score: score(this.#ewma, this.#jitter, lossPct, t), samples: this.#window.length };
+    return { rttMs: this.#ewma, rttP95Ms: p95, jitterMs: this.#jitter, lossPct, score: score(this.#ewma, this.#jitter, lossPct, t), samples: window.length };
   }
+
+  /**
+   * Whether the link is clear of DEGRADED: RTT and jitter below CLEAR_RATIO
+   * of their thresholds, and the loss over twice the window below half of
+   * its threshold (with the defaults, 40 outcomes without a loss).
+   */
+  isClear(t: DegradedThresholds): boolean {
+    const q = this.snapshot(t);
+    const longLossPct = lossPctOf(this.#outcomes);
+    return (q.rttMs ?? 0) <= t.rttMs * CLEAR_RATIO && q.jitterMs <= t.jitterMs * CLEAR_RATIO && longLossPct < t.lossPct * RECOVERY_LOSS_RATIO;
+  }
+}
+
+function lossPctOf(outcomes: readonly (number | null)[]): number {
+  if (outcomes.length === 0) return 0;
+  return (100 * outcomes.filter((v) => v === null).length) / outcomes.length;
 }
 
 /**
@@ -70,15 +94,12 @@ export function score(rttMs: number | undefined, jitterMs: number, lossPct: numb
 }
 
 /**
- * A link leaves DEGRADED only once every measure is this far below its
- * threshold (a Schmitt trigger): one hovering at a threshold stays put.
+ * A link leaves DEGRADED only once RTT and jitter are this far below their
+ * thresholds (a Schmitt trigger): one hovering at a threshold stays put.
  */
 const CLEAR_RATIO = 0.8;
-
-/** Whether a snapshot is clear of DEGRADED: every measure below CLEAR_RATIO of its threshold. */
-export function isClear(q: QualitySnapshot, t: DegradedThresholds): boolean {
-  return !isDegraded(q, { rttMs: t.rttMs * CLEAR_RATIO, lossPct: t.lossPct * CLEAR_RATIO, jitterMs: t.jitterMs * CLEAR_RATIO });
-}
+/** The same for loss, measured over twice the window (see the top). */
+const RECOVERY_LOSS_RATIO = 0.5;
 
 /** Whether a snapshot crosses any DEGRADED threshold. */
 export function isDegraded(q: QualitySnapshot, t: DegradedThresholds): boolean {
