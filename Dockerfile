@@ -6,8 +6,8 @@
 # which lints this file and runs its build stages' commands.
 
 # One Node for every stage, by full version: a rebuild gets the same runtime. Where the registry
-# is reachable at review time, pin the digest as well (node:20.20.2-bookworm-slim@sha256:...).
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# is reachable at review time, pin the digest as well (node:24.22.3-bookworm-slim@sha256:...).
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # Production dependencies. better-sqlite3 is native: it is compiled here, from source, against
 # this image's own Node headers, so the build fetches nothing but npm packages (no prebuilt

@@ -145,7 +145,7 @@ export interface LintContext {
   /** The build context (the repository). */
   context: string;
   ignored: (path: string) => boolean;
-  /** package.json engines.node, e.g. ">=20.18.1". */
+  /** package.json engines.node, e.g. ">=22.12.0". */
   enginesNode: string;
   /** Production packages the lockfile says have install scripts (node_modules/<name>). */
   nativePackages: string[];
@@ -171,7 +171,7 @@ export function lint(df: Dockerfile, ctx: LintContext): string[] {
       // The tag follows the last ':' of the name, once a registry's own port is set aside.
       const tag = /:([\w.-]+)$/.exec(s.from.replace(/@sha256:[0-9a-f]{64}$/, '').replace(/^[^/]+:\d+\//, ''))?.[1];
       if (!digest && tag === undefined) problems.push(`${where}: FROM ${s.from} has no tag or digest`);
-      else if (!digest && !/^v?\d+\.\d+\.\d+/.test(tag!)) problems.push(`${where}: FROM ${s.from} is not pinned (want a full version like node:20.20.2-bookworm-slim, or a digest)`);
+      else if (!digest && !/^v?\d+\.\d+\.\d+/.test(tag!)) problems.push(`${where}: FROM ${s.from} is not pinned (want a full version like node:24.22.3-bookworm-slim, or a digest)`);
       const node = /^(?:.*\/)?node:(\d+\.\d+\.\d+)/.exec(s.from);
       const min = /^>=\s*(\d+\.\d+\.\d+)$/.exec(ctx.enginesNode);
       if (node && min && !atLeast(node[1]!, min[1]!)) problems.push(`${where}: node ${node[1]} is below package.json engines ${ctx.enginesNode}`);
