@@ -180,14 +180,17 @@ describe('Dockerfile (build stages run here, final stage run as the image user)'
     expect(built.skipped[1]).toMatch(/apt-get install -y --no-install-recommends wireguard-tools .*useradd --system --uid 10001 .*install -d -o 10001 -g 10001 -m 0700 \/var\/lib\/storegw$/);
   });
 
-  it('lays out /app as the npm package: the compiled CLI, the dashboard, the example configs, no sources or tests', () => {
-    for (const f of [pkg.bin.storegw, 'package.json', 'src/fleet/dashboard/public/index.html', 'edge-config/examples/one-uplink.yaml', 'edge-config/storegw.schema.json', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node']) {
+  it('lays out /app as the npm package: the compiled CLI, the dashboard, the example configs, LICENSE, no sources, tests or source maps', () => {
+    for (const f of [pkg.bin.storegw, 'package.json', 'LICENSE', 'src/fleet/dashboard/public/index.html', 'edge-config/examples/one-uplink.yaml', 'edge-config/storegw.schema.json', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node']) {
       expect(existsSync(join(app, f)), f).toBe(true);
     }
     expect(existsSync(join(app, 'src/cli/main.ts'))).toBe(false);
     expect(existsSync(join(app, 'dist/test'))).toBe(false);
     const compiled = readdirSync(join(app, 'dist'), { recursive: true }) as string[];
     expect(compiled.filter((f) => /\.test\.js$/.test(f))).toEqual([]);
+    // The published build (tsconfig.build.json) maps nothing: no .map, and no comment pointing at one.
+    expect(compiled.filter((f) => f.endsWith('.map'))).toEqual([]);
+    expect(compiled.filter((f) => f.endsWith('.js') && readFileSync(join(app, 'dist', f), 'utf8').includes('sourceMappingURL'))).toEqual([]);
   });
 
   it('holds the production dependencies, all of them, and no dev dependency', () => {
