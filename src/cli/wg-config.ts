@@ -177,7 +177,7 @@ export function checkPeerConfig(a: PeerConfigArgs): PeerConfig {
   const listenPort = optionalInt(a.listenPort, 1, 65535, '--listen-port', problems);
   const mtu = optionalInt(a.mtu, 1280, 9000, '--mtu', problems);
   if (problems.length > 0) throw new PeerConfigError(problems);
-  if (regionPublicKey && regionPublicKey.equals(publicKeyOf(a.storePrivateKey))) throw new PeerConfigError(['--region-public-key is the store\'s own public key']);
+  if (regionPublicKey?.equals(publicKeyOf(a.storePrivateKey))) throw new PeerConfigError(['--region-public-key is the store\'s own public key']);
   return {
     storeId: a.storeId,
     uplink: a.uplink,

@@ -108,7 +108,7 @@ function fields(text: string, lineNo: number): Line {
   return {
     values(names) {
       if (parts.length !== names.length) fail(`expected ${names.length} fields, got ${parts.length}`);
-      const empty = parts.findIndex((p) => p === '');
+      const empty = parts.indexOf('');
       if (empty >= 0) fail(`${names[empty]} is empty`);
       return parts as { [K in keyof typeof names]: string };
     },

@@ -48,7 +48,7 @@ export function getJsonPath(value: unknown, path: JsonPath): unknown {
       cur = cur[step];
     } else {
       if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
-      if (!Object.prototype.hasOwnProperty.call(cur, step)) return undefined;
+      if (!Object.hasOwn(cur, step)) return undefined;
       cur = (cur as Record<string, unknown>)[step];
     }
   }

@@ -191,7 +191,7 @@ export class PosTill {
     const verdict = judgeCall(this.version, { trigger, sent: uuids, validated }, answer);
     for (const { uuid, outcome } of verdict.outcomes) {
       const order = this.orders.get(uuid);
-      if (!order || order.record.state !== 'pending') continue;
+      if (order?.record.state !== 'pending') continue;
       switch (outcome.kind) {
         case 'pending':
           order.queued = outcome.requeue;
