@@ -28,12 +28,13 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 
 # The build: dev dependencies and tsc (the published build, tsconfig.build.json: no tests, no
 # source maps), then the package exactly as npm would ship it (package.json "files": the compiled
-# dist/src, dist/sync and dist/edge-config, the dashboard's files, the example configs, the schema).
+# dist/src, dist/sync and dist/edge-config, the dashboard's files, the example configs, the schema,
+# and LICENSE, which npm always ships).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json LICENSE ./
 COPY src src
 COPY sync sync
 COPY edge-config edge-config

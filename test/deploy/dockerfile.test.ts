@@ -90,7 +90,7 @@ describe('Dockerfile (lint)', () => {
   });
 
   it('sends a context of sources only (.dockerignore)', () => {
-    for (const p of ['src/cli/main.ts', 'sync/journal.ts', 'edge-config/examples/demo.yaml', 'edge-config/storegw.schema.json', 'src/fleet/dashboard/public/index.html', 'package.json']) expect(ignored(p), p).toBe(false);
+    for (const p of ['src/cli/main.ts', 'sync/journal.ts', 'edge-config/examples/demo.yaml', 'edge-config/storegw.schema.json', 'src/fleet/dashboard/public/index.html', 'package.json', 'tsconfig.build.json', 'LICENSE']) expect(ignored(p), p).toBe(false);
     for (const p of ['node_modules/yaml/package.json', 'dist/src/cli/main.js', 'data/journal.db', 'test/lab/topology.ts', 'src/cli/wg-cmd.test.ts', 'test-output/bench/x.json', '.git/HEAD']) expect(ignored(p), p).toBe(true);
   });
 });
