@@ -83,8 +83,10 @@ describe('Dockerfile (lint)', () => {
     expect([uid, gid]).toEqual([10001, 10001]);
     expect(healthcheck.slice(0, 2)).toEqual(['node', '-e']);
     expect(healthcheck[2]).toContain("'http://127.0.0.1:9080/healthz'");
-    // Every stage on the same Node, the one the lint checked.
+    // Every stage on the same Node, the one the lint checked, and the one CI runs the suite on.
     expect(new Set(dockerfile.stages.map((s) => s.from)).size).toBe(1);
+    const ciNode = /^NODE_TARGET=(\d+\.\d+\.\d+)$/m.exec(readFileSync('.ci/run', 'utf8'))?.[1];
+    expect(dockerfile.stages[0]!.from.startsWith(`node:${ciNode}-`), `${dockerfile.stages[0]!.from} is not .ci/run's Node ${ciNode}`).toBe(true);
     // node-gyp finds the headers where the official image keeps them instead of downloading them.
     expect(stageEnv(dockerfile.stages.find((s) => s.name === 'deps')!)).toMatchObject({ npm_config_build_from_source: 'true', npm_config_nodedir: '/usr/local' });
   });
