@@ -40,5 +40,9 @@ export function limitStream(stream: Readable, limit: number): Readable {
     },
   });
   stream.on('error', (e) => counter.destroy(e));
+  // Whoever reads `counter` hears of a failure (a till that hung up mid-upload)
+  // while it reads; once it stopped reading (the upstream answered or failed
+  // first), nobody would, and an error nobody hears crashes the process.
+  counter.on('error', () => {});
   return stream.pipe(counter);
 }
