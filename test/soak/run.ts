@@ -6,8 +6,8 @@
 // and, as root where the network lab can run, WAN cuts on real WireGuard
 // tunnels (fiber, LTE, and both for --outage-s, default 60 s). Then it
 // drains and prints the counts (acknowledged, delivered, lost, duplicated),
-// p99 per class and the gateway's RSS over time, and exits 1 on any loss, any
-// duplicate, or RSS growth (see rssVerdict).
+// p99 per class and the gateway's memory over time, and exits 1 on any loss, any
+// duplicate, or memory growth (see memory.ts).
 //
 //   npm run soak -- --minutes 3                 # what CI runs (test/soak/soak.test.ts)
 //   npm run soak -- --minutes 60 --outage-s 60  # a long one
@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { request } from 'undici';
 import { startErpSimulator, type ErpSimulator, type SimBehavior } from '../../src/sim/erp-simulator.js';
 import { bedYaml, DEADLINES, deviceToken, deviceTokensYaml } from '../faults/bed.js';
 import { labMixYaml } from '../faults/lab-bed.js';
@@ -24,69 +25,9 @@ import { Lab, labSkipReason } from '../lab/topology.js';
 import { tempDir } from '../support/gateway.js';
 import { freePort, GatewayProcess, type GatewayProcessOptions } from '../support/gateway-process.js';
 import { LOAD_CLASSES, LoadMix, percentile, type LoadVerdict } from '../support/load-mix.js';
+import { heapFromMetrics, memoryVerdict, RSS_BUDGET_MIB, type MemorySample } from './memory.js';
 
-export interface RssSample {
-  /** Seconds since the soak started. */
-  t: number;
-  pid: number;
-  /** Which life of the gateway (0 = the first; each SIGKILL starts another). */
-  life: number;
-  kib: number;
-}
-
-export interface RssVerdict {
-  ok: boolean;
-  life: number;
-  seconds: number;
-  firstThirdMaxMiB: number;
-  lastThirdMaxMiB: number;
-  limitMiB: number;
-  slopeMiBPerMin: number;
-  reason: string;
-}
-
-/** RSS may end at most this much above the first third's peak: GC sawtooth and caches settling. */
-export const RSS_GROWTH_PCT = 20;
-export const RSS_GROWTH_FLOOR_MIB = 8;
-
-/**
- * Unbounded growth, judged on the longest life of the gateway (kills start a
- * new process; the soak keeps its last 60 % free of kills so that life is
- * long): the peak RSS of its last third must not exceed the peak of its first
- * third by more than RSS_GROWTH_PCT % (+ RSS_GROWTH_FLOOR_MIB). The first
- * third holds the warm-up (JIT, V8's heap growing to its working set, SQLite
- * page caches, connection pools) and a full GC sawtooth, so a healthy process
- * stays under its peak afterwards; a leak proportional to traffic or time
- * keeps climbing and crosses it. A 3-minute run catches gross leaks (≈ 15
- * MiB/min and up); longer runs catch proportionally smaller ones. The slope
- * (least squares over the last two thirds) is printed as a hint, not judged.
- */
-export function rssVerdict(samples: readonly RssSample[]): RssVerdict {
-  const lives = new Map<number, RssSample[]>();
-  for (const s of samples) lives.set(s.life, [...(lives.get(s.life) ?? []), s]);
-  const [life, series] = [...lives.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? [0, []];
-  const mib = (k: number) => Math.round((k / 1024) * 10) / 10;
-  if (series.length < 9) return { ok: true, life, seconds: 0, firstThirdMaxMiB: 0, lastThirdMaxMiB: 0, limitMiB: 0, slopeMiBPerMin: 0, reason: 'too few samples to judge' };
-  const third = Math.floor(series.length / 3);
-  const first = Math.max(...series.slice(0, third).map((s) => s.kib));
-  const last = Math.max(...series.slice(-third).map((s) => s.kib));
-  const limit = first * (1 + RSS_GROWTH_PCT / 100) + RSS_GROWTH_FLOOR_MIB * 1024;
-  const tail = series.slice(third);
-  const mt = tail.reduce((a, s) => a + s.t, 0) / tail.length;
-  const mk = tail.reduce((a, s) => a + s.kib, 0) / tail.length;
-  const slope = tail.reduce((a, s) => a + (s.t - mt) * (s.kib - mk), 0) / Math.max(1e-9, tail.reduce((a, s) => a + (s.t - mt) ** 2, 0));
-  const ok = last <= limit;
-  return {
-    ok,
-    life,
-    seconds: Math.round(series.at(-1)!.t - series[0]!.t),
-    firstThirdMaxMiB: mib(first),
-    lastThirdMaxMiB: mib(last),
-    limitMiB: mib(limit),
-    slopeMiBPerMin: Math.round(((slope * 60) / 1024) * 10) / 10,
-    reason: ok ? 'bounded' : `RSS grew from a first-third peak of ${mib(first)} MiB to ${mib(last)} MiB in the last third (limit ${mib(limit)} MiB)`,
-  };
-}
+const toMiB = (kib: number | undefined) => (kib === undefined ? undefined : Math.round(kib / 102.4) / 10);
 
 interface Options {
   minutes: number;
@@ -129,6 +70,7 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
   let yaml: string;
   let launch: Partial<GatewayProcessOptions> = {};
   let target: string;
+  let admin: string;
   if (useLab) {
     lab = await Lab.create();
     erp = await startErpSimulator({ host: lab.mgmt.hostAddress, port: 0 });
@@ -139,12 +81,14 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
     const l = lab;
     launch = { spawner: (cmd, args, opts) => l.spawn('store', cmd, args, opts) };
     target = `http://${lab.lan.storeAddress}:8080`;
+    admin = `http://${lab.lan.storeAddress}:9080`;
   } else {
     erp = await startErpSimulator();
     dir = tempDir('storegw-soak-');
-    const port = await freePort();
-    yaml = bedYaml({ erpUrl: erp.url, port, adminPort: await freePort(), storeId: 'store-soak' });
+    const [port, adminPort] = [await freePort(), await freePort()];
+    yaml = bedYaml({ erpUrl: erp.url, port, adminPort, storeId: 'store-soak' });
     target = `http://127.0.0.1:${port}`;
+    admin = `http://127.0.0.1:${adminPort}`;
   }
   const config = join(dir, 'gateway.yaml');
   writeFileSync(join(dir, 'devices.yaml'), deviceTokensYaml(), { mode: 0o600 });
@@ -153,10 +97,16 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
   let gw = await start();
   let life = 0;
 
-  const rss: RssSample[] = [];
+  // RSS from /proc, the JS heap from the gateway's own metrics (a reading the gateway is too busy to answer within a second is skipped).
+  const memory: MemorySample[] = [];
   const sampler = setInterval(() => {
-    const kib = gw.rssKiB();
-    if (kib !== undefined) rss.push({ t: Math.round(elapsedS() * 10) / 10, pid: gw.pid, life, kib });
+    const [t, sampledLife, rssKiB] = [Math.round(elapsedS() * 10) / 10, life, gw.rssKiB()];
+    if (rssKiB === undefined) return;
+    void request(`${admin}/metrics`, { headersTimeout: 1000, bodyTimeout: 1000 })
+      .then((res) => res.body.text())
+      .then((text) => heapFromMetrics(text))
+      .catch(() => undefined)
+      .then((heap) => memory.push({ t, life: sampledLife, rssKiB, ...heap }));
   }, 2000);
 
   const mix = new LoadMix({ target: () => target, prefix: `soak-${Date.now().toString(36)}`, deadlines: DEADLINES, deviceToken });
@@ -240,7 +190,7 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
 
   const v: LoadVerdict = mix.verify(erp);
   const misses = mix.deadlineMisses();
-  const memory = rssVerdict(rss);
+  const verdict = memoryVerdict(memory);
   const classes = Object.fromEntries(
     LOAD_CLASSES.map((c) => {
       const s = mix.stats[c];
@@ -263,8 +213,10 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
     tills: v.tills,
     deadlineMisses: { late: misses.late, unanswered: misses.unanswered, samples: misses.samples.slice(0, 5) },
     classes,
-    rss: memory,
-    rssOverTime: rss.filter((_, i) => i % Math.max(1, Math.floor(rss.length / 12)) === 0 || i === rss.length - 1).map((s) => ({ t: s.t, life: s.life, mib: Math.round(s.kib / 102.4) / 10 })),
+    memory: verdict,
+    memoryOverTime: memory
+      .filter((_, i) => i % Math.max(1, Math.floor(memory.length / 12)) === 0 || i === memory.length - 1)
+      .map((s) => ({ t: s.t, life: s.life, rssMiB: toMiB(s.rssKiB), heapUsedMiB: toMiB(s.heapUsedKiB), heapTotalMiB: toMiB(s.heapTotalKiB) })),
     failure,
     lostSample: v.lost.slice(0, 10),
     duplicatedSample: v.duplicated.slice(0, 10),
@@ -280,8 +232,10 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
     const s = classes[c]!;
     o.log(`${c.padEnd(8)} ${String(s.sent).padStart(7)}  ${String(s.answered).padStart(8)}  ${String(s.p50Ms).padStart(6)}  ${String(s.p99Ms).padStart(6)}  ${String(s.maxMs).padStart(6)}`);
   }
-  o.log(`RSS over time (s: MiB, life): ${report.rssOverTime.map((s) => `${s.t}: ${s.mib} (${s.life})`).join(', ')}`);
-  o.log(`RSS verdict (life ${memory.life}, ${memory.seconds} s): ${memory.reason}; first-third peak ${memory.firstThirdMaxMiB} MiB, last-third peak ${memory.lastThirdMaxMiB} MiB, limit ${memory.limitMiB} MiB, slope ${memory.slopeMiBPerMin} MiB/min`);
+  o.log(`memory over time (s: RSS / JS heap in use / JS heap held, MiB, life): ${report.memoryOverTime.map((s) => `${s.t}: ${s.rssMiB} / ${s.heapUsedMiB ?? '?'} / ${s.heapTotalMiB ?? '?'} (${s.life})`).join(', ')}`);
+  o.log(
+    `memory verdict (life ${verdict.life}, ${verdict.seconds} s): ${verdict.reason}; JS heap in use, floor: first third ${verdict.firstThirdFloorMiB} MiB, last third ${verdict.lastThirdFloorMiB} MiB, limit ${verdict.floorLimitMiB} MiB; peaks: RSS ${verdict.rssPeakMiB} MiB (budget ${RSS_BUDGET_MIB}), JS heap held ${verdict.heapTotalPeakMiB} MiB`,
+  );
 
   await gw.stop().catch(() => undefined);
   await lab?.destroy().catch(() => undefined);
@@ -291,11 +245,11 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
 
   const t = v.tills;
   const tillsOk = t.paid > 0 && t.atErp === t.paid && t.lost + t.duplicated + t.reverted + t.pending === 0;
-  const ok = failure === undefined && v.lost.length === 0 && v.duplicated.length === 0 && v.keyMismatch === 0 && tillsOk && memory.ok && v.acked.order > 0;
+  const ok = failure === undefined && v.lost.length === 0 && v.duplicated.length === 0 && v.keyMismatch === 0 && tillsOk && verdict.ok && v.acked.order > 0;
   o.log(
     ok
       ? 'SOAK PASSED'
-      : `SOAK FAILED${failure ? `: ${failure}` : ''}${v.lost.length ? `; lost ${v.lost.slice(0, 5).join(', ')}` : ''}${v.duplicated.length ? `; duplicated ${v.duplicated.slice(0, 5).join(', ')}` : ''}${tillsOk ? '' : `; tills ${JSON.stringify(t)}`}${memory.ok ? '' : `; ${memory.reason}`}`,
+      : `SOAK FAILED${failure ? `: ${failure}` : ''}${v.lost.length ? `; lost ${v.lost.slice(0, 5).join(', ')}` : ''}${v.duplicated.length ? `; duplicated ${v.duplicated.slice(0, 5).join(', ')}` : ''}${tillsOk ? '' : `; tills ${JSON.stringify(t)}`}${verdict.ok ? '' : `; ${verdict.reason}`}`,
   );
   return { ok, report };
 }

@@ -11,7 +11,7 @@ const RUNNER = fileURLToPath(new URL('../../dist/test/soak/run.js', import.meta.
 const MINUTES = Number(process.env.STOREGW_SOAK_MINUTES ?? (isCI() ? 3 : 0));
 
 describe('soak', () => {
-  it.skipIf(!(MINUTES > 0))(`${MINUTES || 3} minutes of mixed load with random faults: nothing lost or doubled, RSS bounded (runs when CI is set or STOREGW_SOAK_MINUTES)`, { timeout: (MINUTES * 60 + 360) * 1000 }, async () => {
+  it.skipIf(!(MINUTES > 0))(`${MINUTES || 3} minutes of mixed load with random faults: nothing lost or doubled, memory bounded (runs when CI is set or STOREGW_SOAK_MINUTES)`, { timeout: (MINUTES * 60 + 360) * 1000 }, async () => {
     const child = spawn(process.execPath, [RUNNER, '--minutes', String(MINUTES)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
