@@ -118,7 +118,7 @@ describe('Kubernetes manifests of the hub', () => {
     expect(container.resources).toEqual({ requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '1Gi' } });
     const heap = /--max-old-space-size=(\d+)/.exec(container.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS').value);
     expect(Number(heap![1])).toBeLessThan(1024);
-    expect(readFileSync(join(DIR, 'hub-deployment.yaml'), 'utf8')).toContain('from the fleet benchmark, see README');
+    expect(readFileSync(join(DIR, 'hub-deployment.yaml'), 'utf8')).toContain('from the fleet benchmark, see docs/benchmarks.md');
   });
 
   it('route wss and the ops API through Traefik to the Service, ops behind an allowlist', () => {

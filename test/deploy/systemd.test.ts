@@ -136,7 +136,7 @@ describe('the hub unit', () => {
 describe('systemd accepts them', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'storegw-systemd-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-  // The layout systemd loads: units, and the drop-in where the README installs it.
+  // The layout systemd loads: units, and the drop-in where docs/operations.md installs it.
   const units = join(tmp, 'units');
   mkdirSync(join(units, 'storegw-gateway.service.d'), { recursive: true });
   cpSync(GATEWAY, join(units, 'storegw-gateway.service'));

@@ -150,7 +150,7 @@ export async function startBed(o: BedOptions): Promise<Bed> {
 /**
  * The matrix's three promises, for one case: nothing acknowledged lost,
  * nothing applied twice, every client answered within its deadline. Prints
- * the figures (the README table is made from these lines).
+ * the figures (the table in docs/testing.md is made from these lines).
  */
 export function check(name: string, mix: LoadMix, v: LoadVerdict, extra: Record<string, unknown> = {}): void {
   const misses = mix.deadlineMisses();

@@ -58,7 +58,7 @@ const facts: fc.Arbitrary<RequestFacts> = fc.record({
   }),
 });
 
-// ---- The oracle: what the README says a match means, without regular expressions.
+// ---- The oracle: what docs/architecture.md says a match means, without regular expressions.
 
 type Token = { kind: 'lit'; ch: string } | { kind: 'star' } | { kind: 'globstar' };
 

@@ -2,7 +2,7 @@
 // checked with stat after real runs, under the most permissive umask (000) as
 // well as the usual one (022): the journal, the read cache and the fleet spool
 // (SQLite files with their -wal and -shm companions) are 0600 and the folders
-// the gateway creates for them 0700 (README: journal "0600", cache "mode 600",
+// the gateway creates for them 0700 (docs/architecture.md: journal "0600", cache "mode 600",
 // spool "mode 600"); a configuration pushed by the hub is written, and the
 // previous one kept, with the file's own mode; token files readable by others
 // are warned about, never silently used (gateway: admin and fleet tokens; hub:

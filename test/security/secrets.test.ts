@@ -201,7 +201,7 @@ fleet:
       for (const name of ['admin', 'deviceA', 'deviceB', 'fleet', 'fleetWrong', 'urlPassword', 'urlQuery', 'wgPrivate', 'wgPreshared', 'wgPrivateBad', 'wgPresharedBad'] as const) {
         expect(bytes.includes(S[name]), `${name} in ${f}`).toBe(false);
       }
-      // Cache entries of a session are filed under a digest of its credentials (README, "Read cache").
+      // Cache entries of a session are filed under a digest of its credentials (docs/architecture.md, "Read cache").
       if (f.startsWith('cache.db')) for (const name of ['authorization', 'cookie'] as const) expect(bytes.includes(S[name]), `${name} in ${f}`).toBe(false);
     }
   });
