@@ -51,7 +51,7 @@ const INVOCATIONS: Record<Command, string[][]> = {
   config: [[], ['validate', 'gateway.yaml'], ['validate'], ['schema']],
   status: [[], ['--admin', 'http://127.0.0.1:9', '--json']],
   queue: [[], ['ls', '--state', 'dead'], ['retry', 'r-1'], ['discard', 'r-1'], ['settle', 'r-1', '--as', 'delivered', '--by', 'ana']],
-  demo: [[], ['--stores', '4', '--no-story']],
+  demo: [[], ['--stores', '4', '--no-story'], ['--odoo', '17']],
   wg: [[], ['keygen', '--out', '/nonexistent/keys'], ['peer-config', '--store', 'store-0042', '--print']],
 };
 const commands = Object.keys(INVOCATIONS) as Command[];
@@ -88,6 +88,13 @@ describe('storegw --help', () => {
     for (const command of commands) {
       expect(COMMAND_USAGE[command]).toMatch(new RegExp(`^usage: storegw ${command}\\b`));
       expect(await storegw('help', command)).toEqual({ code: 0, out: `${COMMAND_USAGE[command]}\n`, err: '' });
+    }
+  });
+
+  it("names in each command's usage every option the overview names for it", () => {
+    for (const command of commands) {
+      const line = new RegExp(`^ {2}${command} (.*)$`, 'm').exec(USAGE)![1]!;
+      for (const option of line.match(/--[a-z-]+/g) ?? []) expect(COMMAND_USAGE[command], `${command} ${option}`).toContain(option);
     }
   });
 

@@ -31,10 +31,11 @@ options: ${ADMIN}`,
        storegw queue settle ID --as retry|delivered --by NAME
   the journal of a running gateway (settle: retry = it is not in Odoo, send it again; delivered = it is)
 options: ${ADMIN}`,
-  demo: `usage: storegw demo [--no-story] [--stores N] [--step-seconds S] [--cycles N] [--data DIR]
+  demo: `usage: storegw demo [--odoo 16|17|18|19] [--no-story] [--stores N] [--step-seconds S] [--cycles N] [--data DIR]
   a fleet on loopback: ERP simulator, hub + dashboard, stores behind WAN relays, tills selling,
   a narrated outage story (what npm start runs)
-options: --no-story         just selling
+options: --odoo V           the Odoo release the ERP plays and the tills run: 16, 17, 18 or 19 (18)
+         --no-story         just selling
          --stores N         stores, 2 to 50 (3)
          --step-seconds S   each step of the story, 2 to 3600 (20)
          --cycles N         story cycles, then stop; 0 = until Ctrl-C (0)
