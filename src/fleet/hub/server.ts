@@ -2,16 +2,14 @@
 // endpoint. ws runs with noServer on the server's 'upgrade' event (not as a
 // fastify plugin) so that the gateway's token is checked before the handshake
 // completes and an unknown caller costs nothing but a 401.
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { LoadedHubConfig } from '../../../edge-config/hub-load.js';
-import { dashboardRoutes } from '../dashboard/serve.js';
+import { buildHubApi } from './api/app.js';
 import { loadHubAuth, type HubAuth } from './auth.js';
 import { Commands } from './commands.js';
 import { Connections } from './connections.js';
 import { DesiredState } from './desired.js';
 import { Ingest } from './ingest.js';
-import { opsRoutes } from './ops-routes.js';
 import { Rollouts } from './rollouts.js';
 import { HubStore } from './store.js';
 
@@ -95,10 +93,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   const desired = new DesiredState({ store, commands, connections, logger: log, applyTimeoutMs: c.commands.configApplyTimeoutMs });
   const rollouts = new Rollouts({ store, desired, connections, logger: log, concurrency: c.rollouts.concurrency, applyTimeoutMs: c.commands.configApplyTimeoutMs });
 
-  const app = Fastify({ loggerInstance: log.child({ component: 'ops-api' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
-  opsRoutes(app, { auth: () => auth, store, ingest, connections, commands, desired, rollouts, logger: log, commandTimeoutMs: c.commands.timeoutMs });
-  // The dashboard at / (its files are public; the ops API above checks every call it makes).
-  dashboardRoutes(app, log.child({ component: 'dashboard' }));
+  const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, logger: log, commandTimeoutMs: c.commands.timeoutMs });
   app.server.on('upgrade', connections.handleUpgrade);
 
   const housekeeping = startHousekeeping(store, log, c.store);
