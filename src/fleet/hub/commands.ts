@@ -66,7 +66,7 @@ export class Commands {
         this.#store.finishCommand(msg.id, label, result, Date.now());
       } catch (e) {
         // The caller gets its outcome even when the log cannot be written (a full disk, a hub shutting down).
-        this.#logger.error({ gateway: gatewayId, id: msg.id, err: (e as Error).message }, 'cannot write the command log');
+        this.#logger.error({ gateway: gatewayId, id: msg.id, err: e }, 'cannot write the command log');
       }
       return outcome;
     };

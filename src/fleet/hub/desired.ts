@@ -92,7 +92,7 @@ export class DesiredState {
       try {
         this.#record(gatewayId, d.version, o);
       } catch (e) {
-        this.#logger.error({ gateway: gatewayId, err: (e as Error).message }, 'cannot record how applying the desired config went');
+        this.#logger.error({ gateway: gatewayId, err: e }, 'cannot record how applying the desired config went');
       }
       return o;
     });

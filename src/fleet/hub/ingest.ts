@@ -72,7 +72,7 @@ export class Ingest {
       this.#store.writeBatch(batch);
     } catch (e) {
       // A full disk must not take the hub (and every gateway's commands) down; the gap shows in the history.
-      this.#logger.error({ err: (e as Error).message, telemetry: batch.telemetry.length, events: batch.events.length }, 'cannot write telemetry; this batch is lost');
+      this.#logger.error({ err: e, telemetry: batch.telemetry.length, events: batch.events.length }, 'cannot write telemetry; this batch is lost');
     }
   }
 

@@ -200,7 +200,7 @@ export class Rollouts {
       active.state.status = 'rolling';
       this.#save(active);
       this.#logger.info({ rollout: active.state.id, rest: active.rest.length }, 'canaries healthy; rolling out to the rest');
-      void this.#rollRest(active).catch((e: unknown) => this.#logger.error({ rollout: active.state.id, err: (e as Error).message }, 'rollout failed'));
+      void this.#rollRest(active).catch((e: unknown) => this.#logger.error({ rollout: active.state.id, err: e }, 'rollout failed'));
     }
   }
 
@@ -269,7 +269,7 @@ export class Rollouts {
     try {
       fn();
     } catch (e) {
-      this.#logger.error({ err: (e as Error).message }, 'rollout step failed');
+      this.#logger.error({ err: e }, 'rollout step failed');
     }
   }
 }

@@ -118,7 +118,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
       try {
         auth = readAuth();
       } catch (e) {
-        log.error({ err: (e as Error).message }, 'token files not reloaded; the previous tokens stay in force');
+        log.error({ err: e }, 'token files not reloaded; the previous tokens stay in force');
         return;
       }
       const revoked = connections.revokeStale();
@@ -157,7 +157,7 @@ function startHousekeeping(store: HubStore, log: Logger, s: { housekeepingInterv
       }
       if (rolledUp + expired > 0) log.info({ rolledUp, expired }, 'telemetry housekeeping');
     } catch (e) {
-      log.error({ err: (e as Error).message }, 'telemetry housekeeping failed');
+      log.error({ err: e }, 'telemetry housekeeping failed');
     } finally {
       running = false;
     }
