@@ -6,7 +6,8 @@
 // answer for long. Bounded: past maxPending the batch is written at once.
 import type { Logger } from 'pino';
 import type { TelemetrySample } from './downsample.js';
-import type { HubStore, IngestBatch, NewEvent } from './store.js';
+import type { HubStore, IngestBatch } from './store.js';
+import type { NewEvent } from './store/events.js';
 
 /** Messages written per transaction on a tick. */
 const CHUNK = 250;

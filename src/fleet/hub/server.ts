@@ -34,7 +34,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
 
   const store = HubStore.open(c.store.path);
   // Whatever the last run left behind, nothing is connected yet.
-  store.markAllOffline();
+  store.gateways.markAllOffline();
   const ingest = new Ingest(store, log, c.store.flushIntervalMs);
 
   const connections = new Connections(
@@ -43,7 +43,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     {
       hello(conn, msg, first) {
         const now = Date.now();
-        store.hello({ id: conn.id, region: msg.store.region, tags: msg.store.tags, version: msg.version, configVersion: msg.configVersion, ts: Math.min(msg.ts, now), paths: msg.paths }, now);
+        store.gateways.hello({ id: conn.id, region: msg.store.region, tags: msg.store.tags, version: msg.version, configVersion: msg.configVersion, ts: Math.min(msg.ts, now), paths: msg.paths }, now);
         if (first) {
           log.info({ gateway: conn.id, remote: conn.remote, version: msg.version, configVersion: msg.configVersion }, 'gateway connected');
           ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.connected', details: { remote: conn.remote, version: msg.version, configVersion: msg.configVersion } });
@@ -81,7 +81,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
         if (!wasLive) return;
         const now = Date.now();
         log.info({ gateway: conn.id, code }, 'gateway disconnected');
-        store.setOffline(conn.id, now);
+        store.gateways.setOffline(conn.id, now);
         ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.disconnected', details: { code } });
         rollouts.observe(conn.id, { kind: 'offline' });
       },
@@ -89,9 +89,9 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     log,
   );
   // The handlers above run only once gateways connect, after these exist.
-  const commands = new Commands({ connections, store, logger: log, maxInFlightPerGateway: c.commands.maxInFlightPerGateway });
-  const desired = new DesiredState({ store, commands, connections, logger: log, applyTimeoutMs: c.commands.configApplyTimeoutMs });
-  const rollouts = new Rollouts({ store, desired, connections, logger: log, concurrency: c.rollouts.concurrency, applyTimeoutMs: c.commands.configApplyTimeoutMs });
+  const commands = new Commands({ connections, log: store.commands, logger: log, maxInFlightPerGateway: c.commands.maxInFlightPerGateway });
+  const desired = new DesiredState({ configs: store.desired, commands, connections, logger: log, applyTimeoutMs: c.commands.configApplyTimeoutMs });
+  const rollouts = new Rollouts({ gateways: store.gateways, states: store.rollouts, configs: store.desired, desired, connections, logger: log, concurrency: c.rollouts.concurrency, applyTimeoutMs: c.commands.configApplyTimeoutMs });
 
   const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, logger: log, commandTimeoutMs: c.commands.timeoutMs });
   app.server.on('upgrade', connections.handleUpgrade);

@@ -13,10 +13,15 @@ const OPERATOR = 'operator-token-Qm3Lz8Vx1Nw6Ke0P';
 const VIEWER = 'viewer-token-Rt5Ja9Hc2Bd7Ug4S';
 const OPEN = ['GET /', 'HEAD /', 'GET /assets/*', 'HEAD /assets/*', 'GET /healthz', 'HEAD /healthz', 'GET /readyz', 'HEAD /readyz'];
 
-/** Nothing behind the ops scope may be reached in these tests: any use of a dependency throws. */
-const unreachable = new Proxy({}, {
-  get(_t, key) {
-    throw new Error(`a refused request reached a handler (it used .${String(key)})`);
+/**
+ * Stands in for the hub's parts (store, commands, rollouts...): taking a part
+ * of it is fine (plugins do at registration), calling anything in it fails the
+ * test, so a refused request provably reached no handler. Not thenable.
+ */
+const unreachable: object = new Proxy(() => undefined, {
+  get: (_target, key) => (key === 'then' ? undefined : unreachable),
+  apply() {
+    throw new Error('a refused request reached a handler');
   },
 });
 

@@ -50,11 +50,11 @@ function opsScope(d: HubApiDeps): FastifyPluginAsync {
     // Scope-wide, so that every route takes a YAML body to its schema check alike.
     for (const type of YAML_TYPES) api.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
     // Connected before, or provisioned in the gateway tokens file (and so able to connect).
-    const known = (id: string) => d.store.getGateway(id) !== undefined || d.auth().knows(id);
+    const known = (id: string) => d.store.gateways.get(id) !== undefined || d.auth().knows(id);
     await api.register(whoamiApi);
     await api.register(gatewaysApi(d));
-    await api.register(commandsApi({ ...d, known }));
-    await api.register(configsApi({ ...d, known }));
+    await api.register(commandsApi({ ...d, gateways: d.store.gateways, known }));
+    await api.register(configsApi({ ...d, gateways: d.store.gateways, known }));
     await api.register(rolloutsApi(d.rollouts));
   };
 }

@@ -7,12 +7,12 @@ import { COMMANDS, parseCommandArgs, type CommandName } from '../../protocol.js'
 import type { CommandOutcome, Commands } from '../commands.js';
 import type { Connections } from '../connections.js';
 import { selects, type Selector } from '../select.js';
-import type { HubStore } from '../store.js';
+import type { GatewayRegistry } from '../store/registry.js';
 import { opsIdentity } from './ops-auth.js';
 import { GATEWAY_ID, SELECTOR } from './shapes.js';
 
 export interface CommandsDeps {
-  store: HubStore;
+  gateways: GatewayRegistry;
   connections: Connections;
   commands: Commands;
   /** Whether a gateway id has connected before or is provisioned. */
@@ -118,7 +118,7 @@ export function commandsApi(d: CommandsDeps): FastifyPluginAsync {
       async (req, reply) => {
         const cmd = checkCommand(req.body, reply);
         if (!cmd) return reply;
-        const matched = d.store.listGateways().filter((g) => selects(req.body, g));
+        const matched = d.gateways.list().filter((g) => selects(req.body, g));
         const online = matched.filter((g) => d.connections.get(g.id) !== undefined);
         const offline = matched.filter((g) => d.connections.get(g.id) === undefined).map((g) => g.id);
         const who = opsIdentity(req);

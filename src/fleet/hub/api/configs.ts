@@ -8,12 +8,12 @@ import type { Connections } from '../connections.js';
 import { checkDesiredConfig } from '../desired-config.js';
 import type { DesiredState } from '../desired.js';
 import type { Ingest } from '../ingest.js';
-import type { HubStore } from '../store.js';
+import type { GatewayRegistry } from '../store/registry.js';
 import { opsIdentity } from './ops-auth.js';
 import { GATEWAY_ID } from './shapes.js';
 
 export interface ConfigsDeps {
-  store: HubStore;
+  gateways: GatewayRegistry;
   ingest: Ingest;
   connections: Connections;
   desired: DesiredState;
@@ -37,7 +37,7 @@ export function configsApi(d: ConfigsDeps): FastifyPluginAsync {
       d.logger.info({ gateway: id, version: check.version, by: identity.name }, 'desired config set');
       void d.desired.set(id, yaml, check.version, identity);
       d.ingest.flush();
-      const g = d.store.getGateway(id);
+      const g = d.gateways.get(id);
       return reply.code(202).send({ id, version: check.version, fullyChecked: check.fullyChecked, online: d.connections.get(id) !== undefined, config: d.desired.view(id, g?.configVersion) });
     });
   };

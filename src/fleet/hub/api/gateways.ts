@@ -5,7 +5,8 @@ import type { Connections } from '../connections.js';
 import type { DesiredState } from '../desired.js';
 import type { Ingest } from '../ingest.js';
 import { gatewayState, selects, STATE_FILTERS, stateMatches, type Selector, type StateFilter } from '../select.js';
-import type { GatewayRecord, HubStore } from '../store.js';
+import type { HubStore } from '../store.js';
+import type { GatewayRecord } from '../store/registry.js';
 import { GATEWAY_ID, SELECTOR } from './shapes.js';
 
 export interface GatewaysDeps {
@@ -46,14 +47,14 @@ const neverConnected = (id: string) => ({ error: 'not_found', message: `gateway 
 export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
   return async (app) => {
     const online = (id: string) => d.connections.get(id) !== undefined;
-    const desiredVersions = () => new Map(d.store.allDesired().map((x) => [x.gatewayId, x.version]));
+    const desiredVersions = () => new Map(d.store.desired.all().map((x) => [x.gatewayId, x.version]));
 
     // The dashboard's fleet view in one read: every gateway with its paths' full
     // link figures (the list below has only their states), and the counts.
     app.get('/v1/fleet/overview', async () => {
       d.ingest.flush();
       const desired = desiredVersions();
-      const gateways = d.store.listGateways().map((g) => ({ ...listItem(g, online(g.id), desired.get(g.id)), paths: g.paths }));
+      const gateways = d.store.gateways.list().map((g) => ({ ...listItem(g, online(g.id), desired.get(g.id)), paths: g.paths }));
       const counts = { total: gateways.length, up: 0, degraded: 0, down: 0, offline: 0 };
       for (const g of gateways) counts[g.state]++;
       return { now: Date.now(), counts, gateways };
@@ -66,8 +67,8 @@ export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
         d.ingest.flush();
         const desired = desiredVersions();
         const { state, ...selector } = req.query;
-        return d.store
-          .listGateways()
+        return d.store.gateways
+          .list()
           .filter((g) => selects(selector, g))
           .map((g) => listItem(g, online(g.id), desired.get(g.id)))
           .filter((g) => state === undefined || stateMatches(state, g.state));
@@ -76,7 +77,7 @@ export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
 
     app.get<{ Params: { id: string } }>('/v1/gateways/:id', { schema: { params: GATEWAY_ID } }, async (req, reply) => {
       d.ingest.flush();
-      const g = d.store.getGateway(req.params.id);
+      const g = d.store.gateways.get(req.params.id);
       if (!g) return reply.code(404).send(neverConnected(req.params.id));
       const config = d.desired.view(g.id, g.configVersion);
       return {
@@ -85,11 +86,11 @@ export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
         paths: g.paths,
         latest: g.latest,
         config,
-        events: d.store.recentEvents(g.id, 50),
-        commands: d.store.recentCommands(g.id, 20),
+        events: d.store.events.recent(g.id, 50),
+        commands: d.store.commands.recent(g.id, 20),
         // Its own lists: link changes and replay commands must not push them out of the last 50 / 20.
-        unknownOutcomes: d.store.recentEventsNamed(g.id, 'unknown_outcome', 50),
-        settlements: d.store.recentCommandsNamed(g.id, 'queue.settle', 50),
+        unknownOutcomes: d.store.events.recentNamed(g.id, 'unknown_outcome', 50),
+        settlements: d.store.commands.recentNamed(g.id, 'queue.settle', 50),
       };
     });
 
@@ -98,9 +99,9 @@ export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
       { schema: { params: GATEWAY_ID, querystring: historyQuery(20_000, 5000) } },
       async (req, reply) => {
         d.ingest.flush();
-        if (!d.store.getGateway(req.params.id)) return reply.code(404).send(neverConnected(req.params.id));
+        if (!d.store.gateways.get(req.params.id)) return reply.code(404).send(neverConnected(req.params.id));
         const since = req.query.since ?? Date.now() - 3_600_000;
-        return { id: req.params.id, since, ...d.store.telemetrySince(req.params.id, since, req.query.limit) };
+        return { id: req.params.id, since, ...d.store.telemetry.since(req.params.id, since, req.query.limit) };
       },
     );
 
@@ -110,9 +111,9 @@ export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
       { schema: { params: GATEWAY_ID, querystring: historyQuery(5000, 1000) } },
       async (req, reply) => {
         d.ingest.flush();
-        if (!d.store.getGateway(req.params.id)) return reply.code(404).send(neverConnected(req.params.id));
+        if (!d.store.gateways.get(req.params.id)) return reply.code(404).send(neverConnected(req.params.id));
         const since = req.query.since ?? Date.now() - 3_600_000;
-        const recent = d.store.recentEvents(req.params.id, req.query.limit + 1);
+        const recent = d.store.events.recent(req.params.id, req.query.limit + 1);
         const events = recent.filter((e) => e.ts >= since);
         // More events than the limit since `since`: the newest `limit` are answered.
         const truncated = events.length > req.query.limit;
