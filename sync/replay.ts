@@ -208,7 +208,7 @@ export class ReplayEngine {
         }
       } catch (e) {
         // The journal failing is reported, never fatal to the loop: entries stay stored.
-        logger.error({ error: (e as Error).message }, 'replay loop error');
+        logger.error({ err: e }, 'replay loop error');
         await this.#sleep(IDLE_POLL_MS);
       }
     }

@@ -153,7 +153,7 @@ export class ReadCache {
       }
       return new ReadCache(db, file, maxBytes, logger);
     } catch (e) {
-      logger.error({ file, error: errorText(e) }, 'read cache unavailable: cache routes are forwarded live only');
+      logger.error({ file, err: e }, 'read cache unavailable: cache routes are forwarded live only');
       return undefined;
     }
   }
@@ -240,7 +240,7 @@ export class ReadCache {
     }
     const code = (e as { code?: string }).code;
     this.#logger.warn(
-      { file: this.#file, error: code === 'SQLITE_FULL' ? 'disk full' : errorText(e), suppressedSinceLast: this.#suppressed },
+      { file: this.#file, err: e, ...(code === 'SQLITE_FULL' && { reason: 'disk full' }), suppressedSinceLast: this.#suppressed },
       `read cache ${what} failed; answering without it`,
     );
     this.#warnedAt = now;

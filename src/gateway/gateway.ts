@@ -106,7 +106,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
           if (n > 0) logger.info({ path: change.path, entries: n }, 'link back: journaled requests waiting for the network are due now');
           replay.wake();
         })
-        .catch((e: Error) => logger.error({ error: e.message }, 'could not expedite the journal'));
+        .catch((e: Error) => logger.error({ err: e }, 'could not expedite the journal'));
     }
   };
   const linkLogger = logger.child({ component: 'link' });
@@ -239,7 +239,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   await housekeeping();
 
   const housekeepingTimer = setInterval(() => {
-    housekeeping().catch((e: Error) => logger.error({ error: e.message }, 'journal housekeeping failed'));
+    housekeeping().catch((e: Error) => logger.error({ err: e }, 'journal housekeeping failed'));
   }, HOUSEKEEPING_MS);
   housekeepingTimer.unref();
   replay.start();
@@ -289,7 +289,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
         logger.info({ version: next.version, previous: before.version, restartNeeded }, 'configuration reloaded');
         return { ok: true, version: next.version, restartNeeded };
       } catch (e) {
-        logger.error({ file: before.file, keeping: before.version, error: (e as Error).message }, 'configuration reload refused; keeping the running configuration');
+        logger.error({ file: before.file, keeping: before.version, err: e }, 'configuration reload refused; keeping the running configuration');
         return { ok: false, error: (e as Error).message };
       }
     },

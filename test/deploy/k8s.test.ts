@@ -103,7 +103,7 @@ describe('Kubernetes manifests of the hub', () => {
 
   it('listen, probe and serve on the port hub.yaml gives, with probes on paths the hub answers', () => {
     expect(containerPort('http').containerPort).toBe(hub.listen.port);
-    const routes = readFileSync('src/fleet/hub/ops-routes.ts', 'utf8');
+    const routes = readFileSync('src/fleet/hub/api/health.ts', 'utf8');
     for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
       const get = container[probe].httpGet;
       expect(containerPort(get.port), probe).toBeDefined();

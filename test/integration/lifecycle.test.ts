@@ -124,7 +124,7 @@ describe('gateway process', () => {
       writeFileSync(config, 'version: 1\nstore: { id: broken }\n');
       child.proc.kill('SIGHUP');
       const refused = await child.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('configuration reload refused'));
-      expect(String(refused.error)).toContain('store.region: is required');
+      expect(String((refused.err as { message?: unknown } | undefined)?.message)).toContain('store.region: is required');
       const still = await request(`${url}/reports/x`);
       expect(still.statusCode).toBe(200);
       await still.body.dump();

@@ -125,7 +125,7 @@ export class FleetAgent {
         this.#drainTimer = setInterval(() => this.#drain(), DRAIN_TICK_MS);
         this.#drainTimer.unref();
       })
-      .catch((e: Error) => this.#logger.error({ error: e.message }, 'cannot say hello to the fleet hub'));
+      .catch((e: Error) => this.#logger.error({ err: e }, 'cannot say hello to the fleet hub'));
   }
 
   #closed(): void {
@@ -150,7 +150,7 @@ export class FleetAgent {
   #scheduleTelemetry(): void {
     this.#telemetryTimer = setTimeout(() => {
       this.#sample()
-        .catch((e: Error) => this.#logger.error({ error: e.message }, 'cannot take telemetry'))
+        .catch((e: Error) => this.#logger.error({ err: e }, 'cannot take telemetry'))
         .finally(() => {
           if (!this.#stopped) this.#scheduleTelemetry();
         });

@@ -121,7 +121,7 @@ export class CommandRunner {
     try {
       return await (this.#handlers[cmd.command] as (args: unknown) => Promise<Outcome>)(parsed.args);
     } catch (e) {
-      this.#d.logger.error({ id: cmd.id, command: cmd.command, error: (e as Error).message }, 'command from the fleet hub failed');
+      this.#d.logger.error({ id: cmd.id, command: cmd.command, err: e }, 'command from the fleet hub failed');
       return fail('internal', (e as Error).message);
     }
   }

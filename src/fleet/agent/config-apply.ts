@@ -174,7 +174,7 @@ export class ConfigApplier {
       writeAtomically(file, current.text, mode);
       return true;
     } catch (e) {
-      this.#d.logger.error({ file, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, `cannot restore the configuration file; the previous one is in ${file}.previous`);
+      this.#d.logger.error({ file, err: e }, `cannot restore the configuration file; the previous one is in ${file}.previous`);
       return false;
     }
   }

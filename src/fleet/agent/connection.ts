@@ -118,7 +118,7 @@ export class HubConnection {
       token = secret.value;
     } catch (e) {
       // The message names the file, never its content.
-      this.#failed(`fleet token unusable: ${(e as Error).message}`, hub);
+      this.#failed({ err: e, reason: 'fleet token unusable' }, hub);
       this.#schedule(refusedDelay(s.reconnect));
       return;
     }
@@ -133,14 +133,15 @@ export class HubConnection {
       });
     } catch {
       // The error would quote the URL, credentials and all.
-      this.#failed('fleet.hubUrl is not a usable websocket URL', hub);
+      this.#failed({ reason: 'fleet.hubUrl is not a usable websocket URL' }, hub);
       this.#schedule(refusedDelay(s.reconnect));
       return;
     }
     this.#ws = ws;
     let refusedWith: number | undefined;
     let openedAt: number | undefined;
-    let lastError: string | undefined;
+    // What ws last said went wrong, and in words where its own do not say (a frame over the limit).
+    let lastError: { err: Error; reason?: string } | undefined;
 
     ws.on('unexpected-response', (_req, res) => {
       refusedWith = res.statusCode;
@@ -161,11 +162,11 @@ export class HubConnection {
       try {
         this.#on.frame(data);
       } catch (e) {
-        this.#logger.error({ error: (e as Error).message }, 'a frame from the fleet hub could not be handled');
+        this.#logger.error({ err: e }, 'a frame from the fleet hub could not be handled');
       }
     });
     ws.on('error', (e: Error & { code?: string }) => {
-      lastError = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? `the hub sent a frame over ${MAX_FRAME_BYTES} bytes` : e.message;
+      lastError = { err: e, ...(e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && { reason: `the hub sent a frame over ${MAX_FRAME_BYTES} bytes` }) };
     });
     ws.on('close', (code: number) => {
       clearInterval(this.#heartbeat);
@@ -174,7 +175,7 @@ export class HubConnection {
       this.#open = false;
       if (wasOpen) {
         if (this.#stopped || this.#redialNow) this.#logger.info({ hub }, 'connection to the fleet hub closed');
-        else this.#logger.warn({ hub, code, ...(lastError !== undefined && { error: lastError }) }, 'connection to the fleet hub lost');
+        else this.#logger.warn({ hub, code, ...lastError }, 'connection to the fleet hub lost');
         this.#on.closed();
         // A connection that held for a heartbeat was a success; one the hub drops at once is a failure, so
         // a hub that accepts and immediately closes is not dialled in a tight loop.
@@ -186,7 +187,7 @@ export class HubConnection {
           this.#refusedLogged = true;
         }
       } else {
-        this.#failed(refusedWith !== undefined ? `the hub answered the upgrade with HTTP ${refusedWith}` : (lastError ?? `closed (${code})`), hub);
+        this.#failed(refusedWith !== undefined ? { reason: `the hub answered the upgrade with HTTP ${refusedWith}` } : (lastError ?? { reason: `closed (${code})` }), hub);
       }
       if (this.#stopped) return;
       if (this.#redialNow) {
@@ -201,10 +202,10 @@ export class HubConnection {
   }
 
   /** A failed dial: the first of a streak is a warning, the rest are debug lines until a connection holds. */
-  #failed(error: string, hub: string): void {
+  #failed(why: { err?: unknown; reason?: string }, hub: string): void {
     this.#failures++;
-    if (this.#failingLogged) this.#logger.debug({ hub, error, failedDials: this.#failures }, 'fleet hub still unreachable');
-    else this.#logger.warn({ hub, error }, 'cannot reach the fleet hub; retrying with backoff (telemetry is spooled meanwhile)');
+    if (this.#failingLogged) this.#logger.debug({ hub, ...why, failedDials: this.#failures }, 'fleet hub still unreachable');
+    else this.#logger.warn({ hub, ...why }, 'cannot reach the fleet hub; retrying with backoff (telemetry is spooled meanwhile)');
     this.#failingLogged = true;
   }
 

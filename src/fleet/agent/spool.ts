@@ -187,7 +187,7 @@ export class Spool {
       if (problem) this.#setAside(disposableProblem(problem, 'spool'));
       this.#store = new Store(prepare(this.#file));
     } catch (e) {
-      this.#logger.error({ file: this.#file, error: errorCode(e) }, 'fleet spool unavailable: telemetry taken while the hub is unreachable will be dropped');
+      this.#logger.error({ file: this.#file, err: e }, 'fleet spool unavailable: telemetry taken while the hub is unreachable will be dropped');
     }
   }
 
@@ -233,26 +233,26 @@ export class Spool {
       try {
         this.#setAside(`${what} failed (${errorCode(e)})`);
       } catch (moveError) {
-        this.#logger.error({ file: this.#file, error: errorCode(moveError) }, 'fleet spool damaged and cannot be moved aside');
+        this.#logger.error({ file: this.#file, err: moveError }, 'fleet spool damaged and cannot be moved aside');
         return;
       }
       this.#open();
       return;
     }
-    this.#warn(`fleet spool ${what} failed`, errorCode(e));
+    this.#warn(`fleet spool ${what} failed`, { err: e });
   }
 
   #drop(count: number, reason: string): void {
     this.#dropped += count;
-    this.#warn('fleet spool dropped messages', reason);
+    this.#warn('fleet spool dropped messages', { reason });
   }
 
   /** A full disk fails every write: one warning a minute says so without flooding the log. */
-  #warn(message: string, reason: string): void {
+  #warn(message: string, why: { err: unknown } | { reason: string }): void {
     const now = Date.now();
     if (now - this.#warnedAt < WARN_EVERY_MS) return;
     this.#warnedAt = now;
-    this.#logger.warn({ file: this.#file, reason, dropped: this.#dropped }, message);
+    this.#logger.warn({ file: this.#file, ...why, dropped: this.#dropped }, message);
     this.#dropped = 0;
   }
 }

@@ -52,6 +52,6 @@ export class FleetSupervisor {
   }
 
   #queue(op: () => Promise<void>, failure: string): void {
-    this.#ops = this.#ops.then(op).catch((e: Error) => this.#logger.error({ error: e.message }, failure));
+    this.#ops = this.#ops.then(op).catch((e: Error) => this.#logger.error({ err: e }, failure));
   }
 }

@@ -15,9 +15,6 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 
-/** The routes the hub answers without a token (ops-routes.ts lets them through): they hold no data. */
-export const DASHBOARD_ROUTES = ['/', '/assets/*'] as const;
-
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",

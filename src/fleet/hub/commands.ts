@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { message, type CommandMessage, type CommandName, type ErrorMessage, type ResultMessage } from '../protocol.js';
 import type { Connections, GatewayConnection } from './connections.js';
-import type { HubStore } from './store.js';
+import type { CommandLog } from './store/command-log.js';
 
 export interface Who {
   name: string;
@@ -42,14 +42,14 @@ function loggedArgs(command: CommandName, args: Record<string, unknown>, version
 
 export class Commands {
   readonly #connections: Connections;
-  readonly #store: HubStore;
+  readonly #log: CommandLog;
   readonly #logger: Logger;
   readonly #maxInFlight: number;
   readonly #pending = new Map<GatewayConnection, Map<string, Pending>>();
 
-  constructor(deps: { connections: Connections; store: HubStore; logger: Logger; maxInFlightPerGateway: number }) {
+  constructor(deps: { connections: Connections; log: CommandLog; logger: Logger; maxInFlightPerGateway: number }) {
     this.#connections = deps.connections;
-    this.#store = deps.store;
+    this.#log = deps.log;
     this.#logger = deps.logger;
     this.#maxInFlight = deps.maxInFlightPerGateway;
   }
@@ -58,15 +58,15 @@ export class Commands {
   send(gatewayId: string, command: CommandName, args: Record<string, unknown>, who: Who, timeoutMs: number, configVersion?: string): Promise<CommandOutcome> {
     const msg = message<CommandMessage>({ type: 'command', command, args });
     const now = Date.now();
-    this.#store.logCommand({ id: msg.id, gatewayId, command, args: loggedArgs(command, args, configVersion), who: who.name, role: who.role, sentAt: now });
+    this.#log.log({ id: msg.id, gatewayId, command, args: loggedArgs(command, args, configVersion), who: who.name, role: who.role, sentAt: now });
     const finish = (outcome: CommandOutcome): CommandOutcome => {
       const result = outcome.status === 'answered' ? logged(outcome.ok ? outcome.result : outcome.error) : outcome.status === 'busy' ? outcome.reason : undefined;
       const label = outcome.status === 'answered' ? (outcome.ok ? 'ok' : 'failed') : outcome.status;
       try {
-        this.#store.finishCommand(msg.id, label, result, Date.now());
+        this.#log.finish(msg.id, label, result, Date.now());
       } catch (e) {
         // The caller gets its outcome even when the log cannot be written (a full disk, a hub shutting down).
-        this.#logger.error({ gateway: gatewayId, id: msg.id, err: (e as Error).message }, 'cannot write the command log');
+        this.#logger.error({ gateway: gatewayId, id: msg.id, err: e }, 'cannot write the command log');
       }
       return outcome;
     };

@@ -194,7 +194,7 @@ export class Connections {
     ws.on('pong', () => (conn.alive = true));
     ws.on('message', (data, isBinary) => this.#onMessage(conn, data, isBinary));
     // ws reports protocol violations (an oversized frame: 1009) here, then closes.
-    ws.on('error', (e) => this.#logger.warn({ gateway: conn.id, remote, err: e.message }, 'gateway connection error'));
+    ws.on('error', (e) => this.#logger.warn({ gateway: conn.id, remote, err: e }, 'gateway connection error'));
     ws.on('close', (code) => {
       clearTimeout(helloTimer);
       this.#all.delete(conn);
@@ -255,7 +255,7 @@ export class Connections {
     try {
       fn();
     } catch (e) {
-      this.#logger.error({ gateway: conn.id, err: (e as Error).message }, 'could not handle a gateway message');
+      this.#logger.error({ gateway: conn.id, err: e }, 'could not handle a gateway message');
       if (re !== undefined) conn.sendError('internal', 'the hub could not handle this message', re);
     }
   }

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { CommandOutcome, Commands, Who } from './commands.js';
 import type { Connections } from './connections.js';
-import type { DesiredRecord, HubStore } from './store.js';
+import type { DesiredConfigs, DesiredRecord } from './store/desired-configs.js';
 
 export type ApplyOutcome = CommandOutcome | { status: 'in_sync' } | { status: 'not_retried'; error: string | null } | { status: 'none' };
 
@@ -20,7 +20,7 @@ export interface DesiredView {
 }
 
 export class DesiredState {
-  readonly #store: HubStore;
+  readonly #configs: DesiredConfigs;
   readonly #commands: Commands;
   readonly #connections: Connections;
   readonly #logger: Logger;
@@ -28,8 +28,8 @@ export class DesiredState {
   /** A config.apply on its way, per gateway: the same version is not sent twice at once. */
   readonly #applying = new Map<string, { version: string; outcome: Promise<ApplyOutcome> }>();
 
-  constructor(deps: { store: HubStore; commands: Commands; connections: Connections; logger: Logger; applyTimeoutMs: number }) {
-    this.#store = deps.store;
+  constructor(deps: { configs: DesiredConfigs; commands: Commands; connections: Connections; logger: Logger; applyTimeoutMs: number }) {
+    this.#configs = deps.configs;
     this.#commands = deps.commands;
     this.#connections = deps.connections;
     this.#logger = deps.logger;
@@ -38,14 +38,14 @@ export class DesiredState {
 
   /** Makes `yaml` the gateway's desired config and pushes it if the gateway is connected. */
   set(gatewayId: string, yaml: string, version: string, who: Who, graceMs?: number): Promise<ApplyOutcome> {
-    this.#store.setDesired({ gatewayId, yaml, version, setBy: who.name, setAt: Date.now() });
+    this.#configs.set({ gatewayId, yaml, version, setBy: who.name, setAt: Date.now() });
     return this.#reconcile(gatewayId, who, graceMs);
   }
 
   /** Puts back what was desired before (a failed rollout's canaries), or nothing. */
   revert(gatewayId: string, previous: DesiredRecord | undefined, who: Who): void {
     if (previous === undefined) {
-      this.#store.clearDesired(gatewayId);
+      this.#configs.clear(gatewayId);
       return;
     }
     void this.set(gatewayId, previous.yaml, previous.version, who);
@@ -58,33 +58,33 @@ export class DesiredState {
 
   /** The gateway undid a config it was sent (details.version names it): that version is not pushed again by itself. */
   rolledBack(gatewayId: string, details: Record<string, unknown>): void {
-    const d = this.#store.getDesired(gatewayId);
+    const d = this.#configs.get(gatewayId);
     if (!d || (typeof details.version === 'string' ? details.version !== d.version : this.#connections.get(gatewayId)?.reported?.configVersion === d.version)) return;
     const reason = typeof details.reason === 'string' ? details.reason : 'the gateway rolled the config back';
-    this.#store.setApplyStatus(gatewayId, d.version, 'failed', reason, Date.now());
+    this.#configs.setApplyStatus(gatewayId, d.version, 'failed', reason, Date.now());
   }
 
   view(gatewayId: string, reported: string | undefined): DesiredView {
-    const d = this.#store.getDesired(gatewayId);
+    const d = this.#configs.get(gatewayId);
     if (!d) return { desired: null, reported: reported ?? null, inSync: null };
     const { gatewayId: _id, yaml: _yaml, ...desired } = d;
     return { desired, reported: reported ?? null, inSync: reported === d.version };
   }
 
   #reconcile(gatewayId: string, who: Who, graceMs?: number): Promise<ApplyOutcome> {
-    const d = this.#store.getDesired(gatewayId);
+    const d = this.#configs.get(gatewayId);
     if (!d) return Promise.resolve({ status: 'none' });
     const conn = this.#connections.get(gatewayId);
     if (!conn) return Promise.resolve({ status: 'offline' });
     if (conn.reported?.configVersion === d.version) {
-      if (d.applyStatus !== 'applied') this.#store.setApplyStatus(gatewayId, d.version, 'applied', null, Date.now());
+      if (d.applyStatus !== 'applied') this.#configs.setApplyStatus(gatewayId, d.version, 'applied', null, Date.now());
       return Promise.resolve({ status: 'in_sync' });
     }
     if (d.applyStatus === 'failed') return Promise.resolve({ status: 'not_retried', error: d.applyError });
     const inFlight = this.#applying.get(gatewayId);
     if (inFlight?.version === d.version) return inFlight.outcome;
 
-    this.#store.setApplyStatus(gatewayId, d.version, 'sent', null, Date.now());
+    this.#configs.setApplyStatus(gatewayId, d.version, 'sent', null, Date.now());
     this.#logger.info({ gateway: gatewayId, version: d.version, reported: conn.reported?.configVersion, by: who.name }, 'sending the desired config');
     const args = { yaml: d.yaml, ...(graceMs !== undefined && { graceMs }) };
     const outcome = this.#commands.send(gatewayId, 'config.apply', args, who, this.#applyTimeoutMs + (graceMs ?? 0), d.version).then((o) => {
@@ -92,7 +92,7 @@ export class DesiredState {
       try {
         this.#record(gatewayId, d.version, o);
       } catch (e) {
-        this.#logger.error({ gateway: gatewayId, err: (e as Error).message }, 'cannot record how applying the desired config went');
+        this.#logger.error({ gateway: gatewayId, err: e }, 'cannot record how applying the desired config went');
       }
       return o;
     });
@@ -104,19 +104,19 @@ export class DesiredState {
     const now = Date.now();
     switch (o.status) {
       case 'answered':
-        if (o.ok) this.#store.setApplyStatus(gatewayId, version, 'applied', null, now);
-        else this.#store.setApplyStatus(gatewayId, version, 'failed', o.error ? `${o.error.code}: ${o.error.message}` : 'refused by the gateway', now);
+        if (o.ok) this.#configs.setApplyStatus(gatewayId, version, 'applied', null, now);
+        else this.#configs.setApplyStatus(gatewayId, version, 'failed', o.error ? `${o.error.code}: ${o.error.message}` : 'refused by the gateway', now);
         break;
       case 'timeout':
         // It may still apply it; its next report tells.
-        this.#store.setApplyStatus(gatewayId, version, 'sent', `no answer within ${this.#applyTimeoutMs} ms`, now);
+        this.#configs.setApplyStatus(gatewayId, version, 'sent', `no answer within ${this.#applyTimeoutMs} ms`, now);
         break;
       case 'busy':
-        this.#store.setApplyStatus(gatewayId, version, 'pending', o.reason, now);
+        this.#configs.setApplyStatus(gatewayId, version, 'pending', o.reason, now);
         break;
       default:
         // Offline or disconnected: sent again when it says hello.
-        this.#store.setApplyStatus(gatewayId, version, 'pending', null, now);
+        this.#configs.setApplyStatus(gatewayId, version, 'pending', null, now);
     }
   }
 }

@@ -6,7 +6,8 @@
 // answer for long. Bounded: past maxPending the batch is written at once.
 import type { Logger } from 'pino';
 import type { TelemetrySample } from './downsample.js';
-import type { HubStore, IngestBatch, NewEvent } from './store.js';
+import type { HubStore, IngestBatch } from './store.js';
+import type { NewEvent } from './store/events.js';
 
 /** Messages written per transaction on a tick. */
 const CHUNK = 250;
@@ -72,7 +73,7 @@ export class Ingest {
       this.#store.writeBatch(batch);
     } catch (e) {
       // A full disk must not take the hub (and every gateway's commands) down; the gap shows in the history.
-      this.#logger.error({ err: (e as Error).message, telemetry: batch.telemetry.length, events: batch.events.length }, 'cannot write telemetry; this batch is lost');
+      this.#logger.error({ err: e, telemetry: batch.telemetry.length, events: batch.events.length }, 'cannot write telemetry; this batch is lost');
     }
   }
 

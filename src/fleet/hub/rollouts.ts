@@ -12,7 +12,9 @@ import { checkDesiredConfig } from './desired-config.js';
 import type { ApplyOutcome, DesiredState } from './desired.js';
 import { CanaryWatch, planRollout, type CanarySpec, type CanaryState, type Observation } from './rollout.js';
 import { selects, type Selector } from './select.js';
-import type { DesiredRecord, HubStore } from './store.js';
+import type { DesiredConfigs, DesiredRecord } from './store/desired-configs.js';
+import type { GatewayRegistry } from './store/registry.js';
+import type { RolloutStates } from './store/rollout-states.js';
 
 export interface RolloutRequest {
   yaml: string;
@@ -59,7 +61,9 @@ interface Active {
 const MAX_LISTED_FAILURES = 100;
 
 export class Rollouts {
-  readonly #store: HubStore;
+  readonly #gateways: GatewayRegistry;
+  readonly #states: RolloutStates;
+  readonly #configs: DesiredConfigs;
   readonly #desired: DesiredState;
   readonly #connections: Connections;
   readonly #logger: Logger;
@@ -68,23 +72,25 @@ export class Rollouts {
   #active: Active | undefined;
   #closed = false;
 
-  constructor(deps: { store: HubStore; desired: DesiredState; connections: Connections; logger: Logger; concurrency: number; applyTimeoutMs: number }) {
-    this.#store = deps.store;
+  constructor(deps: { gateways: GatewayRegistry; states: RolloutStates; configs: DesiredConfigs; desired: DesiredState; connections: Connections; logger: Logger; concurrency: number; applyTimeoutMs: number }) {
+    this.#gateways = deps.gateways;
+    this.#states = deps.states;
+    this.#configs = deps.configs;
     this.#desired = deps.desired;
     this.#connections = deps.connections;
     this.#logger = deps.logger;
     this.#concurrency = deps.concurrency;
     this.#applyTimeoutMs = deps.applyTimeoutMs;
-    for (const r of this.#store.runningRollouts()) {
+    for (const r of this.#states.running()) {
       const state = { ...(r.state as RolloutState), status: 'interrupted' as const, reason: 'the hub stopped during the rollout; desired configs already set stay set', updatedAt: Date.now() };
-      this.#store.saveRollout({ id: r.id, createdAt: r.createdAt, status: state.status, state });
+      this.#states.save({ id: r.id, createdAt: r.createdAt, status: state.status, state });
     }
   }
 
   start(req: RolloutRequest, who: Who): StartResult {
     if (this.#active) return { ok: false, status: 409, message: `rollout ${this.#active.state.id} is still running (${this.#active.state.status})` };
-    const targets = this.#store
-      .listGateways()
+    const targets = this.#gateways
+      .list()
       .filter((g) => selects(req.selector, g))
       .map((g) => ({ id: g.id, online: this.#connections.get(g.id) !== undefined }));
     if (targets.length === 0) return { ok: false, status: 400, message: 'no gateway matches the rollout\'s region/tag' };
@@ -122,7 +128,7 @@ export class Rollouts {
         const up = (this.#connections.get(id)?.reported?.paths ?? []).filter((p) => p.state === 'up').map((p) => p.name);
         return new CanaryWatch(id, check.version, up, now, req.healthyForMs, deadline);
       }),
-      previous: new Map(plan.canaries.map((id) => [id, this.#store.getDesired(id)])),
+      previous: new Map(plan.canaries.map((id) => [id, this.#configs.get(id)])),
       rest: plan.rest,
     };
     this.#active = active;
@@ -138,7 +144,7 @@ export class Rollouts {
 
   get(id: string): RolloutState | undefined {
     if (this.#active?.state.id === id) return this.#active.state;
-    return this.#store.getRollout(id) as RolloutState | undefined;
+    return this.#states.get(id) as RolloutState | undefined;
   }
 
   /** What a gateway reported; only the canaries of the running rollout care. */
@@ -200,7 +206,7 @@ export class Rollouts {
       active.state.status = 'rolling';
       this.#save(active);
       this.#logger.info({ rollout: active.state.id, rest: active.rest.length }, 'canaries healthy; rolling out to the rest');
-      void this.#rollRest(active).catch((e: unknown) => this.#logger.error({ rollout: active.state.id, err: (e as Error).message }, 'rollout failed'));
+      void this.#rollRest(active).catch((e: unknown) => this.#logger.error({ rollout: active.state.id, err: e }, 'rollout failed'));
     }
   }
 
@@ -260,7 +266,7 @@ export class Rollouts {
 
   #save(active: Active): void {
     active.state.updatedAt = Date.now();
-    this.#store.saveRollout({ id: active.state.id, createdAt: active.state.createdAt, status: active.state.status, state: active.state });
+    this.#states.save({ id: active.state.id, createdAt: active.state.createdAt, status: active.state.status, state: active.state });
   }
 
   /** Timer and promise callbacks: a failure is logged, never an unhandled rejection. */
@@ -269,7 +275,7 @@ export class Rollouts {
     try {
       fn();
     } catch (e) {
-      this.#logger.error({ err: (e as Error).message }, 'rollout step failed');
+      this.#logger.error({ err: e }, 'rollout step failed');
     }
   }
 }

@@ -2,16 +2,14 @@
 // endpoint. ws runs with noServer on the server's 'upgrade' event (not as a
 // fastify plugin) so that the gateway's token is checked before the handshake
 // completes and an unknown caller costs nothing but a 401.
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { LoadedHubConfig } from '../../../edge-config/hub-load.js';
-import { dashboardRoutes } from '../dashboard/serve.js';
+import { buildHubApi } from './api/app.js';
 import { loadHubAuth, type HubAuth } from './auth.js';
 import { Commands } from './commands.js';
 import { Connections } from './connections.js';
 import { DesiredState } from './desired.js';
 import { Ingest } from './ingest.js';
-import { opsRoutes } from './ops-routes.js';
 import { Rollouts } from './rollouts.js';
 import { HubStore } from './store.js';
 
@@ -36,7 +34,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
 
   const store = HubStore.open(c.store.path);
   // Whatever the last run left behind, nothing is connected yet.
-  store.markAllOffline();
+  store.gateways.markAllOffline();
   const ingest = new Ingest(store, log, c.store.flushIntervalMs);
 
   const connections = new Connections(
@@ -45,7 +43,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     {
       hello(conn, msg, first) {
         const now = Date.now();
-        store.hello({ id: conn.id, region: msg.store.region, tags: msg.store.tags, version: msg.version, configVersion: msg.configVersion, ts: Math.min(msg.ts, now), paths: msg.paths }, now);
+        store.gateways.hello({ id: conn.id, region: msg.store.region, tags: msg.store.tags, version: msg.version, configVersion: msg.configVersion, ts: Math.min(msg.ts, now), paths: msg.paths }, now);
         if (first) {
           log.info({ gateway: conn.id, remote: conn.remote, version: msg.version, configVersion: msg.configVersion }, 'gateway connected');
           ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.connected', details: { remote: conn.remote, version: msg.version, configVersion: msg.configVersion } });
@@ -83,7 +81,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
         if (!wasLive) return;
         const now = Date.now();
         log.info({ gateway: conn.id, code }, 'gateway disconnected');
-        store.setOffline(conn.id, now);
+        store.gateways.setOffline(conn.id, now);
         ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.disconnected', details: { code } });
         rollouts.observe(conn.id, { kind: 'offline' });
       },
@@ -91,14 +89,11 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     log,
   );
   // The handlers above run only once gateways connect, after these exist.
-  const commands = new Commands({ connections, store, logger: log, maxInFlightPerGateway: c.commands.maxInFlightPerGateway });
-  const desired = new DesiredState({ store, commands, connections, logger: log, applyTimeoutMs: c.commands.configApplyTimeoutMs });
-  const rollouts = new Rollouts({ store, desired, connections, logger: log, concurrency: c.rollouts.concurrency, applyTimeoutMs: c.commands.configApplyTimeoutMs });
+  const commands = new Commands({ connections, log: store.commands, logger: log, maxInFlightPerGateway: c.commands.maxInFlightPerGateway });
+  const desired = new DesiredState({ configs: store.desired, commands, connections, logger: log, applyTimeoutMs: c.commands.configApplyTimeoutMs });
+  const rollouts = new Rollouts({ gateways: store.gateways, states: store.rollouts, configs: store.desired, desired, connections, logger: log, concurrency: c.rollouts.concurrency, applyTimeoutMs: c.commands.configApplyTimeoutMs });
 
-  const app = Fastify({ loggerInstance: log.child({ component: 'ops-api' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
-  opsRoutes(app, { auth: () => auth, store, ingest, connections, commands, desired, rollouts, logger: log, commandTimeoutMs: c.commands.timeoutMs });
-  // The dashboard at / (its files are public; the ops API above checks every call it makes).
-  dashboardRoutes(app, log.child({ component: 'dashboard' }));
+  const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, logger: log, commandTimeoutMs: c.commands.timeoutMs });
   app.server.on('upgrade', connections.handleUpgrade);
 
   const housekeeping = startHousekeeping(store, log, c.store);
@@ -123,7 +118,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
       try {
         auth = readAuth();
       } catch (e) {
-        log.error({ err: (e as Error).message }, 'token files not reloaded; the previous tokens stay in force');
+        log.error({ err: e }, 'token files not reloaded; the previous tokens stay in force');
         return;
       }
       const revoked = connections.revokeStale();
@@ -162,7 +157,7 @@ function startHousekeeping(store: HubStore, log: Logger, s: { housekeepingInterv
       }
       if (rolledUp + expired > 0) log.info({ rolledUp, expired }, 'telemetry housekeeping');
     } catch (e) {
-      log.error({ err: (e as Error).message }, 'telemetry housekeeping failed');
+      log.error({ err: e }, 'telemetry housekeeping failed');
     } finally {
       running = false;
     }

@@ -1,0 +1,124 @@
+// The fleet as viewers see it: the overview the dashboard draws, the gateway
+// list, one gateway's detail, its telemetry and its events.
+import type { FastifyPluginAsync } from 'fastify';
+import type { Connections } from '../connections.js';
+import type { DesiredState } from '../desired.js';
+import type { Ingest } from '../ingest.js';
+import { gatewayState, selects, STATE_FILTERS, stateMatches, type Selector, type StateFilter } from '../select.js';
+import type { HubStore } from '../store.js';
+import type { GatewayRecord } from '../store/registry.js';
+import { GATEWAY_ID, SELECTOR } from './shapes.js';
+
+export interface GatewaysDeps {
+  store: HubStore;
+  ingest: Ingest;
+  connections: Connections;
+  desired: DesiredState;
+}
+
+function listItem(g: GatewayRecord, online: boolean, desiredVersion: string | undefined) {
+  const queue = g.latest?.queue;
+  return {
+    id: g.id,
+    region: g.region,
+    tags: g.tags,
+    online,
+    state: gatewayState(online, g.paths),
+    lastSeen: g.lastSeen,
+    paths: g.paths.map((p) => ({ name: p.name, state: p.state })),
+    // unknown: null from a gateway that does not report it (a storegw before the unknown state).
+    queue: queue ? { pending: queue.pending, dead: queue.dead, unknown: queue.unknown ?? null, oldestAgeS: queue.oldestAgeS } : null,
+    version: g.version,
+    configVersion: g.configVersion,
+    desiredConfigVersion: desiredVersion ?? null,
+  };
+}
+
+/** A history read's window: from `since` (default: the last hour), at most `limit` items. */
+const historyQuery = (maxLimit: number, defaultLimit: number) =>
+  ({
+    type: 'object',
+    properties: { since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: maxLimit, default: defaultLimit } },
+    additionalProperties: false,
+  }) as const;
+
+const neverConnected = (id: string) => ({ error: 'not_found', message: `gateway ${id} has never connected` });
+
+export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
+  return async (app) => {
+    const online = (id: string) => d.connections.get(id) !== undefined;
+    const desiredVersions = () => new Map(d.store.desired.all().map((x) => [x.gatewayId, x.version]));
+
+    // The dashboard's fleet view in one read: every gateway with its paths' full
+    // link figures (the list below has only their states), and the counts.
+    app.get('/v1/fleet/overview', async () => {
+      d.ingest.flush();
+      const desired = desiredVersions();
+      const gateways = d.store.gateways.list().map((g) => ({ ...listItem(g, online(g.id), desired.get(g.id)), paths: g.paths }));
+      const counts = { total: gateways.length, up: 0, degraded: 0, down: 0, offline: 0 };
+      for (const g of gateways) counts[g.state]++;
+      return { now: Date.now(), counts, gateways };
+    });
+
+    app.get<{ Querystring: Selector & { state?: StateFilter } }>(
+      '/v1/gateways',
+      { schema: { querystring: { type: 'object', properties: { ...SELECTOR, state: { type: 'string', enum: [...STATE_FILTERS] } }, additionalProperties: false } } },
+      async (req) => {
+        d.ingest.flush();
+        const desired = desiredVersions();
+        const { state, ...selector } = req.query;
+        return d.store.gateways
+          .list()
+          .filter((g) => selects(selector, g))
+          .map((g) => listItem(g, online(g.id), desired.get(g.id)))
+          .filter((g) => state === undefined || stateMatches(state, g.state));
+      },
+    );
+
+    app.get<{ Params: { id: string } }>('/v1/gateways/:id', { schema: { params: GATEWAY_ID } }, async (req, reply) => {
+      d.ingest.flush();
+      const g = d.store.gateways.get(req.params.id);
+      if (!g) return reply.code(404).send(neverConnected(req.params.id));
+      const config = d.desired.view(g.id, g.configVersion);
+      return {
+        ...listItem(g, online(g.id), config.desired?.version),
+        firstSeen: g.firstSeen,
+        paths: g.paths,
+        latest: g.latest,
+        config,
+        events: d.store.events.recent(g.id, 50),
+        commands: d.store.commands.recent(g.id, 20),
+        // Its own lists: link changes and replay commands must not push them out of the last 50 / 20.
+        unknownOutcomes: d.store.events.recentNamed(g.id, 'unknown_outcome', 50),
+        settlements: d.store.commands.recentNamed(g.id, 'queue.settle', 50),
+      };
+    });
+
+    app.get<{ Params: { id: string }; Querystring: { since?: number; limit: number } }>(
+      '/v1/gateways/:id/telemetry',
+      { schema: { params: GATEWAY_ID, querystring: historyQuery(20_000, 5000) } },
+      async (req, reply) => {
+        d.ingest.flush();
+        if (!d.store.gateways.get(req.params.id)) return reply.code(404).send(neverConnected(req.params.id));
+        const since = req.query.since ?? Date.now() - 3_600_000;
+        return { id: req.params.id, since, ...d.store.telemetry.since(req.params.id, since, req.query.limit) };
+      },
+    );
+
+    // One gateway's events since `since`, oldest first (the detail above has the last 50 only).
+    app.get<{ Params: { id: string }; Querystring: { since?: number; limit: number } }>(
+      '/v1/gateways/:id/events',
+      { schema: { params: GATEWAY_ID, querystring: historyQuery(5000, 1000) } },
+      async (req, reply) => {
+        d.ingest.flush();
+        if (!d.store.gateways.get(req.params.id)) return reply.code(404).send(neverConnected(req.params.id));
+        const since = req.query.since ?? Date.now() - 3_600_000;
+        const recent = d.store.events.recent(req.params.id, req.query.limit + 1);
+        const events = recent.filter((e) => e.ts >= since);
+        // More events than the limit since `since`: the newest `limit` are answered.
+        const truncated = events.length > req.query.limit;
+        return { id: req.params.id, since, events: events.slice(0, req.query.limit).reverse(), truncated };
+      },
+    );
+  };
+}
