@@ -18,7 +18,7 @@ import { requestIdOf } from './jsonrpc.js';
 import type { ErpBreaker } from './erp-breaker.js';
 import { sendError } from './replies.js';
 import type { Outcome } from './metrics.js';
-import type { PathView } from './path-choice.js';
+import type { PathView } from '../link/path-view.js';
 import type { GatewayRuntime } from './runtime.js';
 
 export interface Buffering {

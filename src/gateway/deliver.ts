@@ -8,7 +8,7 @@ import { BodyTooLargeError, readBounded } from './body.js';
 import { forward } from './forward.js';
 import { clientResponseHeaders } from './headers.js';
 import { jsonRpcErrorOf } from './jsonrpc.js';
-import type { PathView } from './path-choice.js';
+import type { PathView } from '../link/path-view.js';
 import type { Kind } from './scheduler.js';
 import { pickUpstream, type Upstream } from './upstreams.js';
 

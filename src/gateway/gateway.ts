@@ -22,7 +22,7 @@ import { LinkMonitor, type PathStateChange } from '../link/monitor.js';
 import type { AgentHost, DeadLetter, UnknownOutcome } from '../fleet/agent/host.js';
 import { FleetSupervisor } from '../fleet/agent/supervisor.js';
 import { createGatewayMetrics, registerJournalGauges, registerLinkGauges, registerSchedulerGauges, type GatewayMetrics } from './metrics.js';
-import type { PathView } from './path-choice.js';
+import type { PathView } from '../link/path-view.js';
 import { buildRuntime, RuntimeHolder } from './runtime.js';
 import type { SlotObserver } from './slots.js';
 

@@ -19,7 +19,7 @@ import { forward, type ForwardResult } from './forward.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { callDigest, isJsonRpcPath, isReadCall, parseJsonRpc, requestIdOf } from './jsonrpc.js';
 import type { GatewayMetrics, Outcome } from './metrics.js';
-import type { PathView } from './path-choice.js';
+import type { PathView } from '../link/path-view.js';
 import { checkRequestTarget } from './request-target.js';
 import type { GatewayRuntime, RuntimeHolder } from './runtime.js';
 import { pickUpstream } from './upstreams.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { choosePath, type PathView } from './path-choice.js';
+import type { PathView } from '../link/path-view.js';
+import { choosePath } from './path-choice.js';
 
 const p = (name: string, over: Partial<PathView> = {}): PathView => ({
   name,

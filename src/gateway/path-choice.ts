@@ -1,15 +1,6 @@
 // Which uplink carries a request of a given class. Pure.
 import type { ClassName } from '../../edge-config/schema.js';
-
-export type LinkState = 'up' | 'degraded' | 'down';
-
-export interface PathView {
-  name: string;
-  allowClasses: readonly ClassName[];
-  metered: boolean;
-  state: LinkState;
-  score: number;
-}
+import type { LinkState, PathView } from '../link/path-view.js';
 
 const STATE_RANK: Record<LinkState, number> = { up: 0, degraded: 1, down: 2 };
 

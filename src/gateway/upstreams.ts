@@ -3,7 +3,8 @@
 // ingress origin: there is no code path that sends anywhere else.
 import { Pool } from 'undici';
 import type { ClassName, ClassSettingsConfig, PathConfig } from '../../edge-config/schema.js';
-import { choosePath, type PathView } from './path-choice.js';
+import type { PathView } from '../link/path-view.js';
+import { choosePath } from './path-choice.js';
 import { FifoScheduler, SlotScheduler } from './scheduler.js';
 import { PathSlots, type SlotObserver } from './slots.js';
 

@@ -3,7 +3,7 @@
 // row; DEGRADED as soon as the measured quality crosses a threshold, and UP
 // again only after `upAfter` clean outcomes in a row, so a link hovering at a
 // threshold does not flap. One lost probe never changes the state. Pure.
-import type { LinkState } from '../gateway/path-choice.js';
+import type { LinkState } from './path-view.js';
 
 export interface Hysteresis {
   downAfter: number;

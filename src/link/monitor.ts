@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { GatewayConfig, PathConfig } from '../../edge-config/schema.js';
-import type { LinkState, PathView } from '../gateway/path-choice.js';
+import type { LinkState, PathView } from './path-view.js';
 import { LinkStateMachine } from './link-state.js';
 import { LinkQuality, isDegraded, type QualitySnapshot } from './quality.js';
 import { ProbeTiming } from './probe-timing.js';
