@@ -1,7 +1,7 @@
 // Cross-field checks that JSON Schema cannot express. Pure: returns problems.
 import ipaddr from 'ipaddr.js';
-import { compilePathPattern } from '../src/gateway/classify.js';
-import { parseBatchPath, parseJsonPath } from '../src/util/json-path.js';
+import { parseBatchPath, parseJsonPath } from './json-path.js';
+import { compilePathPattern } from './path-pattern.js';
 import type { ConfigProblem } from './errors.js';
 import type { GatewayConfigInput } from './schema.js';
 import { sizeProblem } from './units.js';

@@ -1,7 +1,7 @@
 // Where a buffered request's idempotency keys and ordering key come from. Pure.
 import { randomUUID } from 'node:crypto';
 import type { OrderingKey, RouteConfig } from '../edge-config/schema.js';
-import { getJsonPath, parseBatchPath, parseJsonPath, setJsonPath, type JsonPath } from '../src/util/json-path.js';
+import { getJsonPath, parseBatchPath, parseJsonPath, setJsonPath, type JsonPath } from '../edge-config/json-path.js';
 
 export interface KeyedRequest {
   headers: Record<string, string | string[] | undefined>;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RouteConfig } from '../../edge-config/schema.js';
-import { compilePathPattern, compileRoutes, type RequestFacts } from './classify.js';
+import { compilePathPattern } from '../../edge-config/path-pattern.js';
+import { compileRoutes, type RequestFacts } from './classify.js';
 
 const route = (name: string, match: RouteConfig['match'], cls: RouteConfig['class'] = 'normal'): RouteConfig => ({
   name,

@@ -1,5 +1,6 @@
 // Route classification: the first route whose match fits the request wins.
 // Pure: the ingress gathers the facts, this decides.
+import { compilePathPattern } from '../../edge-config/path-pattern.js';
 import type { RouteConfig, RouteMatch } from '../../edge-config/schema.js';
 import type { JsonRpcCall } from './jsonrpc.js';
 
@@ -15,32 +16,6 @@ export interface RequestFacts {
 }
 
 type Predicate = (f: RequestFacts) => boolean;
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * Compiles a path pattern. Exact unless it holds "*": a "*" matches within one
- * segment; a final "/*" or "/**" matches the prefix itself and anything below
- * it; "**" elsewhere matches across segments.
- */
-export function compilePathPattern(pattern: string): RegExp {
-  if (!pattern.startsWith('/')) throw new Error(`path pattern must start with "/": ${pattern}`);
-  let tail = '';
-  let head = pattern;
-  const rest = /\/\*\*?$/.exec(pattern);
-  if (rest) {
-    head = pattern.slice(0, rest.index);
-    tail = '(?:/.*)?';
-  }
-  const body = head
-    .split('**')
-    .map((part) => part.split('*').map(escapeRegExp).join('[^/]*'))
-    .join('.*');
-  // dotAll: a decoded path may hold line terminators (%E2%80%A8), and "**" spans them too.
-  return new RegExp(`^${body}${tail}$`, 's');
-}
 
 function hostPredicate(pattern: string): Predicate {
   const p = pattern.toLowerCase();

@@ -4,7 +4,7 @@
 // uplinks and session (the client's cookie) as the write.
 import type { RouteConfig } from '../../edge-config/schema.js';
 import type { DueEntry } from '../../sync/journal-store.js';
-import { getJsonPath, parseJsonPath } from '../util/json-path.js';
+import { getJsonPath, parseJsonPath } from '../../edge-config/json-path.js';
 import { deliver, type DeliverContext } from './deliver.js';
 
 type Check = NonNullable<RouteConfig['check']>;

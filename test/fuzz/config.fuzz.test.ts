@@ -11,7 +11,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ConfigError, formatProblem } from '../../edge-config/errors.js';
 import { parseHubConfig } from '../../edge-config/hub-load.js';
 import { parseGatewayConfig } from '../../edge-config/load.js';
-import { compilePathPattern } from '../../src/gateway/classify.js';
+import { compilePathPattern } from '../../edge-config/path-pattern.js';
 import { gatewayYaml } from '../support/gateway.js';
 import { posOrdersRoute } from '../support/pos.js';
 import { check, printable, printableWarnings, trickyString } from './fuzz-params.js';

@@ -2,6 +2,8 @@
 // starting with "$." — enough to name an Odoo POS order's uuid inside a
 // JSON-RPC body (params.args[0][0].uuid) without a query language. One [*]
 // names a batch: the array before it, and the key below each element.
+// With the configuration, which names these paths and checks them as it loads;
+// the journal's keys (sync/) and read-back checks use them from here.
 
 export type JsonPath = (string | number)[];
 
