@@ -6,7 +6,7 @@
 // RFC 9111 §4.2.4 allows a disconnected cache, or one so configured by an
 // out-of-band contract (a route's `mode: cache`), to serve stale answers.
 import { createHash } from 'node:crypto';
-import { clientResponseHeaders } from '../gateway/headers.js';
+import { clientResponseHeaders } from '../http/headers.js';
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
 

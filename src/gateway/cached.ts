@@ -9,7 +9,7 @@ import type { FastifyReply } from 'fastify';
 import type { RouteConfig } from '../../edge-config/schema.js';
 import { ageSeconds, keptHeaders, STALE_ON_STATUS, storability, type ReadRequest } from '../cache/policy.js';
 import type { ReadCache } from '../cache/read-cache.js';
-import { clientResponseHeaders } from './headers.js';
+import { clientResponseHeaders } from '../http/headers.js';
 import { jsonRpcErrorOf, withRequestId } from './jsonrpc.js';
 import type { LiveAttempt, LiveFailure } from './ingress.js';
 import type { GatewayMetrics, Outcome } from './metrics.js';

@@ -6,7 +6,7 @@ import type { DeliveryAttempt } from '../../sync/replay.js';
 import { parseRetryAfter } from '../../sync/retry-policy.js';
 import { BodyTooLargeError, readBounded } from './body.js';
 import { forward } from './forward.js';
-import { clientResponseHeaders } from './headers.js';
+import { clientResponseHeaders } from '../http/headers.js';
 import { jsonRpcErrorOf } from './jsonrpc.js';
 import type { PathView } from '../link/path-view.js';
 import type { Kind } from './scheduler.js';

@@ -16,7 +16,7 @@ import { handleCached } from './cached.js';
 import { sendError } from './replies.js';
 import type { RequestFacts } from './classify.js';
 import { forward, type ForwardResult } from './forward.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from '../http/headers.js';
 import { callDigest, isJsonRpcPath, isReadCall, parseJsonRpc, requestIdOf } from './jsonrpc.js';
 import type { GatewayMetrics, Outcome } from './metrics.js';
 import type { PathView } from '../link/path-view.js';

@@ -6,7 +6,7 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig } from '../../edge-config/schema.js';
 import type { Admission } from './admission.js';
 import type { RouteTable } from './classify.js';
-import { upstreamRequestHeaders, type ForwardIdentity } from './headers.js';
+import { upstreamRequestHeaders, type ForwardIdentity } from '../http/headers.js';
 import { checkRequestTarget } from './request-target.js';
 
 /** Why an upgrade was not relayed (or that it was): the label of storegw_websocket_upgrades_total. */

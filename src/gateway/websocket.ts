@@ -18,7 +18,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PathConfig, RouteConfig } from '../../edge-config/schema.js';
-import { clientResponseHeaders } from './headers.js';
+import { clientResponseHeaders } from '../http/headers.js';
 import type { IngressDeps } from './ingress.js';
 import { pickUpstream } from './upstreams.js';
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, closeFrame, FrameBoundaries } from './websocket-frames.js';

@@ -1,4 +1,6 @@
-// Header rules for both directions of the proxy (RFC 9110 §7.6.1).
+// Header rules for both directions of the proxy (RFC 9110 §7.6.1). A bottom
+// layer of its own: the request path applies them, and the read cache keeps
+// only what a client would have been given.
 import type { IncomingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set([
