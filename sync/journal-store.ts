@@ -104,11 +104,12 @@ export interface JournalStats {
 }
 
 export class JournalOpenError extends Error {
-  constructor(
-    readonly file: string,
-    reason: string,
-  ) {
+  // A field, not a parameter property: the journal worker's modules run as Node strips their types (src/util/worker-module.ts).
+  readonly file: string;
+
+  constructor(file: string, reason: string) {
     super(`${file}: ${reason}`);
+    this.file = file;
     this.name = 'JournalOpenError';
   }
 }

@@ -2,8 +2,8 @@
 // thread that owns the database. Writes (appends and state changes) that
 // arrive while a commit is under way are gathered into the next one (group
 // commit): one transaction and one fsync for all of them, however many wait.
-import { existsSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../src/util/worker-module.js';
 import {
   JournalOpenError,
   type AppendResult,
@@ -19,12 +19,6 @@ import {
   type WriteResult,
 } from './journal-store.js';
 import { fromWire, type JournalOp, type WorkerReply } from './journal-wire.js';
-
-// vitest runs the TypeScript sources; a worker needs the compiled file, which `npm test` builds first.
-function workerFile(): URL {
-  const beside = new URL('./journal-worker.js', import.meta.url);
-  return existsSync(beside) ? beside : new URL('../dist/sync/journal-worker.js', import.meta.url);
-}
 
 interface QueuedWrite {
   op: WriteOp;
@@ -57,7 +51,7 @@ export class Journal {
 
   /** Opens the journal on its worker. Rejects with JournalOpenError for a foreign, damaged or unreadable file. */
   static async open(file: string, maxBytes: number): Promise<Journal> {
-    const worker = new Worker(workerFile(), { workerData: { file, maxBytes } });
+    const worker = startWorker(new URL('./journal-worker.js', import.meta.url), { workerData: { file, maxBytes } });
     const first = await new Promise<{ ready: boolean; error?: string }>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
