@@ -11,7 +11,7 @@ import { ageSeconds, keptHeaders, STALE_ON_STATUS, storability, type ReadRequest
 import type { ReadCache } from '../cache/read-cache.js';
 import { clientResponseHeaders } from '../http/headers.js';
 import { jsonRpcErrorOf, withRequestId } from './jsonrpc.js';
-import type { LiveAttempt, LiveFailure } from './ingress.js';
+import type { LiveAttempt, LiveFailure } from './live.js';
 import type { GatewayMetrics, Outcome } from './metrics.js';
 
 /** stale: answered from the cache. miss: not in it; a live answer it may keep. bypass: not for it. */

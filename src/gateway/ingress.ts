@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
 import type { ClassName, RouteConfig } from '../../edge-config/schema.js';
 import { BodyTooLargeError, limitStream, readBounded } from './body.js';
 import type { ReadCache } from '../cache/read-cache.js';
@@ -15,26 +14,16 @@ import { answerReceipt, handleBuffered, type Buffering } from './buffered.js';
 import { handleCached } from './cached.js';
 import { sendError } from './replies.js';
 import type { RequestFacts } from './classify.js';
-import { forward, type ForwardResult } from './forward.js';
+import { tryLive, type ForwardCall, type LiveFailure } from './live.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../http/headers.js';
 import { callDigest, isJsonRpcPath, isReadCall, parseJsonRpc, requestIdOf } from './jsonrpc.js';
-import type { GatewayMetrics, Outcome } from './metrics.js';
-import type { PathView } from '../link/path-view.js';
+import type { Outcome } from './metrics.js';
+import type { RequestPathDeps } from './path-deps.js';
 import { checkRequestTarget } from './request-target.js';
-import type { GatewayRuntime, RuntimeHolder } from './runtime.js';
-import { pickUpstream } from './upstreams.js';
+import type { GatewayRuntime } from './runtime.js';
 import { WebSocketRelay } from './websocket.js';
 
-export interface IngressDeps {
-  runtime: RuntimeHolder;
-  logger: Logger;
-  metrics: GatewayMetrics;
-  /** Current view of every uplink: state and score, for path choice. */
-  pathViews(): readonly PathView[];
-  /** Reports whether a path itself carried a request (for the link monitor). */
-  pathOutcome(path: string, reached: boolean): void;
-  /** True once shutdown began: answers then close their connection so clients reconnect elsewhere. */
-  draining(): boolean;
+export interface IngressDeps extends RequestPathDeps {
   buffering: Buffering;
   /** Answers of `cache` routes; undefined when no cache file could be had (those routes are then forwarded live only). */
   cache: ReadCache | undefined;
@@ -209,52 +198,12 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
   return forwardLive(deps, rt, route, reply, done, call);
 }
 
-interface ForwardCall {
-  method: string;
-  target: string;
-  headers: Record<string, string | string[]>;
-  body: Readable | Buffer | null;
-}
-
-/** A live try: the ERP's answer through `path`, or why there is none (`path`: the one tried, if any). */
-export type LiveAttempt = (Extract<ForwardResult, { ok: true }> & { path: string }) | LiveFailure;
-export type LiveFailure = { ok: false; failure: 'no_path' | 'client_gone' | Extract<ForwardResult, { ok: false }>['failure']; detail: string; path?: string };
-
 async function forwardLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteConfig, reply: FastifyReply, done: (o: Outcome) => void, call: ForwardCall) {
   const attempt = await tryLive(deps, rt, route, reply, call, route.timeoutMs);
   if (!attempt.ok) return answerFailure(route, reply, done, attempt);
   done('forwarded');
   reply.header('x-gateway-path', attempt.path).code(attempt.statusCode).headers(clientResponseHeaders(attempt.headers));
   return reply.send(attempt.body);
-}
-
-/** Sends the call through the best path that can carry the route's class, and tells the link monitor how the path did. */
-async function tryLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteConfig, reply: FastifyReply, call: ForwardCall, timeoutMs: number): Promise<LiveAttempt> {
-  const { classes } = rt.loaded.config;
-  const upstream = pickUpstream(route.class, deps.pathViews(), rt.upstreams, classes);
-  if (!upstream) return { ok: false, failure: 'no_path', detail: `no uplink can carry ${route.class} traffic now` };
-  // A client whose request breaks off (a malformed chunked body, a till that
-  // hung up) makes the upstream request fail too: that says nothing of the path.
-  const clientBroke = clientGone(reply.request.raw);
-  const result = await forward(upstream, { ...call, timeoutMs, lane: { cls: route.class, kind: 'live', maxQueueMs: classes[route.class].maxQueueMs } });
-  if (!result.ok && clientBroke()) return { ok: false, failure: 'client_gone', detail: 'the client broke off its request', path: upstream.name };
-  // An answer says the path works, an unreachable ERP that it does not; a timeout or a shed request says neither.
-  if (result.ok || result.failure === 'unreachable') deps.pathOutcome(upstream.name, result.ok);
-  if (!result.ok) reply.request.log.warn({ requestId: reply.request.id, route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
-  return { ...result, path: upstream.name };
-}
-
-/** Whether the client's request stream has failed since this was called. */
-function clientGone(raw: Readable): () => boolean {
-  let gone = false;
-  const mark = () => (gone = true);
-  raw.once('error', mark);
-  raw.once('aborted', mark);
-  return () => {
-    raw.off('error', mark);
-    raw.off('aborted', mark);
-    return gone;
-  };
 }
 
 /** The answer to a live failure, the same for every mode that forwards live. */

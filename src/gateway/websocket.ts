@@ -19,7 +19,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PathConfig, RouteConfig } from '../../edge-config/schema.js';
 import { clientResponseHeaders } from '../http/headers.js';
-import type { IngressDeps } from './ingress.js';
+import type { RequestPathDeps } from './path-deps.js';
 import { pickUpstream } from './upstreams.js';
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, closeFrame, FrameBoundaries } from './websocket-frames.js';
 import { decideUpgrade, refusalResponse, requestIdOf, responseHead, upgradeRequestHeaders, type Refusal, type UpgradeOutcome } from './websocket-handshake.js';
@@ -31,8 +31,6 @@ declare module 'fastify' {
   }
 }
 
-export type WebSocketDeps = Pick<IngressDeps, 'runtime' | 'logger' | 'metrics' | 'pathViews' | 'pathOutcome' | 'draining'>;
-
 /** How long a closing side may take to finish (flush, answer the close frame) before it is cut. */
 const LINGER_MS = 2000;
 /** TCP keepalive on both sockets: a till that vanished without a FIN does not hold a session slot for ever. */
@@ -40,12 +38,12 @@ const KEEPALIVE_MS = 30_000;
 const RETRY_AFTER_S = '5';
 
 export class WebSocketRelay {
-  readonly #deps: WebSocketDeps;
+  readonly #deps: RequestPathDeps;
   readonly #sessions = new Set<Session>();
   /** Handshakes under way: they count against the cap too, so a burst cannot overshoot it. */
   #opening = 0;
 
-  constructor(deps: WebSocketDeps) {
+  constructor(deps: RequestPathDeps) {
     this.#deps = deps;
   }
 
