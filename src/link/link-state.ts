@@ -22,7 +22,16 @@ export class LinkStateMachine {
   /** Outcomes in a row that were successful and within every threshold. */
   #clean = 0;
 
-  constructor(private readonly h: Hysteresis) {}
+  #h: Hysteresis;
+
+  constructor(h: Hysteresis) {
+    this.#h = h;
+  }
+
+  /** New thresholds (a configuration reload): the state and the runs of outcomes so far are kept. */
+  retune(h: Hysteresis): void {
+    this.#h = h;
+  }
 
   get state(): LinkState {
     return this.#state;
@@ -30,7 +39,7 @@ export class LinkStateMachine {
 
   /** Whether this outcome would bring a DOWN link back (before observe() takes it). */
   recoversWith(ok: boolean): boolean {
-    return this.#state === 'down' && ok && this.#successes + 1 >= this.h.upAfter;
+    return this.#state === 'down' && ok && this.#successes + 1 >= this.#h.upAfter;
   }
 
   /**
@@ -50,12 +59,12 @@ export class LinkStateMachine {
     const from = this.#state;
     let to = from;
     if (from === 'down') {
-      if (this.#successes >= this.h.upAfter) to = degraded ? 'degraded' : 'up';
-    } else if (this.#failures >= this.h.downAfter) {
+      if (this.#successes >= this.#h.upAfter) to = degraded ? 'degraded' : 'up';
+    } else if (this.#failures >= this.#h.downAfter) {
       to = 'down';
     } else if (degraded) {
       to = 'degraded';
-    } else if (from === 'degraded' && this.#clean < this.h.upAfter) {
+    } else if (from === 'degraded' && this.#clean < this.#h.upAfter) {
       to = 'degraded';
     } else {
       to = 'up';

@@ -65,47 +65,102 @@ interface Watched {
 }
 
 export class LinkMonitor {
-  readonly #paths: Watched[];
-  readonly #link: GatewayConfig['link'];
+  #paths: Watched[];
+  #link: GatewayConfig['link'];
   readonly #logger: Logger;
   readonly #onStateChange: ((change: PathStateChange) => void) | undefined;
+  #running = false;
 
   /** `onStateChange` hears every state change after it is logged (the fleet agent reports them). */
   constructor(paths: readonly PathConfig[], link: GatewayConfig['link'], logger: Logger, onStateChange?: (change: PathStateChange) => void) {
     this.#link = link;
     this.#logger = logger;
     this.#onStateChange = onStateChange;
-    this.#paths = paths.map((config) => ({
-      config,
-      quality: new LinkQuality(),
-      machine: new LinkStateMachine(link),
-      probe: config.probe && prober(config, config.probe, link.downAfter),
-      wg: undefined,
-    }));
-    for (const w of this.#paths) {
-      const iface = w.config.wireguard?.interface;
-      if (iface) w.wg = { watch: new WireGuardWatch(iface, link.wireguardIntervalMs, (r) => this.#wireguard(w, r)), status: {} };
-    }
+    this.#paths = paths.map((config) => this.#watch(config));
   }
 
   start(): void {
-    for (const w of this.#paths) {
-      this.#schedule(w);
-      w.wg?.watch.start();
-    }
+    this.#running = true;
+    for (const w of this.#paths) this.#begin(w);
   }
 
   async stop(): Promise<void> {
-    await Promise.all(
-      this.#paths.map(async (w) => {
-        w.wg?.watch.stop();
-        if (!w.probe) return;
-        clearTimeout(w.probe.timer);
-        const pool = w.probe.pool;
-        w.probe = undefined;
-        await pool.destroy();
-      }),
-    );
+    this.#running = false;
+    await Promise.all(this.#paths.map((w) => this.#end(w)));
+  }
+
+  /**
+   * New settings (a configuration reload). A path whose name and target are
+   * unchanged keeps its state and its quality record, so a DOWN path stays
+   * DOWN until its probes say otherwise; its probe and WireGuard watch start
+   * anew only when their own settings changed. New paths start from a clean
+   * record, and paths gone from the settings are no longer watched.
+   */
+  configure(paths: readonly PathConfig[], link: GatewayConfig['link']): void {
+    const before = new Map(this.#paths.map((w) => [w.config.name, w]));
+    const previousLink = this.#link;
+    this.#link = link;
+    /** Paths whose watchers are new and not yet started. */
+    const fresh: Watched[] = [];
+    this.#paths = paths.map((config) => {
+      const kept = before.get(config.name);
+      if (kept && sameTarget(kept.config, config)) {
+        before.delete(config.name);
+        if (this.#retune(kept, config, previousLink)) fresh.push(kept);
+        return kept;
+      }
+      const w = this.#watch(config);
+      fresh.push(w);
+      return w;
+    });
+    for (const gone of before.values()) void this.#end(gone);
+    if (this.#running) for (const w of fresh) this.#begin(w);
+  }
+
+  #watch(config: PathConfig): Watched {
+    const w: Watched = { config, quality: new LinkQuality(), machine: new LinkStateMachine(this.#link), probe: undefined, wg: undefined };
+    this.#equip(w);
+    return w;
+  }
+
+  /** The probe and WireGuard watch `w.config` asks for, under the current link settings. */
+  #equip(w: Watched): void {
+    const { config } = w;
+    w.probe = config.probe && prober(config, config.probe, this.#link.downAfter);
+    const iface = config.wireguard?.interface;
+    w.wg = iface ? { watch: new WireGuardWatch(iface, this.#link.wireguardIntervalMs, (r) => this.#wireguard(w, r)), status: {} } : undefined;
+  }
+
+  /**
+   * A kept path under new settings: its record stays; its watchers are
+   * rebuilt only when what they run on changed. True when they were.
+   */
+  #retune(w: Watched, config: PathConfig, previousLink: GatewayConfig['link']): boolean {
+    const rewatch =
+      JSON.stringify(w.config.probe) !== JSON.stringify(config.probe) ||
+      previousLink.downAfter !== this.#link.downAfter ||
+      previousLink.wireguardIntervalMs !== this.#link.wireguardIntervalMs;
+    w.config = config;
+    w.machine.retune(this.#link);
+    if (rewatch) {
+      void this.#end(w);
+      this.#equip(w);
+    }
+    return rewatch;
+  }
+
+  #begin(w: Watched): void {
+    this.#schedule(w);
+    w.wg?.watch.start();
+  }
+
+  async #end(w: Watched): Promise<void> {
+    w.wg?.watch.stop();
+    if (!w.probe) return;
+    clearTimeout(w.probe.timer);
+    const pool = w.probe.pool;
+    w.probe = undefined;
+    await pool.destroy();
   }
 
   views(): PathView[] {
@@ -212,6 +267,11 @@ export class LinkMonitor {
     log(details, `path ${w.config.name} is ${change.to.toUpperCase()}`);
     this.#onStateChange?.(details);
   }
+}
+
+/** Whether two settings of a path watch the same link: the same name, through the same tunnel, to the same ingress, probed at the same URL. */
+function sameTarget(a: PathConfig, b: PathConfig): boolean {
+  return a.name === b.name && a.baseUrl === b.baseUrl && a.localAddress === b.localAddress && a.wireguard?.interface === b.wireguard?.interface && a.probe?.url === b.probe?.url;
 }
 
 function prober(config: PathConfig, probe: NonNullable<PathConfig['probe']>, downAfter: number): Prober {
