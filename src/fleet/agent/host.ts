@@ -1,11 +1,15 @@
 // What the fleet agent needs from the gateway it runs in, and nothing more: the
 // agent is built and tested against this interface, with a fake in unit tests
-// and the real gateway (src/gateway/gateway.ts) in integration tests.
+// and the real gateway (src/app/fleet-host.ts) in integration tests. The agent
+// defines it and the application implements it, so the agent imports nothing
+// of the application.
 import type { LoadedConfig } from '../../../edge-config/load.js';
 import type { EntryState, EntryView } from '../../../sync/journal-store.js';
 import type { PathStateChange } from '../../link/monitor.js';
-import type { ReloadResult } from '../../gateway/gateway.js';
 import type { PathTelemetry, UnknownOutcome } from '../protocol.js';
+
+/** What a reload did: the version now running and the changed settings only a restart applies, or why the file was refused. */
+export type ReloadResult = { ok: true; version: string; restartNeeded: string[] } | { ok: false; error: string };
 
 /** The parts of the admin API's /v1/status the agent reads; status() answers the whole object. */
 export interface AgentStatus {
