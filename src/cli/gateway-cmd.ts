@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../edge-config/errors.js';
 import { loadGatewayConfig } from '../../edge-config/load.js';
-import { startGateway } from '../gateway/gateway.js';
+import { startGateway } from '../app/gateway.js';
 import { createLogger } from '../log.js';
 import { UsageError } from './usage.js';
 

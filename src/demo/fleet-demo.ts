@@ -10,7 +10,7 @@ import { request } from 'undici';
 import { loadHubConfig } from '../../edge-config/hub-load.js';
 import { loadGatewayConfig } from '../../edge-config/load.js';
 import { startHub, type RunningHub } from '../fleet/hub/server.js';
-import { startGateway, type RunningGateway } from '../gateway/gateway.js';
+import { startGateway, type RunningGateway } from '../app/gateway.js';
 import { startErpSimulator, type ErpSimulator } from '../sim/erp-simulator.js';
 import type { PosVersion } from './pos/push-rules.js';
 import { StoreTraffic } from './store-traffic.js';

@@ -44,30 +44,31 @@ async function closeRuntime(rt: GatewayRuntime): Promise<void> {
   await Promise.allSettled([...rt.upstreams.values()].map((u) => u.pool.close()));
 }
 
-export class RuntimeHolder {
-  #current: GatewayRuntime;
+/** `R`: the request path's runtime, or one that carries the rest of the process's settings with it (src/app/runtime.ts). */
+export class RuntimeHolder<R extends GatewayRuntime = GatewayRuntime> {
+  #current: R;
 
-  constructor(initial: GatewayRuntime) {
+  constructor(initial: R) {
     this.#current = initial;
   }
 
-  get current(): GatewayRuntime {
+  get current(): R {
     return this.#current;
   }
 
   /** The runtime a new request uses; pair with release(). */
-  acquire(): GatewayRuntime {
+  acquire(): R {
     const rt = this.#current;
     rt.inflight++;
     return rt;
   }
 
-  release(rt: GatewayRuntime): void {
+  release(rt: R): void {
     rt.inflight--;
     if (rt.retired && rt.inflight === 0) void closeRuntime(rt);
   }
 
-  swap(next: GatewayRuntime): void {
+  swap(next: R): void {
     const old = this.#current;
     this.#current = next;
     old.retired = true;

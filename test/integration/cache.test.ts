@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../../edge-config/load.js';
-import { startGateway, type RunningGateway } from '../../src/gateway/gateway.js';
+import { startGateway, type RunningGateway } from '../../src/app/gateway.js';
 import { createLogger } from '../../src/log.js';
 import { gatewayYaml, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { eventually } from '../support/pos.js';

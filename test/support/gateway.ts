@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadGatewayConfig } from '../../edge-config/load.js';
-import { startGateway, type RunningGateway } from '../../src/gateway/gateway.js';
+import { startGateway, type RunningGateway } from '../../src/app/gateway.js';
 import { createLogger } from '../../src/log.js';
 
 export interface TestGateway {

@@ -1,0 +1,48 @@
+// The admin API's /v1/status, which the fleet agent also reads (AgentStatus):
+// the store, the running configuration's version, each path's state and
+// quality, the journal's queue and the replay engine's state.
+import type { Journal } from '../../sync/journal.js';
+import type { ReplayEngine } from '../../sync/replay.js';
+import type { RuntimeHolder } from '../gateway/runtime.js';
+import type { LinkMonitor, PathStatus } from '../link/monitor.js';
+
+export interface StatusSources {
+  holder: RuntimeHolder;
+  monitor: LinkMonitor;
+  journal: Journal;
+  replay: ReplayEngine;
+}
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+
+export async function gatewayStatus({ holder, monitor, journal, replay }: StatusSources) {
+  const { config, version } = holder.current.loaded;
+  const q = await journal.stats();
+  const r = replay.status();
+  return {
+    store: { id: config.store.id, region: config.store.region },
+    configVersion: version,
+    paths: monitor.status().map(pathStatus),
+    queue: { pending: q.pending, dead: q.dead, unknown: q.unknown, delivered: q.delivered, oldestAgeS: Math.round(q.oldestAgeS), bytes: q.bytes, maxBytes: q.maxBytes },
+    replay: { paused: r.paused, ratePerSec: r.ratePerSec, inflight: r.inflight },
+  };
+}
+
+/** Numbers rounded for reading; null where there is no measurement yet. */
+function pathStatus(p: PathStatus) {
+  return {
+    name: p.name,
+    state: p.state,
+    score: p.score,
+    rttMs: p.rttMs === undefined ? null : round1(p.rttMs),
+    jitterMs: round1(p.jitterMs),
+    lossPct: round1(p.lossPct),
+    monitored: p.monitored,
+    ...(p.wireguard && {
+      handshakeAgeS: p.wireguard.handshakeAgeS === undefined ? null : Math.round(p.wireguard.handshakeAgeS),
+      rxBps: p.wireguard.rxBps === undefined ? null : Math.round(p.wireguard.rxBps),
+      txBps: p.wireguard.txBps === undefined ? null : Math.round(p.wireguard.txBps),
+      ...(p.wireguard.error !== undefined && { wireguardError: p.wireguard.error }),
+    }),
+  };
+}
