@@ -1,6 +1,8 @@
 // The link monitor on loopback: probes through the path take it DOWN and back
 // UP with hysteresis, a DOWN path gets nothing new (passthrough answers 503 at
-// once, buffer routes 202), and status and metrics say so.
+// once, buffer routes 202), and status and metrics say so; a configuration
+// reload keeps what the probes have shown.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
@@ -113,4 +115,36 @@ describe('link monitor', () => {
     await eventually(() => expect(erp!.commits().map((c) => c.uuid)).toContain('waited-for-the-network'), 15_000);
     expect(t.logs()).toMatch(/journaled requests waiting for the network are due now/);
   }, 90_000);
+  it('keeps a DOWN path DOWN across a reload that changes something unrelated', async () => {
+    erp = await startErpSimulator();
+    t = await startTestGateway(probedYaml(erp, '{ downAfter: 2, upAfter: 3 }'));
+    await eventually(async () => expect((await pathStatus(t!)).state).toBe('up'));
+    // The probe target stops answering, and keeps not answering through the reload.
+    erp.setBehavior({ mode: 'hang' });
+    await eventually(async () => expect((await pathStatus(t!)).state).toBe('down'), 5000, 20);
+
+    // A route's deadline changes; the path does not.
+    writeFileSync(t.configFile, readFileSync(t.configFile, 'utf8').replace('timeoutMs: 5000', 'timeoutMs: 4000'));
+    const before = t.gw.configVersion();
+    expect(t.gw.reload()).toMatchObject({ ok: true, restartNeeded: [] });
+    expect(t.gw.configVersion()).not.toBe(before);
+
+    // At once and for a good while after (well past downAfter fresh probes): DOWN, never UP.
+    const until = performance.now() + 1500;
+    while (performance.now() < until) {
+      expect(await pathStatus(t)).toMatchObject({ state: 'down', monitored: true });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const started = performance.now();
+    const live = await request(`${t.gw.url}/web/page`);
+    expect(live.statusCode).toBe(503);
+    expect(await live.body.json()).toMatchObject({ error: 'upstream_unavailable' });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect((await (await request(`${t.gw.adminUrl}/metrics`)).body.text())).toMatch(/storegw_link_state\{path="fiber"\} 0/);
+    expect(t.logs().match(/"path fiber is (UP|DOWN)"/g)).toEqual(['"path fiber is DOWN"']);
+
+    // The kept path is still probed: it comes back when its target does.
+    erp.setBehavior({ mode: 'ok' });
+    await eventually(async () => expect((await pathStatus(t!)).state).toBe('up'), 5000, 20);
+  });
 });
