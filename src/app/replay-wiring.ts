@@ -9,7 +9,7 @@ import type { DueEntry, EntryView } from '../../sync/journal-store.js';
 import { ReplayEngine } from '../../sync/replay.js';
 import type { Decision } from '../../sync/retry-policy.js';
 import { routePolicy, type Buffering } from '../gateway/buffered.js';
-import { deliver, pathVerdict } from '../gateway/deliver.js';
+import { deliver } from '../gateway/deliver.js';
 import { ErpBreaker } from '../gateway/erp-breaker.js';
 import type { GatewayMetrics } from '../gateway/metrics.js';
 import { readBack } from '../gateway/read-back.js';
@@ -47,8 +47,7 @@ export function wireReplay(w: ReplayWiring): { replay: ReplayEngine; buffering: 
     const timeoutMs = config.routes.find((r) => r.name === entry.route)?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return deliver(entry, { upstreams: rt.upstreams, pathViews: pathViews(), classes: config.classes, kind: 'replay', timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes })
       .then((attempt) => {
-        const verdict = pathVerdict(attempt);
-        if (attempt.path && verdict !== undefined) pathOutcome(attempt.path, verdict);
+        if (attempt.path && attempt.verdict !== undefined) pathOutcome(attempt.path, attempt.verdict);
         return attempt;
       })
       .finally(() => holder.release(rt));

@@ -12,7 +12,7 @@ import type { Journal } from '../../sync/journal.js';
 import type { AppendResult, EntryView, StoredResponse } from '../../sync/journal-store.js';
 import { settle, UnrecordedError, type ReplayEngine, type ReplaySettings, type RoutePolicy } from '../../sync/replay.js';
 import { decide, type Decision } from '../../sync/retry-policy.js';
-import { deliver, pathVerdict } from './deliver.js';
+import { deliver } from './deliver.js';
 import { answerFor, type Answer } from './held-answer.js';
 import { requestIdOf } from './jsonrpc.js';
 import type { ErpBreaker } from './erp-breaker.js';
@@ -209,8 +209,7 @@ async function tryLive(b: Buffering, req: BufferedRequest, h: Held, timeoutMs: n
   }
   if (attempt.path) {
     reply.header('x-gateway-path', attempt.path);
-    const verdict = pathVerdict(attempt);
-    if (verdict !== undefined) b.pathOutcome(attempt.path, verdict);
+    if (attempt.verdict !== undefined) b.pathOutcome(attempt.path, attempt.verdict);
   }
   h.entry = { ...entry, state: decision.action === 'retry' ? 'pending' : decision.action, attempts: entry.attempts + 1 };
   if (decision.action === 'dead') h.entry.lastError = decision.reason;

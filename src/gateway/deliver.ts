@@ -10,6 +10,7 @@ import { clientResponseHeaders } from '../http/headers.js';
 import { jsonRpcErrorOf } from './jsonrpc.js';
 import type { PathView } from '../link/path-view.js';
 import type { Kind } from './scheduler.js';
+import { pathVerdict } from './path-verdict.js';
 import { pickUpstream, type Upstream } from './upstreams.js';
 
 export interface Deliverable {
@@ -31,11 +32,11 @@ export interface DeliverContext {
   maxResponseBytes: number;
 }
 
-/**
- * `shed`: no slot on the path in time; nothing was sent, so it is no attempt at all.
- * `timedOut`: the deadline passed (with or without a connection): a slow ERP, not a verdict on the path.
- */
-export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<DeliveryAttempt & { path?: string; shed?: true; timedOut?: true }> {
+/** An attempt through `path`, with what it says of the path (pathVerdict), when one was tried. */
+export type Delivered = DeliveryAttempt & { path?: string; verdict?: boolean; shed?: true };
+
+/** `shed`: no slot on the path in time; nothing was sent, so it is no attempt at all. */
+export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<Delivered> {
   const upstream = pickUpstream(entry.cls, ctx.pathViews, ctx.upstreams, ctx.classes);
   if (!upstream) return { outcome: { kind: 'network', detail: `no uplink can carry ${entry.cls} traffic` } };
 
@@ -49,10 +50,14 @@ export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<
     timeoutMs: ctx.timeoutMs,
     lane: { cls: entry.cls, kind: ctx.kind, maxQueueMs },
   });
-  if (!result.ok && result.failure === 'overloaded') return { outcome: { kind: 'network', detail: result.detail }, path: upstream.name, shed: true };
+  const judged = (answerCutOff = false) => {
+    const verdict = pathVerdict(result, answerCutOff);
+    return { path: upstream.name, ...(verdict !== undefined && { verdict }) };
+  };
+  if (!result.ok && result.failure === 'overloaded') return { outcome: { kind: 'network', detail: result.detail }, ...judged(), shed: true };
   if (!result.ok) {
     const kind = !result.maybeSent ? 'network' : result.failure === 'timeout' ? 'timeout' : 'lost';
-    return { outcome: { kind, detail: result.detail }, path: upstream.name, ...(result.failure === 'timeout' && { timedOut: true as const }) };
+    return { outcome: { kind, detail: result.detail }, ...judged() };
   }
 
   let body: Buffer;
@@ -60,7 +65,7 @@ export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<
     body = await readBounded(result.body, ctx.maxResponseBytes);
   } catch (e) {
     // The ERP answered; an answer too large to keep still counts as its answer.
-    if (!(e instanceof BodyTooLargeError)) return { outcome: { kind: 'lost', detail: `answer cut off: ${(e as Error).message}` }, path: upstream.name };
+    if (!(e instanceof BodyTooLargeError)) return { outcome: { kind: 'lost', detail: `answer cut off: ${(e as Error).message}` }, ...judged(true) };
     result.body.destroy();
     body = Buffer.from(JSON.stringify({ note: 'answer larger than the gateway keeps' }));
   }
@@ -74,19 +79,7 @@ export async function deliver(entry: Deliverable, ctx: DeliverContext): Promise<
       jsonRpcError: jsonRpcErrorOf(body, result.headers['content-type']),
     },
     response: { status: result.statusCode, headers, body },
-    path: upstream.name,
+    ...judged(),
   };
 }
 
-/**
- * What an attempt says of its path, for the link monitor: an answer that it
- * works, no connection (or a broken one) that it does not; a timeout on an
- * open connection (the ERP may be slow) or a shed attempt (nothing was sent)
- * says neither.
- */
-export function pathVerdict(attempt: { outcome: { kind: string }; shed?: true; timedOut?: true }): boolean | undefined {
-  if (attempt.outcome.kind === 'response') return true;
-  if (attempt.timedOut) return undefined;
-  if ((attempt.outcome.kind === 'network' && !attempt.shed) || attempt.outcome.kind === 'lost') return false;
-  return undefined;
-}

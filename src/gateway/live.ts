@@ -6,6 +6,7 @@ import type { FastifyReply } from 'fastify';
 import type { RouteConfig } from '../../edge-config/schema.js';
 import { forward, type ForwardResult } from './forward.js';
 import type { RequestPathDeps } from './path-deps.js';
+import { pathVerdict } from './path-verdict.js';
 import type { GatewayRuntime } from './runtime.js';
 import { pickUpstream } from './upstreams.js';
 
@@ -30,8 +31,8 @@ export async function tryLive(deps: Pick<RequestPathDeps, 'pathViews' | 'pathOut
   const clientBroke = clientGone(reply.request.raw);
   const result = await forward(upstream, { ...call, timeoutMs, lane: { cls: route.class, kind: 'live', maxQueueMs: classes[route.class].maxQueueMs } });
   if (!result.ok && clientBroke()) return { ok: false, failure: 'client_gone', detail: 'the client broke off its request', path: upstream.name };
-  // An answer says the path works, an unreachable ERP that it does not; a timeout or a shed request says neither.
-  if (result.ok || result.failure === 'unreachable') deps.pathOutcome(upstream.name, result.ok);
+  const verdict = pathVerdict(result);
+  if (verdict !== undefined) deps.pathOutcome(upstream.name, verdict);
   if (!result.ok) reply.request.log.warn({ requestId: reply.request.id, route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
   return { ...result, path: upstream.name };
 }
