@@ -71,8 +71,6 @@ export async function settle(journal: Journal, entry: EntryView, attempt: Delive
 
 export interface ReplayDeps {
   journal: Journal;
-  /** Receipts being tried right now (live or replay): never picked twice. */
-  leases: Set<string>;
   deliver(entry: DueEntry): Promise<DeliveryAttempt>;
   /** Read at every use, so a configuration reload applies at once. */
   settings(): ReplaySettings;
@@ -113,6 +111,8 @@ export class ReplayEngine {
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
+  /** Receipts being tried right now (live or replay): never picked twice. */
+  readonly #leases = new Set<string>();
   /** Receipts whose outcome the journal has yet to take. */
   readonly #recording = new Set<string>();
   #checking: Promise<void> | undefined;
@@ -138,7 +138,7 @@ export class ReplayEngine {
     clearInterval(this.#checkTimer);
     this.wake();
     await Promise.all([this.#loop, this.#checking]);
-    while (this.#inflight > 0 || this.#deps.leases.size > 0) await new Promise((r) => setTimeout(r, 10));
+    while (this.#inflight > 0 || this.#leases.size > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
   pause(): void {
@@ -176,7 +176,7 @@ export class ReplayEngine {
   }
 
   async #run(): Promise<void> {
-    const { journal, leases, logger } = this.#deps;
+    const { journal, logger } = this.#deps;
     while (!this.#stopped) {
       try {
         const free = this.#deps.settings().concurrency - this.#inflight;
@@ -192,17 +192,17 @@ export class ReplayEngine {
           await this.#sleep(this.#bucket.msUntilToken(mono));
           continue;
         }
-        const due = await journal.due(Date.now(), Math.min(tokens, free), leases);
+        const due = await journal.due(Date.now(), Math.min(tokens, free), this.#leases);
         if (due.length === 0) {
-          const next = leases.size > 0 ? undefined : await journal.nextDueAt();
+          const next = this.#leases.size > 0 ? undefined : await journal.nextDueAt();
           await this.#sleep(next === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(5, next - Date.now())));
           continue;
         }
         for (const entry of due) {
           // Leased since the query was sent (a live try took it): not ours to send.
-          if (leases.has(entry.receipt)) continue;
+          if (this.#leases.has(entry.receipt)) continue;
           this.#bucket.take(mono);
-          leases.add(entry.receipt);
+          this.#leases.add(entry.receipt);
           this.#inflight++;
           void this.#attempt(entry);
         }
@@ -216,14 +216,14 @@ export class ReplayEngine {
 
   /** Settles the unknown entries whose read-back is due: visible at the ERP → delivered, absent → pending again. */
   async #readBacks(): Promise<void> {
-    const { journal, leases, logger } = this.#deps;
+    const { journal, logger } = this.#deps;
     const routes = this.#deps.checkedRoutes();
     if (this.#paused || routes.length === 0) return;
     try {
-      const due = await journal.checksDue(Date.now(), routes, CHECKS_AT_ONCE, leases);
+      const due = await journal.checksDue(Date.now(), routes, CHECKS_AT_ONCE, this.#leases);
       await Promise.all(
         due.map(async (entry) => {
-          leases.add(entry.receipt);
+          this.#leases.add(entry.receipt);
           try {
             const applied = await withLimit(this.#deps.readBack(entry), READ_BACK_LIMIT_MS);
             await journal.settle(entry.receipt, applied ? 'delivered' : 'retry', READ_BACK);
@@ -232,7 +232,7 @@ export class ReplayEngine {
             const everyMs = this.#deps.policy(entry.route).check?.everyMs ?? CHECK_POLL_MS;
             await journal.checkLater(entry.receipt, Date.now() + everyMs, `read-back failed: ${(e as Error).message}`);
           } finally {
-            leases.delete(entry.receipt);
+            this.#leases.delete(entry.receipt);
           }
         }),
       );
@@ -243,12 +243,11 @@ export class ReplayEngine {
   }
 
   async #attempt(entry: DueEntry): Promise<void> {
-    const { leases } = this.#deps;
     if (!(await this.#begin(entry))) {
       this.#inflight--;
       // Not begun (a full disk, or no longer pending): left alone a while, never sent unmarked.
       setTimeout(() => {
-        leases.delete(entry.receipt);
+        this.#leases.delete(entry.receipt);
         this.wake();
       }, UNRECORDED_HOLD_MS).unref();
       return;
@@ -268,7 +267,7 @@ export class ReplayEngine {
       const decision = await this.#record(entry, attempt);
       if (decision) this.#deps.onSettled?.(entry, decision);
     } finally {
-      leases.delete(entry.receipt);
+      this.#leases.delete(entry.receipt);
       this.wake();
     }
   }
@@ -293,21 +292,30 @@ export class ReplayEngine {
    * the background, the entry leased (never sent again) meanwhile.
    */
   recordLater(entry: EntryView, attempt: DeliveryAttempt): void {
-    const { leases } = this.#deps;
-    leases.add(entry.receipt);
+    this.#leases.add(entry.receipt);
     this.#recording.add(entry.receipt);
     void this.#record(entry, attempt)
       .then((decision) => decision && this.#deps.onSettled?.(entry, decision))
       .finally(() => {
         this.#recording.delete(entry.receipt);
-        leases.delete(entry.receipt);
+        this.#leases.delete(entry.receipt);
         this.wake();
       });
   }
 
-  /** Whether `receipt` is held until its outcome is recorded (its lease is the engine's now). */
-  isRecording(receipt: string): boolean {
-    return this.#recording.has(receipt);
+  /**
+   * Leases receipts for a live try, taken before their entries exist: the
+   * engine must never pick an entry a live try is about to send (an ERP that
+   * does not dedupe would get it twice). The returned function lets go of
+   * them, but for any whose outcome is being recorded later (recordLater):
+   * that lease the engine keeps until the journal has the outcome.
+   */
+  leaseForLive(receipts: readonly string[]): () => void {
+    for (const r of receipts) this.#leases.add(r);
+    return () => {
+      for (const r of receipts) if (!this.#recording.has(r)) this.#leases.delete(r);
+      this.wake();
+    };
   }
 
   /**

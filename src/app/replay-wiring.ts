@@ -36,7 +36,6 @@ export interface ReplayWiring {
 /** The replay engine, and what buffer routes need to journal and try live beside it. */
 export function wireReplay(w: ReplayWiring): { replay: ReplayEngine; buffering: Buffering } {
   const { holder, journal, pathViews, pathOutcome, metrics, signals, logger } = w;
-  const leases = new Set<string>();
   const breaker = new ErpBreaker(LIVE_COOL_OFF_MS);
   const settings = () => holder.current.replay;
   const routeNamed = (name: string) => holder.current.loaded.config.routes.find((r) => r.name === name);
@@ -65,7 +64,6 @@ export function wireReplay(w: ReplayWiring): { replay: ReplayEngine; buffering: 
 
   const replay = new ReplayEngine({
     journal,
-    leases,
     deliver: delivery,
     settings,
     policy: (name) => routePolicy(routeNamed(name)),
@@ -90,6 +88,6 @@ export function wireReplay(w: ReplayWiring): { replay: ReplayEngine; buffering: 
     logger: logger.child({ component: 'replay' }),
     onSettled: settled,
   });
-  const buffering: Buffering = { journal, replay, leases, settings, pathViews, pathOutcome, breaker, settled, logger: logger.child({ component: 'journal' }) };
+  const buffering: Buffering = { journal, replay, settings, pathViews, pathOutcome, breaker, settled, logger: logger.child({ component: 'journal' }) };
   return { replay, buffering };
 }

@@ -24,8 +24,6 @@ import type { GatewayRuntime } from './runtime.js';
 export interface Buffering {
   journal: Journal;
   replay: ReplayEngine;
-  /** Receipts being tried right now; the replay engine leaves them alone. */
-  leases: Set<string>;
   settings(): ReplaySettings;
   pathViews(): readonly PathView[];
   /** Reports whether a path itself carried a request (for the link monitor). */
@@ -98,16 +96,13 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
   const parts: Part[] = keys.items.map((item) =>
     item.json === undefined ? { key: item.key, headers: call.headers, body: call.body } : { key: item.key, headers: itemHeaders, body: Buffer.from(JSON.stringify(item.json)) },
   );
-  // Leased before they exist: the replay engine must never pick a new entry
-  // this request is about to try live (an ERP that does not dedupe would get it twice).
+  // Leased before they exist: the replay engine must never pick a new entry this request is about to try live.
   const receipts = parts.map(() => randomUUID());
-  for (const r of receipts) b.leases.add(r);
+  const release = b.replay.leaseForLive(receipts);
   try {
     return await journalAndAnswer(b, req, keys, parts, receipts, json);
   } finally {
-    // An entry whose outcome the journal could not take stays leased by the replay engine until it does.
-    for (const r of receipts) if (!b.replay.isRecording(r)) b.leases.delete(r);
-    b.replay.wake();
+    release();
   }
 }
 
