@@ -95,7 +95,7 @@ describe('Traefik configuration of the regional ingress', () => {
       expect(limits, name).toHaveLength(1);
       expect(limits[0]!.sourceCriterion).toEqual({ requestHeaderName: 'X-Store-Id' });
     }
-    expect(readFileSync('src/gateway/headers.ts', 'utf8')).toMatch(/out\['x-store-id'\] = who\.storeId/);
+    expect(readFileSync('src/http/headers.ts', 'utf8')).toMatch(/out\['x-store-id'\] = who\.storeId/);
   });
 
   it("answers /ping itself on every tunnel entrypoint, where the example gateway configs probe", () => {
