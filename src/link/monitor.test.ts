@@ -31,7 +31,9 @@ async function deadUrl(): Promise<string> {
 }
 
 /** Paths as YAML list items, through the configuration loader (its defaults applied). */
-function settings(paths: string, link = '{ downAfter: 2, upAfter: 2 }'): GatewayConfig {
+// Thresholds and deadlines no loaded machine reaches on loopback: these tests are about
+// which state a path keeps, not about measuring it (a refused probe fails at once anyway).
+function settings(paths: string, link = '{ downAfter: 2, upAfter: 2, degraded: { rttMs: 5000, jitterMs: 5000, lossPct: 50 } }'): GatewayConfig {
   const yaml = `version: 1
 store: { id: s, region: r }
 gateway:
@@ -51,7 +53,7 @@ link: ${link}
 }
 
 const path = (name: string, target: string, more = '') =>
-  `  - name: ${name}\n    baseUrl: ${target}\n    probe: { url: "${target}/ping", intervalMs: 100, fastIntervalMs: 20, timeoutMs: 50, minTimeoutMs: 20 }${more}`;
+  `  - name: ${name}\n    baseUrl: ${target}\n    probe: { url: "${target}/ping", intervalMs: 100, fastIntervalMs: 20, timeoutMs: 2000, minTimeoutMs: 1000 }${more}`;
 
 async function eventually(check: () => void, ms = 3000): Promise<void> {
   const until = performance.now() + ms;
@@ -86,7 +88,7 @@ describe('LinkMonitor.configure', () => {
     await eventually(() => expect(monitor!.views()[0]!.state).toBe('down'));
 
     // fiber's classes and metering change, not where it goes; lte is new.
-    const next = settings(`${path('fiber', dead, '\n    allowClasses: [critical]\n    metered: true')}\n${path('lte', live.url)}`, '{ downAfter: 2, upAfter: 3 }');
+    const next = settings(`${path('fiber', dead, '\n    allowClasses: [critical]\n    metered: true')}\n${path('lte', live.url)}`, '{ downAfter: 2, upAfter: 3, degraded: { rttMs: 5000, jitterMs: 5000, lossPct: 50 } }');
     monitor.configure(next.paths, next.link);
     expect(monitor.views()).toMatchObject([
       { name: 'fiber', state: 'down', allowClasses: ['critical'], metered: true },
