@@ -62,7 +62,12 @@ export async function forward(upstream: Upstream, req: ForwardRequest): Promise<
   // download is bounded by the idle bodyTimeout instead.
   const left = Math.max(1, req.timeoutMs - slot.waitedMs);
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), left);
+  let connectedAtDeadline = 0;
+  const timer = setTimeout(() => {
+    // Read before the abort, which tears this request's own connection down.
+    connectedAtDeadline = upstream.pool.stats.connected;
+    deadline.abort();
+  }, left);
   // undici leaves an aborted request pending while its connection is still
   // being made (up to connect.timeout, on a path that silently lost its link):
   // the deadline is kept here, not by undici.
@@ -92,7 +97,7 @@ export async function forward(upstream: Upstream, req: ForwardRequest): Promise<
       pending.then((res) => res.body.destroy(), () => undefined).finally(slot.release);
       // No connection open on the path when the deadline came: this request
       // was still waiting for one (a silently dead link), so it was never written.
-      return { ok: false, failure: 'timeout', detail: `no response within ${req.timeoutMs} ms`, maybeSent: upstream.pool.stats.connected > 0 };
+      return { ok: false, failure: 'timeout', detail: `no response within ${req.timeoutMs} ms`, maybeSent: connectedAtDeadline > 0 };
     }
     return classify(err);
   } finally {

@@ -1,0 +1,64 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseGatewayConfig } from '../../edge-config/load.js';
+import { forward } from './forward.js';
+import { createUpstream, type Upstream } from './upstreams.js';
+
+function upstreamTo(baseUrl: string): Upstream {
+  const { config } = parseGatewayConfig(
+    `version: 1
+store: { id: s, region: r }
+gateway:
+  listen: { host: 127.0.0.1, port: 0 }
+  admin: { host: 127.0.0.1, port: 0 }
+paths:
+  - name: fiber
+    baseUrl: ${baseUrl}
+routes:
+  - name: all
+    match: { path: /* }
+    class: critical
+buffer: { path: ./journal.db }
+cache: { path: ./cache.db }
+`,
+    '/tmp/gateway.yaml',
+  );
+  return createUpstream(config.paths[0]!, config.classes, { waited: () => {}, shed: () => {} });
+}
+
+const call = (timeoutMs: number) => ({ method: 'POST', target: '/validate', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"id":1}'), timeoutMs, lane: { cls: 'critical' as const, kind: 'live' as const, maxQueueMs: 1000 } });
+
+let server: Server | undefined;
+let upstream: Upstream | undefined;
+afterEach(async () => {
+  await upstream?.pool.destroy();
+  server?.closeAllConnections();
+  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  server = upstream = undefined;
+});
+
+describe('forward', () => {
+  it('calls a deadline passed on a request the ERP had whole "maybe sent": it may have been applied', async () => {
+    let received = 0;
+    server = createServer((req) => {
+      req.resume();
+      req.on('end', () => received++);
+      // Never answers: a hanging ERP, which may well commit before it would have answered.
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    upstream = upstreamTo(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const result = await forward(upstream, call(200));
+    expect(received).toBe(1);
+    expect(result).toMatchObject({ ok: false, failure: 'timeout', maybeSent: true });
+  });
+
+  it('calls a refused connection not sent', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    upstream = upstreamTo(`http://127.0.0.1:${port}`);
+    expect(await forward(upstream, call(1000))).toMatchObject({ ok: false, failure: 'unreachable', maybeSent: false });
+  });
+});
