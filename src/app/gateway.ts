@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { LoadedConfig } from '../../edge-config/load.js';
 import { CLASS_NAMES } from '../../edge-config/schema.js';
 import { Journal } from '../../sync/journal.js';
+import { journalRoutes } from '../admin/journal-routes.js';
 import { queueRoutes } from '../admin/queue-routes.js';
 import { buildAdmin } from '../admin/server.js';
 import { ReadCache } from '../cache/read-cache.js';
@@ -90,7 +91,10 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     token: () => holder.current.adminToken,
     status,
     readiness: () => ({ ready: !draining, checks: { config: true, journal: true, draining } }),
-    extend: (app) => queueRoutes(app, { journal, replay, logger: logger.child({ component: 'admin' }) }),
+    extend: (app) => {
+      queueRoutes(app, { journal, replay, logger: logger.child({ component: 'admin' }) });
+      journalRoutes(app, { journal, journalFile: initial.config.buffer.path, logger: logger.child({ component: 'admin' }) });
+    },
   });
 
   const { listen, admin: adminListen } = initial.config.gateway;
