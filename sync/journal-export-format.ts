@@ -10,6 +10,8 @@
 // journal never sits in memory, and a cut-off copy has no end line and is refused.
 // Bodies are base64: they are bytes, not always UTF-8.
 
+import { CLASS_NAMES } from '../edge-config/schema.js';
+
 export const EXPORT_FORMAT = 'storegw-journal-export';
 export const EXPORT_VERSION = 1;
 
@@ -76,7 +78,8 @@ const ENTRY_FIELDS: Record<Exclude<keyof ExportEntry, 'kind'>, (v: unknown) => b
   receipt: (v) => isStr(v) && v !== '',
   idemKey: (v) => isStr(v) && v !== '',
   route: isStr,
-  cls: isStr,
+  // The replay scheduler orders by class: a class this storegw does not know would never be scheduled right.
+  cls: (v) => (CLASS_NAMES as readonly unknown[]).includes(v),
   priority: isInt,
   orderingKey: nullOr(isStr),
   method: isStr,

@@ -60,20 +60,21 @@ export interface JournalReport {
 /** Columns later migrations added; a journal of an older schema reads them as NULL. */
 const LATER_COLUMNS = ['settled_by', 'settled_at', 'attempt_started_at'];
 
+const hasColumn = (db: Database.Database, name: string) => (db.pragma('table_info(entries)') as { name: string }[]).some((c) => c.name === name);
+
 function columns(db: Database.Database): string {
-  const have = new Set((db.pragma('table_info(entries)') as { name: string }[]).map((c) => c.name));
   const base =
     'receipt, idem_key, route, class, priority, ordering_key, method, target, headers, body, state, attempts, created_at, updated_at, next_attempt_at, last_error, upstream_status, response_headers, response_body';
-  return [base, ...LATER_COLUMNS.map((c) => (have.has(c) ? c : `NULL AS ${c}`))].join(', ');
+  return [base, ...LATER_COLUMNS.map((c) => (hasColumn(db, c) ? c : `NULL AS ${c}`))].join(', ');
 }
 
 export function journalReport(db: Database.Database, file: string): JournalReport {
   const integrity = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
   const counts = { pending: 0, unknown: 0, dead: 0, delivered: 0 };
   for (const r of db.prepare('SELECT state, count(*) AS n FROM entries GROUP BY state').all() as { state: keyof typeof counts; n: number }[]) counts[r.state] = r.n;
-  const begun = columns(db).includes('NULL AS attempt_started_at')
-    ? 0
-    : (db.prepare(`SELECT count(*) AS n FROM entries WHERE state = 'pending' AND attempt_started_at IS NOT NULL`).get() as { n: number }).n;
+  const begun = hasColumn(db, 'attempt_started_at')
+    ? (db.prepare(`SELECT count(*) AS n FROM entries WHERE state = 'pending' AND attempt_started_at IS NOT NULL`).get() as { n: number }).n
+    : 0;
   return { file, schemaVersion: db.pragma('user_version', { simple: true }) as number, integrity, counts, interrupted: begun };
 }
 

@@ -5,7 +5,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { INTERRUPTED_ATTEMPT } from './journal-schema.js';
+import Database from 'better-sqlite3';
+import { APPLICATION_ID, INTERRUPTED_ATTEMPT, MIGRATIONS } from './journal-schema.js';
 import { JournalStore, type NewEntry } from './journal-store.js';
 import { writeExport } from './journal-export.js';
 import { journalReport, openStoppedJournal, owedEntries } from './journal-file.js';
@@ -90,6 +91,30 @@ describe('journal export', () => {
   });
 });
 
+describe('journal export of an older journal', () => {
+  it('reads a journal of the first schema as it is, without migrating it', async () => {
+    const journal = join(dir, 'v1.db');
+    const old = new Database(journal);
+    old.exec(MIGRATIONS[0]!);
+    old.pragma(`application_id = ${APPLICATION_ID}`);
+    old.pragma('user_version = 1');
+    old
+      .prepare(
+        `INSERT INTO entries (receipt, idem_key, route, class, priority, method, target, headers, body, bytes, state, next_attempt_at, created_at, updated_at)
+         VALUES ('rc-1', 'k-1', 'r', 'critical', 0, 'POST', '/x', '{}', x'7b7d', 10, 'pending', 0, 0, 0)`,
+      )
+      .run();
+    old.close();
+    const db = openStoppedJournal(journal);
+    try {
+      expect(journalReport(db, journal)).toMatchObject({ schemaVersion: 1, counts: { pending: 1 }, interrupted: 0 });
+      expect([...owedEntries(db)]).toEqual([expect.objectContaining({ receipt: 'rc-1', idemKey: 'k-1', body: 'e30=', state: 'pending', settledBy: null })]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe('journal import', () => {
   it('into a fresh journal: keys, receipts, states and order kept; pending due at once; twice adds nothing', async () => {
     const source = join(dir, 'old.db');
@@ -147,6 +172,7 @@ describe('journal import', () => {
       ['changed.jsonl', text.replace('"attempts":0', '"attempts":1'), /checksum mismatch .*: the file was changed or damaged/],
       ['cut.jsonl', text.split('\n').slice(0, 4).join('\n') + '\n', /no end line: the file is cut off/],
       ['bad-line.jsonl', text.replace('"state":"pending"', '"state":"delivered"'), /line \d+: invalid state/],
+      ['bad-class.jsonl', text.replace('"cls":"critical"', '"cls":"urgent"'), /line \d+: invalid cls/],
       ['not-export.jsonl', '{"hello":"world"}\n', /not a storegw journal export/],
       ['trailing.jsonl', `${text}{"kind":"entry"}\n`, /data after the end line/],
     ];
