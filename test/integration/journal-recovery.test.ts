@@ -3,7 +3,7 @@
 // SIGKILL, and its journal is carried with the real `storegw journal` command
 // (verify, export, import) to a fresh journal, where a second gateway that can
 // reach the ERP delivers every order exactly once. Importing the same export
-// again adds nothing. The scheduled backup: the copy appears, is a valid
+// again adds nothing; a write whose outcome is unknown stays unknown. The scheduled backup: the copy appears, is a valid
 // journal, and its age is in status and the metrics.
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -38,6 +38,15 @@ function storeDir(root: string, name: string, upstream: string, buffer = '{ path
   writeFileSync(join(dir, 'gateway.yaml'), gatewayYaml(upstream, posOrdersRoute(5000), { buffer, extra: FAST_REPLAY }));
   return dir;
 }
+
+/** Picking validation: Odoo does not dedupe it, and no read-back is configured, so only a person settles an unknown one. */
+const PICKING_ROUTE = `  - name: picking-validate
+    match: { method: POST, jsonrpc: { model: stock.picking, method: button_validate } }
+    class: interactive
+    mode: buffer
+    timeoutMs: 300
+    idempotencyKey: { header: Idempotency-Key }
+    dedupe: none`;
 
 const root = tempDir('storegw-journal-recovery-');
 let erp: ErpSimulator | undefined;
@@ -118,6 +127,44 @@ describe('a dead mini-PC: its journal carried to a new one', () => {
     const late = await storegw('journal', 'import', exportFile, '--into', join(fresh, 'journal.db'), '--json');
     expect(JSON.parse(late.out)).toMatchObject({ added: { pending: 0, unknown: 0, dead: 0 } });
     expect(JSON.parse(late.out).skipped.every((s: { state: string }) => s.state === 'delivered')).toBe(true);
+  });
+
+  it('a write that may have reached an ERP that does not dedupe stays unknown across the move: never sent again blindly', { timeout: 60_000 }, async () => {
+    // The old box's ERP applies the picking validation and the connection breaks before its answer.
+    const oldErp = await startErpSimulator();
+    try {
+      oldErp.setBehavior({ mode: 'drop-after-commit', pathPrefix: '/web/dataset/call_kw/stock.picking' });
+      const old = join(root, 'old-picking');
+      mkdirSync(old);
+      writeFileSync(join(old, 'gateway.yaml'), gatewayYaml(oldErp.url, PICKING_ROUTE, { extra: FAST_REPLAY }));
+      const a = await start(old);
+      const res = await request(`${a.url}/web/dataset/call_kw/stock.picking/button_validate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'validate-7' },
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { model: 'stock.picking', method: 'button_validate', args: [[7]], kwargs: {} } }),
+      });
+      await res.body.dump();
+      expect(res.statusCode).toBe(202);
+      await eventually(async () => expect((await a.status()).queue).toMatchObject({ pending: 0, unknown: 1 }));
+      await a.kill9();
+    } finally {
+      await oldErp.close();
+    }
+    const exportFile = join(root, 'picking.jsonl');
+    const exported = await storegw('journal', 'export', join(root, 'old-picking', 'journal.db'), '--out', exportFile, '--json');
+    expect(exported.code, exported.err).toBe(0);
+    expect(JSON.parse(exported.out)).toMatchObject({ states: { pending: 0, unknown: 1, dead: 0 } });
+
+    erp ??= await startErpSimulator();
+    const fresh = join(root, 'new-picking');
+    mkdirSync(fresh);
+    writeFileSync(join(fresh, 'gateway.yaml'), gatewayYaml(erp.url, PICKING_ROUTE, { extra: FAST_REPLAY }));
+    const imported = await storegw('journal', 'import', exportFile, '--into', join(fresh, 'journal.db'));
+    expect(imported.out, imported.err).toContain('0 pending, 1 unknown, 0 dead added');
+    const b = await start(fresh);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await b.status()).queue).toMatchObject({ pending: 0, unknown: 1 });
+    expect(erp.commits().filter((c) => c.model === 'stock.picking')).toEqual([]);
   });
 
   it('backs up the running journal to a second path: a valid journal, 0600, its age in status and metrics', { timeout: 60_000 }, async () => {
