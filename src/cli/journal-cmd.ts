@@ -1,7 +1,7 @@
 // storegw journal verify FILE | export FILE --out EXPORT | export --admin URL --out EXPORT | import EXPORT --into FILE
 // The journal's safety net when a store's mini-PC fails: what a stopped
 // gateway's journal still owes is carried to another one, keys and order kept.
-import { closeSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ExportState } from '../../sync/journal-export-format.js';
 import { writeExport, type ExportSummary } from '../../sync/journal-export.js';
@@ -131,6 +131,9 @@ export async function journalCommand(args: string[], out: Print): Promise<number
       if (!file || !values.into) throw new UsageError('import needs EXPORT and --into FILE (a stopped gateway\'s journal; created when missing)');
       const summary = await importExport(file, values.into);
       out(json ? JSON.stringify(summary, null, 2) : renderImport(file, values.into, summary));
+      // A journal root made is one the gateway's own user cannot open: said before the gateway finds out at start.
+      if (!json && statSync(values.into).uid === 0 && process.getuid?.() === 0)
+        out(`note: ${values.into} belongs to root now; chown it to the gateway's user (storegw) before starting the gateway`);
       return 0;
     }
     default:
