@@ -80,7 +80,20 @@ export interface ImportSummary {
   sha256: string;
 }
 
-function inserter(db: Database.Database, now: number): (e: ExportEntry, skipped: ImportSummary['skipped']) => boolean {
+/** Why an entry comes in unknown rather than pending (see ImportOptions.hold). */
+export const HELD_FROM_BACKUP = 'imported from a backup: it may have been delivered after the copy was taken, to an ERP that does not dedupe';
+
+export interface ImportOptions {
+  /**
+   * Routes whose pending entries come in unknown. A journal taken from a
+   * backup is a past state: what was pending then may have been delivered
+   * since, and at an ERP that does not dedupe, sending it again would apply it twice.
+   */
+  hold?: (route: string) => boolean;
+  now?: number;
+}
+
+function inserter(db: Database.Database, o: Required<ImportOptions>): (e: ExportEntry, skipped: ImportSummary['skipped']) => ExportEntry | undefined {
   const existing = db.prepare('SELECT receipt, idem_key AS idemKey, state FROM entries WHERE idem_key = ? OR receipt = ?');
   const insert = db.prepare(
     `INSERT INTO entries (receipt, idem_key, route, class, priority, ordering_key, method, target, headers, body, bytes, state, attempts,
@@ -88,12 +101,13 @@ function inserter(db: Database.Database, now: number): (e: ExportEntry, skipped:
      VALUES (@receipt, @idemKey, @route, @cls, @priority, @orderingKey, @method, @target, @headers, @body, @bytes, @state, @attempts,
              @nextAttemptAt, @createdAt, @updatedAt, @lastError, @upstreamStatus, @responseHeaders, @responseBody, @settledBy, @settledAt)`,
   );
-  return (e, skipped) => {
-    const have = existing.all(e.idemKey, e.receipt) as { receipt: string; idemKey: string; state: string }[];
-    if (have.some((h) => h.idemKey === e.idemKey)) {
-      skipped.push(have.find((h) => h.idemKey === e.idemKey)!);
-      return false;
+  return (line, skipped) => {
+    const have = existing.all(line.idemKey, line.receipt) as { receipt: string; idemKey: string; state: string }[];
+    if (have.some((h) => h.idemKey === line.idemKey)) {
+      skipped.push(have.find((h) => h.idemKey === line.idemKey)!);
+      return undefined;
     }
+    const e: ExportEntry = line.state === 'pending' && o.hold(line.route) ? { ...line, state: 'unknown', lastError: HELD_FROM_BACKUP } : line;
     if (have.length > 0) throw new ExportFileError(`receipt ${e.receipt} is in the journal under another key: this export does not belong with this journal`);
     const body = e.body === null ? null : Buffer.from(e.body, 'base64');
     insert.run({
@@ -102,11 +116,11 @@ function inserter(db: Database.Database, now: number): (e: ExportEntry, skipped:
       headers: JSON.stringify(e.headers),
       bytes: entryBytes({ body, headers: e.headers, target: e.target, idemKey: e.idemKey }),
       // Due at once on this journal: a wait was the old gateway's (its link, its backoff); a dead letter keeps its own.
-      nextAttemptAt: e.state === 'dead' ? e.nextAttemptAt : now,
+      nextAttemptAt: e.state === 'dead' ? e.nextAttemptAt : o.now,
       responseHeaders: e.responseHeaders === null ? null : JSON.stringify(e.responseHeaders),
       responseBody: e.responseBody === null ? null : Buffer.from(e.responseBody, 'base64'),
     });
-    return true;
+    return e;
   };
 }
 
@@ -114,7 +128,7 @@ function inserter(db: Database.Database, now: number): (e: ExportEntry, skipped:
  * Imports an export into a journal (created when missing) of a stopped
  * gateway: all of it, or, when anything is wrong with the file, nothing.
  */
-export async function importExport(exportFile: string, journalFile: string, now = Date.now()): Promise<ImportSummary> {
+export async function importExport(exportFile: string, journalFile: string, options: ImportOptions = {}): Promise<ImportSummary> {
   // Refuses a journal a gateway has open before anything touches it; then
   // creates or migrates it as a gateway's open does, and takes it for the import.
   if (existsSync(journalFile)) openStoppedJournal(journalFile).close();
@@ -123,11 +137,12 @@ export async function importExport(exportFile: string, journalFile: string, now 
   const added: Record<ExportState, number> = { pending: 0, unknown: 0, dead: 0 };
   const skipped: ImportSummary['skipped'] = [];
   try {
-    const put = inserter(db, now);
+    const put = inserter(db, { hold: options.hold ?? (() => false), now: options.now ?? Date.now() });
     db.exec('BEGIN IMMEDIATE');
     try {
-      const check = await checkExport(exportFile, (e) => {
-        if (put(e, skipped)) added[e.state]++;
+      const check = await checkExport(exportFile, (line) => {
+        const e = put(line, skipped);
+        if (e) added[e.state]++;
       });
       db.exec('COMMIT');
       return { added, skipped, sha256: check.sha256 };

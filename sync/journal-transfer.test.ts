@@ -10,7 +10,7 @@ import { APPLICATION_ID, INTERRUPTED_ATTEMPT, MIGRATIONS } from './journal-schem
 import { JournalStore, type NewEntry } from './journal-store.js';
 import { writeExport } from './journal-export.js';
 import { journalReport, openStoppedJournal, owedEntries } from './journal-file.js';
-import { checkExport, importExport } from './journal-import.js';
+import { checkExport, HELD_FROM_BACKUP, importExport } from './journal-import.js';
 
 let dir: string;
 beforeEach(() => {
@@ -122,7 +122,7 @@ describe('journal import', () => {
     const out = join(dir, 'export.jsonl');
     exportOf(source, out);
     const target = join(dir, 'new.db');
-    const first = await importExport(out, target, 10_000);
+    const first = await importExport(out, target, { now: 10_000 });
     expect(first).toMatchObject({ added: { pending: 3, unknown: 2, dead: 1 }, skipped: [] });
     expect(statSync(target).mode & 0o777).toBe(0o600);
 
@@ -136,7 +136,7 @@ describe('journal import', () => {
     expect(s.byReceipt(es[1]!.receipt)).toMatchObject({ state: 'dead', lastError: 'refused by the ERP', upstreamStatus: 400 });
     s.close();
 
-    const again = await importExport(out, target, 20_000);
+    const again = await importExport(out, target, { now: 20_000 });
     expect(again.added).toEqual({ pending: 0, unknown: 0, dead: 0 });
     expect(again.skipped.map((k) => `${k.idemKey}:${k.state}`)).toEqual(['order-1:dead', 'order-2:unknown', 'order-3:unknown', 'order-4:delivered', 'order-5:pending', 'order-6:pending']);
     const after = JournalStore.open(target, 1e9);
@@ -153,11 +153,25 @@ describe('journal import', () => {
     const s = JournalStore.open(target, 1e9);
     s.appendBatch([entry(5), entry(99)], 5000);
     s.close();
-    const r = await importExport(out, target, 10_000);
+    const r = await importExport(out, target, { now: 10_000 });
     expect(r.added).toEqual({ pending: 2, unknown: 2, dead: 1 });
     expect(r.skipped).toEqual([expect.objectContaining({ idemKey: 'order-5', state: 'pending' })]);
     const after = JournalStore.open(target, 1e9);
     expect(after.list('pending', 10).map((e) => e.idemKey)).toEqual(['order-5', 'order-99', 'order-4', 'order-6']);
+    after.close();
+  });
+
+  it("from a backup: pending entries of the routes held (an ERP that does not dedupe) come in unknown", async () => {
+    const source = join(dir, 'old.db');
+    const s = JournalStore.open(source, 1e9);
+    s.appendBatch([entry(1), entry(2, { route: 'picking-validate' })], 1000);
+    s.close();
+    const out = join(dir, 'export.jsonl');
+    exportOf(source, out);
+    const r = await importExport(out, join(dir, 'new.db'), { hold: (route) => route === 'picking-validate' });
+    expect(r.added).toEqual({ pending: 1, unknown: 1, dead: 0 });
+    const after = JournalStore.open(join(dir, 'new.db'), 1e9);
+    expect(after.list('unknown', 10)).toEqual([expect.objectContaining({ idemKey: 'order-2', lastError: HELD_FROM_BACKUP })]);
     after.close();
   });
 

@@ -3,6 +3,7 @@
 // gateway's journal still owes is carried to another one, keys and order kept.
 import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { loadGatewayConfig } from '../../edge-config/load.js';
 import type { ExportState } from '../../sync/journal-export-format.js';
 import { writeExport, type ExportSummary } from '../../sync/journal-export.js';
 import { journalReport, openStoppedJournal, owedEntries, type JournalReport } from '../../sync/journal-file.js';
@@ -16,6 +17,8 @@ type Print = (s: string) => void;
 const OPTIONS = {
   out: { type: 'string' },
   into: { type: 'string' },
+  'from-backup': { type: 'boolean', default: false },
+  config: { type: 'string' },
   // No default: an export is online only when asked, never because a local gateway happens to answer.
   admin: { type: 'string' },
   'token-file': { type: 'string' },
@@ -85,6 +88,19 @@ async function verify(file: string, json: boolean, out: Print): Promise<number> 
   return report.integrity.length === 1 && report.integrity[0] === 'ok' ? 0 : 1;
 }
 
+/**
+ * The routes whose pending entries an import from a backup holds as unknown:
+ * those whose ERP does not dedupe (and routes the configuration no longer
+ * has, which replay treats the same way).
+ */
+function heldRoutes(configFile: string): (route: string) => boolean {
+  const { routes } = loadGatewayConfig(configFile).config;
+  return (name) => {
+    const dedupe = routes.find((r) => r.name === name)?.dedupe;
+    return dedupe !== 'key' && dedupe !== 'natural';
+  };
+}
+
 /** Exports a journal file that no gateway has open. */
 function exportFile(file: string, to: string): ExportSummary {
   const db = openStoppedJournal(file);
@@ -129,7 +145,8 @@ export async function journalCommand(args: string[], out: Print): Promise<number
     }
     case 'import': {
       if (!file || !values.into) throw new UsageError('import needs EXPORT and --into FILE (a stopped gateway\'s journal; created when missing)');
-      const summary = await importExport(file, values.into);
+      if (values['from-backup'] !== (values.config !== undefined)) throw new UsageError('--from-backup needs --config FILE (the gateway configuration, for how each route\'s ERP dedupes), and --config goes with --from-backup');
+      const summary = await importExport(file, values.into, values.config === undefined ? {} : { hold: heldRoutes(values.config) });
       out(json ? JSON.stringify(summary, null, 2) : renderImport(file, values.into, summary));
       // A journal root made is one the gateway's own user cannot open: said before the gateway finds out at start.
       if (!json && statSync(values.into).uid === 0 && process.getuid?.() === 0)
