@@ -4,7 +4,8 @@
 // order (entries go in as the export lists them, which is journal order, and
 // take sequence numbers after what the journal holds). An entry whose key the
 // journal already has is skipped and reported: one key never gets a second
-// entry, so importing the same export twice adds nothing.
+// entry, so importing the same export twice adds nothing. From a backup, the
+// pending writes of routes whose ERP does not dedupe may be held as unknown.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
@@ -103,8 +104,9 @@ function inserter(db: Database.Database, o: Required<ImportOptions>): (e: Export
   );
   return (line, skipped) => {
     const have = existing.all(line.idemKey, line.receipt) as { receipt: string; idemKey: string; state: string }[];
-    if (have.some((h) => h.idemKey === line.idemKey)) {
-      skipped.push(have.find((h) => h.idemKey === line.idemKey)!);
+    const same = have.find((h) => h.idemKey === line.idemKey);
+    if (same) {
+      skipped.push(same);
       return undefined;
     }
     const e: ExportEntry = line.state === 'pending' && o.hold(line.route) ? { ...line, state: 'unknown', lastError: HELD_FROM_BACKUP } : line;
