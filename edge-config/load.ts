@@ -40,7 +40,12 @@ function resolveConfig(input: GatewayConfigInput, baseDir: string): GatewayConfi
         maxJsonRpcBodyBytes: parseSize(input.gateway.limits.maxJsonRpcBodyBytes),
       },
     },
-    buffer: { ...input.buffer, path: abs(input.buffer.path), maxBytes: parseSize(input.buffer.maxBytes) },
+    buffer: {
+      ...input.buffer,
+      path: abs(input.buffer.path),
+      maxBytes: parseSize(input.buffer.maxBytes),
+      ...(input.buffer.backup && { backup: { ...input.buffer.backup, path: abs(input.buffer.backup.path) } }),
+    },
     cache: { ...input.cache, path: abs(input.cache.path), maxBytes: parseSize(input.cache.maxBytes) },
     // A class given in the file overrides only the settings it names.
     classes: Object.fromEntries(CLASS_NAMES.map((c) => [c, { ...DEFAULT_CLASSES[c], ...input.classes[c] }])) as GatewayConfig['classes'],

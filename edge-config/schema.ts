@@ -231,11 +231,24 @@ const Route = Type.Object(
   { additionalProperties: false },
 );
 
+const JournalBackup = Type.Object(
+  {
+    path: Type.String({
+      minLength: 1,
+      description:
+        'Where the journal is copied while the gateway runs: a file on a second disk or a USB stick (relative to this file), replaced at each backup (temporary file, then rename; mode 0600). Its folder must exist and be writable.',
+    }),
+    everyMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60, description: 'Minutes between backups; the first is taken at start.' }),
+  },
+  { additionalProperties: false },
+);
+
 const Buffer = Type.Object(
   {
     path: Type.String({ minLength: 1, default: './data/journal.db' }),
     maxBytes: Size({ default: '1GiB' }),
     maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 168 }),
+    backup: Type.Optional(JournalBackup),
   },
   { additionalProperties: false, default: {} },
 );

@@ -74,6 +74,9 @@ export function semanticProblems(c: GatewayConfigInput): ConfigProblem[] {
     if (!carried.has(r.class)) add(['routes', i, 'class'], `no path allows class "${r.class}" (see paths[].allowClasses)`);
   });
 
+  // Both are relative to the same file: the same text is the same file.
+  if (c.buffer.backup && c.buffer.backup.path === c.buffer.path) add(['buffer', 'backup', 'path'], 'must not be the journal itself (buffer.path): a backup belongs on another disk');
+
   if (c.replay.backoff.baseMs > c.replay.backoff.maxMs) add(['replay', 'backoff', 'baseMs'], `must not exceed maxMs (${c.replay.backoff.maxMs})`);
 
   // The schema takes any integer or size text; the loader needs a byte count a Number holds exactly.

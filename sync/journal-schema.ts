@@ -83,3 +83,10 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * What the journal makes, when it opens, of an attempt at an ERP that does not
+ * dedupe that was begun and never settled (the process died during it): an
+ * unknown entry with this reason. The journal tools treat such entries alike.
+ */
+export const INTERRUPTED_ATTEMPT = 'interrupted: the gateway stopped during an attempt that may have reached the ERP';

@@ -5,7 +5,8 @@
 // their fsyncs never stall the proxy's event loop.
 import Database from 'better-sqlite3';
 import type { ClassName } from '../edge-config/schema.js';
-import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './journal-schema.js';
+import { backupDatabase } from './journal-backup.js';
+import { APPLICATION_ID, INTERRUPTED_ATTEMPT, MIGRATIONS, SCHEMA_VERSION } from './journal-schema.js';
 import { privateDbFile } from '../src/util/private-db-file.js';
 import { migrate, sqliteFileProblem, type SqliteFileProblem } from '../src/util/sqlite-file.js';
 
@@ -174,7 +175,8 @@ function settledAnswer(by: string): StoredResponse {
 /** How many of the oldest pending entries the replay scheduler looks at per pick; keeps each pick O(window). */
 const DUE_WINDOW = 1000;
 
-function entryBytes(e: NewEntry): number {
+/** What an entry counts against buffer.maxBytes. */
+export function entryBytes(e: Pick<NewEntry, 'body' | 'headers' | 'target' | 'idemKey'>): number {
   return (e.body?.length ?? 0) + JSON.stringify(e.headers).length + e.target.length + e.idemKey.length + 200;
 }
 
@@ -264,10 +266,9 @@ export class JournalStore {
     // An attempt at an ERP that does not dedupe was under way when the process
     // died: it may have reached the ERP, so it is not sent again blindly.
     d.prepare(
-      `UPDATE entries SET state = 'unknown', attempts = attempts + 1, attempt_started_at = NULL, next_attempt_at = @now, updated_at = @now,
-         last_error = 'interrupted: the gateway stopped during an attempt that may have reached the ERP'
+      `UPDATE entries SET state = 'unknown', attempts = attempts + 1, attempt_started_at = NULL, next_attempt_at = @now, updated_at = @now, last_error = @reason
        WHERE state = 'pending' AND attempt_started_at IS NOT NULL`,
-    ).run({ now: Date.now() });
+    ).run({ now: Date.now(), reason: INTERRUPTED_ATTEMPT });
     for (const r of this.#stmt.counts.all() as { state: EntryState; n: number }[]) this.#counts[r.state] = r.n;
   }
 
@@ -483,6 +484,11 @@ export class JournalStore {
   stats(now: number): JournalStats {
     const oldest = (this.#stmt.oldest.get() as { at: number | null }).at;
     return { ...this.#counts, oldestAgeS: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000), bytes: this.#bytes, maxBytes: this.#maxBytes };
+  }
+
+  /** A consistent copy of the journal at `file` (journal-backup.ts), taken while writes go on. */
+  backup(file: string): Promise<void> {
+    return backupDatabase(this.#db, file);
   }
 
   close(): void {

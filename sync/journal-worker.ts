@@ -17,13 +17,18 @@ try {
 }
 
 port.on('message', (msg: WorkerRequest) => {
-  let reply: WorkerReply;
+  const answer = (reply: WorkerReply) => {
+    port.postMessage(reply);
+    if (msg.op === 'close') port.close();
+  };
+  const fail = (e: unknown) => answer({ id: msg.id, ok: false, error: (e as Error).message });
   try {
     const method = store[msg.op] as (...args: unknown[]) => unknown;
-    reply = { id: msg.id, ok: true, result: method.apply(store, fromWire(msg.args) as unknown[]) };
+    const result = method.apply(store, fromWire(msg.args) as unknown[]);
+    // A backup runs in steps: other calls are answered between them, and it answers when done.
+    if (result instanceof Promise) result.then((r: unknown) => answer({ id: msg.id, ok: true, result: r }), fail);
+    else answer({ id: msg.id, ok: true, result });
   } catch (e) {
-    reply = { id: msg.id, ok: false, error: (e as Error).message };
+    fail(e);
   }
-  port.postMessage(reply);
-  if (msg.op === 'close') port.close();
 });

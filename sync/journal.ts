@@ -156,6 +156,10 @@ export class Journal {
   purgeDelivered(before: number) {
     return this.#call('purgeDelivered', before) as Promise<number>;
   }
+  /** A consistent copy of the journal at `file`, taken while writes go on (journal-backup.ts). */
+  backup(file: string) {
+    return this.#call('backup', file) as Promise<void>;
+  }
   stats(now = Date.now()) {
     return this.#call('stats', now) as Promise<JournalStats>;
   }

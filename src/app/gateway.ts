@@ -7,13 +7,15 @@ import type { Logger } from 'pino';
 import type { LoadedConfig } from '../../edge-config/load.js';
 import { CLASS_NAMES } from '../../edge-config/schema.js';
 import { Journal } from '../../sync/journal.js';
+import { JournalBackupSchedule } from '../../sync/journal-backup-schedule.js';
+import { journalRoutes } from '../admin/journal-routes.js';
 import { queueRoutes } from '../admin/queue-routes.js';
 import { buildAdmin } from '../admin/server.js';
 import { ReadCache } from '../cache/read-cache.js';
 import type { ReloadResult } from '../fleet/agent/host.js';
 import { FleetSupervisor } from '../fleet/agent/supervisor.js';
 import { buildIngress } from '../gateway/ingress.js';
-import { createGatewayMetrics, registerJournalGauges, registerLinkGauges, registerSchedulerGauges, type GatewayMetrics } from '../gateway/metrics.js';
+import { createGatewayMetrics, registerJournalBackupGauges, registerJournalGauges, registerLinkGauges, registerSchedulerGauges, type GatewayMetrics } from '../gateway/metrics.js';
 import { RuntimeHolder } from '../gateway/runtime.js';
 import type { SlotObserver } from '../gateway/slots.js';
 import { LinkMonitor } from '../link/monitor.js';
@@ -79,7 +81,17 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   registerLinkGauges(metrics.registry, () => monitor.status());
 
   const { replay, buffering } = wireReplay({ holder, journal, pathViews, pathOutcome, metrics, signals, logger });
-  const status = () => gatewayStatus({ holder, monitor, journal, replay });
+  const backups = new JournalBackupSchedule(
+    () => holder.current.loaded.config.buffer.backup,
+    (file) => journal.backup(file),
+    (o) => {
+      if (o.ok) return logger.info({ path: o.path, ms: o.ms }, 'journal backed up');
+      metrics.journalBackupFailures.inc();
+      logger.error({ path: o.path, err: o.error }, 'journal backup failed (the store keeps selling; tried again at the next interval)');
+    },
+  );
+  registerJournalBackupGauges(metrics.registry, () => backups.status());
+  const status = () => gatewayStatus({ holder, monitor, journal, replay, backup: () => backups.status() });
   const housekeeping = new Housekeeping(journal, () => holder.current.loaded.config.buffer.maxAgeHours, logger);
 
   let draining = false;
@@ -90,7 +102,10 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     token: () => holder.current.adminToken,
     status,
     readiness: () => ({ ready: !draining, checks: { config: true, journal: true, draining } }),
-    extend: (app) => queueRoutes(app, { journal, replay, logger: logger.child({ component: 'admin' }) }),
+    extend: (app) => {
+      queueRoutes(app, { journal, replay, logger: logger.child({ component: 'admin' }) });
+      journalRoutes(app, { journal, journalFile: initial.config.buffer.path, logger: logger.child({ component: 'admin' }) });
+    },
   });
 
   const { listen, admin: adminListen } = initial.config.gateway;
@@ -106,6 +121,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   monitor.start();
   await housekeeping.start();
   replay.start();
+  backups.start();
 
   const reloadNow = () =>
     reload({
@@ -133,6 +149,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
       draining = true;
       await fleet.close();
       housekeeping.stop();
+      await backups.stop();
       await monitor.stop();
       await Promise.all([ingress.close(), replay.stop()]);
       await admin.close();

@@ -2,6 +2,7 @@
 // the store, the running configuration's version, each path's state and
 // quality, the journal's queue and the replay engine's state.
 import type { Journal } from '../../sync/journal.js';
+import type { BackupStatus } from '../../sync/journal-backup-schedule.js';
 import type { ReplayEngine } from '../../sync/replay.js';
 import type { RuntimeHolder } from '../gateway/runtime.js';
 import type { LinkMonitor, PathStatus } from '../link/monitor.js';
@@ -11,11 +12,12 @@ export interface StatusSources {
   monitor: LinkMonitor;
   journal: Journal;
   replay: ReplayEngine;
+  backup: () => BackupStatus | undefined;
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
-export async function gatewayStatus({ holder, monitor, journal, replay }: StatusSources) {
+export async function gatewayStatus({ holder, monitor, journal, replay, backup }: StatusSources) {
   const { config, version } = holder.current.loaded;
   const q = await journal.stats();
   const r = replay.status();
@@ -25,7 +27,14 @@ export async function gatewayStatus({ holder, monitor, journal, replay }: Status
     paths: monitor.status().map(pathStatus),
     queue: { pending: q.pending, dead: q.dead, unknown: q.unknown, delivered: q.delivered, oldestAgeS: Math.round(q.oldestAgeS), bytes: q.bytes, maxBytes: q.maxBytes },
     replay: { paused: r.paused, ratePerSec: r.ratePerSec, inflight: r.inflight },
+    journalBackup: journalBackup(backup()),
   };
+}
+
+/** The scheduled backup (null when buffer.backup is not set); lastAt as an ISO time. */
+function journalBackup(b: BackupStatus | undefined) {
+  if (!b) return null;
+  return { path: b.path, everyMinutes: b.everyMinutes, lastAt: b.lastAt === null ? null : new Date(b.lastAt).toISOString(), ageS: Math.round(b.ageS), lastError: b.lastError, failures: b.failures };
 }
 
 /** Numbers rounded for reading; null where there is no measurement yet. */

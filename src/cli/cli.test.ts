@@ -51,6 +51,7 @@ const INVOCATIONS: Record<Command, string[][]> = {
   config: [[], ['validate', 'gateway.yaml'], ['validate'], ['schema']],
   status: [[], ['--admin', 'http://127.0.0.1:9', '--json']],
   queue: [[], ['ls', '--state', 'dead'], ['retry', 'r-1'], ['discard', 'r-1'], ['settle', 'r-1', '--as', 'delivered', '--by', 'ana']],
+  journal: [[], ['verify', 'journal.db'], ['export', 'journal.db', '--out', 'x.jsonl'], ['export', '--admin', 'http://127.0.0.1:9', '--out', 'x.jsonl'], ['import', 'x.jsonl', '--into', 'journal.db'], ['import', 'x.jsonl', '--into', 'journal.db', '--from-backup', '--config', 'gateway.yaml']],
   demo: [[], ['--stores', '4', '--no-story'], ['--odoo', '17']],
   wg: [[], ['keygen', '--out', '/nonexistent/keys'], ['peer-config', '--store', 'store-0042', '--print']],
 };
@@ -144,6 +145,12 @@ describe('storegw usage errors', () => {
       [['queue'], 'a subcommand is required'],
       [['queue', 'settle', 'r-1', '--as', 'maybe', '--by', 'ana'], 'settle needs ID, --as retry|delivered and --by NAME'],
       [['status', 'now'], 'unexpected argument: now'],
+      [['journal'], 'a subcommand is required'],
+      [['journal', 'verify'], 'verify needs a FILE'],
+      [['journal', 'export', 'journal.db'], 'export needs --out EXPORT'],
+      [['journal', 'export', 'journal.db', '--admin', 'http://127.0.0.1:9', '--out', 'x.jsonl'], "export needs a stopped gateway's journal FILE, or --admin URL"],
+      [['journal', 'import', 'x.jsonl'], 'import needs EXPORT and --into FILE'],
+      [['journal', 'import', 'x.jsonl', '--into', 'journal.db', '--from-backup'], '--from-backup needs --config FILE'],
       [['wg', 'rotate'], 'unknown wg command: rotate'],
       [['demo', '--stores', '1'], '--stores must be a whole number from 2 to 50'],
     ] as const) {

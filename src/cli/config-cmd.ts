@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadGatewayConfig } from '../../edge-config/load.js';
 import { ConfigError } from '../../edge-config/errors.js';
 import { gatewayJsonSchema } from '../../edge-config/schema.js';
+import { backupTargetProblem } from '../../sync/journal-backup.js';
 import { UsageError } from './usage.js';
 
 export function configCommand(args: string[], out: (s: string) => void, err: (s: string) => void): number {
@@ -16,6 +17,10 @@ export function configCommand(args: string[], out: (s: string) => void, err: (s:
     try {
       const loaded = loadGatewayConfig(file);
       for (const w of loaded.warnings) err(`${file}: warning: ${w}`);
+      // Said, not refused: a USB stick that is out must not keep the store from selling.
+      const backup = loaded.config.buffer.backup;
+      const problem = backup && backupTargetProblem(backup.path);
+      if (problem) err(`${file}: warning: buffer.backup.path: ${problem}; the gateway runs, and reports each backup failing`);
       out(`${file}: valid (store ${loaded.config.store.id}, version ${loaded.version})`);
       return 0;
     } catch (e) {

@@ -26,6 +26,8 @@ async function main(argv: string[], out: Print, err: Print): Promise<number> {
       return (await import('./status-cmd.js')).statusCommand(args, out);
     case 'queue':
       return (await import('./queue-cmd.js')).queueCommand(args, out);
+    case 'journal':
+      return (await import('./journal-cmd.js')).journalCommand(args, out);
     case 'demo':
       return (await import('./demo-cmd.js')).demoCommand(args, out);
     case 'wg':

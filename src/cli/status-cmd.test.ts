@@ -22,4 +22,15 @@ describe('storegw status', () => {
     const text = renderStatus({ store: { id: 's', region: '' }, configVersion: 'v', paths: [], queue: { pending: 0, dead: 0, unknown: 2, oldestAgeS: 0 } });
     expect(text).toContain('queue: 0 pending, 0 dead, 2 UNKNOWN (storegw queue ls --state unknown)');
   });
+
+  it('shows the journal backup: its path, its age and interval, and why it fails', () => {
+    const base = { store: { id: 's', region: '' }, configVersion: 'v', paths: [] };
+    expect(renderStatus({ ...base, journalBackup: { path: '/media/usb/journal.db', everyMinutes: 60, lastAt: '2026-12-02T05:00:00.000Z', ageS: 125, lastError: null } })).toContain(
+      'journal backup: /media/usb/journal.db, last 125s ago (every 60 min)',
+    );
+    expect(
+      renderStatus({ ...base, journalBackup: { path: '/media/usb/journal.db', everyMinutes: 15, lastAt: null, ageS: 30, lastError: 'folder /media/usb does not exist' } }),
+    ).toContain('journal backup: /media/usb/journal.db, none yet (every 15 min), FAILING: folder /media/usb does not exist');
+    expect(renderStatus({ ...base, journalBackup: null })).not.toContain('journal backup');
+  });
 });

@@ -19,6 +19,7 @@ interface Status {
   paths: StatusPath[];
   queue?: { pending: number; dead: number; unknown?: number; oldestAgeS: number };
   replay?: { paused: boolean; ratePerSec: number };
+  journalBackup?: { path: string; everyMinutes: number; lastAt: string | null; ageS: number; lastError: string | null } | null;
 }
 
 const fmt = (v: number | null | undefined, unit = '') => (v === undefined || v === null ? '-' : `${Math.round(v * 10) / 10}${unit}`);
@@ -44,6 +45,11 @@ export function renderStatus(s: Status): string {
     lines.push('', `queue: ${s.queue.pending} pending, ${s.queue.dead} dead${unknown}, oldest ${fmt(s.queue.oldestAgeS, 's')}`);
   }
   if (s.replay) lines.push(`replay: ${s.replay.paused ? 'PAUSED' : 'running'} at ${s.replay.ratePerSec}/s`);
+  const b = s.journalBackup;
+  if (b) {
+    const last = b.lastAt === null ? 'none yet' : `last ${fmt(b.ageS, 's')} ago`;
+    lines.push(`journal backup: ${b.path}, ${last} (every ${b.everyMinutes} min)${b.lastError ? `, FAILING: ${b.lastError}` : ''}`);
+  }
   return lines.join('\n');
 }
 

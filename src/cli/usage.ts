@@ -31,6 +31,18 @@ options: ${ADMIN}`,
        storegw queue settle ID --as retry|delivered --by NAME
   the journal of a running gateway (settle: retry = it is not in Odoo, send it again; delivered = it is)
 options: ${ADMIN}`,
+  journal: `usage: storegw journal verify FILE
+       storegw journal export FILE --out EXPORT
+       storegw journal export --admin URL [--token-file FILE] --out EXPORT
+       storegw journal import EXPORT --into FILE [--from-backup --config GATEWAY.yaml]
+  a store journal's safety net. verify: a stopped gateway's journal (integrity, schema, entries by
+  state) or an export (checksum). export: what the journal still owes (pending, unknown and dead
+  entries, bodies included) to a checksummed file, mode 0600 (it holds session cookies); FILE must
+  not be open in a gateway, --admin exports a running one. import: into a stopped gateway's journal
+  (created when missing), keys and order kept, keys it already holds skipped; all or nothing.
+  --from-backup: the export was taken from a backup copy, a past state: pending entries of routes
+  whose ERP does not dedupe (dedupe: none in --config) come in unknown, for a person to settle.
+options: --out EXPORT, --into FILE, --from-backup, --config FILE, --admin URL, --token-file FILE, --json`,
   demo: `usage: storegw demo [--odoo 16|17|18|19] [--no-story] [--stores N] [--step-seconds S] [--cycles N] [--data DIR]
   a fleet on loopback: ERP simulator, hub + dashboard, stores behind WAN relays, tills selling,
   a narrated outage story (what npm start runs)
@@ -80,6 +92,10 @@ export const USAGE = `usage: storegw <command> [options]      storegw <command> 
   queue ls [--state pending|dead|unknown|delivered] | queue retry ID | queue discard ID
   queue settle ID --as retry|delivered --by NAME
                                   the journal of a running gateway (admin options as for status)
+  journal verify FILE | journal export FILE|--admin URL --out EXPORT | journal import EXPORT --into FILE
+                                  carry a stopped gateway's unsent journal to another (verify, export,
+                                  import [--from-backup --config FILE]; export --admin for a running
+                                  one, with --token-file; --json)
   demo [--odoo 16|17|18|19] [--no-story] [--stores N] [--step-seconds S] [--cycles N] [--data DIR]
                                   a fleet on loopback: ERP simulator, hub + dashboard, stores behind
                                   WAN relays, emulated Odoo POS tills (default 18) and scanners, a

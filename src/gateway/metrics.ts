@@ -1,6 +1,7 @@
 // The gateway's Prometheus metrics. One registry per gateway instance, so
 // several gateways in one process (tests, the demo) never share counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BackupStatus } from '../../sync/journal-backup-schedule.js';
 import type { JournalStats } from '../../sync/journal-store.js';
 import type { PathStatus } from '../link/monitor.js';
 
@@ -34,6 +35,7 @@ export interface GatewayMetrics {
   websocketSessions: Gauge<'path'>;
   websocketUpgrades: Counter<'route' | 'outcome'>;
   websocketBytes: Counter<'path' | 'direction'>;
+  journalBackupFailures: Counter;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -97,6 +99,11 @@ export function createGatewayMetrics(): GatewayMetrics {
       labelNames: ['path', 'direction'],
       registers: [registry],
     }),
+    journalBackupFailures: new Counter({
+      name: 'storegw_journal_backup_failures_total',
+      help: 'Scheduled journal backups (buffer.backup) that could not be taken: the folder is missing or not writable, the disk is full.',
+      registers: [registry],
+    }),
   };
 }
 
@@ -137,6 +144,27 @@ export function registerJournalGauges(registry: Registry, stats: () => Promise<J
   );
   gauge('storegw_journal_oldest_age_seconds', 'Age of the oldest pending journaled request.', (s) => s.oldestAgeS);
   gauge('storegw_journal_bytes', 'Bytes held by pending and dead journal entries (counted against buffer.maxBytes).', (s) => s.bytes);
+}
+
+/** The scheduled backup's gauges, present only while buffer.backup is configured. */
+export function registerJournalBackupGauges(registry: Registry, status: () => BackupStatus | undefined): void {
+  const gauge = (name: string, help: string, pick: (s: BackupStatus) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const s = status();
+        if (s) this.set(pick(s));
+      },
+    });
+  gauge(
+    'storegw_journal_backup_age_seconds',
+    'Seconds since the last scheduled journal backup (buffer.backup) was completed; with none yet, since backups began.',
+    (s) => s.ageS,
+  );
+  gauge('storegw_journal_backup_interval_seconds', 'The scheduled journal backup interval (buffer.backup.everyMinutes), for alerting on the age.', (s) => s.everyMinutes * 60);
 }
 
 const STATE_VALUE = { up: 2, degraded: 1, down: 0 } as const;

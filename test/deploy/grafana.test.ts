@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { JournalStats } from '../../sync/journal-store.js';
-import { createGatewayMetrics, registerJournalGauges, registerLinkGauges, registerSchedulerGauges } from '../../src/gateway/metrics.js';
+import { createGatewayMetrics, registerJournalBackupGauges, registerJournalGauges, registerLinkGauges, registerSchedulerGauges } from '../../src/gateway/metrics.js';
 
 const DASHBOARD = 'deploy/grafana/storegw-gateways.json';
 const RULES = 'deploy/grafana/storegw-alerts.yaml';
@@ -20,6 +20,7 @@ async function exportedNames(): Promise<Set<string>> {
   registerSchedulerGauges(m.registry, () => []);
   registerJournalGauges(m.registry, async (): Promise<JournalStats> => ({ pending: 0, dead: 0, delivered: 0, unknown: 0, oldestAgeS: 0, bytes: 0, maxBytes: 0 }));
   registerLinkGauges(m.registry, () => []);
+  registerJournalBackupGauges(m.registry, () => ({ path: '/media/usb/journal.db', everyMinutes: 60, lastAt: null, ageS: 0, lastError: null, failures: 0 }));
   const names = new Set<string>();
   for (const metric of await m.registry.getMetricsAsJSON()) {
     names.add(metric.name);
@@ -71,12 +72,12 @@ describe('Grafana dashboard', () => {
     }
   });
 
-  it('shows link state, RTT, loss, score, WireGuard, backlog, oldest entry, dead letters, shed and requests', () => {
+  it('shows link state, RTT, loss, score, WireGuard, backlog, oldest entry, dead letters, the journal backup, shed and requests', () => {
     const used = new Set(panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricsIn(t.expr))));
     for (const m of [
       'storegw_link_state', 'storegw_link_rtt_seconds', 'storegw_link_loss_ratio', 'storegw_link_score',
       'storegw_wireguard_handshake_age_seconds', 'storegw_journal_pending', 'storegw_journal_oldest_age_seconds',
-      'storegw_journal_dead', 'storegw_journal_unknown', 'storegw_scheduler_shed_total', 'storegw_scheduler_queue_depth', 'storegw_requests_total',
+      'storegw_journal_dead', 'storegw_journal_unknown', 'storegw_journal_backup_age_seconds', 'storegw_scheduler_shed_total', 'storegw_scheduler_queue_depth', 'storegw_requests_total',
     ]) expect(used.has(m), m).toBe(true);
   });
 
@@ -120,6 +121,8 @@ describe('Prometheus alert rules', () => {
     // WireGuard re-keys every 120 s of traffic: older than REKEY_AFTER_TIME + REKEY_TIMEOUT-ish means no session.
     expect(byName.StoregwWireguardHandshakeStale!.expr).toMatch(/^storegw_wireguard_handshake_age_seconds > (\d+)$/);
     expect(Number(/> (\d+)$/.exec(byName.StoregwWireguardHandshakeStale!.expr)![1])).toBeGreaterThanOrEqual(180);
+    // The journal's backup: stale past two of its own intervals, whatever everyMinutes says.
+    expect(byName.StoregwJournalBackupStale!.expr).toBe('storegw_journal_backup_age_seconds > 2 * storegw_journal_backup_interval_seconds + 300');
   });
 
   const promtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;

@@ -1,6 +1,6 @@
 // What each component promises about the modes of the files it creates,
 // checked with stat after real runs, under the most permissive umask (000) as
-// well as the usual one (022): the journal, the read cache and the fleet spool
+// well as the usual one (022): the journal, its scheduled backup, the read cache and the fleet spool
 // (SQLite files with their -wal and -shm companions) are 0600 and the folders
 // the gateway creates for them 0700 (docs/architecture.md: journal "0600", cache "mode 600",
 // spool "mode 600"); a configuration pushed by the hub is written, and the
@@ -66,7 +66,7 @@ describe('file modes', () => {
   it.each([
     ['000', 0o000],
     ['022', 0o022],
-  ])('journal, cache and spool files are 0600 and their new folders 0700 (umask %s)', async (_label, umask) => {
+  ])('journal, journal backup, cache and spool files are 0600 and their new folders 0700 (umask %s)', async (_label, umask) => {
     savedUmask = process.umask(umask);
     erp = await startUpstream((req, res) => {
       req.resume();
@@ -77,7 +77,8 @@ describe('file modes', () => {
     });
     t = await startTestGateway(
       gatewayYaml(erp.url, ROUTES, {
-        buffer: '{ path: ./journal.db }',
+        // The scheduled backup's copy: taken at start.
+        buffer: '{ path: ./journal.db, backup: { path: ./journal-backup.db, everyMinutes: 60 } }',
         // Nothing listens there: telemetry goes to the spool.
         extra: 'fleet: { hubUrl: "ws://127.0.0.1:9/v1/gateways/connect", tokenFile: fleet.token, telemetryIntervalMs: 100, reconnect: { baseMs: 50, maxMs: 200 }, spoolPath: ./spool/fleet-spool.db }',
       }).replace('cache: { path: ./cache.db }', 'cache: { path: ./cache/cache.db }'),
@@ -91,12 +92,13 @@ describe('file modes', () => {
     await image.body.dump();
     // Spooled telemetry has been written.
     await eventually(() => expect(existsSync(join(t!.dir, 'spool', 'fleet-spool.db-wal'))).toBe(true), 5000);
+    await eventually(() => expect(existsSync(join(t!.dir, 'journal-backup.db'))).toBe(true), 5000);
 
     const dir = t.dir;
     const check = (when: string) => {
       const all = modes(dir);
       const sqlite = Object.entries(all).filter(([f]) => /\.db(-wal|-shm)?$/.test(f));
-      expect(sqlite.map(([f]) => f)).toEqual(expect.arrayContaining(['journal.db', 'cache/cache.db', 'spool/fleet-spool.db']));
+      expect(sqlite.map(([f]) => f)).toEqual(expect.arrayContaining(['journal.db', 'journal-backup.db', 'cache/cache.db', 'spool/fleet-spool.db']));
       for (const [f, m] of sqlite) expect(`${when} ${f} ${m}`).toBe(`${when} ${f} 600`);
       expect({ cache: all['cache/'], spool: all['spool/'] }).toEqual({ cache: '700', spool: '700' });
     };
