@@ -20,6 +20,25 @@ describe('link quality', () => {
     expect(q.snapshot(t)).toMatchObject({ lossPct: 0, samples: 3 });
   });
 
+  it('counts an answer that had to open its connection as answered, but not as a round trip', () => {
+    const q = new LinkQuality(20);
+    // The first probe's 900 ms were mostly connection set-up.
+    q.recordUntimed();
+    for (const r of [10, 12, 10]) q.record(r);
+    q.record(null);
+    const s = q.snapshot(t);
+    expect(s.rttMs).toBeCloseTo(10.32, 5);
+    expect(s.rttP95Ms).toBe(12);
+    expect(s.jitterMs).toBeCloseTo(2 / 16 + (2 - 2 / 16) / 16, 5);
+    expect(s).toMatchObject({ lossPct: 20, samples: 5 });
+  });
+
+  it('has no RTT while every answer so far was untimed', () => {
+    const q = new LinkQuality(20);
+    q.recordUntimed();
+    expect(q.snapshot(t)).toMatchObject({ rttMs: undefined, rttP95Ms: undefined, jitterMs: 0, lossPct: 0, score: 100 });
+  });
+
   it('computes jitter as RFC 3550 does: J += (|D| - J)/16', () => {
     const q = new LinkQuality();
     q.record(10);
