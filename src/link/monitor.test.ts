@@ -8,12 +8,21 @@ import { LinkMonitor } from './monitor.js';
 
 const silent = pino({ level: 'silent' });
 
-/** A probe target on loopback that answers 200 and counts what it was asked. */
-async function pingServer(): Promise<{ url: string; probes(): number; close(): Promise<void> }> {
+/**
+ * A probe target on loopback that answers 200 and counts what it was asked.
+ * `firstOnConnectionMs` delays the first answer on each connection (set-up
+ * cost standing in for a TCP/TLS or WireGuard handshake); `close` answers with
+ * Connection: close, so every probe needs a new connection.
+ */
+async function pingServer(o: { firstOnConnectionMs?: number; close?: boolean } = {}): Promise<{ url: string; probes(): number; close(): Promise<void> }> {
   let probes = 0;
-  const server: Server = createServer((_req, res) => {
+  const answered = new WeakSet<object>();
+  const server: Server = createServer((req, res) => {
     probes++;
-    res.end('pong');
+    const first = !answered.has(req.socket);
+    answered.add(req.socket);
+    if (o.close) res.setHeader('connection', 'close');
+    setTimeout(() => res.end('pong'), first ? (o.firstOnConnectionMs ?? 0) : 0);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -90,7 +99,7 @@ describe('LinkMonitor.configure', () => {
     monitor.configure(next.paths, next.link);
     expect(monitor.views()).toMatchObject([
       { name: 'fiber', state: 'down', allowClasses: ['critical'], metered: true },
-      { name: 'lte', state: 'up' },
+      { name: 'lte', state: 'unknown' },
     ]);
     // Still probed (its target still refuses): DOWN it stays, while lte is probed too.
     await pause(300);
@@ -110,7 +119,7 @@ describe('LinkMonitor.configure', () => {
     // fiber now goes through the live ingress; lte is gone.
     const next = settings(path('fiber', live.url));
     monitor.configure(next.paths, next.link);
-    expect(monitor.views()).toMatchObject([{ name: 'fiber', state: 'up' }]);
+    expect(monitor.views()).toMatchObject([{ name: 'fiber', state: 'unknown' }]);
     await eventually(() => expect(monitor!.status()[0]!.rttMs).toBeDefined());
     expect(monitor.views().map((v) => v.name)).toEqual(['fiber']);
 
@@ -118,5 +127,53 @@ describe('LinkMonitor.configure', () => {
     const before = live.probes();
     await pause(500);
     expect(live.probes() - before).toBeLessThanOrEqual(7);
+  });
+});
+
+describe('LinkMonitor at start', () => {
+  it('says UNKNOWN until the first probe settles a path: UP on an answer, DOWN after downAfter failures', async () => {
+    const live = await pingServer();
+    servers.push(live);
+    const dead = await deadUrl();
+    const c = settings(`${path('fiber', live.url)}\n${path('lte', dead)}`);
+    monitor = new LinkMonitor(c.paths, c.link, silent);
+    expect(monitor.status().map((s) => s.state)).toEqual(['unknown', 'unknown']);
+    monitor.start();
+    expect(monitor.views().map((v) => v.state)).toEqual(['unknown', 'unknown']);
+    await eventually(() => expect(monitor!.views().map((v) => v.state)).toEqual(['up', 'down']));
+  });
+
+  it('says UNKNOWN for good of a path with neither a probe nor a WireGuard interface: nothing can judge it', async () => {
+    const c = settings('  - name: fiber\n    baseUrl: http://127.0.0.1:9');
+    monitor = new LinkMonitor(c.paths, c.link, silent);
+    monitor.start();
+    monitor.passive('fiber', false);
+    await pause(100);
+    expect(monitor.status()).toMatchObject([{ name: 'fiber', state: 'unknown', monitored: false }]);
+  });
+
+  it('leaves a probe that opened its connection out of the RTT: a slow set-up does not read as a slow link', async () => {
+    const slowFirst = await pingServer({ firstOnConnectionMs: 300 });
+    servers.push(slowFirst);
+    const c = settings(path('fiber', slowFirst.url, '').replace('timeoutMs: 50', 'timeoutMs: 1000'));
+    monitor = new LinkMonitor(c.paths, c.link, silent);
+    monitor.start();
+    await eventually(() => expect(monitor!.status()[0]!.samples).toBeGreaterThanOrEqual(6));
+    const s = monitor.status()[0]!;
+    // Seeded with the first probe's 300 ms, the EWMA would still read about 300 × 0.8^5 ≈ 100 ms.
+    expect(s).toMatchObject({ state: 'up', lossPct: 0 });
+    expect(s.rttMs).toBeLessThan(30);
+    expect(s.rttP95Ms).toBeLessThan(30);
+    expect(s.jitterMs).toBeLessThan(10);
+  });
+
+  it('counts an answer on a new connection as alive even when none can be timed', async () => {
+    const closing = await pingServer({ close: true });
+    servers.push(closing);
+    const c = settings(path('fiber', closing.url));
+    monitor = new LinkMonitor(c.paths, c.link, silent);
+    monitor.start();
+    await eventually(() => expect(monitor!.status()[0]!.samples).toBeGreaterThanOrEqual(4));
+    expect(monitor.status()[0]).toMatchObject({ state: 'up', lossPct: 0, rttMs: undefined });
   });
 });

@@ -1,6 +1,6 @@
 // Types of model.js (plain JS for the browser, no build step), for the unit tests.
 export type GatewayState = 'up' | 'degraded' | 'down' | 'offline';
-export type LinkState = 'up' | 'degraded' | 'down';
+export type LinkState = 'unknown' | 'up' | 'degraded' | 'down';
 
 export interface PathView {
   name: string;
