@@ -24,13 +24,26 @@ describe('link quality', () => {
     const q = new LinkQuality(20);
     // The first probe's 900 ms were mostly connection set-up.
     q.recordUntimed();
-    for (const r of [10, 12, 10]) q.record(r);
+    for (const r of [10, 12, 10, 12]) q.record(r);
     q.record(null);
     const s = q.snapshot(t);
-    expect(s.rttMs).toBeCloseTo(10.32, 5);
+    expect(s.rttMs).toBeCloseTo(10.4, 5);
     expect(s.rttP95Ms).toBe(12);
-    expect(s.jitterMs).toBeCloseTo(2 / 16 + (2 - 2 / 16) / 16, 5);
-    expect(s).toMatchObject({ lossPct: 20, samples: 5 });
+    expect(s.jitterMs).toBeCloseTo(2 / 16, 5);
+    expect(s).toMatchObject({ lossPct: 100 / 6, samples: 6 });
+  });
+
+  it('seeds the RTT with the median of the first three answers: one slow answer at start does not linger', () => {
+    const q = new LinkQuality(20);
+    q.record(115);
+    q.record(3);
+    expect(q.snapshot(t).rttMs).toBeUndefined();
+    q.record(3.2);
+    expect(q.snapshot(t).rttMs).toBe(3.2);
+    // Seeded with 115 the EWMA would still read above 20 ms seven answers later.
+    for (let i = 0; i < 7; i++) q.record(3);
+    expect(q.snapshot(t).rttMs).toBeLessThan(3.2);
+    expect(q.snapshot(t).jitterMs).toBeLessThan(0.1);
   });
 
   it('has no RTT while every answer so far was untimed', () => {
@@ -41,7 +54,7 @@ describe('link quality', () => {
 
   it('computes jitter as RFC 3550 does: J += (|D| - J)/16', () => {
     const q = new LinkQuality();
-    q.record(10);
+    for (const r of [10, 10, 10]) q.record(r);
     q.record(26);
     expect(q.snapshot(t).jitterMs).toBeCloseTo(1, 5);
     q.record(10);

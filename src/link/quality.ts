@@ -13,7 +13,12 @@
 // whose WireGuard handshake is still pending, that handshake too) took
 // set-up time the link's round trip does not have: it counts as answered, for
 // loss, but not towards RTT, its percentiles or jitter. Seeding the EWMA with
-// it would read high for tens of seconds after start.
+// it would read high for tens of seconds after start. For the same reason the
+// EWMA is seeded with the median of the first SEED_SAMPLES timed answers, not
+// with the first alone: at α = 0.2 a seed twenty times too high still shows
+// double 15 samples (7 s) later, and the first answers of a path are the ones
+// most likely slowed by something other than the link (set-up the pool does
+// not report, the gateway's own start-up work, a host busy with other things).
 
 export interface QualitySnapshot {
   rttMs: number | undefined;
@@ -31,6 +36,7 @@ export interface DegradedThresholds {
 }
 
 const EWMA_ALPHA = 0.2;
+const SEED_SAMPLES = 3;
 
 /** An outcome in the window: a timed answer (its RTT), an answer without a usable time, or a loss (null). */
 type Outcome = number | 'untimed' | null;
@@ -39,6 +45,8 @@ export class LinkQuality {
   /** The last 2 × windowSize outcomes, oldest first. */
   readonly #outcomes: Outcome[] = [];
   #ewma: number | undefined;
+  /** Timed RTTs while there are too few to seed the EWMA. */
+  readonly #seed: number[] = [];
   #jitter = 0;
   #lastRtt: number | undefined;
 
@@ -48,7 +56,14 @@ export class LinkQuality {
   record(rttMs: number | null): void {
     this.#push(rttMs);
     if (rttMs === null) return;
-    this.#ewma = this.#ewma === undefined ? rttMs : this.#ewma + EWMA_ALPHA * (rttMs - this.#ewma);
+    if (this.#ewma === undefined) {
+      this.#seed.push(rttMs);
+      if (this.#seed.length < SEED_SAMPLES) return;
+      // The seed stands for its samples: jitter counts from it too.
+      this.#ewma = this.#lastRtt = median(this.#seed);
+      return;
+    }
+    this.#ewma += EWMA_ALPHA * (rttMs - this.#ewma);
     // RFC 3550: J += (|D| - J) / 16
     if (this.#lastRtt !== undefined) this.#jitter += (Math.abs(rttMs - this.#lastRtt) - this.#jitter) / 16;
     this.#lastRtt = rttMs;
@@ -93,6 +108,12 @@ export class LinkQuality {
     const longLossPct = lossPctOf(this.#outcomes);
     return (q.rttMs ?? 0) <= t.rttMs * CLEAR_RATIO && q.jitterMs <= t.jitterMs * CLEAR_RATIO && longLossPct < t.lossPct * RECOVERY_LOSS_RATIO;
   }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function lossPctOf(outcomes: readonly Outcome[]): number {
