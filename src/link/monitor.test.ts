@@ -155,18 +155,19 @@ describe('LinkMonitor at start', () => {
   });
 
   it('leaves a probe that opened its connection out of the RTT: a slow set-up does not read as a slow link', async () => {
-    const slowFirst = await pingServer({ firstOnConnectionMs: 300 });
+    const slowFirst = await pingServer({ firstOnConnectionMs: 600 });
     servers.push(slowFirst);
     const c = settings(path('fiber', slowFirst.url));
     monitor = new LinkMonitor(c.paths, c.link, silent);
     monitor.start();
     await eventually(() => expect(monitor!.status()[0]!.samples).toBeGreaterThanOrEqual(6));
     const s = monitor.status()[0]!;
-    // Seeded with the first probe's 300 ms, the EWMA would still read about 300 × 0.8^5 ≈ 100 ms.
+    // Loopback answers in well under a millisecond; bounds far below 600 ms leave room for a busy host.
     expect(s).toMatchObject({ state: 'up', lossPct: 0 });
-    expect(s.rttMs).toBeLessThan(30);
-    expect(s.rttP95Ms).toBeLessThan(30);
-    expect(s.jitterMs).toBeLessThan(10);
+    expect(s.rttMs).toBeLessThan(150);
+    // Timed, the first probe's 600 ms would be the window's p95 and jitter would carry it.
+    expect(s.rttP95Ms).toBeLessThan(300);
+    expect(s.jitterMs).toBeLessThan(30);
   });
 
   it('counts an answer on a new connection as alive even when none can be timed', async () => {
