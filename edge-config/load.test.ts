@@ -53,7 +53,7 @@ describe('gateway configuration loading', () => {
     expect(config.routes[0]).toMatchObject({ mode: 'passthrough', timeoutMs: 10000, orderingKey: 'device' });
     expect(config.buffer).toEqual({ path: '/etc/storegw/data/journal.db', maxBytes: 2 ** 30, maxAgeHours: 168 });
     expect(config.replay).toEqual({ ratePerSec: 50, concurrency: 4, backoff: { baseMs: 500, maxMs: 60000 }, maxServerErrorAttempts: 10 });
-    expect(config.link).toEqual({ downAfter: 3, upAfter: 5, wireguardIntervalMs: 5000, degraded: { rttMs: 300, lossPct: 5, jitterMs: 50 } });
+    expect(config.link).toEqual({ downAfter: 3, upAfter: 5, upHoldDownMs: 2000, wireguardIntervalMs: 5000, degraded: { rttMs: 300, lossPct: 5, jitterMs: 50 } });
   });
 
   it('overrides the named settings of a class and keeps the rest', () => {
@@ -93,6 +93,7 @@ describe('gateway configuration loading', () => {
     ['bad enum', MINIMAL.replace('class: normal', 'class: urgent'), 'routes[0].class: must be one of: critical, interactive, normal, bulk (line 13)'],
     ['wrong type', MINIMAL.replace('port: 8080', 'port: eighty'), 'gateway.listen.port: must be integer (line 5)'],
     ['bad size', MINIMAL + 'buffer: { maxBytes: 1 gigabyte }\n', 'buffer.maxBytes: has an invalid format'],
+    ['negative hold-down', MINIMAL + 'link: { upHoldDownMs: -1 }\n', 'link.upHoldDownMs: must be >= 0'],
     ['bad URL scheme', MINIMAL.replace('http://10.60.0.1', 'ftp://10.60.0.1'), 'paths[0].baseUrl: must be an http:// or https:// URL (line 9)'],
     ['URL with a query', MINIMAL.replace('http://10.60.0.1', 'http://10.60.0.1/?a=1'), 'paths[0].baseUrl: must not have a ?query'],
     ['bad CIDR', MINIMAL.replace('admin: { port: 9080 }', 'admin: { port: 9080 }\n  devices: { allowCidrs: [192.168.1.0/33] }'), 'gateway.devices.allowCidrs[0]: "192.168.1.0/33" is not an IP address or CIDR range'],

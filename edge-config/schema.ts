@@ -281,6 +281,12 @@ const Link = Type.Object(
   {
     downAfter: Type.Integer({ minimum: 1, default: 3 }),
     upAfter: Type.Integer({ minimum: 1, default: 5 }),
+    upHoldDownMs: Type.Integer({
+      minimum: 0,
+      default: 2000,
+      description:
+        'A DOWN path comes back only after upAfter good probes and this long without a failed one, so a line that flaps within it stays DOWN. It never delays going DOWN. 0: upAfter alone decides.',
+    }),
     wireguardIntervalMs: Type.Integer({ minimum: 500, default: 5000, description: 'How often `wg show <interface> dump` is read for paths with a wireguard interface.' }),
     degraded: Type.Object(
       {

@@ -18,6 +18,16 @@ describe('storegw status', () => {
     expect(text).toContain('queue: 3 pending, 0 dead, oldest 12s');
   });
 
+  it('shows a path no probe has settled yet as UNKNOWN, without an RTT', () => {
+    const text = renderStatus({
+      store: { id: 's', region: '' },
+      configVersion: 'v',
+      paths: [{ name: 'fiber', state: 'unknown', score: 100, rttMs: null, jitterMs: 0, lossPct: 0 }],
+      queue: { pending: 0, dead: 0, oldestAgeS: 0 },
+    });
+    expect(text).toMatch(/^fiber\s+UNKNOWN\s+100\s+-\s+0ms\s+0%/m);
+  });
+
   it('names unknown outcomes, which need a person', () => {
     const text = renderStatus({ store: { id: 's', region: '' }, configVersion: 'v', paths: [], queue: { pending: 0, dead: 0, unknown: 2, oldestAgeS: 0 } });
     expect(text).toContain('queue: 0 pending, 0 dead, 2 UNKNOWN (storegw queue ls --state unknown)');

@@ -29,6 +29,12 @@ describe('fleet protocol', () => {
     if (!parsed.ok) expect(parsed.error.code).toBe(code);
   });
 
+  it('takes every link state, unknown (a path not judged yet) included', () => {
+    for (const state of ['unknown', 'up', 'degraded', 'down']) {
+      expect(parseGatewayMessage(JSON.stringify({ ...telemetry, paths: [{ ...telemetry.paths[0], state }] })).ok, state).toBe(true);
+    }
+  });
+
   it('names the offending message so the error reply can refer to it', () => {
     const parsed = parseGatewayMessage(JSON.stringify({ ...telemetry, id: 'abc-1', queue: 'full' }));
     expect(parsed).toMatchObject({ ok: false, error: { code: 'invalid', re: 'abc-1', message: expect.stringContaining('/queue') } });

@@ -17,7 +17,8 @@ const Envelope = { id: Id, ts: Type.Integer({ minimum: 0 }) };
 const Num = Type.Number();
 const NullableNum = Type.Union([Type.Number(), Type.Null()]);
 
-export const LinkStateSchema = Type.Union([Type.Literal('up'), Type.Literal('degraded'), Type.Literal('down')]);
+/** unknown: the gateway has not judged the path yet (just started), or nothing can (no probe, no WireGuard interface). Hubs older than it refuse telemetry that carries it. */
+export const LinkStateSchema = Type.Union([Type.Literal('unknown'), Type.Literal('up'), Type.Literal('degraded'), Type.Literal('down')]);
 
 export const PathTelemetrySchema = Type.Object(
   {

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { BackupStatus } from '../../sync/journal-backup-schedule.js';
 import type { JournalStats } from '../../sync/journal-store.js';
 import type { PathStatus } from '../link/monitor.js';
+import type { LinkState } from '../link/path-view.js';
 
 export type Outcome =
   | 'forwarded'
@@ -167,7 +168,12 @@ export function registerJournalBackupGauges(registry: Registry, status: () => Ba
   gauge('storegw_journal_backup_interval_seconds', 'The scheduled journal backup interval (buffer.backup.everyMinutes), for alerting on the age.', (s) => s.everyMinutes * 60);
 }
 
-const STATE_VALUE = { up: 2, degraded: 1, down: 0 } as const;
+/**
+ * 2, 1, 0 as they always were; UNKNOWN is -1, below DOWN's 0 so that every
+ * series keeps its path (a dashboard sees the path from the start) while an
+ * alert on `== 0` (down) stays silent for a path nothing has judged yet.
+ */
+const STATE_VALUE: Record<LinkState, number> = { up: 2, degraded: 1, down: 0, unknown: -1 };
 
 /** Link gauges per path, read from the link monitor when Prometheus scrapes. */
 export function registerLinkGauges(registry: Registry, status: () => PathStatus[]): void {
@@ -185,7 +191,7 @@ export function registerLinkGauges(registry: Registry, status: () => PathStatus[
         }
       },
     });
-  gauge('storegw_link_state', 'Link state per path: 2 up, 1 degraded, 0 down.', (p) => STATE_VALUE[p.state]);
+  gauge('storegw_link_state', 'Link state per path: 2 up, 1 degraded, 0 down, -1 unknown (no probe has settled it yet, or the path has no probe nor WireGuard interface).', (p) => STATE_VALUE[p.state]);
   gauge('storegw_link_rtt_seconds', 'Probe round-trip time per path (EWMA).', (p) => (p.rttMs === undefined ? undefined : p.rttMs / 1000));
   gauge('storegw_link_jitter_seconds', 'Probe jitter per path (RFC 3550).', (p) => p.jitterMs / 1000);
   gauge('storegw_link_loss_ratio', 'Probe loss per path over the last 20 probes.', (p) => p.lossPct / 100);

@@ -24,6 +24,14 @@ describe('path choice', () => {
     expect(choosePath('bulk', [p('fiber', { state: 'down' }), lte])).toBeUndefined();
     expect(choosePath('interactive', [p('fiber', { state: 'down' }), lte])?.name).toBe('lte');
   });
+  it('tries an UNKNOWN path (a store just started) as it would an UP one: nothing is refused at start', () => {
+    expect(choosePath('normal', [p('fiber', { state: 'unknown' }), p('lte', { state: 'unknown', metered: true })])?.name).toBe('fiber');
+    expect(choosePath('bulk', [p('fiber', { state: 'unknown' })], 0)?.name).toBe('fiber');
+  });
+  it('puts UNKNOWN after UP and before DEGRADED, whatever the metering', () => {
+    expect(choosePath('normal', [p('fiber', { state: 'unknown' }), p('lte', { metered: true })])?.name).toBe('lte');
+    expect(choosePath('normal', [p('fiber', { state: 'degraded' }), p('lte', { state: 'unknown', metered: true })])?.name).toBe('lte');
+  });
   it('prefers UP over DEGRADED, then unmetered, then score', () => {
     expect(choosePath('normal', [p('a', { state: 'degraded', score: 99 }), p('b', { score: 40 })])?.name).toBe('b');
     expect(choosePath('normal', [p('a', { score: 60 }), p('b', { score: 80 })])?.name).toBe('b');

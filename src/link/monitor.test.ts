@@ -8,12 +8,21 @@ import { LinkMonitor } from './monitor.js';
 
 const silent = pino({ level: 'silent' });
 
-/** A probe target on loopback that answers 200 and counts what it was asked. */
-async function pingServer(): Promise<{ url: string; probes(): number; close(): Promise<void> }> {
+/**
+ * A probe target on loopback that answers 200 and counts what it was asked.
+ * `firstOnConnectionMs` delays the first answer on each connection (set-up
+ * cost standing in for a TCP/TLS or WireGuard handshake); `close` answers with
+ * Connection: close, so every probe needs a new connection.
+ */
+async function pingServer(o: { firstOnConnectionMs?: number; close?: boolean } = {}): Promise<{ url: string; probes(): number; close(): Promise<void> }> {
   let probes = 0;
-  const server: Server = createServer((_req, res) => {
+  const answered = new WeakSet<object>();
+  const server: Server = createServer((req, res) => {
     probes++;
-    res.end('pong');
+    const first = !answered.has(req.socket);
+    answered.add(req.socket);
+    if (o.close) res.setHeader('connection', 'close');
+    setTimeout(() => res.end('pong'), first ? (o.firstOnConnectionMs ?? 0) : 0);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -30,9 +39,11 @@ async function deadUrl(): Promise<string> {
   return s.url;
 }
 
-/** Paths as YAML list items, through the configuration loader (its defaults applied). */
-// Thresholds and deadlines no loaded machine reaches on loopback: these tests are about
-// which state a path keeps, not about measuring it (a refused probe fails at once anyway).
+/**
+ * Paths as YAML list items, through the configuration loader (its defaults applied), with
+ * thresholds no loaded machine reaches on loopback: these tests are about which state a
+ * path keeps, not about measuring it.
+ */
 function settings(paths: string, link = '{ downAfter: 2, upAfter: 2, degraded: { rttMs: 5000, jitterMs: 5000, lossPct: 50 } }'): GatewayConfig {
   const yaml = `version: 1
 store: { id: s, region: r }
@@ -52,6 +63,8 @@ link: ${link}
   return parseGatewayConfig(yaml, '/tmp/gateway.yaml').config;
 }
 
+// Deadlines roomy enough for a busy host (a probe past a 20 ms one counts as lost and the path reads DEGRADED);
+// a dead target here refuses at once, so they do not slow DOWN.
 const path = (name: string, target: string, more = '') =>
   `  - name: ${name}\n    baseUrl: ${target}\n    probe: { url: "${target}/ping", intervalMs: 100, fastIntervalMs: 20, timeoutMs: 2000, minTimeoutMs: 1000 }${more}`;
 
@@ -92,7 +105,7 @@ describe('LinkMonitor.configure', () => {
     monitor.configure(next.paths, next.link);
     expect(monitor.views()).toMatchObject([
       { name: 'fiber', state: 'down', allowClasses: ['critical'], metered: true },
-      { name: 'lte', state: 'up' },
+      { name: 'lte', state: 'unknown' },
     ]);
     // Still probed (its target still refuses): DOWN it stays, while lte is probed too.
     await pause(300);
@@ -112,7 +125,7 @@ describe('LinkMonitor.configure', () => {
     // fiber now goes through the live ingress; lte is gone.
     const next = settings(path('fiber', live.url));
     monitor.configure(next.paths, next.link);
-    expect(monitor.views()).toMatchObject([{ name: 'fiber', state: 'up' }]);
+    expect(monitor.views()).toMatchObject([{ name: 'fiber', state: 'unknown' }]);
     await eventually(() => expect(monitor!.status()[0]!.rttMs).toBeDefined());
     expect(monitor.views().map((v) => v.name)).toEqual(['fiber']);
 
@@ -120,5 +133,54 @@ describe('LinkMonitor.configure', () => {
     const before = live.probes();
     await pause(500);
     expect(live.probes() - before).toBeLessThanOrEqual(7);
+  });
+});
+
+describe('LinkMonitor at start', () => {
+  it('says UNKNOWN until the first probe settles a path: UP on an answer, DOWN after downAfter failures', async () => {
+    const live = await pingServer();
+    servers.push(live);
+    const dead = await deadUrl();
+    const c = settings(`${path('fiber', live.url)}\n${path('lte', dead)}`);
+    monitor = new LinkMonitor(c.paths, c.link, silent);
+    expect(monitor.status().map((s) => s.state)).toEqual(['unknown', 'unknown']);
+    monitor.start();
+    expect(monitor.views().map((v) => v.state)).toEqual(['unknown', 'unknown']);
+    await eventually(() => expect(monitor!.views().map((v) => v.state)).toEqual(['up', 'down']));
+  });
+
+  it('says UNKNOWN for good of a path with neither a probe nor a WireGuard interface: nothing can judge it', async () => {
+    const c = settings('  - name: fiber\n    baseUrl: http://127.0.0.1:9');
+    monitor = new LinkMonitor(c.paths, c.link, silent);
+    monitor.start();
+    monitor.passive('fiber', false);
+    await pause(100);
+    expect(monitor.status()).toMatchObject([{ name: 'fiber', state: 'unknown', monitored: false }]);
+  });
+
+  it('leaves a probe that opened its connection out of the RTT: a slow set-up does not read as a slow link', async () => {
+    const slowFirst = await pingServer({ firstOnConnectionMs: 600 });
+    servers.push(slowFirst);
+    const c = settings(path('fiber', slowFirst.url));
+    monitor = new LinkMonitor(c.paths, c.link, silent);
+    monitor.start();
+    await eventually(() => expect(monitor!.status()[0]!.samples).toBeGreaterThanOrEqual(6));
+    const s = monitor.status()[0]!;
+    // Loopback answers in well under a millisecond; bounds far below 600 ms leave room for a busy host.
+    expect(s).toMatchObject({ state: 'up', lossPct: 0 });
+    expect(s.rttMs).toBeLessThan(150);
+    // Timed, the first probe's 600 ms would be the window's p95 and jitter would carry it.
+    expect(s.rttP95Ms).toBeLessThan(300);
+    expect(s.jitterMs).toBeLessThan(30);
+  });
+
+  it('counts an answer on a new connection as alive even when none can be timed', async () => {
+    const closing = await pingServer({ close: true });
+    servers.push(closing);
+    const c = settings(path('fiber', closing.url));
+    monitor = new LinkMonitor(c.paths, c.link, silent);
+    monitor.start();
+    await eventually(() => expect(monitor!.status()[0]!.samples).toBeGreaterThanOrEqual(4));
+    expect(monitor.status()[0]).toMatchObject({ state: 'up', lossPct: 0, rttMs: undefined });
   });
 });

@@ -1,9 +1,10 @@
 // Watches every uplink: active HTTP probes through the path (bound to its
 // tunnel address when set) and the passive outcomes of real requests feed one
 // quality record and one state machine per path. Probes follow ProbeTiming: a
-// steady cadence, and a fast one while a probe is overdue. A state change
-// applies to the data path at once, through views(), and is logged with the
-// numbers behind it.
+// steady cadence, and a fast one while a probe is overdue. A path is UNKNOWN
+// until its first outcome; one with neither a probe nor a WireGuard interface
+// has none and stays UNKNOWN. A state change applies to the data path at once,
+// through views(), and is logged with the numbers behind it.
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { GatewayConfig, PathConfig } from '../../edge-config/schema.js';
@@ -17,7 +18,7 @@ import { WireGuardWatch, type WireGuardReading } from './wireguard-watch.js';
 export interface PathStatus extends QualitySnapshot {
   name: string;
   state: LinkState;
-  /** False for a path with neither a probe nor a WireGuard interface: only real requests inform it. */
+  /** False for a path with neither a probe nor a WireGuard interface: nothing settles it, so its state stays unknown. */
   monitored: boolean;
   /** For a path with a WireGuard interface: its last reading. */
   wireguard?: WireGuardStatus;
@@ -53,6 +54,8 @@ interface Prober {
   lastSentAt: number | undefined;
   /** Send times of probes in flight. */
   outstanding: Set<number>;
+  /** Connections the pool has opened so far: a probe during which it opened one has no usable round-trip time. */
+  connects: number;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -235,22 +238,35 @@ export class LinkMonitor {
     p.lastSentAt = sentAt;
     p.outstanding.add(sentAt);
     const deadline = p.timing.deadlineMs();
+    const connectsAtSend = p.connects;
     void probeOnce(p, deadline, p.hardTimeoutMs).then((ok) => {
       p.outstanding.delete(sentAt);
       if (w.probe !== p) return;
       const rtt = performance.now() - sentAt;
-      if (ok) p.timing.answered(rtt);
-      else p.timing.lost();
-      w.quality.record(ok ? rtt : null);
+      // A connection opened while this probe was out may not be its own (probes
+      // run in parallel while one is overdue): dropping the time of both errs
+      // towards fewer samples, never towards a set-up time read as a round trip.
+      const timed = p.connects === connectsAtSend;
+      if (!ok) {
+        p.timing.lost();
+        w.quality.record(null);
+      } else if (timed) {
+        p.timing.answered(rtt);
+        w.quality.record(rtt);
+      } else {
+        p.timing.answered();
+        w.quality.recordUntimed();
+      }
       this.#observe(w, ok, 'probe');
       this.#schedule(w);
     });
   }
 
   #observe(w: Watched, ok: boolean, source: 'probe' | 'request' | 'wireguard'): void {
-    if (w.machine.recoversWith(ok)) w.quality.forgetLosses();
+    const at = performance.now();
+    if (w.machine.recoversWith(ok, at)) w.quality.forgetLosses();
     const q = w.quality.snapshot(this.#link.degraded);
-    const change = w.machine.observe(ok, isDegraded(q, this.#link.degraded), w.quality.isClear(this.#link.degraded));
+    const change = w.machine.observe({ ok, degraded: isDegraded(q, this.#link.degraded), clear: w.quality.isClear(this.#link.degraded), at });
     if (!change) return;
     const log = change.to === 'up' ? this.#logger.info.bind(this.#logger) : this.#logger.warn.bind(this.#logger);
     const details: PathStateChange = {
@@ -284,7 +300,9 @@ function prober(config: PathConfig, probe: NonNullable<PathConfig['probe']>, dow
     connect: { timeout: probe.timeoutMs, ...(config.localAddress !== undefined && { localAddress: config.localAddress }) },
   });
   const timing = new ProbeTiming({ ...probe, maxOutstanding });
-  return { pool, path: url.pathname + url.search, timing, hardTimeoutMs: probe.timeoutMs, lastSentAt: undefined, outstanding: new Set(), timer: undefined };
+  const p: Prober = { pool, path: url.pathname + url.search, timing, hardTimeoutMs: probe.timeoutMs, lastSentAt: undefined, outstanding: new Set(), connects: 0, timer: undefined };
+  pool.on('connect', () => p.connects++);
+  return p;
 }
 
 /**

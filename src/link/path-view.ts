@@ -2,7 +2,8 @@
 // monitor produces these, path choice (src/gateway) consumes them.
 import type { ClassName } from '../../edge-config/schema.js';
 
-export type LinkState = 'up' | 'degraded' | 'down';
+/** unknown: no probe has settled the path yet (or nothing ever can: a path with neither a probe nor a WireGuard interface). */
+export type LinkState = 'unknown' | 'up' | 'degraded' | 'down';
 
 export interface PathView {
   name: string;

@@ -36,6 +36,19 @@ describe('probe deadlines', () => {
     t.answered(2);
     expect(t.deadlineMs()).toBe(400);
   });
+
+  it('lets an answer without a usable time (connection set-up) end the backoff, not shape the deadline', () => {
+    const fresh = new ProbeTiming(SETTINGS);
+    // A first probe that paid a 900 ms connection set-up would otherwise stretch the deadlines of the probes after it.
+    fresh.answered();
+    expect(fresh.deadlineMs()).toBe(1000);
+    fresh.answered(2);
+    expect(fresh.deadlineMs()).toBe(400);
+    const t = warmed(2);
+    t.lost();
+    t.answered();
+    expect(t.deadlineMs()).toBe(400);
+  });
 });
 
 describe('probe cadence', () => {

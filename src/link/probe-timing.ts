@@ -36,8 +36,14 @@ export class ProbeTiming {
 
   constructor(private readonly s: ProbeTimingSettings) {}
 
-  /** A probe answered after `rttMs`. */
-  answered(rttMs: number): void {
+  /**
+   * A probe answered after `rttMs`; without it, an answer whose time is not
+   * the path's round trip (it included connection set-up): it ends the
+   * backoff but does not shape the deadlines.
+   */
+  answered(rttMs?: number): void {
+    this.#backoff = 1;
+    if (rttMs === undefined) return;
     if (this.#srtt === undefined) {
       this.#srtt = rttMs;
       this.#rttvar = rttMs / 2;
@@ -45,7 +51,6 @@ export class ProbeTiming {
       this.#rttvar = (1 - BETA) * this.#rttvar + BETA * Math.abs(this.#srtt - rttMs);
       this.#srtt = (1 - ALPHA) * this.#srtt + ALPHA * rttMs;
     }
-    this.#backoff = 1;
   }
 
   /** A probe got no answer within its deadline. */

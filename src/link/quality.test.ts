@@ -20,9 +20,41 @@ describe('link quality', () => {
     expect(q.snapshot(t)).toMatchObject({ lossPct: 0, samples: 3 });
   });
 
+  it('counts an answer that had to open its connection as answered, but not as a round trip', () => {
+    const q = new LinkQuality(20);
+    // The first probe's 900 ms were mostly connection set-up.
+    q.recordUntimed();
+    for (const r of [10, 12, 10, 12]) q.record(r);
+    q.record(null);
+    const s = q.snapshot(t);
+    expect(s.rttMs).toBeCloseTo(10.4, 5);
+    expect(s.rttP95Ms).toBe(12);
+    expect(s.jitterMs).toBeCloseTo(2 / 16, 5);
+    expect(s).toMatchObject({ lossPct: 100 / 6, samples: 6 });
+  });
+
+  it('seeds the RTT with the median of the first three answers: one slow answer at start does not linger', () => {
+    const q = new LinkQuality(20);
+    q.record(115);
+    q.record(3);
+    expect(q.snapshot(t).rttMs).toBeUndefined();
+    q.record(3.2);
+    expect(q.snapshot(t).rttMs).toBe(3.2);
+    // Seeded with 115 the EWMA would still read above 20 ms seven answers later.
+    for (let i = 0; i < 7; i++) q.record(3);
+    expect(q.snapshot(t).rttMs).toBeLessThan(3.2);
+    expect(q.snapshot(t).jitterMs).toBeLessThan(0.1);
+  });
+
+  it('has no RTT while every answer so far was untimed', () => {
+    const q = new LinkQuality(20);
+    q.recordUntimed();
+    expect(q.snapshot(t)).toMatchObject({ rttMs: undefined, rttP95Ms: undefined, jitterMs: 0, lossPct: 0, score: 100 });
+  });
+
   it('computes jitter as RFC 3550 does: J += (|D| - J)/16', () => {
     const q = new LinkQuality();
-    q.record(10);
+    for (const r of [10, 10, 10]) q.record(r);
     q.record(26);
     expect(q.snapshot(t).jitterMs).toBeCloseTo(1, 5);
     q.record(10);

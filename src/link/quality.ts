@@ -8,6 +8,17 @@
 // from one losing under 4% takes more than 20 of them (a 10% link shows 25
 // clean outcomes in a row one time in 14). So leaving DEGRADED is judged over
 // twice the window, at half the loss.
+//
+// A probe that had to open its connection first (TCP, and through a tunnel
+// whose WireGuard handshake is still pending, that handshake too) took
+// set-up time the link's round trip does not have: it counts as answered, for
+// loss, but not towards RTT, its percentiles or jitter. Seeding the EWMA with
+// it would read high for tens of seconds after start. For the same reason the
+// EWMA is seeded with the median of the first SEED_SAMPLES timed answers, not
+// with the first alone: at α = 0.2 a seed twenty times too high still shows
+// double 15 samples (7 s) later, and the first answers of a path are the ones
+// most likely slowed by something other than the link (set-up the pool does
+// not report, the gateway's own start-up work, a host busy with other things).
 
 export interface QualitySnapshot {
   rttMs: number | undefined;
@@ -25,11 +36,17 @@ export interface DegradedThresholds {
 }
 
 const EWMA_ALPHA = 0.2;
+const SEED_SAMPLES = 3;
+
+/** An outcome in the window: a timed answer (its RTT), an answer without a usable time, or a loss (null). */
+type Outcome = number | 'untimed' | null;
 
 export class LinkQuality {
-  /** The last 2 × windowSize outcomes, oldest first: RTTs, null for a loss. */
-  readonly #outcomes: (number | null)[] = [];
+  /** The last 2 × windowSize outcomes, oldest first. */
+  readonly #outcomes: Outcome[] = [];
   #ewma: number | undefined;
+  /** Timed RTTs while there are too few to seed the EWMA. */
+  readonly #seed: number[] = [];
   #jitter = 0;
   #lastRtt: number | undefined;
 
@@ -37,13 +54,29 @@ export class LinkQuality {
 
   /** A completed probe or request (its RTT), or a lost one (null). */
   record(rttMs: number | null): void {
-    this.#outcomes.push(rttMs);
-    if (this.#outcomes.length > 2 * this.windowSize) this.#outcomes.shift();
+    this.#push(rttMs);
     if (rttMs === null) return;
-    this.#ewma = this.#ewma === undefined ? rttMs : this.#ewma + EWMA_ALPHA * (rttMs - this.#ewma);
+    if (this.#ewma === undefined) {
+      this.#seed.push(rttMs);
+      if (this.#seed.length < SEED_SAMPLES) return;
+      // The seed stands for its samples: jitter counts from it too.
+      this.#ewma = this.#lastRtt = median(this.#seed);
+      return;
+    }
+    this.#ewma += EWMA_ALPHA * (rttMs - this.#ewma);
     // RFC 3550: J += (|D| - J) / 16
     if (this.#lastRtt !== undefined) this.#jitter += (Math.abs(rttMs - this.#lastRtt) - this.#jitter) / 16;
     this.#lastRtt = rttMs;
+  }
+
+  /** An answer whose time included connection set-up: it counts against loss, not as a round trip. */
+  recordUntimed(): void {
+    this.#push('untimed');
+  }
+
+  #push(outcome: Outcome): void {
+    this.#outcomes.push(outcome);
+    if (this.#outcomes.length > 2 * this.windowSize) this.#outcomes.shift();
   }
 
   /**
@@ -59,7 +92,7 @@ export class LinkQuality {
 
   snapshot(t: DegradedThresholds): QualitySnapshot {
     const window = this.#outcomes.slice(-this.windowSize);
-    const ok = window.filter((v): v is number => v !== null).sort((a, b) => a - b);
+    const ok = window.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
     const lossPct = lossPctOf(window);
     const p95 = ok.length === 0 ? undefined : ok[Math.min(ok.length - 1, Math.ceil(0.95 * ok.length) - 1)];
     return { rttMs: this.#ewma, rttP95Ms: p95, jitterMs: this.#jitter, lossPct, score: score(this.#ewma, this.#jitter, lossPct, t), samples: window.length };
@@ -77,7 +110,13 @@ export class LinkQuality {
   }
 }
 
-function lossPctOf(outcomes: readonly (number | null)[]): number {
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function lossPctOf(outcomes: readonly Outcome[]): number {
   if (outcomes.length === 0) return 0;
   return (100 * outcomes.filter((v) => v === null).length) / outcomes.length;
 }

@@ -61,7 +61,9 @@ describe('HTTP ingress (fuzz over real sockets)', () => {
       gatewayYaml(upstream.url, ROUTES, {
         gateway: '  limits: { maxBodyBytes: 256KiB, maxJsonRpcBodyBytes: 64KiB }',
         extra: 'replay: { ratePerSec: 100, backoff: { baseMs: 50, maxMs: 200 } }\nlink: { downAfter: 3, upAfter: 2 }',
-      }),
+        // Probed, so that real requests count for the path and "the path is UP" afterwards means something
+        // (an unprobed path is never judged: it stays unknown whatever happens).
+      }).replace(`baseUrl: ${upstream.url}`, `baseUrl: ${upstream.url}\n    probe: { url: "${upstream.url}${PROBE}" }`),
     );
   });
   afterAll(async () => {

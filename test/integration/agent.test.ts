@@ -51,10 +51,15 @@ function fleetSection(hubUrl: string): string {
   configGraceMs: 500`;
 }
 
-async function start(opts: { token?: string; buffer?: string } = {}): Promise<{ erp: ErpSimulator; hub: FakeHub; t: TestGateway }> {
+/** The probe `start({ probed: true })` gives the path. */
+const probeOf = (url: string) => `probe: { url: "${url}/ping", intervalMs: 100, timeoutMs: 100 }`;
+
+async function start(opts: { token?: string; buffer?: string; probed?: boolean } = {}): Promise<{ erp: ErpSimulator; hub: FakeHub; t: TestGateway }> {
   erp = await startErpSimulator();
   hub = await startFakeHub({ token: TOKEN });
-  t = await startTestGateway(gatewayYaml(erp.url, ROUTES, { extra: `${FAST_REPLAY}\n${fleetSection(hub.url)}`, ...(opts.buffer !== undefined && { buffer: opts.buffer }) }), {
+  let yaml = gatewayYaml(erp.url, ROUTES, { extra: `${FAST_REPLAY}\n${fleetSection(hub.url)}`, ...(opts.buffer !== undefined && { buffer: opts.buffer }) });
+  if (opts.probed) yaml = yaml.replace(`baseUrl: ${erp.url}`, `baseUrl: ${erp.url}\n    ${probeOf(erp.url)}`);
+  t = await startTestGateway(yaml, {
     'fleet.token': `${opts.token ?? TOKEN}\n`,
   });
   return { erp, hub, t };
@@ -92,7 +97,8 @@ describe('fleet agent: connection', () => {
       store: { id: 'store-test', region: 'test', tags: [] },
       version: packageVersion(),
       configVersion: t.gw.configVersion(),
-      paths: [{ name: 'fiber', state: 'up' }],
+      // The test gateway's path has no probe nor WireGuard interface: nothing judges it.
+      paths: [{ name: 'fiber', state: 'unknown' }],
     });
     expect(packageVersion()).toMatch(/^\d+\.\d+\.\d+/);
   });
@@ -104,7 +110,7 @@ describe('fleet agent: connection', () => {
     const echo = await request(`${t.gw.url}/_sim/echo`);
     await echo.body.dump();
     const withRequest = await hub.waitFor<TelemetryMessage>((m) => m.type === 'telemetry' && (m as TelemetryMessage).requests.normal?.forwarded === 1, { since });
-    expect(withRequest).toMatchObject({ configVersion: t.gw.configVersion(), paths: [{ name: 'fiber', state: 'up' }], queue: { pending: 0, dead: 0 } });
+    expect(withRequest).toMatchObject({ configVersion: t.gw.configVersion(), paths: [{ name: 'fiber', state: 'unknown' }], queue: { pending: 0, dead: 0 } });
     await eventually(() => expect(telemetry(hub).length).toBeGreaterThanOrEqual(5), 5000);
     const ts = telemetry(hub).map((m) => m.ts);
     const gaps = ts.slice(1).map((v, i) => v - ts[i]!);
@@ -292,12 +298,15 @@ describe('fleet agent: config.apply', () => {
   });
 
   it('rolls back a configuration under which a path that was UP goes DOWN, and says which check failed', async () => {
-    const { erp, hub, t } = await start();
+    // Only a path its probes have shown UP counts: one nothing has judged yet (unknown) might never have worked.
+    const { erp, hub, t } = await start({ probed: true });
     await hub.waitFor(isHello);
+    await eventually(async () => expect(((await (await request(`${t.gw.adminUrl}/v1/status`)).body.json()) as { paths: unknown }).paths).toMatchObject([{ name: 'fiber', state: 'up' }]));
     const before = readFileSync(t.configFile, 'utf8');
     const oldVersion = t.gw.configVersion();
     // A wrong ingress address: the pushed config's probes find nothing there.
-    const yaml = before.replace(`baseUrl: ${erp.url}`, 'baseUrl: http://127.0.0.1:1\n    probe: { url: "http://127.0.0.1:1/ping", intervalMs: 100, timeoutMs: 100 }');
+    const yaml = before.replace(`baseUrl: ${erp.url}\n    ${probeOf(erp.url)}`, `baseUrl: http://127.0.0.1:1\n    ${probeOf('http://127.0.0.1:1')}`);
+    expect(yaml).not.toBe(before);
     const result = await hub.command('config.apply', { yaml, graceMs: 5000 });
     expect(result).toMatchObject({ ok: false, error: { code: 'rolled_back', message: expect.stringMatching(/^path_down: path fiber went DOWN/) } });
     expect(readFileSync(t.configFile, 'utf8')).toBe(before);

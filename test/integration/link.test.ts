@@ -38,6 +38,17 @@ async function pathStatus(g: TestGateway) {
 }
 
 describe('link monitor', () => {
+  it('says UNKNOWN right after start, in status and metrics, until probes settle the path', async () => {
+    erp = await startErpSimulator();
+    // The ingress does not answer: the first probe can only settle the path at its 3 s deadline.
+    erp.setBehavior({ mode: 'hang' });
+    t = await startTestGateway(probedYaml(erp, '{ downAfter: 2, upAfter: 3 }').replace('timeoutMs: 100 }', 'timeoutMs: 3000 }'));
+    expect(await pathStatus(t)).toMatchObject({ state: 'unknown', monitored: true, rttMs: null });
+    expect(await (await request(`${t.gw.adminUrl}/metrics`)).body.text()).toMatch(/storegw_link_state\{path="fiber"\} -1/);
+    await eventually(async () => expect((await pathStatus(t!)).state).toBe('down'), 10_000, 20);
+    expect(t.logs()).toMatch(/"from":"unknown","to":"down"/);
+  });
+
   it('takes a failing path DOWN after downAfter probes, serves fast answers meanwhile, and brings it UP after upAfter', async () => {
     erp = await startErpSimulator();
     t = await startTestGateway(probedYaml(erp, '{ downAfter: 2, upAfter: 3 }'));
@@ -141,7 +152,8 @@ describe('link monitor', () => {
     expect(await live.body.json()).toMatchObject({ error: 'upstream_unavailable' });
     expect(performance.now() - started).toBeLessThan(1000);
     expect((await (await request(`${t.gw.adminUrl}/metrics`)).body.text())).toMatch(/storegw_link_state\{path="fiber"\} 0/);
-    expect(t.logs().match(/"path fiber is (UP|DOWN)"/g)).toEqual(['"path fiber is DOWN"']);
+    // Settled UP at start, then DOWN, and never UP since.
+    expect(t.logs().match(/"path fiber is (UP|DOWN)"/g)).toEqual(['"path fiber is UP"', '"path fiber is DOWN"']);
 
     // The kept path is still probed: it comes back when its target does.
     erp.setBehavior({ mode: 'ok' });

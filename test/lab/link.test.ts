@@ -1,14 +1,17 @@
 // Link quality on real tunnels: the gateway runs in the lab's store namespace
 // with a fiber and a metered LTE uplink, each a wireguard-go tunnel to nginx
 // in the region namespace, in front of the ERP simulator. Each scenario
-// asserts what the store sees when links are cut, lossy or thin.
+// asserts what the store sees when links are cut, lossy or thin. The gateway
+// starts with the fiber cut, so what status says before any probe has settled
+// a path can be read (issue #19).
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
 import { eventually, posOrderBody, posOrdersRoute } from '../support/pos.js';
 import { describeLab } from './describe-lab.js';
-import { labGatewayYaml, startLabGateway, type LabGateway } from './lab-gateway.js';
+import { labGatewayYaml, startLabGateway, type LabGateway, type LabPathStatus } from './lab-gateway.js';
 import { Lab } from './topology.js';
 
 const ROUTES = `${posOrdersRoute(3000)}
@@ -42,6 +45,49 @@ const LINK = '{ downAfter: 3, upAfter: 5, degraded: { rttMs: 100, lossPct: 5, ji
 let lab: Lab;
 let erp: ErpSimulator;
 let gw: LabGateway;
+/** Paths as status said right after the gateway was ready, and 5 s after. */
+let atStart: Record<string, LabPathStatus>;
+let at5s: Record<string, LabPathStatus>;
+/** Keep-alive round trips through lte, measured in the same 5 s. */
+let keepAlive: { medianMs: number; ms: number[] };
+
+// Runs inside the store namespace: keep-alive HTTP round trips to a URL
+// through one tunnel (bound to its address, as the gateway's probes are), with
+// undici as the gateway uses it. The connection is opened by warm-up requests
+// first; then one request every gapMs (the probes' steady cadence is 500 ms).
+const KEEPALIVE_SCRIPT = `
+const o = JSON.parse(process.argv[1]);
+const { Pool } = require(o.undici);
+const url = new URL(o.url);
+const pool = new Pool(url.origin, { connections: 1, connect: { localAddress: o.localAddress } });
+const once = async () => {
+  const t0 = performance.now();
+  const r = await pool.request({ method: 'GET', path: url.pathname });
+  await r.body.dump();
+  if (r.statusCode !== 200) throw new Error('status ' + r.statusCode);
+  return performance.now() - t0;
+};
+(async () => {
+  for (let i = 0; i < o.warmup; i++) await once();
+  const ms = [];
+  for (let i = 0; i < o.n; i++) {
+    await new Promise((r) => setTimeout(r, o.gapMs));
+    ms.push(await once());
+  }
+  await pool.close();
+  ms.sort((a, b) => a - b);
+  process.stdout.write(JSON.stringify({ medianMs: ms[Math.floor(ms.length / 2)], ms }), () => process.exit(0));
+})().catch((e) => process.stdout.write(JSON.stringify({ error: String(e) }), () => process.exit(1)));
+`;
+
+/** The median keep-alive HTTP round trip from the store to `uplink`'s probe URL, through its tunnel. */
+async function keepAliveRoundTrip(uplink: string): Promise<{ medianMs: number; ms: number[] }> {
+  const u = lab.uplinks[uplink]!;
+  const undici = createRequire(import.meta.url).resolve('undici');
+  const args = { undici, url: u.probeUrl, localAddress: u.storeTunnelAddress, warmup: 3, n: 15, gapMs: 250 };
+  const { stdout } = await lab.exec('store', process.execPath, ['-e', KEEPALIVE_SCRIPT, JSON.stringify(args)], { timeoutMs: 30_000 });
+  return JSON.parse(stdout) as { medianMs: number; ms: number[] };
+}
 
 async function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const t0 = performance.now();
@@ -72,7 +118,18 @@ describeLab('link quality on real WireGuard tunnels', () => {
     lab = await Lab.create();
     erp = await startErpSimulator({ host: lab.mgmt.hostAddress, port: 0 });
     await lab.startNginx(erp.url);
+    // The fiber is out when the gateway starts: its first probe can settle nothing before its deadline (probe.timeoutMs).
+    await lab.cut('fiber');
     gw = await startLabGateway(lab, labGatewayYaml(lab, { routes: ROUTES, link: LINK, pathExtra: { lte: 'allowClasses: [critical, interactive]\n    metered: true' } }));
+    atStart = await gw.paths();
+    // Start-up (a node process loading, on a busy host seconds) ends with the monitor's first probes: 5 s counts from ready.
+    const readyAt = performance.now();
+    const measuring = keepAliveRoundTrip('lte');
+    await new Promise((r) => setTimeout(r, readyAt + 5000 - performance.now()));
+    at5s = await gw.paths();
+    keepAlive = await measuring;
+    await eventually(async () => expect((await states()).fiber).toBe('down'), 10_000, 20);
+    await lab.restore('fiber');
     await eventually(async () => expect(await gw.paths()).toMatchObject({ fiber: { state: 'up', rttMs: expect.any(Number) }, lte: { state: 'up', rttMs: expect.any(Number) } }), 15_000);
   }, 60_000);
 
@@ -80,6 +137,22 @@ describeLab('link quality on real WireGuard tunnels', () => {
     await gw?.stop();
     await lab?.destroy();
     await erp?.close();
+  });
+
+  it('says unknown for a path right after start, until its probes settle it: lte UP on its first answer, the cut fiber DOWN after downAfter failures', () => {
+    expect(atStart.fiber).toMatchObject({ state: 'unknown', rttMs: null });
+    const logs = gw.logs();
+    expect(logs).toMatch(/"path":"lte","from":"unknown","to":"up"/);
+    expect(logs).toMatch(/"path":"fiber","from":"unknown","to":"down"/);
+    // Never UP before a probe said so.
+    expect(logs).not.toMatch(/"path":"fiber","from":"unknown","to":"up"/);
+  });
+
+  it('reads an RTT 5 s after start within 50% of a keep-alive HTTP round trip through the same tunnel: connection set-up is left out', () => {
+    const rttMs = at5s.lte?.rttMs;
+    expect(rttMs).toEqual(expect.any(Number));
+    console.info(`lte: gateway RTT 5 s after start ${rttMs!.toFixed(2)} ms (jitter ${at5s.lte!.jitterMs} ms), keep-alive round trip median ${keepAlive.medianMs.toFixed(2)} ms [${keepAlive.ms.map((v) => v.toFixed(2)).join(' ')}]`);
+    expect(Math.abs(rttMs! - keepAlive.medianMs)).toBeLessThanOrEqual(0.5 * keepAlive.medianMs);
   });
 
   it('reads each tunnel\'s WireGuard state: handshake age in status and metrics', async () => {

@@ -16,6 +16,12 @@ function sample(ts: number, over: Partial<TelemetryMessage> = {}): TelemetryMess
 }
 
 describe('telemetry roll-up', () => {
+  it('ranks unknown worse than up and better than degraded: a merged message does not vouch for a span the gateway had not judged', () => {
+    const path = (state: TelemetryMessage['paths'][number]['state']) => ({ paths: [{ name: 'fiber', state, score: 99, rttMs: 10, jitterMs: 1, lossPct: 0 }] });
+    expect(rollUp([sample(1000, path('unknown')), sample(2000, path('up'))]).paths[0]!.state).toBe('unknown');
+    expect(rollUp([sample(1000, path('unknown')), sample(2000, path('degraded'))]).paths[0]!.state).toBe('degraded');
+  });
+
   it('keeps the worst path state, the largest loss and queue, the summed requests, and the first timestamp', () => {
     const merged = rollUp([
       sample(1000),

@@ -4,7 +4,8 @@
 // time of its first sample. Pure.
 import type { PathTelemetry, TelemetryMessage } from '../protocol.js';
 
-const SEVERITY = { up: 0, degraded: 1, down: 2 } as const;
+/** UNKNOWN is worse than UP: a merged message must not vouch for a span in which the gateway had not judged the path. */
+const SEVERITY = { up: 0, unknown: 1, degraded: 2, down: 3 } as const;
 
 const maxOf = (a: number | null | undefined, b: number | null | undefined): number | null => {
   if (a === null || a === undefined) return b ?? null;

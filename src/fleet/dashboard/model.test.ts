@@ -1,6 +1,8 @@
 // The dashboard's pure logic (public/model.js, the browser's own module).
 import { describe, expect, it } from 'vitest';
 import {
+  STATE_ICON,
+  STATE_TEXT,
   countStates,
   describeEvent,
   describeFleetResult,
@@ -36,6 +38,15 @@ const fleet = [
 const ids = (list: GatewayView[]) => list.map((g) => g.id);
 
 describe('sorting and filtering the fleet', () => {
+  it('has a word and a shape for a path the gateway has not judged yet (unknown), as for every other state', () => {
+    for (const state of ['up', 'degraded', 'down', 'offline', 'unknown'] as const) {
+      expect(STATE_TEXT[state], state).toEqual(expect.any(String));
+      expect(STATE_ICON[state], state).toEqual(expect.any(String));
+    }
+    expect(new Set(Object.values(STATE_ICON)).size).toBe(Object.keys(STATE_ICON).length);
+    expect(STATE_TEXT.unknown).toBe('Unknown');
+  });
+
   it('sorts by state worst first, by backlog, and keeps id order on ties', () => {
     expect(ids(sortGateways(fleet, 'state', 'asc'))).toEqual(['s-1', 's-4', 's-2', 's-3', 's-5']);
     expect(ids(sortGateways(fleet, 'pending', 'desc'))).toEqual(['s-4', 's-1', 's-2', 's-3', 's-5']);

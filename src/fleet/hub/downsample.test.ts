@@ -4,7 +4,7 @@ import { mergeRollups, minuteOf, rollUp, rollupView, type TelemetrySample } from
 const M = 60_000;
 const T0 = 1_700_000_040_000; // a minute boundary
 
-function sample(ts: number, fiber: 'up' | 'degraded' | 'down', rttMs: number | null, pending: number): TelemetrySample {
+function sample(ts: number, fiber: 'unknown' | 'up' | 'degraded' | 'down', rttMs: number | null, pending: number): TelemetrySample {
   return {
     ts,
     configVersion: 'v1',
@@ -34,6 +34,13 @@ describe('telemetry downsampling', () => {
       queue: { pending: 4, pendingMax: 9, oldestAgeSMax: 9 },
       requests: { critical: { forwarded: 6 } },
     });
+  });
+
+  it('calls a minute unknown when a sample had the path unknown and none had it worse', () => {
+    const unknownThenUp = rollUp([sample(T0, 'unknown', null, 0), sample(T0 + 20_000, 'up', 10, 0)]).get(T0)!;
+    expect(rollupView(T0, unknownThenUp).paths).toMatchObject([{ name: 'fiber', state: 'unknown', upPct: 50 }]);
+    const unknownThenDown = rollUp([sample(T0, 'unknown', null, 0), sample(T0 + 20_000, 'down', null, 0)]).get(T0)!;
+    expect(rollupView(T0, unknownThenDown).paths).toMatchObject([{ name: 'fiber', state: 'down' }]);
   });
 
   it('merges two roll-ups of one minute exactly as one', () => {

@@ -121,7 +121,8 @@ export function rollupView(minute: number, r: Rollup) {
     paths: Object.entries(r.paths).map(([name, p]) => ({
       name,
       // The worst state seen in the minute: an outage of 10 s is not averaged away.
-      state: p.down > 0 ? 'down' : p.degraded > 0 ? 'degraded' : 'up',
+      // Samples in none of the three were unknown (the gateway had not judged the path).
+      state: p.down > 0 ? 'down' : p.degraded > 0 ? 'degraded' : p.up < p.n ? 'unknown' : 'up',
       upPct: round((p.up / p.n) * 100),
       score: round(p.scoreSum / p.n),
       scoreMin: p.scoreMin,

@@ -11,6 +11,12 @@ describe('gateway selection', () => {
     expect(gatewayState(true, [])).toBe('down');
   });
 
+  it('leaves paths the gateway has not judged (unknown) out of up, and counts a store with none judged as degraded', () => {
+    expect(gatewayState(true, [{ state: 'up' }, { state: 'unknown' }])).toBe('up');
+    expect(gatewayState(true, [{ state: 'down' }, { state: 'unknown' }])).toBe('degraded');
+    expect(gatewayState(true, [{ state: 'unknown' }, { state: 'unknown' }])).toBe('degraded');
+  });
+
   it('selects by region, tag, both or neither', () => {
     const g = { region: 'eu-west', tags: ['pilot', 'mall'] };
     expect(selects({}, g)).toBe(true);

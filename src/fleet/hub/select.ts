@@ -1,5 +1,6 @@
 // Which gateways a list filter, a fleet command or a rollout means, and the
 // one-word state ops sort the fleet by. Pure.
+import type { PathTelemetry } from '../protocol.js';
 
 export const STATE_FILTERS = ['online', 'offline', 'up', 'degraded', 'down'] as const;
 export type StateFilter = (typeof STATE_FILTERS)[number];
@@ -10,10 +11,16 @@ export interface Selector {
   tag?: string | undefined;
 }
 
-/** up: every path up; down: none carries traffic; degraded: in between; offline: not connected to the hub. */
-export function gatewayState(online: boolean, paths: readonly { state: 'up' | 'degraded' | 'down' }[]): GatewayState {
+/**
+ * up: every path the gateway has judged is up (a path it has not judged yet,
+ * or cannot judge — no probe, no WireGuard — is no fault of the store); down:
+ * none carries traffic; degraded: in between, and while no path is judged;
+ * offline: not connected to the hub.
+ */
+export function gatewayState(online: boolean, paths: readonly Pick<PathTelemetry, 'state'>[]): GatewayState {
   if (!online) return 'offline';
-  if (paths.length > 0 && paths.every((p) => p.state === 'up')) return 'up';
+  const judged = paths.filter((p) => p.state !== 'unknown');
+  if (judged.length > 0 && judged.every((p) => p.state === 'up')) return 'up';
   return paths.some((p) => p.state !== 'down') ? 'degraded' : 'down';
 }
 

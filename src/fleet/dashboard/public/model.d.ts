@@ -1,6 +1,6 @@
 // Types of model.js (plain JS for the browser, no build step), for the unit tests.
 export type GatewayState = 'up' | 'degraded' | 'down' | 'offline';
-export type LinkState = 'up' | 'degraded' | 'down';
+export type LinkState = 'unknown' | 'up' | 'degraded' | 'down';
 
 export interface PathView {
   name: string;
@@ -52,8 +52,8 @@ export interface Filter {
 }
 
 export const STATES: GatewayState[];
-export const STATE_TEXT: Record<GatewayState, string>;
-export const STATE_ICON: Record<GatewayState, string>;
+export const STATE_TEXT: Record<GatewayState | LinkState, string>;
+export const STATE_ICON: Record<GatewayState | LinkState, string>;
 export const SORTABLE: string[];
 export function bestPath<G extends { paths?: PathView[] }>(g: G): PathView | undefined;
 export function sortGateways<G extends GatewayView>(list: G[], key: string, dir: 'asc' | 'desc'): G[];

@@ -4,9 +4,13 @@
 
 export const STATES = ['up', 'degraded', 'down', 'offline'];
 
-/** Text and a shape for each state: the page never tells states apart by colour alone. */
-export const STATE_TEXT = { up: 'Up', degraded: 'Degraded', down: 'Down', offline: 'Offline' };
-export const STATE_ICON = { up: '✓', degraded: '!', down: '✕', offline: '○' };
+/**
+ * Text and a shape for each state: the page never tells states apart by colour
+ * alone. unknown is a path's only (the gateway has not judged it yet, or has
+ * nothing to judge it by), never a store's.
+ */
+export const STATE_TEXT = { up: 'Up', degraded: 'Degraded', down: 'Down', offline: 'Offline', unknown: 'Unknown' };
+export const STATE_ICON = { up: '✓', degraded: '!', down: '✕', offline: '○', unknown: '?' };
 
 /** Worst first: what ops look at first when sorting by state. */
 const SEVERITY = { down: 0, offline: 1, degraded: 2, up: 3 };
