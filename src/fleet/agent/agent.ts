@@ -124,6 +124,8 @@ export class FleetAgent {
         clearInterval(this.#drainTimer);
         this.#drainTimer = setInterval(() => this.#drain(), DRAIN_TICK_MS);
         this.#drainTimer.unref();
+        // The hub shares a region's drain budget by backlog: it hears this one's at once, not a telemetry interval later.
+        this.#sample().catch((e: Error) => this.#logger.error({ err: e }, 'cannot take telemetry'));
       })
       .catch((e: Error) => this.#logger.error({ err: e }, 'cannot say hello to the fleet hub'));
   }
@@ -212,6 +214,11 @@ export class FleetAgent {
     if (m.type === 'error') {
       // Never answered: two sides answering each other's errors would never stop.
       this.#logger.warn({ re: m.re, code: m.error.code, error: m.error.message }, 'the fleet hub refused a message from this gateway');
+      return;
+    }
+    if (m.type === 'drain.grant') {
+      this.#host.replay.grant(m.ratePerSec, m.leaseMs);
+      this.#logger.debug({ ratePerSec: m.ratePerSec, leaseMs: m.leaseMs }, 'drain grant from the fleet hub');
       return;
     }
     void this.#commands.run(m).then((outcome) => this.#result(m.id, outcome));
