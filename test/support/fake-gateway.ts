@@ -283,14 +283,11 @@ export class FakeAgentHost implements AgentHost {
     },
   };
 
-  /** The drain grants the hub sent, in order. */
-  readonly grants: { ratePerSec: number; leaseMs: number }[] = [];
-
   readonly replay: AgentHost['replay'] = {
     pause: () => undefined,
     resume: () => undefined,
     setRate: () => undefined,
-    grant: (ratePerSec, leaseMs) => void this.grants.push({ ratePerSec, leaseMs }),
+    grant: () => undefined,
     wake: () => void this.wakes++,
     status: () => ({ paused: false, ratePerSec: 50, inflight: 0 }),
   };
