@@ -44,6 +44,13 @@ describe('hub configuration loading', () => {
     expect(config.rollouts).toEqual({ concurrency: 50 });
   });
 
+  it('takes region drain budgets, none by default', () => {
+    expect(parseHubConfig(MINIMAL, '/x/hub.yaml', {}).config).toMatchObject({ regions: {}, drain: { grantLeaseMs: 30_000 } });
+    const { config } = parseHubConfig(MINIMAL + 'regions:\n  eu-north: { drainBudgetPerSec: 400 }\ndrain: { grantLeaseMs: 10000 }\n', '/x/hub.yaml', {});
+    expect(config.regions).toEqual({ 'eu-north': { drainBudgetPerSec: 400 } });
+    expect(config.drain).toEqual({ grantLeaseMs: 10_000 });
+  });
+
   it('substitutes ${ENV}', () => {
     const { config } = parseHubConfig(MINIMAL.replace('port: 7070', 'port: "${HUB_PORT}"'), '/x/hub.yaml', { HUB_PORT: '7171' });
     expect(config.listen.port).toBe(7171);
@@ -62,6 +69,10 @@ describe('hub configuration loading', () => {
     ],
     ['bad size', MINIMAL + 'connections: { maxBufferedBytes: lots }\n', 'connections.maxBufferedBytes: has an invalid format'],
     ['missing variable', MINIMAL.replace('port: 7070', 'port: "${HUB_PORT}"'), 'listen.port: environment variable HUB_PORT is not set (line 3)'],
+    ['a budget of nothing', MINIMAL + 'regions: { eu-north: { drainBudgetPerSec: 0 } }\n', 'regions.eu-north.drainBudgetPerSec: must be > 0'],
+    ['a misspelt region key', MINIMAL + 'regions: { eu-north: { drainBudget: 10 } }\n', 'regions.eu-north.drainBudget: is not a known key'],
+    ['a region name too long', MINIMAL + `regions: { ${'r'.repeat(65)}: { drainBudgetPerSec: 10 } }\n`, `regions.${'r'.repeat(65)}: is not a known key`],
+    ['a lease too short', MINIMAL + 'drain: { grantLeaseMs: 10 }\n', 'drain.grantLeaseMs: must be >= 1000'],
     ['YAML syntax', 'version: 1\nlisten: { port: 1\n', 'YAML:'],
   ])('reports %s', (_name, text, expected) => {
     const out = problems(text);

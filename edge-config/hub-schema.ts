@@ -83,6 +83,32 @@ const Rollouts = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const Region = Type.Object(
+  {
+    drainBudgetPerSec: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1_000_000,
+      description: 'Journaled entries per second the region\'s stores may replay together: the hub grants each connected store a share, weighted by the age of its backlog. A store never replays faster than its own replay.ratePerSec.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** Keyed by region name, as gateways name theirs (store.region). */
+const Regions = Type.Record(Type.String({ pattern: '^.{1,64}$' }), Region, { default: {}, additionalProperties: false, description: 'Per-region settings; regions not listed have no drain budget.' });
+
+const Drain = Type.Object(
+  {
+    grantLeaseMs: Type.Integer({
+      minimum: 1000,
+      maximum: 600_000,
+      default: 30_000,
+      description: 'How long a store\'s drain grant holds without renewal (the hub renews it at half): a store that loses the hub is back at its own rate after at most this long.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const HubConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String()),
@@ -93,6 +119,8 @@ export const HubConfigSchema = Type.Object(
     connections: Connections,
     commands: Commands,
     rollouts: Rollouts,
+    regions: Regions,
+    drain: Drain,
   },
   { additionalProperties: false, title: 'storegw hub configuration' },
 );

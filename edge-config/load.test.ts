@@ -52,7 +52,7 @@ describe('gateway configuration loading', () => {
     expect(config.paths[0]).toMatchObject({ allowClasses: ['critical', 'interactive', 'normal', 'bulk'], maxInFlight: 32, metered: false });
     expect(config.routes[0]).toMatchObject({ mode: 'passthrough', timeoutMs: 10000, orderingKey: 'device' });
     expect(config.buffer).toEqual({ path: '/etc/storegw/data/journal.db', maxBytes: 2 ** 30, maxAgeHours: 168 });
-    expect(config.replay).toEqual({ ratePerSec: 50, concurrency: 4, backoff: { baseMs: 500, maxMs: 60000 }, maxServerErrorAttempts: 10 });
+    expect(config.replay).toEqual({ ratePerSec: 50, concurrency: 4, backoff: { baseMs: 500, maxMs: 60000 }, maxServerErrorAttempts: 10, startJitterMs: 2000 });
     expect(config.link).toEqual({ downAfter: 3, upAfter: 5, upHoldDownMs: 2000, wireguardIntervalMs: 5000, degraded: { rttMs: 300, lossPct: 5, jitterMs: 50 } });
   });
 

@@ -273,6 +273,12 @@ const Replay = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     maxServerErrorAttempts: Type.Integer({ minimum: 1, default: 10, description: 'A 500 is retried this many times, then the entry is dead.' }),
+    startJitterMs: Type.Integer({
+      minimum: 0,
+      maximum: 60_000,
+      default: 2000,
+      description: 'When a path comes back from DOWN, replay waits a random 0..startJitterMs before it starts: the stores of a region whose link returned at once do not all send at the same instant. 0: no wait.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

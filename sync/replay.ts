@@ -1,10 +1,12 @@
 // The replay engine: delivers journaled entries when the ERP can take them —
 // FIFO per ordering key, critical first, at most `concurrency` at once and at
-// most `ratePerSec` started per second — and records what became of each.
+// most `ratePerSec` started per second (lowered while a fleet hub's drain
+// grant runs) — and records what became of each.
 import type { Logger } from 'pino';
 import type { DedupeKind } from '../edge-config/schema.js';
 import type { Journal } from './journal.js';
 import type { DueEntry, EntryView, StoredResponse } from './journal-store.js';
+import { DrainLimit } from './drain-limit.js';
 import { decide, type AttemptOutcome, type BackoffSettings, type Decision } from './retry-policy.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -105,7 +107,10 @@ const PICK_BATCH = 8;
 export class ReplayEngine {
   readonly #deps: ReplayDeps;
   readonly #bucket: TokenBucket;
+  readonly #limit: DrainLimit;
   #paused = false;
+  /** Monotonic time until which nothing is picked: the jittered start after a link came back. */
+  #heldUntil = 0;
   #stopped = true;
   #inflight = 0;
   #wake: (() => void) | undefined;
@@ -121,6 +126,7 @@ export class ReplayEngine {
     this.#deps = deps;
     // The bucket runs on the monotonic clock: a wall-clock jump must not empty or stall it.
     this.#bucket = new TokenBucket(deps.settings().ratePerSec, performance.now());
+    this.#limit = new DrainLimit(deps.settings().ratePerSec);
   }
 
   start(): void {
@@ -150,9 +156,33 @@ export class ReplayEngine {
     this.wake();
   }
 
+  /** The gateway's own rate (its configuration, or an operator's word); a drain grant may hold it lower. */
   setRate(ratePerSec: number): void {
-    this.#bucket.setRate(ratePerSec, performance.now());
+    this.#limit.setOwn(ratePerSec);
+    this.#applyRate(performance.now());
     this.wake();
+  }
+
+  /** A fleet hub's share of its region's budget: at most this rate for `leaseMs`, then the own rate again. */
+  grant(ratePerSec: number, leaseMs: number): void {
+    this.#limit.grant(ratePerSec, leaseMs, performance.now());
+    this.#applyRate(performance.now());
+    this.wake();
+  }
+
+  /**
+   * Picks nothing for `ms` (the pause an operator set is separate). A link back
+   * from DOWN makes every entry that waited for it due at once, at every store
+   * it came back to: a random hold spreads their first requests out.
+   */
+  holdFor(ms: number): void {
+    this.#heldUntil = Math.max(this.#heldUntil, performance.now() + ms);
+  }
+
+  /** A lapsed grant leaves the bucket at the own rate again. */
+  #applyRate(mono: number): void {
+    const rate = this.#limit.rate(mono);
+    if (rate !== this.#bucket.rate) this.#bucket.setRate(rate, mono);
   }
 
   /** Something changed (a new entry, a finished attempt): look again now. */
@@ -161,7 +191,10 @@ export class ReplayEngine {
   }
 
   status() {
-    return { paused: this.#paused, ratePerSec: this.#bucket.rate, inflight: this.#inflight };
+    const mono = performance.now();
+    this.#applyRate(mono);
+    const grant = this.#limit.current(mono);
+    return { paused: this.#paused, ratePerSec: this.#bucket.rate, ownRatePerSec: this.#limit.own, grant: grant ?? null, inflight: this.#inflight };
   }
 
   #sleep(ms: number): Promise<void> {
@@ -187,9 +220,15 @@ export class ReplayEngine {
           continue;
         }
         const mono = performance.now();
+        if (mono < this.#heldUntil) {
+          await this.#sleep(Math.min(IDLE_POLL_MS, this.#heldUntil - mono));
+          continue;
+        }
+        this.#applyRate(mono);
         const tokens = this.#bucket.available(mono);
         if (tokens < 1) {
-          await this.#sleep(this.#bucket.msUntilToken(mono));
+          // At most a poll interval: a grant of 0 never fills the bucket, and a lapsing grant raises the rate.
+          await this.#sleep(Math.min(IDLE_POLL_MS, this.#bucket.msUntilToken(mono)));
           continue;
         }
         const due = await journal.due(Date.now(), Math.min(tokens, free), this.#leases);

@@ -40,4 +40,15 @@ describe('drain-rate token bucket', () => {
     expect(b.take(2999)).toBe(false);
     expect(b.take(3000)).toBe(true);
   });
+
+  it('lets nothing through at a rate of 0, not even the token left from before', () => {
+    const b = new TokenBucket(10, 0);
+    b.available(1000);
+    b.setRate(0, 1000);
+    expect(b.available(1000)).toBe(0);
+    expect(b.take(60_000)).toBe(false);
+    expect(b.msUntilToken(60_000)).toBe(Number.POSITIVE_INFINITY);
+    b.setRate(5, 60_000);
+    expect(b.take(60_200)).toBe(true);
+  });
 });

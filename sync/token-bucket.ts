@@ -45,6 +45,7 @@ export class TokenBucket {
   setRate(ratePerSec: number, now: number): void {
     this.#refill(now);
     this.#rate = ratePerSec;
-    this.#tokens = Math.min(this.#tokens, Math.max(1, ratePerSec));
+    // A rate of 0 holds replay: the token left from before must not let one more through.
+    this.#tokens = ratePerSec === 0 ? 0 : Math.min(this.#tokens, Math.max(1, ratePerSec));
   }
 }

@@ -73,6 +73,8 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     journal,
     closeSessions: (path) => ingress.websockets.closePath(path),
     wakeReplay: () => replay.wake(),
+    holdReplay: (ms) => replay.holdFor(ms),
+    startJitterMs: () => holder.current.loaded.config.replay.startJitterMs,
     logger,
   });
   const monitor = new LinkMonitor(initial.config.paths, initial.config.link, logger.child({ component: 'link' }), linkChanged);

@@ -2,7 +2,9 @@
 // new state through the monitor's views at once): the fleet hears of it, a
 // path gone DOWN closes its WebSocket sessions so their clients reconnect
 // through another, and a path back from DOWN makes due at once what waited
-// only because the ERP was unreachable, rather than at the end of its backoff.
+// only because the ERP was unreachable, rather than at the end of its backoff,
+// after a random hold (replay.startJitterMs): a link that comes back to a whole
+// region at once must not have every store send at the same instant.
 import type { Logger } from 'pino';
 import type { Journal } from '../../sync/journal.js';
 import type { PathStateChange } from '../link/monitor.js';
@@ -15,6 +17,12 @@ export interface LinkEventTargets {
   closeSessions(path: string): void;
   /** Has the replay engine look for due entries now. */
   wakeReplay(): void;
+  /** Has the replay engine pick nothing for this long. */
+  holdReplay(ms: number): void;
+  /** The longest hold (replay.startJitterMs), read at every use so a reload applies. */
+  startJitterMs(): number;
+  /** A number in [0, 1): tests pass a fixed one. */
+  random?(): number;
   logger: Logger;
 }
 
@@ -23,6 +31,7 @@ export function onLinkChange(t: LinkEventTargets): (change: PathStateChange) => 
     t.signals.emit('link', change);
     if (change.to === 'down') t.closeSessions(change.path);
     if (change.from !== 'down') return;
+    t.holdReplay(Math.floor((t.random ?? Math.random)() * t.startJitterMs()));
     t.journal
       .expedite()
       .then((n) => {

@@ -26,7 +26,8 @@ export async function gatewayStatus({ holder, monitor, journal, replay, backup }
     configVersion: version,
     paths: monitor.status().map(pathStatus),
     queue: { pending: q.pending, dead: q.dead, unknown: q.unknown, delivered: q.delivered, oldestAgeS: Math.round(q.oldestAgeS), bytes: q.bytes, maxBytes: q.maxBytes },
-    replay: { paused: r.paused, ratePerSec: r.ratePerSec, inflight: r.inflight },
+    // ratePerSec: the rate in force; ownRatePerSec: the configured or operator-set one a fleet drain grant may hold it below.
+    replay: { paused: r.paused, ratePerSec: r.ratePerSec, ownRatePerSec: r.ownRatePerSec, grant: r.grant, inflight: r.inflight },
     journalBackup: journalBackup(backup()),
   };
 }

@@ -54,6 +54,20 @@ describe('fleet protocol', () => {
     expect(parseCommandArgs('replay.pause', { now: true }).ok).toBe(false);
   });
 
+  it('takes a drain grant only with a rate and a lease in bounds, and says what is wrong', () => {
+    const grant = { type: 'drain.grant', id: 'g1', ts: 5, ratePerSec: 12.5, leaseMs: 30_000 };
+    expect(parseHubMessage(JSON.stringify(grant))).toEqual({ ok: true, message: grant });
+    expect(parseHubMessage(JSON.stringify({ ...grant, ratePerSec: 0 })).ok).toBe(true);
+    expect(parseHubMessage(JSON.stringify({ ...grant, ratePerSec: -1 }))).toEqual({ ok: false, error: { code: 'invalid', re: 'g1', message: 'drain.grant: /ratePerSec: must be >= 0' } });
+    expect(parseHubMessage(JSON.stringify({ ...grant, leaseMs: 10 }))).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringContaining('/leaseMs') } });
+    expect(parseHubMessage(JSON.stringify({ ...grant, leaseMs: 1.5 }))).toMatchObject({ ok: false, error: { message: expect.stringContaining('/leaseMs') } });
+    const { leaseMs: _lease, ...noLease } = grant;
+    expect(parseHubMessage(JSON.stringify(noLease))).toMatchObject({ ok: false, error: { message: expect.stringContaining('leaseMs') } });
+    expect(parseHubMessage(JSON.stringify({ ...grant, region: 'eu' }))).toMatchObject({ ok: false, error: { message: expect.stringContaining('(region)') } });
+    // The hub sends grants; a gateway does not.
+    expect(parseGatewayMessage(JSON.stringify(grant))).toMatchObject({ ok: false, error: { code: 'unknown_type' } });
+  });
+
   describe('unknown outcomes', () => {
     const RECEIPT = '00000000-0000-4000-8000-000000000001';
     const outcome = { receipt: RECEIPT, route: 'stock-barcode', cls: 'critical', reason: 'timeout after 8000 ms', attempts: 1 };

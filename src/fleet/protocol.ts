@@ -166,19 +166,38 @@ const Command = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The hub's share of its region's drain budget for this gateway: replay may
+ * start at most `ratePerSec` entries a second (never more than the gateway's
+ * own rate) for `leaseMs` from receipt. The hub renews it well before then; a
+ * grant not renewed lapses and the gateway drains at its own rate again. Not
+ * answered: the next grant supersedes it.
+ */
+const DrainGrant = Type.Object(
+  {
+    type: Type.Literal('drain.grant'),
+    ...Envelope,
+    /** 0 holds replay for the lease: the region's budget is spoken for. */
+    ratePerSec: Type.Number({ minimum: 0, maximum: 100_000 }),
+    leaseMs: Type.Integer({ minimum: 1000, maximum: 600_000 }),
+  },
+  { additionalProperties: false },
+);
+
 export type HelloMessage = Static<typeof Hello>;
 export type TelemetryMessage = Static<typeof Telemetry>;
 export type EventMessage = Static<typeof Event>;
 export type ResultMessage = Static<typeof Result>;
 export type ErrorMessage = Static<typeof ErrorMessage>;
 export type CommandMessage = Static<typeof Command>;
+export type DrainGrantMessage = Static<typeof DrainGrant>;
 export type PathTelemetry = Static<typeof PathTelemetrySchema>;
 export type QueueTelemetry = Static<typeof QueueTelemetrySchema>;
 export type EventName = (typeof EVENTS)[number];
 export type UnknownOutcome = Static<typeof UnknownOutcomeSchema>;
 
 export type GatewayMessage = HelloMessage | TelemetryMessage | EventMessage | ResultMessage | ErrorMessage;
-export type HubMessage = CommandMessage | ErrorMessage;
+export type HubMessage = CommandMessage | DrainGrantMessage | ErrorMessage;
 
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 const validators = {
@@ -188,12 +207,13 @@ const validators = {
   result: ajv.compile<ResultMessage>(Result),
   error: ajv.compile<ErrorMessage>(ErrorMessage),
   command: ajv.compile<CommandMessage>(Command),
+  'drain.grant': ajv.compile<DrainGrantMessage>(DrainGrant),
 };
 const argValidators = Object.fromEntries(COMMANDS.map((c) => [c, ajv.compile(CommandArgsSchemas[c])])) as Record<CommandName, ReturnType<typeof ajv.compile>>;
 const detailValidators = Object.fromEntries(Object.entries(EventDetailsSchemas).map(([e, schema]) => [e, ajv.compile(schema)])) as Partial<Record<EventName, ReturnType<typeof ajv.compile>>>;
 
 const FROM_GATEWAY = new Set(['hello', 'telemetry', 'event', 'result', 'error']);
-const FROM_HUB = new Set(['command', 'error']);
+const FROM_HUB = new Set(['command', 'drain.grant', 'error']);
 
 export type ProtocolErrorCode = 'too_large' | 'malformed' | 'unknown_type' | 'invalid';
 

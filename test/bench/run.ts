@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { drainBench } from './drain.js';
 import { fleetBench } from './fleet.js';
 import { installCleanup, repoRoot, stopAll } from './harness.js';
 import { journalBench } from './journal.js';
@@ -13,7 +14,7 @@ import { proxyOverhead } from './proxy-overhead.js';
 import type { BenchSection } from './section.js';
 import { formatTable } from './table.js';
 
-const SECTIONS: BenchSection[] = [proxyOverhead, journalBench, schedulerBench, schedulerLabBench, linkBench, fleetBench];
+const SECTIONS: BenchSection[] = [proxyOverhead, journalBench, schedulerBench, schedulerLabBench, linkBench, fleetBench, drainBench];
 
 async function main(): Promise<number> {
   installCleanup();

@@ -81,8 +81,8 @@ fleet:
 `;
 }
 
-/** `stores` are real gateways; `otherIds` may connect too (fake gateways, with gatewayToken(id)). */
-export async function startTestFleet(stores: { id: string; region: string }[], otherIds: string[] = []): Promise<TestFleet> {
+/** `stores` are real gateways; `otherIds` may connect too (fake gateways, with gatewayToken(id)); `hubExtra`: more top-level sections of hub.yaml. */
+export async function startTestFleet(stores: { id: string; region: string }[], otherIds: string[] = [], hubExtra = ''): Promise<TestFleet> {
   const dir = tempDir('storegw-dashboard-');
   writeFileSync(join(dir, 'gateway-tokens.yaml'), [...stores.map((s) => s.id), ...otherIds].map((id) => `${id}: ${gatewayToken(id)}`).join('\n') + '\n', { mode: 0o600 });
   writeFileSync(join(dir, 'ops.token'), `${OPERATOR_TOKEN}\n`, { mode: 0o600 });
@@ -97,7 +97,7 @@ auth:
   opsTokens: [ { tokenFile: ops.token, role: operator, name: ops-alice }, { tokenFile: viewer.token, role: viewer, name: noc-screen } ]
 connections: { heartbeatIntervalMs: 1000 }
 commands: { timeoutMs: 3000 }
-`,
+${hubExtra}`,
   );
   const lines: string[] = [];
   const destination = new Writable({

@@ -66,7 +66,11 @@ async function start(opts: { token?: string; buffer?: string; probed?: boolean }
 }
 
 async function adminStatus(g: TestGateway) {
-  return (await (await request(`${g.gw.adminUrl}/v1/status`)).body.json()) as { configVersion: string; replay: { paused: boolean; ratePerSec: number }; queue: { dead: number } };
+  return (await (await request(`${g.gw.adminUrl}/v1/status`)).body.json()) as {
+    configVersion: string;
+    replay: { paused: boolean; ratePerSec: number; ownRatePerSec: number; grant: { ratePerSec: number; remainingMs: number } | null };
+    queue: { dead: number };
+  };
 }
 
 async function sendOrder(g: TestGateway, uuid: string) {
@@ -111,8 +115,11 @@ describe('fleet agent: connection', () => {
     await echo.body.dump();
     const withRequest = await hub.waitFor<TelemetryMessage>((m) => m.type === 'telemetry' && (m as TelemetryMessage).requests.normal?.forwarded === 1, { since });
     expect(withRequest).toMatchObject({ configVersion: t.gw.configVersion(), paths: [{ name: 'fiber', state: 'unknown' }], queue: { pending: 0, dead: 0 } });
-    await eventually(() => expect(telemetry(hub).length).toBeGreaterThanOrEqual(5), 5000);
-    const ts = telemetry(hub).map((m) => m.ts);
+    await eventually(() => expect(telemetry(hub).length).toBeGreaterThanOrEqual(6), 5000);
+    // The first is sent right after hello (the hub shares drain budgets by backlog); the interval runs from the agent's start.
+    const ts = telemetry(hub)
+      .slice(1)
+      .map((m) => m.ts);
     const gaps = ts.slice(1).map((v, i) => v - ts[i]!);
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(TELEMETRY_MS - 20);
     expect(gaps.reduce((a, b) => a + b, 0) / gaps.length).toBeLessThan(TELEMETRY_MS * 2);
@@ -226,6 +233,28 @@ describe('fleet agent: connection', () => {
 });
 
 describe('fleet agent: commands', () => {
+  it('reports its backlog right after hello, takes a drain grant below its own rate for the lease, and refuses a malformed one', async () => {
+    const { hub, t } = await start();
+    const hello = hub.messages.length;
+    await hub.waitFor(isHello);
+    // Telemetry at once, not an interval later: the hub shares a region's budget by backlog.
+    const first = await hub.waitFor<TelemetryMessage>((m) => m.type === 'telemetry', { since: hello });
+    expect(first.ts - (hub.messages.find(isHello) as HelloMessage).ts).toBeLessThan(TELEMETRY_MS);
+
+    hub.send(JSON.stringify({ type: 'drain.grant', id: 'grant-1', ts: Date.now(), ratePerSec: 12.5, leaseMs: 1000 }));
+    await eventually(async () => expect((await adminStatus(t)).replay).toMatchObject({ ratePerSec: 12.5, ownRatePerSec: 200, grant: { ratePerSec: 12.5 } }), 2000, 20);
+    // Never above its own rate.
+    hub.send(JSON.stringify({ type: 'drain.grant', id: 'grant-2', ts: Date.now(), ratePerSec: 5000, leaseMs: 1000 }));
+    await eventually(async () => expect((await adminStatus(t)).replay).toMatchObject({ ratePerSec: 200, grant: { ratePerSec: 5000 } }), 2000, 20);
+    // The lease ends unrenewed: the own rate again.
+    await eventually(async () => expect((await adminStatus(t)).replay).toMatchObject({ ratePerSec: 200, grant: null }), 3000, 50);
+
+    const since = hub.messages.length;
+    hub.send(JSON.stringify({ type: 'drain.grant', id: 'grant-3', ts: Date.now(), ratePerSec: -1, leaseMs: 1000 }));
+    expect(await hub.waitFor((m) => m.type === 'error', { since })).toMatchObject({ re: 'grant-3', error: { code: 'invalid', message: 'drain.grant: /ratePerSec: must be >= 0' } });
+    expect((await adminStatus(t)).replay.grant).toBeNull();
+  });
+
   it('sets the replay rate, pauses and resumes, each visible in /v1/status, and acts once per command id', async () => {
     const { hub, t } = await start();
     await hub.waitFor(isHello);

@@ -287,6 +287,7 @@ export class FakeAgentHost implements AgentHost {
     pause: () => undefined,
     resume: () => undefined,
     setRate: () => undefined,
+    grant: () => undefined,
     wake: () => void this.wakes++,
     status: () => ({ paused: false, ratePerSec: 50, inflight: 0 }),
   };

@@ -19,6 +19,7 @@ import {
 import { CommandRunner, unknownCommand } from './commands.js';
 import { ConfigApplier } from './config-apply.js';
 import { HubConnection, type ConnectionSettings } from './connection.js';
+import { DrainWatch } from './drain-watch.js';
 import type { AgentHost } from './host.js';
 import type { Outcome } from './outcome.js';
 import { Spool, type SpooledMessage } from './spool.js';
@@ -48,6 +49,7 @@ export class FleetAgent {
   readonly #commands: CommandRunner;
   readonly #deltas = new RequestDeltas();
   readonly #quota = new QuotaWatch();
+  readonly #drainWatch: DrainWatch;
   readonly #unsubscribe: (() => void)[] = [];
   #stopped = false;
   /** Hello sent on the current connection: messages may go out directly. */
@@ -73,6 +75,10 @@ export class FleetAgent {
     this.#conn = new HubConnection(() => this.#connectionSettings(), { open: () => this.#opened(), frame: (f) => this.#frame(f), closed: () => this.#closed() }, logger);
     this.#applier = new ConfigApplier({ host, logger, event: (name, details) => this.#event(name, details), defaultGraceMs: () => this.#fleet().configGraceMs });
     this.#commands = new CommandRunner({ host, config: this.#applier, logger });
+    this.#drainWatch = new DrainWatch({
+      pending: async () => (await host.status()).queue.pending,
+      report: () => void this.#sample().catch((e: Error) => this.#logger.error({ err: e }, 'cannot take telemetry')),
+    });
   }
 
   async start(): Promise<void> {
@@ -99,6 +105,7 @@ export class FleetAgent {
     for (const u of this.#unsubscribe.splice(0)) u();
     clearTimeout(this.#telemetryTimer);
     clearInterval(this.#drainTimer);
+    this.#drainWatch.stop();
     await this.#applier.abort();
     await this.#conn.stop();
     this.#spool.close();
@@ -124,6 +131,8 @@ export class FleetAgent {
         clearInterval(this.#drainTimer);
         this.#drainTimer = setInterval(() => this.#drain(), DRAIN_TICK_MS);
         this.#drainTimer.unref();
+        // The hub shares a region's drain budget by backlog: it hears this one's at once, not a telemetry interval later.
+        this.#sample().catch((e: Error) => this.#logger.error({ err: e }, 'cannot take telemetry'));
       })
       .catch((e: Error) => this.#logger.error({ err: e }, 'cannot say hello to the fleet hub'));
   }
@@ -212,6 +221,12 @@ export class FleetAgent {
     if (m.type === 'error') {
       // Never answered: two sides answering each other's errors would never stop.
       this.#logger.warn({ re: m.re, code: m.error.code, error: m.error.message }, 'the fleet hub refused a message from this gateway');
+      return;
+    }
+    if (m.type === 'drain.grant') {
+      this.#host.replay.grant(m.ratePerSec, m.leaseMs);
+      this.#drainWatch.granted(m.leaseMs);
+      this.#logger.debug({ ratePerSec: m.ratePerSec, leaseMs: m.leaseMs }, 'drain grant from the fleet hub');
       return;
     }
     void this.#commands.run(m).then((outcome) => this.#result(m.id, outcome));

@@ -48,6 +48,7 @@ function fakeHost() {
         calls.push(`rate ${n}`);
         replay.ratePerSec = n;
       },
+      grant: () => void calls.push('grant'),
       wake: () => void calls.push('wake'),
       status: () => ({ ...replay }),
     },

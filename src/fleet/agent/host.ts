@@ -65,6 +65,8 @@ export interface AgentHost {
     pause(): void;
     resume(): void;
     setRate(ratePerSec: number): void;
+    /** The fleet hub's drain grant: at most this rate (never above the own one) for leaseMs, then the own rate again. */
+    grant(ratePerSec: number, leaseMs: number): void;
     /** Look for due entries now (after a dead letter was put back, or an unknown entry settled). */
     wake(): void;
     status(): { paused: boolean; ratePerSec: number; inflight: number };

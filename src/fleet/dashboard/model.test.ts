@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   STATE_ICON,
   STATE_TEXT,
+  budgetUse,
   countStates,
   describeEvent,
   describeFleetResult,
@@ -10,6 +11,7 @@ import {
   describeSettlement,
   filterGateways,
   fmtDuration,
+  fmtRate,
   outagePeriods,
   seriesFromPoints,
   sortGateways,
@@ -165,3 +167,17 @@ describe('words', () => {
     expect(describeFleetResult(200, { matched: 3, sent: 2, ok: 2, failed: 0, offline: 1, offlineIds: ['s-9'], results: [] })).toEqual({ ok: false, text: '2 of 3 gateways done, 1 offline (s-9)' });
   });
 });
+
+describe('region drain budgets', () => {
+  const region = { region: 'eu-north', budgetPerSec: 400, grantedPerSec: 380.4, drainingPerSec: 312.25, stores: 50, backlogged: 12, pending: 4000 };
+
+  it('formats a rate', () => {
+    expect([fmtRate(12.34), fmtRate(312.6), fmtRate(0), fmtRate(null)]).toEqual(['12.3/s', '313/s', '0/s', '—']);
+  });
+
+  it('says how much of a budget is granted and how fast the region drains', () => {
+    expect(budgetUse(region)).toEqual({ pct: 95, granted: '380/s of 400/s (95 %)', draining: '312/s', stores: '12 of 50' });
+    expect(budgetUse({ ...region, backlogged: 0, drainingPerSec: 0, grantedPerSec: 0 })).toMatchObject({ pct: 0, draining: 'idle' });
+  });
+});
+

@@ -1,14 +1,17 @@
 // The fleet hub: one HTTP server for the ops API and the gateways' websocket
 // endpoint. ws runs with noServer on the server's 'upgrade' event (not as a
 // fastify plugin) so that the gateway's token is checked before the handshake
-// completes and an unknown caller costs nothing but a 401.
+// completes and an unknown caller costs nothing but a 401. Region drain budgets
+// (drain-budget.ts) hear of every gateway's hello, backlog and departure here.
 import type { Logger } from 'pino';
 import type { LoadedHubConfig } from '../../../edge-config/hub-load.js';
+import { message, type DrainGrantMessage } from '../protocol.js';
 import { buildHubApi } from './api/app.js';
 import { loadHubAuth, type HubAuth } from './auth.js';
 import { Commands } from './commands.js';
 import { Connections } from './connections.js';
 import { DesiredState } from './desired.js';
+import { DrainBudgets } from './drain-budget.js';
 import { Ingest } from './ingest.js';
 import { Rollouts } from './rollouts.js';
 import { HubStore } from './store.js';
@@ -36,6 +39,13 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   // Whatever the last run left behind, nothing is connected yet.
   store.gateways.markAllOffline();
   const ingest = new Ingest(store, log, c.store.flushIntervalMs);
+  const drains = new DrainBudgets({
+    budgets: c.regions,
+    leaseMs: c.drain.grantLeaseMs,
+    send: (id, ratePerSec, leaseMs) => connections.get(id)?.send(message<DrainGrantMessage>({ type: 'drain.grant', ratePerSec, leaseMs })) ?? false,
+  });
+  const drainTimer = setInterval(() => drains.tick(), drains.tickMs);
+  drainTimer.unref();
 
   const connections = new Connections(
     () => auth,
@@ -49,6 +59,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
           ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.connected', details: { remote: conn.remote, version: msg.version, configVersion: msg.configVersion } });
           rollouts.observe(conn.id, { kind: 'online' });
           desired.connected(conn.id);
+          drains.joined(conn.id, msg.store.region);
         }
         rollouts.observe(conn.id, { kind: 'report', configVersion: msg.configVersion, paths: msg.paths });
       },
@@ -61,7 +72,9 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
             conn.report(ts, msg.configVersion, msg.paths);
             const { type: _type, id: _id, ...sample } = msg;
             ingest.telemetry(conn.id, { ...sample, ts });
-            if (!msg.spooled) rollouts.observe(conn.id, { kind: 'report', configVersion: msg.configVersion, paths: msg.paths });
+            if (msg.spooled) break;
+            rollouts.observe(conn.id, { kind: 'report', configVersion: msg.configVersion, paths: msg.paths });
+            drains.backlog(conn.id, msg.queue, ts);
             break;
           }
           case 'event':
@@ -84,6 +97,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
         store.gateways.setOffline(conn.id, now);
         ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.disconnected', details: { code } });
         rollouts.observe(conn.id, { kind: 'offline' });
+        drains.left(conn.id);
       },
     },
     log,
@@ -93,7 +107,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   const desired = new DesiredState({ configs: store.desired, commands, connections, logger: log, applyTimeoutMs: c.commands.configApplyTimeoutMs });
   const rollouts = new Rollouts({ gateways: store.gateways, states: store.rollouts, configs: store.desired, desired, connections, logger: log, concurrency: c.rollouts.concurrency, applyTimeoutMs: c.commands.configApplyTimeoutMs });
 
-  const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, logger: log, commandTimeoutMs: c.commands.timeoutMs });
+  const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, drains, logger: log, commandTimeoutMs: c.commands.timeoutMs });
   app.server.on('upgrade', connections.handleUpgrade);
 
   const housekeeping = startHousekeeping(store, log, c.store);
@@ -101,6 +115,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   try {
     await app.listen({ host: c.listen.host, port: c.listen.port });
   } catch (e) {
+    clearInterval(drainTimer);
     housekeeping.stop();
     await connections.close();
     ingest.close();
@@ -126,6 +141,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     },
     async close() {
       rollouts.close();
+      clearInterval(drainTimer);
       housekeeping.stop();
       // Gateways first: commands waiting on them end now, so the API's requests finish.
       await connections.close();

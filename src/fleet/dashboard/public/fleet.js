@@ -1,11 +1,12 @@
-// The fleet view: counts, filters, region actions (operators) and one table
-// row per gateway, refreshed in place from GET /v1/fleet/overview: rows are
+// The fleet view: counts, filters, the region drain budgets, region actions
+// (operators) and one table row per gateway, refreshed in place from GET /v1/fleet/overview: rows are
 // kept by store id and only changed cells are rebuilt, so focus, scroll and
 // a half-typed filter survive every refresh.
 import { get } from './api.js';
 import { rateFrom, regionCommand, resultLine } from './actions.js';
 import { badge, fill, h } from './dom.js';
-import { STATE_ICON, STATE_TEXT, countStates, filterGateways, fmtAgo, fmtDuration, fmtMs, fmtPct, regionsOf, sortGateways } from './model.js';
+import { drainBudgets } from './drain-budgets.js';
+import { STATE_ICON, STATE_TEXT, countStates, filterGateways, fmtAgo, fmtDuration, fmtMs, fmtPct, fmtRate, regionsOf, sortGateways } from './model.js';
 
 const COLUMNS = [
   { key: 'id', label: 'Store' },
@@ -28,8 +29,10 @@ export function fleetView(root, ctx) {
   let sort = { key: 'state', dir: 'asc' };
   const filter = { region: '', state: '', minPending: '', deadOnly: false, unknownOnly: false, text: '' };
   const rows = new Map();
-  /** The region actions' region picker (operators only). */
+  /** The region actions' region picker and what it says of the region's drain budget (operators only). */
   let actionRegion;
+  let budgetHint;
+  const budgets = drainBudgets();
 
   // --- skeleton
   const updated = h('p', { class: 'updated' }, 'Loading…');
@@ -83,12 +86,13 @@ export function fleetView(root, ctx) {
     h('div', { class: 'view-head' }, h('h2', { id: 'fleet-title', tabindex: '-1' }, 'Fleet'), updated),
     counts,
     filters,
+    budgets.el,
     operator ? regionActions() : null,
     h('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': 'fleet-caption', tabindex: '0' }, table),
   );
 
   function regionActions() {
-    const select = h('select', { id: 'region-action-region', required: true });
+    const select = h('select', { id: 'region-action-region', required: true, onchange: () => showBudget() });
     const rate = h('input', { id: 'region-action-rate', type: 'number', min: '0.1', step: 'any', inputmode: 'decimal', value: '50' });
     const out = resultLine('region-action-result');
     const buttons = [];
@@ -104,6 +108,7 @@ export function fleetView(root, ctx) {
     const resume = h('button', { type: 'button', dataset: { action: 'region-resume' }, onclick: () => run('replay.resume', {}, `Resume replay on every gateway in region ${select.value}?`, 'Resume replay') }, 'Resume replay');
     buttons.push(setRate, pause, resume);
     actionRegion = select;
+    budgetHint = h('p', { class: 'help', id: 'region-action-budget', hidden: true });
     return h(
       'section',
       { class: 'actions region-actions', 'aria-labelledby': 'region-actions-title' },
@@ -112,8 +117,16 @@ export function fleetView(root, ctx) {
         h('div', { class: 'field' }, h('label', { for: 'region-action-region' }, 'Region'), select),
         h('div', { class: 'field' }, h('label', { for: 'region-action-rate' }, 'Drain rate (entries/s)'), rate),
         setRate, pause, resume),
+      budgetHint,
       out,
     );
+  }
+
+  /** With a budget, the rate set here is each store's own ceiling; the hub's share of the budget may hold it lower. */
+  function showBudget() {
+    const budget = budgets.budgetOf(actionRegion.value);
+    budgetHint.hidden = budget === undefined;
+    if (budget !== undefined) fill(budgetHint, `Region ${actionRegion.value} has a drain budget of ${fmtRate(budget)}: each store drains at its share of it, and never faster than the rate set here.`);
   }
 
   function setFilter(change) {
@@ -193,7 +206,10 @@ export function fleetView(root, ctx) {
     }
     const regions = regionsOf(all);
     syncOptions(regionSelect, regions, 'All regions');
-    if (actionRegion) syncOptions(actionRegion, regions, null);
+    if (actionRegion) {
+      syncOptions(actionRegion, regions, null);
+      showBudget();
+    }
     stateSelect.value = filter.state;
 
     for (const th of headCells) {
@@ -224,6 +240,7 @@ export function fleetView(root, ctx) {
   return {
     async refresh() {
       data = await get('/v1/fleet/overview');
+      budgets.update(data.regions);
       fill(updated, 'Updated ', h('time', { datetime: new Date(data.now).toISOString() }, new Date(data.now).toLocaleTimeString()), ' · refreshes every 2 s');
       render();
     },

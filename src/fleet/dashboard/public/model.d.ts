@@ -72,6 +72,17 @@ export function fmtMs(v: number | null | undefined): string;
 export function fmtPct(v: number | null | undefined): string;
 export function fmtDuration(seconds: number | null | undefined): string;
 export function fmtAgo(ms: number | null | undefined): string;
+export interface RegionDrainView {
+  region: string;
+  budgetPerSec: number;
+  grantedPerSec: number;
+  drainingPerSec: number;
+  stores: number;
+  backlogged: number;
+  pending: number;
+}
+export function fmtRate(v: number | null | undefined): string;
+export function budgetUse(r: RegionDrainView): { pct: number; granted: string; draining: string; stores: string };
 export function describeResult(command: string, status: number, body: unknown): { ok: boolean; text: string };
 export function describeFleetResult(status: number, body: unknown): { ok: boolean; text: string };
 export function describeSettlement(c: { who: string; args: unknown; outcome: string | null; result: unknown }): { verdict: string; by: string; receipts: string; outcome: string; ok: boolean };

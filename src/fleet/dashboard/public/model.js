@@ -222,6 +222,28 @@ export function fmtAgo(ms) {
   return ms < 1500 ? 'just now' : `${fmtDuration(ms / 1000)} ago`;
 }
 
+/** 12.5/s, 300/s: entries per second, as replay counts them. */
+export function fmtRate(v) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '—';
+  return `${v >= 100 ? Math.round(v) : Math.round(v * 10) / 10}/s`;
+}
+
+/**
+ * A region's drain budget and what is made of it, as words: how much of it the
+ * hub has granted (never more than all of it) and how fast the region's
+ * backlogs actually shrink (that may fall short of the grants: a store drains
+ * no faster than its own rate, and its ERP answers when it can).
+ */
+export function budgetUse(r) {
+  const pct = r.budgetPerSec > 0 ? Math.min(100, Math.round((r.grantedPerSec / r.budgetPerSec) * 100)) : 0;
+  return {
+    pct,
+    granted: `${fmtRate(r.grantedPerSec)} of ${fmtRate(r.budgetPerSec)} (${pct} %)`,
+    draining: r.backlogged > 0 || r.drainingPerSec > 0 ? fmtRate(r.drainingPerSec) : 'idle',
+    stores: `${r.backlogged} of ${r.stores}`,
+  };
+}
+
 /** A command's answer from the hub as one sentence for the result line. */
 export function describeResult(command, status, body) {
   if (status === 200 && body && body.ok) {

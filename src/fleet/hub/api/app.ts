@@ -10,6 +10,7 @@ import type { HubAuth } from '../auth.js';
 import type { Commands } from '../commands.js';
 import type { Connections } from '../connections.js';
 import type { DesiredState } from '../desired.js';
+import type { DrainBudgets } from '../drain-budget.js';
 import type { Ingest } from '../ingest.js';
 import type { Rollouts } from '../rollouts.js';
 import type { HubStore } from '../store.js';
@@ -29,6 +30,7 @@ export interface HubApiDeps {
   commands: Commands;
   desired: DesiredState;
   rollouts: Rollouts;
+  drains: Pick<DrainBudgets, 'view'>;
   logger: Logger;
   commandTimeoutMs: number;
 }

@@ -1,8 +1,10 @@
-// The fleet as viewers see it: the overview the dashboard draws, the gateway
-// list, one gateway's detail, its telemetry and its events.
+// The fleet as viewers see it: the overview the dashboard draws (with each
+// region's drain budget and its use), the gateway list, one gateway's detail,
+// its telemetry and its events.
 import type { FastifyPluginAsync } from 'fastify';
 import type { Connections } from '../connections.js';
 import type { DesiredState } from '../desired.js';
+import type { DrainBudgets } from '../drain-budget.js';
 import type { Ingest } from '../ingest.js';
 import { gatewayState, selects, STATE_FILTERS, stateMatches, type Selector, type StateFilter } from '../select.js';
 import type { HubStore } from '../store.js';
@@ -14,6 +16,7 @@ export interface GatewaysDeps {
   ingest: Ingest;
   connections: Connections;
   desired: DesiredState;
+  drains: Pick<DrainBudgets, 'view'>;
 }
 
 function listItem(g: GatewayRecord, online: boolean, desiredVersion: string | undefined) {
@@ -57,7 +60,7 @@ export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
       const gateways = d.store.gateways.list().map((g) => ({ ...listItem(g, online(g.id), desired.get(g.id)), paths: g.paths }));
       const counts = { total: gateways.length, up: 0, degraded: 0, down: 0, offline: 0 };
       for (const g of gateways) counts[g.state]++;
-      return { now: Date.now(), counts, gateways };
+      return { now: Date.now(), counts, gateways, regions: d.drains.view() };
     });
 
     app.get<{ Querystring: Selector & { state?: StateFilter } }>(
