@@ -96,7 +96,7 @@ describe('Kubernetes manifests of the hub', () => {
     expect(config).toBe(join(mountOf(cm.name).mountPath, hubYaml.files[0]!));
     const data = volumeWith((v) => v.persistentVolumeClaim !== undefined);
     expect(data.persistentVolumeClaim.claimName).toBe(one('PersistentVolumeClaim').metadata.name);
-    expect(mountOf(data.name).mountPath).toBe(dirname(hub.store.path));
+    expect(mountOf(data.name).mountPath).toBe(dirname((hub.store.database as { sqlite: { path: string } }).sqlite.path));
     expect(one('PersistentVolumeClaim').spec.accessModes).toEqual(['ReadWriteOnce']);
     for (const m of container.volumeMounts) expect(volumeWith((v) => v.name === m.name), m.name).toBeDefined();
   });

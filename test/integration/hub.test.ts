@@ -1,7 +1,8 @@
-// The fleet hub over real sockets and a real SQLite file: gateway auth before
-// the upgrade, the one-connection rule, heartbeats, malformed and oversized
-// frames, rate limits, commands end to end through the ops API, desired
-// configs, staged rollouts, restarts, and the `storegw fleet` CLI.
+// The fleet hub over real sockets and a real SQLite file (and all of it again on
+// a real PostgreSQL database): gateway auth before the upgrade, the one-connection
+// rule, heartbeats, malformed and oversized frames, rate limits, commands end
+// to end through the ops API, desired configs, staged rollouts, restarts, and
+// the `storegw fleet` CLI.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { MAX_FRAME_BYTES, type CommandMessage, type ErrorMessage, type HubMessag
 import { createLogger } from '../../src/log.js';
 import { FakeGateway, type FakeGatewayOptions } from '../support/fake-gateway.js';
 import { tempDir } from '../support/gateway.js';
+import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
@@ -35,7 +37,8 @@ interface TestHub {
   close(): Promise<void>;
 }
 
-async function startTestHub(): Promise<TestHub> {
+/** `store`: the hub.yaml store mapping's database keys (the SQLite file, or store.postgres). */
+async function startTestHub(store: string): Promise<TestHub> {
   const dir = tempDir('storegw-hub-');
   // One token stored as plain text, the others as their sha256.
   writeFileSync(join(dir, 'gateway-tokens.yaml'), IDS.map((id, i) => `${id}: ${i === 0 ? tokenOf(id) : `"sha256:${sha(tokenOf(id))}"`}`).join('\n') + '\n', { mode: 0o600 });
@@ -45,7 +48,7 @@ async function startTestHub(): Promise<TestHub> {
     join(dir, 'hub.yaml'),
     `version: 1
 listen: { host: 127.0.0.1, port: 0 }
-store: { path: ./hub.db, flushIntervalMs: 50 }
+store: { ${store}, flushIntervalMs: 50 }
 auth:
   gatewayTokensFile: gateway-tokens.yaml
   opsTokens: [ { tokenFile: ops.token, role: operator }, { tokenFile: viewer.token, role: viewer } ]
@@ -119,10 +122,11 @@ routes:
     class: normal
 `;
 
-describe('fleet hub', () => {
+/** The same hub, on each backend: `store` gives hub.yaml's database keys once the backend is ready. */
+function fleetHub(store: () => string) {
   let t: TestHub;
   beforeAll(async () => {
-    t = await startTestHub();
+    t = await startTestHub(store());
   });
   afterAll(async () => {
     await t.close();
@@ -559,4 +563,15 @@ describe('fleet hub', () => {
     expect(await FakeGateway.refusal({ url, token: tokenOf('s-list'), id: 's-list' })).toBe(401);
     await kept.close();
   });
+}
+
+describe('fleet hub', () => fleetHub(() => 'path: ./hub.db'));
+
+describePostgres('fleet hub on PostgreSQL', () => {
+  let db: TestDatabase;
+  beforeAll(() => {
+    db = createTestDatabase();
+  });
+  afterAll(() => db?.drop());
+  fleetHub(() => `postgres: ${JSON.stringify(db.config)}`);
 });
