@@ -5,7 +5,7 @@
 // the `storegw fleet` CLI.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,7 @@ interface TestHub {
   dir: string;
   logs(): string;
   connect(id: string, more?: Partial<FakeGatewayOptions>): Promise<FakeGateway>;
-  api(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, token?: string | null, contentType?: string): Promise<{ status: number; body: any }>;
+  api(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, token?: string | null, contentType?: string): Promise<{ status: number; body: any; link?: string }>;
   restart(): Promise<void>;
   close(): Promise<void>;
 }
@@ -80,7 +80,8 @@ commands: { timeoutMs: 500, configApplyTimeoutMs: 3000 }
       if (body !== undefined) headers['content-type'] = contentType;
       const res = await request(`${t.hub.url}${path}`, { method, headers, body: body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body) });
       const text = await res.body.text();
-      return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text) };
+      const link = res.headers.link;
+      return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text), ...(typeof link === 'string' && { link }) };
     },
     async restart() {
       await t.hub.close();
@@ -122,8 +123,8 @@ routes:
     class: normal
 `;
 
-/** The same hub, on each backend: `store` gives hub.yaml's database keys once the backend is ready. */
-function fleetHub(store: () => string) {
+/** The same hub, on each backend: `store` gives hub.yaml's database keys once the backend is ready; `secrets`, what else the log must not hold. */
+function fleetHub(store: () => string, secrets: () => string[] = () => []) {
   let t: TestHub;
   beforeAll(async () => {
     t = await startTestHub(store());
@@ -539,13 +540,23 @@ function fleetHub(store: () => string) {
     const list = await t.api('GET', '/v1/gateways');
     expect(list.body.length).toBeGreaterThan(5);
     expect(list.body.every((g: { online: boolean }) => !g.online)).toBe(true);
+    // Pages of 2, each naming the next in its Link header, give the same list; the whole list names none.
+    expect(list.link).toBeUndefined();
+    const paged: string[] = [];
+    for (let next: string | undefined = '/v1/gateways?limit=2'; next !== undefined; ) {
+      const page = await t.api('GET', next);
+      expect(page.body.length).toBeLessThanOrEqual(2);
+      paged.push(...page.body.map((g: { id: string }) => g.id));
+      next = page.link === undefined ? undefined : /^<([^>]+)>; rel="next"$/.exec(page.link)![1];
+    }
+    expect(paged).toEqual(list.body.map((g: { id: string }) => g.id));
     const detail = await t.api('GET', '/v1/gateways/s-desired');
     expect(detail.body.config.desired).toMatchObject({ applyStatus: 'applied' });
     expect(detail.body.commands.length).toBeGreaterThan(0);
     const gw = await t.connect('s-list');
     expect((await t.api('GET', '/v1/gateways/s-list')).body.online).toBe(true);
     await gw.close();
-    for (const secret of [OPS_TOKEN, VIEWER_TOKEN, ...IDS.map(tokenOf)]) expect(t.logs()).not.toContain(secret);
+    for (const secret of [OPS_TOKEN, VIEWER_TOKEN, ...IDS.map(tokenOf), ...secrets()]) expect(t.logs()).not.toContain(secret);
   });
 
   it('disconnects a gateway whose token a reload of the tokens file removed', async () => {
@@ -573,5 +584,8 @@ describePostgres('fleet hub on PostgreSQL', () => {
     db = createTestDatabase();
   });
   afterAll(() => db?.drop());
-  fleetHub(() => `postgres: ${JSON.stringify(db.config)}`);
+  fleetHub(
+    () => `postgres: ${JSON.stringify(db.config)}`,
+    () => [readFileSync(db.config.passwordFile!, 'utf8').trim()],
+  );
 });
