@@ -5,9 +5,17 @@ import { readFileSync } from 'node:fs';
 import type { PostgresConfig } from '../../../../edge-config/hub-schema.js';
 import type { PostgresStore } from './postgres.js';
 
+function readPassword(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (e) {
+    throw new Error(`store.postgres.passwordFile ${file}: cannot read it (${(e as { code?: string }).code ?? (e as Error).message})`);
+  }
+}
+
 export function postgresStore(c: PostgresConfig): PostgresStore {
   // A Secret mounted as a file, or one written with echo: the line end is not part of it.
-  const password = c.passwordFile === undefined ? undefined : readFileSync(c.passwordFile, 'utf8').replace(/\r?\n$/, '');
+  const password = c.passwordFile === undefined ? undefined : readPassword(c.passwordFile);
   const url = c.url === undefined ? undefined : new URL(c.url);
   const host = url ? url.host : (c.host ?? 'the local socket');
   const database = url ? decodeURIComponent(url.pathname.slice(1)) || '(the user\'s)' : (c.database ?? '(the user\'s)');

@@ -5,13 +5,13 @@
 // desired config before the read that follows it, and nothing slips into
 // another caller's transaction.
 
+/** The SQL a backend speaks, where the schema's migrations differ (store-schema.ts). */
 export type Dialect = 'sqlite' | 'postgres';
 
 export type SqlValue = string | number | null;
 
 /** Runs SQL. Placeholders are `?`, bound in order. */
 export interface Sql {
-  readonly dialect: Dialect;
   /** Returns how many rows changed. */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;

@@ -26,13 +26,12 @@ const types = {
 };
 
 /** `?` placeholders as PostgreSQL's `$1, $2...` (the hub's SQL has no `?` in a string literal). */
-export function numbered(sql: string): string {
+function numbered(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
 class PostgresSql implements Sql {
-  readonly dialect = 'postgres' as const;
 
   constructor(private readonly client: pg.Pool | pg.PoolClient) {}
 
@@ -50,7 +49,6 @@ class PostgresSql implements Sql {
 }
 
 export class PostgresDatabase implements SqlDatabase {
-  readonly dialect = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #sql: PostgresSql;
   readonly #serial = new Serial();

@@ -5,7 +5,6 @@ import type { Sql, SqlDatabase, SqlValue } from './database.js';
 import { Serial } from './serial.js';
 
 class SqliteSql implements Sql {
-  readonly dialect = 'sqlite' as const;
   readonly #statements = new Map<string, Database.Statement>();
 
   constructor(protected readonly db: Database.Database) {}
@@ -30,7 +29,6 @@ class SqliteSql implements Sql {
 }
 
 export class SqliteDatabase implements SqlDatabase {
-  readonly dialect = 'sqlite' as const;
   readonly #db: Database.Database;
   readonly #sql: SqliteSql;
   readonly #serial = new Serial();
