@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JournalStore } from '../../../sync/journal-store.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../../../test/support/postgres.js';
 import { migrate } from '../../util/sqlite-file.js';
@@ -186,6 +186,17 @@ describePostgres('hub store on PostgreSQL', () => {
     db.admin(`UPDATE storegw_hub SET version = ${HUB_SCHEMA_VERSION + 1}`);
     await expect(HubStore.open({ postgres: postgresStore(db.config) })).rejects.toThrow(HubStoreError);
     await expect(HubStore.open({ postgres: postgresStore(db.config) })).rejects.toThrow(/newer than this storegw/);
+  });
+
+  it('comes back by itself when the server drops its connection', async () => {
+    const errors: Error[] = [];
+    const store = await HubStore.open({ postgres: postgresStore(db.config) }, (e) => errors.push(e));
+    await store.gateways.hello(hello('store-1'), NOW);
+    db.admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db.name}' AND pid <> pg_backend_pid()`);
+    await vi.waitFor(() => expect(errors).toHaveLength(1));
+    await store.ping();
+    expect(await store.gateways.get('store-1')).toMatchObject({ id: 'store-1' });
+    await store.close();
   });
 
   it('says which database it cannot reach, without its password', async () => {
