@@ -56,6 +56,22 @@ function storeCases(open: () => Promise<HubStore>) {
     expect(await store.gateways.list()).toMatchObject([{ id: 'store-1', online: false, lastSeen: NOW + 20_000 }]);
   });
 
+  it('writes a batch larger than one statement takes: every gateway its newest sample, every sample in history', async () => {
+    const ids = Array.from({ length: 600 }, (_, i) => `gw-${String(i).padStart(3, '0')}`);
+    for (const id of ids) await store.gateways.hello(hello(id), NOW);
+    await store.writeBatch({
+      telemetry: ids.flatMap((gatewayId, i) => [
+        { gatewayId, sample: sample(NOW + 2000, i) },
+        { gatewayId, sample: sample(NOW + 1000, -1) },
+      ]),
+      events: [],
+      seen: new Map(ids.map((id, i) => [id, NOW + i])),
+    });
+    const listed = await store.gateways.list();
+    expect(listed.map((g) => [g.latest?.queue.pending, g.lastSeen])).toEqual(ids.map((_, i) => [i, NOW + i]));
+    expect((await store.telemetry.since('gw-599', 0, 10)).points.map((p) => p.ts)).toEqual([NOW + 1000, NOW + 2000]);
+  });
+
   it('rolls raw telemetry older than the raw window up per minute, and expires what is past retention', async () => {
     await store.gateways.hello(hello('store-1'), NOW);
     const old = NOW - 30 * H; // minute-aligned, past the 24 h raw window

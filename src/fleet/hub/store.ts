@@ -85,14 +85,12 @@ export class HubStore extends Tables {
   writeBatch(batch: IngestBatch): Promise<void> {
     return this.#db.transaction(async (tx) => {
       const t = new Tables(tx);
-      for (const { gatewayId, sample } of batch.telemetry) {
-        const data = JSON.stringify(sample);
-        await t.telemetry.insert(gatewayId, sample, data);
-        // A spooled message is older than what the gateway reported since: it goes to history, not to the latest state.
-        await t.gateways.telemetry(gatewayId, sample, data);
-      }
+      const samples = batch.telemetry.map(({ gatewayId, sample }) => ({ id: gatewayId, sample, data: JSON.stringify(sample) }));
+      await t.telemetry.insert(samples);
+      // A spooled message is older than what the gateway reported since: it goes to history, not to the latest state.
+      await t.gateways.telemetry(samples);
       for (const e of batch.events) await t.events.insert(e);
-      for (const [id, at] of batch.seen) await t.gateways.seen(id, at);
+      await t.gateways.seen(batch.seen);
     });
   }
 

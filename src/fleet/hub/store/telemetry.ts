@@ -3,15 +3,18 @@
 // minute, and later expires those.
 import { mergeRollups, minuteOf, rollUp, rollupView, type Rollup, type RollupView, type TelemetrySample } from '../downsample.js';
 import type { Sql } from './sql/database.js';
+import { statementRuns, values } from './sql/values.js';
 
 export type TelemetryPoint = ({ resolution: 'raw' } & TelemetrySample) | RollupView;
 
 export class TelemetryHistory {
   constructor(private readonly sql: Sql) {}
 
-  /** Keeps a sample; `data` is its JSON. */
-  async insert(gatewayId: string, sample: TelemetrySample, data: string): Promise<void> {
-    await this.sql.run(`INSERT INTO telemetry (gateway_id, ts, data) VALUES (?, ?, ?)`, [gatewayId, sample.ts, data]);
+  /** Keeps samples, as sent; `data` is each one's JSON. */
+  async insert(samples: readonly { id: string; sample: TelemetrySample; data: string }[]): Promise<void> {
+    for (const run of statementRuns(samples)) {
+      await this.sql.run(`INSERT INTO telemetry (gateway_id, ts, data) ${values(run.length, '?, ?, ?')}`, run.flatMap((s) => [s.id, s.sample.ts, s.data]));
+    }
   }
 
   /** Telemetry since `since`: minute roll-ups where raw messages were rolled up, raw messages after. Oldest first. */
