@@ -70,6 +70,9 @@ function storeCases(open: () => Promise<HubStore>) {
     const listed = await store.gateways.list();
     expect(listed.map((g) => [g.latest?.queue.pending, g.lastSeen])).toEqual(ids.map((_, i) => [i, NOW + i]));
     expect((await store.telemetry.since('gw-599', 0, 10)).points.map((p) => p.ts)).toEqual([NOW + 1000, NOW + 2000]);
+    // A day later, one housekeeping pass rolls all 1200 up, also across statement runs: one minute per gateway.
+    expect(await store.housekeep(NOW + 48 * H, 24 * H, 720 * H)).toEqual({ rolledUp: 1200, expired: 0, more: false });
+    expect((await store.telemetry.since('gw-599', 0, 10)).points).toMatchObject([{ ts: NOW, resolution: 'minute', samples: 2 }]);
   });
 
   it('rolls raw telemetry older than the raw window up per minute, and expires what is past retention', async () => {

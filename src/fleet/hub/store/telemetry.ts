@@ -43,18 +43,23 @@ export class TelemetryHistory {
       list.push(JSON.parse(r.data) as TelemetrySample);
       byGateway.set(r.gateway_id, list);
     }
-    for (const [gatewayId, samples] of byGateway) {
-      for (const [minute, rollup] of rollUp(samples)) {
-        const existing = await this.sql.get<{ data: string }>(`SELECT data FROM telemetry_minute WHERE gateway_id = ? AND minute = ?`, [gatewayId, minute]);
-        const merged = existing ? mergeRollups(JSON.parse(existing.data) as Rollup, rollup) : rollup;
-        await this.sql.run(`INSERT INTO telemetry_minute (gateway_id, minute, data) VALUES (?, ?, ?) ON CONFLICT (gateway_id, minute) DO UPDATE SET data = excluded.data`, [
-          gatewayId,
-          minute,
-          JSON.stringify(merged),
-        ]);
-      }
+    const rollups = [...byGateway].flatMap(([gatewayId, samples]) => [...rollUp(samples)].map(([minute, rollup]) => ({ gatewayId, minute, rollup })));
+    // A few statements per run of rows, not one or two per row: a pass holds the store's queue while it runs.
+    for (const run of statementRuns(rollups)) {
+      const existing = await this.sql.all<{ gateway_id: string; minute: number; data: string }>(
+        `SELECT gateway_id, minute, data FROM telemetry_minute WHERE (gateway_id, minute) IN (${values(run.length, '?, CAST(? AS BIGINT)')})`,
+        run.flatMap((r) => [r.gatewayId, r.minute]),
+      );
+      const before = new Map(existing.map((e) => [`${e.gateway_id}\n${e.minute}`, JSON.parse(e.data) as Rollup]));
+      const merged = run.map((r) => {
+        const old = before.get(`${r.gatewayId}\n${r.minute}`);
+        return [r.gatewayId, r.minute, JSON.stringify(old ? mergeRollups(old, r.rollup) : r.rollup)];
+      });
+      await this.sql.run(`INSERT INTO telemetry_minute (gateway_id, minute, data) ${values(run.length, '?, ?, ?')} ON CONFLICT (gateway_id, minute) DO UPDATE SET data = excluded.data`, merged.flat());
     }
-    for (const r of rows) await this.sql.run(`DELETE FROM telemetry WHERE rowid = ?`, [r.rid]);
+    for (const run of statementRuns(rows)) {
+      await this.sql.run(`DELETE FROM telemetry WHERE rowid IN (${values(run.length, 'CAST(? AS BIGINT)')})`, run.map((r) => r.rid));
+    }
     return rows.length;
   }
 
