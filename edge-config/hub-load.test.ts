@@ -37,7 +37,7 @@ describe('hub configuration loading', () => {
   it('applies defaults and resolves paths relative to the file', () => {
     const { config } = parseHubConfig(MINIMAL, '/etc/storegw/hub.yaml', {});
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 7070 });
-    expect(config.store).toEqual({ path: '/etc/storegw/data/hub.db', telemetryRetentionHours: 720, rawRetentionHours: 24, housekeepingIntervalMs: 300_000, flushIntervalMs: 1000 });
+    expect(config.store).toEqual({ database: { sqlite: { path: '/etc/storegw/data/hub.db' } }, telemetryRetentionHours: 720, rawRetentionHours: 24, housekeepingIntervalMs: 300_000, flushIntervalMs: 1000 });
     expect(config.auth).toEqual({ gatewayTokensFile: '/etc/storegw/tokens.yaml', opsTokens: [{ tokenFile: '/etc/storegw/secrets/ops.token', role: 'operator', name: 'ops' }] });
     expect(config.connections).toEqual({ heartbeatIntervalMs: 15_000, helloTimeoutMs: 10_000, maxBufferedBytes: 2 ** 20, rateLimit: { messagesPerSec: 100, burst: 500, closeAfterRejects: 500 } });
     expect(config.commands).toEqual({ timeoutMs: 10_000, configApplyTimeoutMs: 120_000, maxInFlightPerGateway: 16 });
@@ -51,6 +51,13 @@ describe('hub configuration loading', () => {
     expect(config.drain).toEqual({ grantLeaseMs: 10_000 });
   });
 
+  it('takes PostgreSQL instead of the SQLite file, its password file resolved like the other files', () => {
+    const { config } = parseHubConfig(MINIMAL + 'store: { postgres: { host: db.internal, database: hub, user: storegw, passwordFile: secrets/db.password } }\n', '/etc/storegw/hub.yaml', {});
+    expect(config.store.database).toEqual({ postgres: { host: 'db.internal', database: 'hub', user: 'storegw', passwordFile: '/etc/storegw/secrets/db.password', connectTimeoutMs: 5000 } });
+    const url = parseHubConfig(MINIMAL + 'store: { postgres: { url: "postgres://storegw@db.internal:5433/hub" } }\n', '/etc/storegw/hub.yaml', {});
+    expect(url.config.store.database).toEqual({ postgres: { url: 'postgres://storegw@db.internal:5433/hub', connectTimeoutMs: 5000 } });
+  });
+
   it('substitutes ${ENV}', () => {
     const { config } = parseHubConfig(MINIMAL.replace('port: 7070', 'port: "${HUB_PORT}"'), '/x/hub.yaml', { HUB_PORT: '7171' });
     expect(config.listen.port).toBe(7171);
@@ -62,6 +69,9 @@ describe('hub configuration loading', () => {
     ['no ops token', MINIMAL.replace('[ { tokenFile: secrets/ops.token, role: operator } ]', '[]'), 'auth.opsTokens: must NOT have fewer than 1 items'],
     ['missing tokens file', MINIMAL.replace('gatewayTokensFile: tokens.yaml', ''), 'auth.gatewayTokensFile: is required'],
     ['raw kept longer than everything', MINIMAL + 'store: { telemetryRetentionHours: 12 }\n', 'store.rawRetentionHours: must not exceed telemetryRetentionHours (12)'],
+    ['SQLite and PostgreSQL at once', MINIMAL + 'store: { path: hub.db, postgres: { host: db } }\n', 'store.path: give path (SQLite) or postgres, not both'],
+    ['a password in the URL', MINIMAL + 'store: { postgres: { url: "postgres://storegw:hunter2@db/hub" } }\n', 'store.postgres.url: holds a password: put it in passwordFile instead'],
+    ['a URL and a host', MINIMAL + 'store: { postgres: { url: "postgres://db/hub", host: db } }\n', 'store.postgres.url: give url or host/port/database/user, not both'],
     [
       'two tokens of one name',
       MINIMAL.replace('role: operator }', 'role: operator }, { tokenFile: other/ops.token, role: viewer }'),

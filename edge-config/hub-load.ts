@@ -31,17 +31,43 @@ function semanticProblems(c: HubConfigInput): ConfigProblem[] {
     if (names.has(name)) problems.push({ path: ['auth', 'opsTokens', i, t.name === undefined ? 'tokenFile' : 'name'], message: `duplicate token name "${name}" (set name: to tell them apart)` });
     names.add(name);
   });
+  problems.push(...storeProblems(c.store));
   const size = sizeProblem(c.connections.maxBufferedBytes);
   if (size) problems.push({ path: ['connections', 'maxBufferedBytes'], message: size });
   return problems;
 }
 
+/** One database: the SQLite file or PostgreSQL; a PostgreSQL URL without its password (it would show wherever the config does). */
+function storeProblems(s: HubConfigInput['store']): ConfigProblem[] {
+  if (s.postgres === undefined) return [];
+  if (s.path !== undefined) return [{ path: ['store', 'path'], message: 'give path (SQLite) or postgres, not both' }];
+  const pg = s.postgres;
+  if (pg.url === undefined) return [];
+  if (pg.host !== undefined || pg.port !== undefined || pg.database !== undefined || pg.user !== undefined) {
+    return [{ path: ['store', 'postgres', 'url'], message: 'give url or host/port/database/user, not both' }];
+  }
+  let url: URL;
+  try {
+    url = new URL(pg.url);
+  } catch {
+    return [{ path: ['store', 'postgres', 'url'], message: 'is not a URL' }];
+  }
+  return url.password === '' ? [] : [{ path: ['store', 'postgres', 'url'], message: 'holds a password: put it in passwordFile instead' }];
+}
+
 function resolveConfig(input: HubConfigInput, baseDir: string): HubConfig {
   const abs = (p: string) => resolve(baseDir, p);
   const { $schema: _schema, ...rest } = input;
+  const { path, postgres, ...store } = input.store;
   return {
     ...rest,
-    store: { ...input.store, path: abs(input.store.path) },
+    store: {
+      ...store,
+      database:
+        postgres === undefined
+          ? { sqlite: { path: abs(path ?? './data/hub.db') } }
+          : { postgres: { ...postgres, ...(postgres.passwordFile !== undefined && { passwordFile: abs(postgres.passwordFile) }) } },
+    },
     auth: {
       gatewayTokensFile: abs(input.auth.gatewayTokensFile),
       opsTokens: input.auth.opsTokens.map((t) => ({ tokenFile: abs(t.tokenFile), role: t.role, name: tokenName(t) })),

@@ -20,9 +20,25 @@ const Listen = Type.Object(
   { additionalProperties: false },
 );
 
+const Postgres = Type.Object(
+  {
+    url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://user@host:port/database (without its password: that goes in passwordFile). Or host, port, database, user.' })),
+    host: Type.Optional(Type.String({ minLength: 1, description: 'A host name, or the directory of the server\'s Unix socket (/var/run/postgresql).' })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    database: Type.Optional(Type.String({ minLength: 1 })),
+    user: Type.Optional(Type.String({ minLength: 1 })),
+    passwordFile: Type.Optional(Type.String({ minLength: 1, description: 'A file holding the password (a mounted Secret); read when the hub starts, never logged.' })),
+    connectTimeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'How long connecting may take before the hub gives up (at startup) or a query fails.' }),
+  },
+  { additionalProperties: false },
+);
+
+export type PostgresConfig = Static<typeof Postgres>;
+
 const Store = Type.Object(
   {
-    path: Type.String({ minLength: 1, default: './data/hub.db' }),
+    path: Type.Optional(Type.String({ minLength: 1, description: 'The SQLite file (the default store, ./data/hub.db). Not with postgres.' })),
+    postgres: Type.Optional(Postgres),
     telemetryRetentionHours: Type.Number({ exclusiveMinimum: 0, default: 720, description: 'How long telemetry (as minute roll-ups), events and the command log are kept.' }),
     rawRetentionHours: Type.Number({ exclusiveMinimum: 0, default: 24, description: 'How long each telemetry message is kept as sent; older ones are rolled up per minute.' }),
     housekeepingIntervalMs: Type.Integer({ minimum: 1000, default: 300_000, description: 'How often telemetry is rolled up and expired.' }),
@@ -134,7 +150,9 @@ export interface OpsTokenConfig {
 }
 
 /** The configuration after loading: defaults applied, file paths absolute, sizes in bytes, every ops token named. */
-export type HubConfig = Omit<HubConfigInput, '$schema' | 'auth' | 'connections'> & {
+export type HubConfig = Omit<HubConfigInput, '$schema' | 'store' | 'auth' | 'connections'> & {
+  /** database: the SQLite file (path absolute) or the PostgreSQL server (passwordFile absolute). */
+  store: Omit<HubConfigInput['store'], 'path' | 'postgres'> & { database: { sqlite: { path: string } } | { postgres: PostgresConfig } };
   auth: { gatewayTokensFile: string; opsTokens: OpsTokenConfig[] };
   connections: Omit<HubConfigInput['connections'], 'maxBufferedBytes'> & { maxBufferedBytes: number };
 };

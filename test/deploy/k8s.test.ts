@@ -1,11 +1,12 @@
 // deploy/k8s: every manifest parses, the objects point at each other
-// (selectors, ports, volumes, the config and token files hub.yaml names), the
-// probes hit what the hub serves, and `kubectl kustomize` renders the folder
+// (selectors, ports, volumes, the config, token and password files hub.yaml
+// names, the PostgreSQL Service it connects to), the probes hit what the hub
+// serves, rolling updates never take the only hub down, and `kubectl kustomize` renders the folder
 // where kubectl is installed. No cluster runs here: the API server's own
 // schema checks are not made.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadHubConfig } from '../../edge-config/hub-load.js';
@@ -41,7 +42,10 @@ const one = (kind: string) => {
   return found[0]!;
 };
 const deployment = one('Deployment');
-const service = one('Service');
+const services = objects.filter((o) => o.kind === 'Service');
+/** The hub's own Service; the other is PostgreSQL's name (ExternalName). */
+const service = services.find((o) => o.spec.type !== 'ExternalName')!;
+const postgresService = services.find((o) => o.spec.type === 'ExternalName')!;
 const pod = deployment.spec.template.spec;
 const container = pod.containers[0];
 const hubYaml = kustomization.configMapGenerator[0]!;
@@ -57,7 +61,7 @@ const under = (file: string, dir: string) => file.startsWith(dir.endsWith('/') ?
 
 describe('Kubernetes manifests of the hub', () => {
   it('parse, and every object has a kind, a name and the hub label', () => {
-    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'IngressRoute', 'Middleware', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'Service']);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'IngressRoute', 'Middleware', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'Service']);
     for (const o of objects) {
       expect(o.apiVersion && o.metadata?.name, `${o.kind}`).toBeTruthy();
       if (o.kind !== 'Namespace') expect(o.metadata.labels?.['app.kubernetes.io/name'], `${o.kind} ${o.metadata.name}`).toBe('storegw-hub');
@@ -65,19 +69,25 @@ describe('Kubernetes manifests of the hub', () => {
     expect(one('Namespace').metadata.name).toBe(kustomization.namespace);
   });
 
-  it('hold no secret: tokens come from a Secret created outside git, by reference', () => {
+  it('hold no secret: tokens and the database password come from Secrets created outside git, by reference', () => {
     expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
-    expect(JSON.stringify(container.env ?? [])).not.toMatch(/token/i);
-    const tokens = volumeWith((v) => v.secret !== undefined);
+    expect(JSON.stringify(container.env ?? [])).not.toMatch(/token|password/i);
+    const password = volumeWith((v) => v.secret?.secretName === 'storegw-hub-postgres');
+    expect(mountOf(password.name).readOnly).toBe(true);
+    const pg = (hub.store.database as { postgres: { passwordFile: string } }).postgres;
+    expect(under(pg.passwordFile, mountOf(password.name).mountPath), pg.passwordFile).toBe(true);
+    expect(readFileSync(join(DIR, 'hub.yaml'), 'utf8')).not.toMatch(/postgres(ql)?:\/\/[^@\s]*:[^@\s]*@/);
+    const tokens = volumeWith((v) => v.secret?.secretName === 'storegw-hub-tokens');
     expect(tokens.secret.secretName).toBe('storegw-hub-tokens');
     const dir = mountOf(tokens.name).mountPath;
     expect(mountOf(tokens.name).readOnly).toBe(true);
     for (const f of [hub.auth.gatewayTokensFile, ...hub.auth.opsTokens.map((t) => t.tokenFile)]) expect(under(f, dir), f).toBe(true);
   });
 
-  it('run one hub, replaced not rolled (one SQLite writer), as the image user, nothing writable but its volume', () => {
+  it('run one hub until commands route across replicas (said where replicas is set), rolled with no gap, as the image user, nothing writable', () => {
     expect(deployment.spec.replicas).toBe(1);
-    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(readFileSync(join(DIR, 'hub-deployment.yaml'), 'utf8')).toMatch(/Routing presence and commands across replicas is the next step/);
+    expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     expect(selects(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
     const user = /^USER\s+(\d+):(\d+)\s*$/m.exec(readFileSync('Dockerfile', 'utf8'));
     expect(user, 'Dockerfile USER uid:gid').not.toBeNull();
@@ -86,7 +96,14 @@ describe('Kubernetes manifests of the hub', () => {
     expect(pod.automountServiceAccountToken).toBe(false);
   });
 
-  it('run `storegw hub` on the ConfigMap made from hub.yaml, the database on the PVC', () => {
+  it('let a drain evict one hub pod at a time', () => {
+    const pdb = one('PodDisruptionBudget');
+    expect(selects(pdb.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
+    // maxUnavailable, not minAvailable: 1 would block every drain while there is one replica.
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: pdb.spec.selector });
+  });
+
+  it('run `storegw hub` on the ConfigMap made from hub.yaml, the database PostgreSQL by the ExternalName Service', () => {
     expect(container.image).toBe(kustomization.images[0]!.name);
     expect(kustomization.images[0]!.newTag).toMatch(/^\d+\.\d+\.\d+$/);
     const [cmd, flag, config] = container.args as string[];
@@ -94,10 +111,10 @@ describe('Kubernetes manifests of the hub', () => {
     const cm = volumeWith((v) => v.configMap !== undefined);
     expect(cm.configMap.name).toBe(hubYaml.name);
     expect(config).toBe(join(mountOf(cm.name).mountPath, hubYaml.files[0]!));
-    const data = volumeWith((v) => v.persistentVolumeClaim !== undefined);
-    expect(data.persistentVolumeClaim.claimName).toBe(one('PersistentVolumeClaim').metadata.name);
-    expect(mountOf(data.name).mountPath).toBe(dirname(hub.store.path));
-    expect(one('PersistentVolumeClaim').spec.accessModes).toEqual(['ReadWriteOnce']);
+    expect(objects.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false);
+    const pg = (hub.store.database as { postgres: { host: string; port: number } }).postgres;
+    expect(pg.host).toBe(postgresService.metadata.name);
+    expect(postgresService.spec.externalName).toMatch(/^[a-z0-9.-]+$/);
     for (const m of container.volumeMounts) expect(volumeWith((v) => v.name === m.name), m.name).toBeDefined();
   });
 
@@ -110,6 +127,9 @@ describe('Kubernetes manifests of the hub', () => {
       expect(routes, `${probe} ${get.path}`).toContain(`app.get('${get.path}'`);
     }
     expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    // Readiness asks the database (src/fleet/hub/api/health.test.ts); liveness must not.
+    expect(routes).toMatch(/app\.get\('\/readyz'[\s\S]*store\.ping\(\)/);
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
     expect(selects(service.spec.selector, deployment.spec.template.metadata.labels)).toBe(true);
     for (const p of service.spec.ports) expect(containerPort(p.targetPort), `service port ${p.name}`).toBeDefined();
   });
@@ -139,11 +159,12 @@ describe('Kubernetes manifests of the hub', () => {
     expect(ops.middlewares.map((m: { name: string }) => m.name)).toEqual(['storegw-ops-only']);
   });
 
-  it('let only Traefik in, to the hub port, and nothing out', () => {
+  it('let only Traefik in, to the hub port, and nothing out but PostgreSQL and DNS', () => {
     const np = one('NetworkPolicy');
     expect(selects(np.spec.podSelector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
-    expect(np.spec.egress).toEqual([]);
+    const pg = (hub.store.database as { postgres: { port: number } }).postgres;
+    expect(np.spec.egress.map((e: { ports: { port: number }[] }) => e.ports.map((p) => p.port))).toEqual([[pg.port], [53, 53]]);
     expect(np.spec.ingress).toHaveLength(1);
     for (const p of np.spec.ingress[0].ports) expect(containerPort(p.port)).toBeDefined();
   });

@@ -1,10 +1,11 @@
-// The fleet hub over real sockets and a real SQLite file: gateway auth before
-// the upgrade, the one-connection rule, heartbeats, malformed and oversized
-// frames, rate limits, commands end to end through the ops API, desired
-// configs, staged rollouts, restarts, and the `storegw fleet` CLI.
+// The fleet hub over real sockets and a real SQLite file (and all of it again on
+// a real PostgreSQL database): gateway auth before the upgrade, the one-connection
+// rule, heartbeats, malformed and oversized frames, rate limits, commands end
+// to end through the ops API, desired configs, staged rollouts, restarts, and
+// the `storegw fleet` CLI.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ import { MAX_FRAME_BYTES, type CommandMessage, type ErrorMessage, type HubMessag
 import { createLogger } from '../../src/log.js';
 import { FakeGateway, type FakeGatewayOptions } from '../support/fake-gateway.js';
 import { tempDir } from '../support/gateway.js';
+import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
@@ -30,12 +32,13 @@ interface TestHub {
   dir: string;
   logs(): string;
   connect(id: string, more?: Partial<FakeGatewayOptions>): Promise<FakeGateway>;
-  api(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, token?: string | null, contentType?: string): Promise<{ status: number; body: any }>;
+  api(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, token?: string | null, contentType?: string): Promise<{ status: number; body: any; link?: string }>;
   restart(): Promise<void>;
   close(): Promise<void>;
 }
 
-async function startTestHub(): Promise<TestHub> {
+/** `store`: the hub.yaml store mapping's database keys (the SQLite file, or store.postgres). */
+async function startTestHub(store: string): Promise<TestHub> {
   const dir = tempDir('storegw-hub-');
   // One token stored as plain text, the others as their sha256.
   writeFileSync(join(dir, 'gateway-tokens.yaml'), IDS.map((id, i) => `${id}: ${i === 0 ? tokenOf(id) : `"sha256:${sha(tokenOf(id))}"`}`).join('\n') + '\n', { mode: 0o600 });
@@ -45,7 +48,7 @@ async function startTestHub(): Promise<TestHub> {
     join(dir, 'hub.yaml'),
     `version: 1
 listen: { host: 127.0.0.1, port: 0 }
-store: { path: ./hub.db, flushIntervalMs: 50 }
+store: { ${store}, flushIntervalMs: 50 }
 auth:
   gatewayTokensFile: gateway-tokens.yaml
   opsTokens: [ { tokenFile: ops.token, role: operator }, { tokenFile: viewer.token, role: viewer } ]
@@ -77,7 +80,8 @@ commands: { timeoutMs: 500, configApplyTimeoutMs: 3000 }
       if (body !== undefined) headers['content-type'] = contentType;
       const res = await request(`${t.hub.url}${path}`, { method, headers, body: body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body) });
       const text = await res.body.text();
-      return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text) };
+      const link = res.headers.link;
+      return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text), ...(typeof link === 'string' && { link }) };
     },
     async restart() {
       await t.hub.close();
@@ -119,10 +123,11 @@ routes:
     class: normal
 `;
 
-describe('fleet hub', () => {
+/** The same hub, on each backend: `store` gives hub.yaml's database keys once the backend is ready; `secrets`, what else the log must not hold. */
+function fleetHub(store: () => string, secrets: () => string[] = () => []) {
   let t: TestHub;
   beforeAll(async () => {
-    t = await startTestHub();
+    t = await startTestHub(store());
   });
   afterAll(async () => {
     await t.close();
@@ -535,13 +540,23 @@ describe('fleet hub', () => {
     const list = await t.api('GET', '/v1/gateways');
     expect(list.body.length).toBeGreaterThan(5);
     expect(list.body.every((g: { online: boolean }) => !g.online)).toBe(true);
+    // Pages of 2, each naming the next in its Link header, give the same list; the whole list names none.
+    expect(list.link).toBeUndefined();
+    const paged: string[] = [];
+    for (let next: string | undefined = '/v1/gateways?limit=2'; next !== undefined; ) {
+      const page = await t.api('GET', next);
+      expect(page.body.length).toBeLessThanOrEqual(2);
+      paged.push(...page.body.map((g: { id: string }) => g.id));
+      next = page.link === undefined ? undefined : /^<([^>]+)>; rel="next"$/.exec(page.link)![1];
+    }
+    expect(paged).toEqual(list.body.map((g: { id: string }) => g.id));
     const detail = await t.api('GET', '/v1/gateways/s-desired');
     expect(detail.body.config.desired).toMatchObject({ applyStatus: 'applied' });
     expect(detail.body.commands.length).toBeGreaterThan(0);
     const gw = await t.connect('s-list');
     expect((await t.api('GET', '/v1/gateways/s-list')).body.online).toBe(true);
     await gw.close();
-    for (const secret of [OPS_TOKEN, VIEWER_TOKEN, ...IDS.map(tokenOf)]) expect(t.logs()).not.toContain(secret);
+    for (const secret of [OPS_TOKEN, VIEWER_TOKEN, ...IDS.map(tokenOf), ...secrets()]) expect(t.logs()).not.toContain(secret);
   });
 
   it('disconnects a gateway whose token a reload of the tokens file removed', async () => {
@@ -559,4 +574,18 @@ describe('fleet hub', () => {
     expect(await FakeGateway.refusal({ url, token: tokenOf('s-list'), id: 's-list' })).toBe(401);
     await kept.close();
   });
+}
+
+describe('fleet hub', () => fleetHub(() => 'path: ./hub.db'));
+
+describePostgres('fleet hub on PostgreSQL', () => {
+  let db: TestDatabase;
+  beforeAll(() => {
+    db = createTestDatabase();
+  });
+  afterAll(() => db?.drop());
+  fleetHub(
+    () => `postgres: ${JSON.stringify(db.config)}`,
+    () => [readFileSync(db.config.passwordFile!, 'utf8').trim()],
+  );
 });

@@ -28,7 +28,7 @@ interface Pending {
 /** Command log entries keep results up to this size; a queue.list of 1000 entries is summarised. */
 const MAX_LOGGED_RESULT = 16 * 1024;
 
-function logged(value: unknown): unknown {
+function loggedResult(value: unknown): unknown {
   const text = JSON.stringify(value);
   return text !== undefined && text.length > MAX_LOGGED_RESULT ? { truncated: true, bytes: text.length } : value;
 }
@@ -58,16 +58,15 @@ export class Commands {
   send(gatewayId: string, command: CommandName, args: Record<string, unknown>, who: Who, timeoutMs: number, configVersion?: string): Promise<CommandOutcome> {
     const msg = message<CommandMessage>({ type: 'command', command, args });
     const now = Date.now();
-    this.#log.log({ id: msg.id, gatewayId, command, args: loggedArgs(command, args, configVersion), who: who.name, role: who.role, sentAt: now });
+    // Not waited for: the log keeps its entries in the order asked (an entry before its outcome),
+    // and the caller gets its outcome even when the log cannot be written (a full disk, a lost database).
+    const logged = (what: Promise<void>) =>
+      void what.catch((e: unknown) => this.#logger.error({ gateway: gatewayId, id: msg.id, err: e }, 'cannot write the command log'));
+    logged(this.#log.log({ id: msg.id, gatewayId, command, args: loggedArgs(command, args, configVersion), who: who.name, role: who.role, sentAt: now }));
     const finish = (outcome: CommandOutcome): CommandOutcome => {
-      const result = outcome.status === 'answered' ? logged(outcome.ok ? outcome.result : outcome.error) : outcome.status === 'busy' ? outcome.reason : undefined;
+      const result = outcome.status === 'answered' ? loggedResult(outcome.ok ? outcome.result : outcome.error) : outcome.status === 'busy' ? outcome.reason : undefined;
       const label = outcome.status === 'answered' ? (outcome.ok ? 'ok' : 'failed') : outcome.status;
-      try {
-        this.#log.finish(msg.id, label, result, Date.now());
-      } catch (e) {
-        // The caller gets its outcome even when the log cannot be written (a full disk, a hub shutting down).
-        this.#logger.error({ gateway: gatewayId, id: msg.id, err: e }, 'cannot write the command log');
-      }
+      logged(this.#log.finish(msg.id, label, result, Date.now()));
       return outcome;
     };
 

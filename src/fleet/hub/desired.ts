@@ -38,59 +38,73 @@ export class DesiredState {
 
   /** Makes `yaml` the gateway's desired config and pushes it if the gateway is connected. */
   set(gatewayId: string, yaml: string, version: string, who: Who, graceMs?: number): Promise<ApplyOutcome> {
-    this.#configs.set({ gatewayId, yaml, version, setBy: who.name, setAt: Date.now() });
-    return this.#reconcile(gatewayId, who, graceMs);
+    // Asked for now, before this returns: a read that follows (the answer's view) sees it.
+    return this.#configs.set({ gatewayId, yaml, version, setBy: who.name, setAt: Date.now() }).then(
+      () => this.#reconcile(gatewayId, who, graceMs),
+      (e: unknown): ApplyOutcome => {
+        // Callers do not wait for the write (an operator's PUT, a rollout): they learn of it as an outcome.
+        this.#logger.error({ gateway: gatewayId, err: e }, 'cannot write the desired config');
+        return { status: 'busy', reason: `the hub cannot write the desired config (${(e as Error).message})` };
+      },
+    );
   }
 
   /** Puts back what was desired before (a failed rollout's canaries), or nothing. */
   revert(gatewayId: string, previous: DesiredRecord | undefined, who: Who): void {
-    if (previous === undefined) {
-      this.#configs.clear(gatewayId);
-      return;
-    }
-    void this.set(gatewayId, previous.yaml, previous.version, who);
+    this.#background(gatewayId, previous === undefined ? this.#configs.clear(gatewayId) : this.set(gatewayId, previous.yaml, previous.version, who));
   }
 
   /** A gateway said hello: bring it to its desired config. */
   connected(gatewayId: string): void {
-    void this.#reconcile(gatewayId, HUB);
+    this.#background(gatewayId, this.#reconcile(gatewayId, HUB));
   }
 
   /** The gateway undid a config it was sent (details.version names it): that version is not pushed again by itself. */
   rolledBack(gatewayId: string, details: Record<string, unknown>): void {
-    const d = this.#configs.get(gatewayId);
-    if (!d || (typeof details.version === 'string' ? details.version !== d.version : this.#connections.get(gatewayId)?.reported?.configVersion === d.version)) return;
-    const reason = typeof details.reason === 'string' ? details.reason : 'the gateway rolled the config back';
-    this.#configs.setApplyStatus(gatewayId, d.version, 'failed', reason, Date.now());
+    this.#background(gatewayId, this.#rolledBack(gatewayId, details));
   }
 
-  view(gatewayId: string, reported: string | undefined): DesiredView {
-    const d = this.#configs.get(gatewayId);
+  async #rolledBack(gatewayId: string, details: Record<string, unknown>): Promise<void> {
+    const d = await this.#configs.get(gatewayId);
+    if (!d || (typeof details.version === 'string' ? details.version !== d.version : this.#connections.get(gatewayId)?.reported?.configVersion === d.version)) return;
+    const reason = typeof details.reason === 'string' ? details.reason : 'the gateway rolled the config back';
+    await this.#configs.setApplyStatus(gatewayId, d.version, 'failed', reason, Date.now());
+  }
+
+  /** What the hub does by itself, on events: a database that fails it is logged, not thrown at the caller. */
+  #background(gatewayId: string, work: Promise<unknown>): void {
+    work.catch((e: unknown) => this.#logger.error({ gateway: gatewayId, err: e }, 'cannot bring the gateway to its desired config'));
+  }
+
+  async view(gatewayId: string, reported: string | undefined): Promise<DesiredView> {
+    const d = await this.#configs.get(gatewayId);
     if (!d) return { desired: null, reported: reported ?? null, inSync: null };
     const { gatewayId: _id, yaml: _yaml, ...desired } = d;
     return { desired, reported: reported ?? null, inSync: reported === d.version };
   }
 
-  #reconcile(gatewayId: string, who: Who, graceMs?: number): Promise<ApplyOutcome> {
-    const d = this.#configs.get(gatewayId);
-    if (!d) return Promise.resolve({ status: 'none' });
+  async #reconcile(gatewayId: string, who: Who, graceMs?: number): Promise<ApplyOutcome> {
+    const d = await this.#configs.get(gatewayId);
+    // From here to #applying.set nothing waits: two reconciles of one gateway cannot both send.
+    if (!d) return { status: 'none' };
     const conn = this.#connections.get(gatewayId);
-    if (!conn) return Promise.resolve({ status: 'offline' });
+    if (!conn) return { status: 'offline' };
     if (conn.reported?.configVersion === d.version) {
-      if (d.applyStatus !== 'applied') this.#configs.setApplyStatus(gatewayId, d.version, 'applied', null, Date.now());
-      return Promise.resolve({ status: 'in_sync' });
+      if (d.applyStatus !== 'applied') await this.#configs.setApplyStatus(gatewayId, d.version, 'applied', null, Date.now());
+      return { status: 'in_sync' };
     }
-    if (d.applyStatus === 'failed') return Promise.resolve({ status: 'not_retried', error: d.applyError });
+    if (d.applyStatus === 'failed') return { status: 'not_retried', error: d.applyError };
     const inFlight = this.#applying.get(gatewayId);
     if (inFlight?.version === d.version) return inFlight.outcome;
 
-    this.#configs.setApplyStatus(gatewayId, d.version, 'sent', null, Date.now());
+    // Not waited for: written before the outcome's status, in the order asked.
+    this.#background(gatewayId, this.#configs.setApplyStatus(gatewayId, d.version, 'sent', null, Date.now()));
     this.#logger.info({ gateway: gatewayId, version: d.version, reported: conn.reported?.configVersion, by: who.name }, 'sending the desired config');
     const args = { yaml: d.yaml, ...(graceMs !== undefined && { graceMs }) };
-    const outcome = this.#commands.send(gatewayId, 'config.apply', args, who, this.#applyTimeoutMs + (graceMs ?? 0), d.version).then((o) => {
+    const outcome = this.#commands.send(gatewayId, 'config.apply', args, who, this.#applyTimeoutMs + (graceMs ?? 0), d.version).then(async (o) => {
       if (this.#applying.get(gatewayId)?.outcome === outcome) this.#applying.delete(gatewayId);
       try {
-        this.#record(gatewayId, d.version, o);
+        await this.#record(gatewayId, d.version, o);
       } catch (e) {
         this.#logger.error({ gateway: gatewayId, err: e }, 'cannot record how applying the desired config went');
       }
@@ -100,23 +114,20 @@ export class DesiredState {
     return outcome;
   }
 
-  #record(gatewayId: string, version: string, o: CommandOutcome): void {
+  #record(gatewayId: string, version: string, o: CommandOutcome): Promise<void> {
     const now = Date.now();
     switch (o.status) {
       case 'answered':
-        if (o.ok) this.#configs.setApplyStatus(gatewayId, version, 'applied', null, now);
-        else this.#configs.setApplyStatus(gatewayId, version, 'failed', o.error ? `${o.error.code}: ${o.error.message}` : 'refused by the gateway', now);
-        break;
+        if (o.ok) return this.#configs.setApplyStatus(gatewayId, version, 'applied', null, now);
+        return this.#configs.setApplyStatus(gatewayId, version, 'failed', o.error ? `${o.error.code}: ${o.error.message}` : 'refused by the gateway', now);
       case 'timeout':
         // It may still apply it; its next report tells.
-        this.#configs.setApplyStatus(gatewayId, version, 'sent', `no answer within ${this.#applyTimeoutMs} ms`, now);
-        break;
+        return this.#configs.setApplyStatus(gatewayId, version, 'sent', `no answer within ${this.#applyTimeoutMs} ms`, now);
       case 'busy':
-        this.#configs.setApplyStatus(gatewayId, version, 'pending', o.reason, now);
-        break;
+        return this.#configs.setApplyStatus(gatewayId, version, 'pending', o.reason, now);
       default:
         // Offline or disconnected: sent again when it says hello.
-        this.#configs.setApplyStatus(gatewayId, version, 'pending', null, now);
+        return this.#configs.setApplyStatus(gatewayId, version, 'pending', null, now);
     }
   }
 }

@@ -47,39 +47,39 @@ export class Ingest {
   }
 
   /** Writes what is pending. Reads that must see the latest state call this first. */
-  flush(): void {
+  flush(): Promise<void> {
     const batch = this.#batch;
     this.#batch = { telemetry: [], events: [], seen: new Map() };
-    this.#write(batch);
+    return this.#write(batch);
   }
 
   #flushInChunks(): void {
     if (this.#chunking) return;
     this.#chunking = true;
-    const step = () => {
+    const step = async () => {
       const b = this.#batch;
       const chunk: IngestBatch = { telemetry: b.telemetry.splice(0, CHUNK), events: b.events.splice(0, CHUNK), seen: b.seen };
       b.seen = new Map();
-      this.#write(chunk);
-      if (this.#timer && (b.telemetry.length > 0 || b.events.length > 0)) setImmediate(step);
+      await this.#write(chunk);
+      if (this.#timer && (b.telemetry.length > 0 || b.events.length > 0)) setImmediate(() => void step());
       else this.#chunking = false;
     };
-    step();
+    void step();
   }
 
-  #write(batch: IngestBatch): void {
+  async #write(batch: IngestBatch): Promise<void> {
     if (batch.telemetry.length === 0 && batch.events.length === 0 && batch.seen.size === 0) return;
     try {
-      this.#store.writeBatch(batch);
+      await this.#store.writeBatch(batch);
     } catch (e) {
-      // A full disk must not take the hub (and every gateway's commands) down; the gap shows in the history.
+      // A full disk or a lost database must not take the hub (and every gateway's commands) down; the gap shows in the history.
       this.#logger.error({ err: e, telemetry: batch.telemetry.length, events: batch.events.length }, 'cannot write telemetry; this batch is lost');
     }
   }
 
-  close(): void {
+  close(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.flush();
+    return this.flush();
   }
 }

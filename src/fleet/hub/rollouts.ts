@@ -81,16 +81,21 @@ export class Rollouts {
     this.#logger = deps.logger;
     this.#concurrency = deps.concurrency;
     this.#applyTimeoutMs = deps.applyTimeoutMs;
-    for (const r of this.#states.running()) {
+  }
+
+  /** At startup: rollouts that were running when the hub stopped are marked interrupted. */
+  async markInterrupted(): Promise<void> {
+    for (const r of await this.#states.running()) {
       const state = { ...(r.state as RolloutState), status: 'interrupted' as const, reason: 'the hub stopped during the rollout; desired configs already set stay set', updatedAt: Date.now() };
-      this.#states.save({ id: r.id, createdAt: r.createdAt, status: state.status, state });
+      await this.#states.save({ id: r.id, createdAt: r.createdAt, status: state.status, state });
     }
   }
 
-  start(req: RolloutRequest, who: Who): StartResult {
-    if (this.#active) return { ok: false, status: 409, message: `rollout ${this.#active.state.id} is still running (${this.#active.state.status})` };
-    const targets = this.#gateways
-      .list()
+  async start(req: RolloutRequest, who: Who): Promise<StartResult> {
+    const running = () => this.#active && ({ ok: false, status: 409, message: `rollout ${this.#active.state.id} is still running (${this.#active.state.status})` } as const);
+    const before = running();
+    if (before) return before;
+    const targets = (await this.#gateways.list())
       .filter((g) => selects(req.selector, g))
       .map((g) => ({ id: g.id, online: this.#connections.get(g.id) !== undefined }));
     if (targets.length === 0) return { ok: false, status: 400, message: 'no gateway matches the rollout\'s region/tag' };
@@ -119,6 +124,11 @@ export class Rollouts {
       rest: { total: plan.rest.length, applied: 0, pending: 0, failed: 0, inFlight: 0, untouched: plan.rest.length },
       failures: [],
     };
+    const previous = new Map<string, DesiredRecord | undefined>();
+    for (const id of plan.canaries) previous.set(id, await this.#configs.get(id));
+    // Another start may have come in while the database answered.
+    const meanwhile = running();
+    if (meanwhile) return meanwhile;
     const deadline = this.#applyTimeoutMs + (req.graceMs ?? 0);
     const active: Active = {
       state,
@@ -128,7 +138,7 @@ export class Rollouts {
         const up = (this.#connections.get(id)?.reported?.paths ?? []).filter((p) => p.state === 'up').map((p) => p.name);
         return new CanaryWatch(id, check.version, up, now, req.healthyForMs, deadline);
       }),
-      previous: new Map(plan.canaries.map((id) => [id, this.#configs.get(id)])),
+      previous,
       rest: plan.rest,
     };
     this.#active = active;
@@ -142,9 +152,9 @@ export class Rollouts {
     return { ok: true, state };
   }
 
-  get(id: string): RolloutState | undefined {
+  async get(id: string): Promise<RolloutState | undefined> {
     if (this.#active?.state.id === id) return this.#active.state;
-    return this.#states.get(id) as RolloutState | undefined;
+    return (await this.#states.get(id)) as RolloutState | undefined;
   }
 
   /** What a gateway reported; only the canaries of the running rollout care. */
@@ -264,9 +274,12 @@ export class Rollouts {
     if (this.#active === active) this.#active = undefined;
   }
 
+  /** Not waited for: saves are written in the order asked, and the rollout goes on from its state in memory. */
   #save(active: Active): void {
     active.state.updatedAt = Date.now();
-    this.#states.save({ id: active.state.id, createdAt: active.state.createdAt, status: active.state.status, state: active.state });
+    this.#states
+      .save({ id: active.state.id, createdAt: active.state.createdAt, status: active.state.status, state: active.state })
+      .catch((e: unknown) => this.#logger.error({ rollout: active.state.id, err: e }, 'cannot save the rollout state'));
   }
 
   /** Timer and promise callbacks: a failure is logged, never an unhandled rejection. */

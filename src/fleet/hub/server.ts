@@ -15,6 +15,7 @@ import { DrainBudgets } from './drain-budget.js';
 import { Ingest } from './ingest.js';
 import { Rollouts } from './rollouts.js';
 import { HubStore } from './store.js';
+import { postgresStore } from './store/postgres-config.js';
 
 export interface RunningHub {
   /** http://host:port of the ops API; gateways connect to ws://host:port/v1/gateways/connect. */
@@ -35,9 +36,13 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   };
   let auth: HubAuth = readAuth();
 
-  const store = HubStore.open(c.store.path);
+  const database = c.store.database;
+  const where = 'sqlite' in database ? database : { postgres: postgresStore(database.postgres) };
+  const store = await HubStore.open(where, (e) => log.warn({ err: e }, 'lost an idle database connection; the next query opens another'));
   // Whatever the last run left behind, nothing is connected yet.
-  store.gateways.markAllOffline();
+  await store.gateways.markAllOffline();
+  // What the handlers below write by themselves: kept in order by the store, a failure logged.
+  const background = (gateway: string, what: string, work: Promise<void>) => void work.catch((e: unknown) => log.error({ gateway, err: e }, `cannot record ${what}`));
   const ingest = new Ingest(store, log, c.store.flushIntervalMs);
   const drains = new DrainBudgets({
     budgets: c.regions,
@@ -53,7 +58,11 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     {
       hello(conn, msg, first) {
         const now = Date.now();
-        store.gateways.hello({ id: conn.id, region: msg.store.region, tags: msg.store.tags, version: msg.version, configVersion: msg.configVersion, ts: Math.min(msg.ts, now), paths: msg.paths }, now);
+        background(
+          conn.id,
+          'a hello',
+          store.gateways.hello({ id: conn.id, region: msg.store.region, tags: msg.store.tags, version: msg.version, configVersion: msg.configVersion, ts: Math.min(msg.ts, now), paths: msg.paths }, now),
+        );
         if (first) {
           log.info({ gateway: conn.id, remote: conn.remote, version: msg.version, configVersion: msg.configVersion }, 'gateway connected');
           ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.connected', details: { remote: conn.remote, version: msg.version, configVersion: msg.configVersion } });
@@ -94,7 +103,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
         if (!wasLive) return;
         const now = Date.now();
         log.info({ gateway: conn.id, code }, 'gateway disconnected');
-        store.gateways.setOffline(conn.id, now);
+        background(conn.id, 'a disconnect', store.gateways.setOffline(conn.id, now));
         ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.disconnected', details: { code } });
         rollouts.observe(conn.id, { kind: 'offline' });
         drains.left(conn.id);
@@ -113,13 +122,14 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   const housekeeping = startHousekeeping(store, log, c.store);
 
   try {
+    await rollouts.markInterrupted();
     await app.listen({ host: c.listen.host, port: c.listen.port });
   } catch (e) {
     clearInterval(drainTimer);
     housekeeping.stop();
     await connections.close();
-    ingest.close();
-    store.close();
+    await ingest.close();
+    await store.close();
     throw e;
   }
   const address = app.server.address();
@@ -146,8 +156,8 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
       // Gateways first: commands waiting on them end now, so the API's requests finish.
       await connections.close();
       await app.close();
-      ingest.close();
-      store.close();
+      await ingest.close();
+      await store.close();
     },
   };
 }
@@ -165,7 +175,7 @@ function startHousekeeping(store: HubStore, log: Logger, s: { housekeepingInterv
     try {
       for (;;) {
         if (stopped) return;
-        const r = store.housekeep(Date.now(), s.rawRetentionHours * H, s.telemetryRetentionHours * H);
+        const r = await store.housekeep(Date.now(), s.rawRetentionHours * H, s.telemetryRetentionHours * H);
         rolledUp += r.rolledUp;
         expired += r.expired;
         if (!r.more) break;

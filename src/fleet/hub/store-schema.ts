@@ -1,54 +1,74 @@
-// The hub database's on-disk format and its migrations. Marked with its own
-// application_id, so neither a gateway journal nor a foreign file is ever taken
-// for it; user_version is the schema version.
+// The hub database's schema and its migrations, one list for both backends.
+// Where SQLite and PostgreSQL differ, a migration names the difference
+// (ColumnTypes) instead of spelling it: SQLite's text comes out as it always
+// was. An SQLite file is marked with its own application_id, so neither a
+// gateway journal nor a foreign file is ever taken for it, and user_version is
+// the schema version; PostgreSQL keeps both in the table storegw_hub.
+import type { Dialect } from './store/sql/database.js';
 
 /** "SGWH" */
 export const HUB_APPLICATION_ID = 0x53475748;
 
+interface ColumnTypes {
+  /** Milliseconds and counts: SQLite's INTEGER is 64 bits, PostgreSQL's is 32. */
+  int: string;
+  /** An ever-growing key. */
+  seq: string;
+  /** A table keyed by its primary key (SQLite's rowid would be a second index). */
+  withoutRowid: string;
+  /** The column PostgreSQL needs where SQLite's implicit rowid orders and picks rows. */
+  rowid: string;
+}
+
+const COLUMN_TYPES: Record<Dialect, ColumnTypes> = {
+  sqlite: { int: 'INTEGER', seq: 'INTEGER PRIMARY KEY AUTOINCREMENT', withoutRowid: ' WITHOUT ROWID', rowid: '' },
+  postgres: { int: 'BIGINT', seq: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', withoutRowid: '', rowid: 'rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,\n     ' },
+};
+
 /** Migration N brings the schema from version N to N+1. Append only. */
-export const HUB_MIGRATIONS: readonly string[] = [
-  `CREATE TABLE gateways (
+const MIGRATIONS: readonly ((t: ColumnTypes) => string)[] = [
+  (t) => `CREATE TABLE gateways (
      id                 TEXT PRIMARY KEY,
      region             TEXT    NOT NULL,
      tags               TEXT    NOT NULL,
      version            TEXT    NOT NULL,
      config_version     TEXT    NOT NULL,
-     reported_ts        INTEGER NOT NULL,
+     reported_ts        ${t.int} NOT NULL,
      paths              TEXT    NOT NULL,
      latest             TEXT,
-     latest_ts          INTEGER,
-     first_seen         INTEGER NOT NULL,
-     last_seen          INTEGER NOT NULL,
-     online             INTEGER NOT NULL
+     latest_ts          ${t.int},
+     first_seen         ${t.int} NOT NULL,
+     last_seen          ${t.int} NOT NULL,
+     online             ${t.int} NOT NULL
    );
    CREATE TABLE desired (
      gateway_id    TEXT PRIMARY KEY,
      yaml          TEXT    NOT NULL,
      version       TEXT    NOT NULL,
      set_by        TEXT    NOT NULL,
-     set_at        INTEGER NOT NULL,
+     set_at        ${t.int} NOT NULL,
      apply_status  TEXT    NOT NULL CHECK (apply_status IN ('pending', 'sent', 'applied', 'failed')),
      apply_error   TEXT,
-     apply_at      INTEGER
-   ) WITHOUT ROWID;
+     apply_at      ${t.int}
+   )${t.withoutRowid};
    CREATE TABLE telemetry (
-     gateway_id  TEXT    NOT NULL,
-     ts          INTEGER NOT NULL,
+     ${t.rowid}gateway_id  TEXT    NOT NULL,
+     ts          ${t.int} NOT NULL,
      data        TEXT    NOT NULL
    );
    CREATE INDEX telemetry_gateway ON telemetry (gateway_id, ts);
    CREATE INDEX telemetry_age     ON telemetry (ts);
    CREATE TABLE telemetry_minute (
      gateway_id  TEXT    NOT NULL,
-     minute      INTEGER NOT NULL,
+     minute      ${t.int} NOT NULL,
      data        TEXT    NOT NULL,
      PRIMARY KEY (gateway_id, minute)
-   ) WITHOUT ROWID;
+   )${t.withoutRowid};
    CREATE INDEX telemetry_minute_age ON telemetry_minute (minute);
    CREATE TABLE events (
-     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+     seq         ${t.seq},
      gateway_id  TEXT    NOT NULL,
-     ts          INTEGER NOT NULL,
+     ts          ${t.int} NOT NULL,
      source      TEXT    NOT NULL CHECK (source IN ('gateway', 'hub')),
      event       TEXT    NOT NULL,
      details     TEXT    NOT NULL
@@ -56,14 +76,14 @@ export const HUB_MIGRATIONS: readonly string[] = [
    CREATE INDEX events_gateway ON events (gateway_id, seq);
    CREATE INDEX events_age     ON events (ts);
    CREATE TABLE commands (
-     id           TEXT PRIMARY KEY,
+     ${t.rowid}id           TEXT PRIMARY KEY,
      gateway_id   TEXT    NOT NULL,
      command      TEXT    NOT NULL,
      args         TEXT    NOT NULL,
      who          TEXT    NOT NULL,
      role         TEXT    NOT NULL,
-     sent_at      INTEGER NOT NULL,
-     finished_at  INTEGER,
+     sent_at      ${t.int} NOT NULL,
+     finished_at  ${t.int},
      outcome      TEXT,
      result       TEXT
    );
@@ -71,7 +91,7 @@ export const HUB_MIGRATIONS: readonly string[] = [
    CREATE INDEX commands_age     ON commands (sent_at);
    CREATE TABLE rollouts (
      id          TEXT PRIMARY KEY,
-     created_at  INTEGER NOT NULL,
+     created_at  ${t.int} NOT NULL,
      status      TEXT    NOT NULL,
      state       TEXT    NOT NULL
    );`,
@@ -79,8 +99,13 @@ export const HUB_MIGRATIONS: readonly string[] = [
   // commands that answered them are read at every look at the gateway, without
   // walking all its link changes and replay commands to find them. (The unknown
   // count itself travels in the telemetry JSON, as pending and dead do.)
-  `CREATE INDEX events_gateway_event     ON events (gateway_id, event, seq);
+  () => `CREATE INDEX events_gateway_event     ON events (gateway_id, event, seq);
    CREATE INDEX commands_gateway_command ON commands (gateway_id, command, sent_at);`,
 ];
 
-export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
+/** The migrations in `dialect`'s SQL. */
+export function hubMigrations(dialect: Dialect): string[] {
+  return MIGRATIONS.map((m) => m(COLUMN_TYPES[dialect]));
+}
+
+export const HUB_SCHEMA_VERSION = MIGRATIONS.length;

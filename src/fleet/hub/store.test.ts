@@ -2,13 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JournalStore } from '../../../sync/journal-store.js';
+import { createTestDatabase, describePostgres, type TestDatabase } from '../../../test/support/postgres.js';
 import { migrate } from '../../util/sqlite-file.js';
 import type { TelemetrySample } from './downsample.js';
-import { HUB_APPLICATION_ID, HUB_MIGRATIONS, HUB_SCHEMA_VERSION } from './store-schema.js';
+import { HUB_APPLICATION_ID, HUB_SCHEMA_VERSION, hubMigrations } from './store-schema.js';
 import { HubStore } from './store.js';
 import { HubStoreError } from './store/database.js';
+import { postgresStore } from './store/postgres-config.js';
 
 const H = 3_600_000;
 const NOW = 1_700_000_040_000 + 30 * 24 * H;
@@ -25,23 +27,19 @@ function sample(ts: number, pending: number, configVersion = 'v1'): TelemetrySam
 
 const hello = (id: string, ts = NOW) => ({ id, region: 'eu', tags: ['pilot'], version: '0.1.0', configVersion: 'v1', ts, paths: [] });
 
-describe('hub store', () => {
-  let dir: string;
-  let file: string;
+/** The same cases on each backend: `open` opens the store of this test (again, after a restart). */
+function storeCases(open: () => Promise<HubStore>) {
   let store: HubStore;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hub-store-'));
-    file = join(dir, 'data', 'hub.db');
-    store = HubStore.open(file);
+  beforeEach(async () => {
+    store = await open();
   });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
+  afterEach(async () => {
+    await store.close();
   });
 
-  it('keeps the registry, the latest state and history; a late spooled message does not replace newer state', () => {
-    store.gateways.hello(hello('store-1'), NOW);
-    store.writeBatch({
+  it('keeps the registry, the latest state and history; a late spooled message does not replace newer state', async () => {
+    await store.gateways.hello(hello('store-1'), NOW);
+    await store.writeBatch({
       telemetry: [
         { gatewayId: 'store-1', sample: sample(NOW + 10_000, 5, 'v2') },
         { gatewayId: 'store-1', sample: { ...sample(NOW - 60_000, 99, 'v0'), spooled: true } },
@@ -49,29 +47,48 @@ describe('hub store', () => {
       events: [{ gatewayId: 'store-1', ts: NOW, source: 'gateway', event: 'link.state', details: { path: 'fiber' } }],
       seen: new Map([['store-1', NOW + 10_000]]),
     });
-    const gw = store.gateways.get('store-1')!;
+    const gw = (await store.gateways.get('store-1'))!;
     expect(gw).toMatchObject({ region: 'eu', tags: ['pilot'], online: true, configVersion: 'v2', lastSeen: NOW + 10_000, firstSeen: NOW });
     expect(gw.latest?.queue.pending).toBe(5);
-    expect(store.telemetry.since('store-1', 0, 100).points.map((p) => p.ts)).toEqual([NOW - 60_000, NOW + 10_000]);
-    expect(store.events.recent('store-1', 10)).toMatchObject([{ event: 'link.state', source: 'gateway', details: { path: 'fiber' } }]);
-    store.gateways.setOffline('store-1', NOW + 20_000);
-    expect(store.gateways.list()).toMatchObject([{ id: 'store-1', online: false, lastSeen: NOW + 20_000 }]);
+    expect((await store.telemetry.since('store-1', 0, 100)).points.map((p) => p.ts)).toEqual([NOW - 60_000, NOW + 10_000]);
+    expect(await store.events.recent('store-1', 10)).toMatchObject([{ event: 'link.state', source: 'gateway', details: { path: 'fiber' } }]);
+    await store.gateways.setOffline('store-1', NOW + 20_000);
+    expect(await store.gateways.list()).toMatchObject([{ id: 'store-1', online: false, lastSeen: NOW + 20_000 }]);
   });
 
-  it('rolls raw telemetry older than the raw window up per minute, and expires what is past retention', () => {
-    store.gateways.hello(hello('store-1'), NOW);
+  it('writes a batch larger than one statement takes: every gateway its newest sample, every sample in history', async () => {
+    const ids = Array.from({ length: 600 }, (_, i) => `gw-${String(i).padStart(3, '0')}`);
+    for (const id of ids) await store.gateways.hello(hello(id), NOW);
+    await store.writeBatch({
+      telemetry: ids.flatMap((gatewayId, i) => [
+        { gatewayId, sample: sample(NOW + 2000, i) },
+        { gatewayId, sample: sample(NOW + 1000, -1) },
+      ]),
+      events: [],
+      seen: new Map(ids.map((id, i) => [id, NOW + i])),
+    });
+    const listed = await store.gateways.list();
+    expect(listed.map((g) => [g.latest?.queue.pending, g.lastSeen])).toEqual(ids.map((_, i) => [i, NOW + i]));
+    expect((await store.telemetry.since('gw-599', 0, 10)).points.map((p) => p.ts)).toEqual([NOW + 1000, NOW + 2000]);
+    // A day later, one housekeeping pass rolls all 1200 up, also across statement runs: one minute per gateway.
+    expect(await store.housekeep(NOW + 48 * H, 24 * H, 720 * H)).toEqual({ rolledUp: 1200, expired: 0, more: false });
+    expect((await store.telemetry.since('gw-599', 0, 10)).points).toMatchObject([{ ts: NOW, resolution: 'minute', samples: 2 }]);
+  });
+
+  it('rolls raw telemetry older than the raw window up per minute, and expires what is past retention', async () => {
+    await store.gateways.hello(hello('store-1'), NOW);
     const old = NOW - 30 * H; // minute-aligned, past the 24 h raw window
     const samples = [0, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000].map((dt, i) => ({ gatewayId: 'store-1', sample: sample(old + dt, i) }));
     const recent = { gatewayId: 'store-1', sample: sample(NOW - H, 1) };
     const ancient = { gatewayId: 'store-1', sample: sample(NOW - 800 * H, 1) };
-    store.writeBatch({ telemetry: [...samples, recent, ancient], events: [{ gatewayId: 'store-1', ts: NOW - 800 * H, source: 'hub', event: 'hub.connected', details: {} }], seen: new Map() });
+    await store.writeBatch({ telemetry: [...samples, recent, ancient], events: [{ gatewayId: 'store-1', ts: NOW - 800 * H, source: 'hub', event: 'hub.connected', details: {} }], seen: new Map() });
 
     // Bounded passes: three rows at a time until nothing is left.
     let passes = 0;
-    while (store.housekeep(NOW, 24 * H, 720 * H, 3).more) passes++;
+    while ((await store.housekeep(NOW, 24 * H, 720 * H, 3)).more) passes++;
     expect(passes).toBeGreaterThan(1);
 
-    const points = store.telemetry.since('store-1', 0, 100).points;
+    const points = (await store.telemetry.since('store-1', 0, 100)).points;
     expect(points.map((p) => [p.ts, p.resolution])).toEqual([
       [old, 'minute'],
       [old + 60_000, 'minute'],
@@ -79,63 +96,133 @@ describe('hub store', () => {
     ]);
     expect(points[0]).toMatchObject({ samples: 6, queue: { pending: 5, pendingMax: 5 } });
     expect(points[1]).toMatchObject({ samples: 2, queue: { pending: 7 } });
-    expect(store.events.recent('store-1', 10)).toEqual([]);
+    expect(await store.events.recent('store-1', 10)).toEqual([]);
   });
 
-  it('survives a restart', () => {
-    store.gateways.hello(hello('store-1'), NOW);
-    store.desired.set({ gatewayId: 'store-1', yaml: 'version: 1\n', version: 'abc', setBy: 'ops', setAt: NOW });
-    store.commands.log({ id: 'c1', gatewayId: 'store-1', command: 'status', args: {}, who: 'ops', role: 'operator', sentAt: NOW });
-    store.commands.finish('c1', 'ok', { paused: false }, NOW + 5);
-    store.close();
-    store = HubStore.open(file);
-    store.gateways.markAllOffline();
-    expect(store.gateways.get('store-1')).toMatchObject({ online: false });
-    expect(store.desired.get('store-1')).toMatchObject({ version: 'abc', applyStatus: 'pending' });
-    expect(store.commands.recent('store-1', 5)).toMatchObject([{ id: 'c1', who: 'ops', outcome: 'ok', result: { paused: false } }]);
+  it('survives a restart', async () => {
+    await store.gateways.hello(hello('store-1'), NOW);
+    await store.desired.set({ gatewayId: 'store-1', yaml: 'version: 1\n', version: 'abc', setBy: 'ops', setAt: NOW });
+    await store.commands.log({ id: 'c1', gatewayId: 'store-1', command: 'status', args: {}, who: 'ops', role: 'operator', sentAt: NOW });
+    await store.commands.finish('c1', 'ok', { paused: false }, NOW + 5);
+    await store.close();
+    store = await open();
+    await store.gateways.markAllOffline();
+    expect(await store.gateways.get('store-1')).toMatchObject({ online: false });
+    expect(await store.desired.get('store-1')).toMatchObject({ version: 'abc', applyStatus: 'pending' });
+    expect(await store.commands.recent('store-1', 5)).toMatchObject([{ id: 'c1', who: 'ops', outcome: 'ok', result: { paused: false } }]);
   });
 
-  it("finds a gateway's events and commands of one kind, newest first, among the others", () => {
-    store.gateways.hello(hello('store-1'), NOW);
+  it("finds a gateway's events and commands of one kind, newest first, among the others", async () => {
+    await store.gateways.hello(hello('store-1'), NOW);
     const event = (gatewayId: string, ts: number, name: string, n: number) => ({ gatewayId, ts, source: 'gateway' as const, event: name, details: { n } });
-    store.writeBatch({
+    await store.writeBatch({
       telemetry: [],
       events: [event('store-1', NOW, 'unknown_outcome', 1), event('store-1', NOW + 1, 'link.state', 2), event('store-2', NOW + 2, 'unknown_outcome', 3), event('store-1', NOW + 3, 'unknown_outcome', 4)],
       seen: new Map(),
     });
-    expect(store.events.recentNamed('store-1', 'unknown_outcome', 10).map((e) => e.details.n)).toEqual([4, 1]);
-    expect(store.events.recentNamed('store-1', 'unknown_outcome', 1).map((e) => e.details.n)).toEqual([4]);
+    expect((await store.events.recentNamed('store-1', 'unknown_outcome', 10)).map((e) => e.details.n)).toEqual([4, 1]);
+    expect((await store.events.recentNamed('store-1', 'unknown_outcome', 1)).map((e) => e.details.n)).toEqual([4]);
     const command = (id: string, name: string, sentAt: number) => ({ id, gatewayId: 'store-1', command: name, args: {}, who: 'ops-alice', role: 'operator', sentAt });
-    store.commands.log(command('c1', 'queue.settle', NOW));
-    store.commands.log(command('c2', 'replay.pause', NOW + 1));
-    store.commands.log(command('c3', 'queue.settle', NOW + 2));
-    expect(store.commands.recentNamed('store-1', 'queue.settle', 10).map((c) => c.id)).toEqual(['c3', 'c1']);
+    await store.commands.log(command('c1', 'queue.settle', NOW));
+    await store.commands.log(command('c2', 'replay.pause', NOW + 1));
+    await store.commands.log(command('c3', 'queue.settle', NOW + 2));
+    expect((await store.commands.recentNamed('store-1', 'queue.settle', 10)).map((c) => c.id)).toEqual(['c3', 'c1']);
+  });
+}
+
+describe('hub store on SQLite', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hub-store-'));
+    file = join(dir, 'data', 'hub.db');
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  it('migrates a database of the first schema, keeping what it holds', () => {
-    store.close();
+  describe('the cases of both', () => storeCases(() => HubStore.open({ sqlite: { path: file } })));
+
+  it('migrates a database of the first schema, keeping what it holds', async () => {
     const v1 = join(dir, 'v1.db');
     const db = new Database(v1);
-    migrate(db, HUB_APPLICATION_ID, HUB_MIGRATIONS.slice(0, 1));
+    migrate(db, HUB_APPLICATION_ID, hubMigrations('sqlite').slice(0, 1));
     db.prepare(`INSERT INTO events (gateway_id, ts, source, event, details) VALUES ('store-1', ?, 'gateway', 'unknown_outcome', '{"n":1}')`).run(NOW);
     db.close();
-    store = HubStore.open(v1);
-    expect(store.events.recentNamed('store-1', 'unknown_outcome', 10)).toMatchObject([{ details: { n: 1 } }]);
-    store.close();
+    const store = await HubStore.open({ sqlite: { path: v1 } });
+    expect(await store.events.recentNamed('store-1', 'unknown_outcome', 10)).toMatchObject([{ details: { n: 1 } }]);
+    await store.close();
     const after = new Database(v1, { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(HUB_SCHEMA_VERSION);
     expect(after.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('events_gateway_event', 'commands_gateway_command') ORDER BY name`).pluck().all()).toEqual(['commands_gateway_command', 'events_gateway_event']);
     after.close();
-    store = HubStore.open(file);
   });
 
-    it('refuses a gateway journal or a foreign file, and leaves it as it was', () => {
+  it('refuses a gateway journal or a foreign file, and leaves it as it was', async () => {
     const journal = join(dir, 'journal.db');
     JournalStore.open(journal, 1e6).close();
-    expect(() => HubStore.open(journal)).toThrow(HubStoreError);
-    expect(() => HubStore.open(journal)).toThrow(/another application/);
+    await expect(HubStore.open({ sqlite: { path: journal } })).rejects.toThrow(HubStoreError);
+    await expect(HubStore.open({ sqlite: { path: journal } })).rejects.toThrow(/another application/);
     const junk = join(dir, 'junk.db');
     writeFileSync(junk, 'this is not a database at all, not even close'.repeat(100));
-    expect(() => HubStore.open(junk)).toThrow(/not a database/);
+    await expect(HubStore.open({ sqlite: { path: junk } })).rejects.toThrow(/not a database/);
+  });
+});
+
+describePostgres('hub store on PostgreSQL', () => {
+  let db: TestDatabase;
+  beforeAll(() => {
+    db = createTestDatabase();
+  });
+  afterAll(() => db?.drop());
+  // Each case starts from an empty database, as each SQLite case from a new file.
+  beforeEach(() => db.reset());
+
+  describe('the cases of both', () => storeCases(() => HubStore.open({ postgres: postgresStore(db.config) })));
+
+  it('migrates a database of the first schema, keeping what it holds, and stamps it with the schema version', async () => {
+    // As the hub's role: the next migration's indexes need the tables' owner.
+    db.admin(`SET ROLE ${db.name};
+      CREATE TABLE storegw_hub (application_id BIGINT NOT NULL, version INTEGER NOT NULL); INSERT INTO storegw_hub VALUES (${HUB_APPLICATION_ID}, 1);
+      ${hubMigrations('postgres')[0]!};
+      INSERT INTO events (gateway_id, ts, source, event, details) VALUES ('store-1', ${NOW}, 'gateway', 'unknown_outcome', '{"n":1}')`);
+    const store = await HubStore.open({ postgres: postgresStore(db.config) });
+    expect(await store.events.recentNamed('store-1', 'unknown_outcome', 10)).toMatchObject([{ details: { n: 1 }, ts: NOW }]);
+    await store.close();
+    expect(db.admin(`SELECT version FROM storegw_hub`).trim()).toBe(String(HUB_SCHEMA_VERSION));
+    expect(db.admin(`SELECT indexname FROM pg_indexes WHERE indexname IN ('events_gateway_event', 'commands_gateway_command') ORDER BY indexname`).trim().split('\n')).toEqual([
+      'commands_gateway_command',
+      'events_gateway_event',
+    ]);
+  });
+
+  it("refuses another application's database, and one of a newer schema, and leaves them as they were", async () => {
+    db.admin(`CREATE TABLE orders (id INTEGER)`);
+    await expect(HubStore.open({ postgres: postgresStore(db.config) })).rejects.toThrow(/tables of another application/);
+    expect(db.admin(`SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'`).trim()).toBe('1');
+    db.reset();
+    await (await HubStore.open({ postgres: postgresStore(db.config) })).close();
+    db.admin(`UPDATE storegw_hub SET version = ${HUB_SCHEMA_VERSION + 1}`);
+    await expect(HubStore.open({ postgres: postgresStore(db.config) })).rejects.toThrow(HubStoreError);
+    await expect(HubStore.open({ postgres: postgresStore(db.config) })).rejects.toThrow(/newer than this storegw/);
+  });
+
+  it('comes back by itself when the server drops its connection', async () => {
+    const errors: Error[] = [];
+    const store = await HubStore.open({ postgres: postgresStore(db.config) }, (e) => errors.push(e));
+    await store.gateways.hello(hello('store-1'), NOW);
+    db.admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db.name}' AND pid <> pg_backend_pid()`);
+    await vi.waitFor(() => expect(errors).toHaveLength(1));
+    await store.ping();
+    expect(await store.gateways.get('store-1')).toMatchObject({ id: 'store-1' });
+    await store.close();
+  });
+
+  it('says which database it cannot reach, without its password', async () => {
+    const wrong = postgresStore({ ...db.config, port: 1, connectTimeoutMs: 1000 });
+    const failed = await HubStore.open({ postgres: wrong }).catch((e: unknown) => e as Error);
+    expect(failed).toBeInstanceOf(HubStoreError);
+    expect((failed as Error).message).toContain(`postgres database ${db.name} on 127.0.0.1`);
+    expect((failed as Error).message).not.toContain(wrong.password!);
   });
 });

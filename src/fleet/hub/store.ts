@@ -1,18 +1,21 @@
-// The hub's database (better-sqlite3, on the hub's event loop), one SQLite
-// file of six table families, each behind its own module in ./store/: the
-// gateway registry, telemetry history, events, desired configs, the command
-// log and rollout states. Callers take the part they use. What spans families
-// is here: an ingest batch written in one transaction (telemetry, each
-// gateway's latest state, events, last-seen times; one per flush, however many
-// gateways sent something), and housekeeping's bounded passes.
-import type Database from 'better-sqlite3';
+// The hub's database, of six table families, each behind its own module in
+// ./store/: the gateway registry, telemetry history, events, desired configs,
+// the command log and rollout states. Callers take the part they use. Two
+// backends behind one async interface (./store/sql/): an SQLite file (the
+// embedded default, on the hub's event loop) or PostgreSQL (a central hub that
+// outlives its pods). What spans families is here: an ingest batch written in
+// one transaction (telemetry, each gateway's latest state, events, last-seen
+// times; one per flush, however many gateways sent something), and
+// housekeeping's bounded passes.
 import type { TelemetrySample } from './downsample.js';
 import { CommandLog } from './store/command-log.js';
-import { HubStoreError, openHubDatabase } from './store/database.js';
+import { openSqliteHubDatabase } from './store/database.js';
 import { DesiredConfigs } from './store/desired-configs.js';
 import { EventLog, type NewEvent } from './store/events.js';
+import { openPostgresHubDatabase, type PostgresStore } from './store/postgres.js';
 import { GatewayRegistry } from './store/registry.js';
 import { RolloutStates } from './store/rollout-states.js';
+import type { Sql, SqlDatabase } from './store/sql/database.js';
 import { TelemetryHistory } from './store/telemetry.js';
 
 export interface IngestBatch {
@@ -29,8 +32,11 @@ export interface HousekeepingResult {
   more: boolean;
 }
 
-export class HubStore {
-  readonly #db: Database.Database;
+/** Where the hub keeps its data. */
+export type HubDatabase = { sqlite: { path: string } } | { postgres: PostgresStore };
+
+/** The table modules over one connection or transaction. */
+class Tables {
   readonly gateways: GatewayRegistry;
   readonly telemetry: TelemetryHistory;
   readonly events: EventLog;
@@ -38,43 +44,54 @@ export class HubStore {
   readonly commands: CommandLog;
   readonly rollouts: RolloutStates;
 
-  private constructor(db: Database.Database) {
+  constructor(sql: Sql) {
+    this.gateways = new GatewayRegistry(sql);
+    this.telemetry = new TelemetryHistory(sql);
+    this.events = new EventLog(sql);
+    this.desired = new DesiredConfigs(sql);
+    this.commands = new CommandLog(sql);
+    this.rollouts = new RolloutStates(sql);
+  }
+}
+
+export class HubStore extends Tables {
+  readonly #db: SqlDatabase;
+
+  private constructor(db: SqlDatabase) {
+    super(db);
     this.#db = db;
-    this.gateways = new GatewayRegistry(db);
-    this.telemetry = new TelemetryHistory(db);
-    this.events = new EventLog(db);
-    this.desired = new DesiredConfigs(db);
-    this.commands = new CommandLog(db);
-    this.rollouts = new RolloutStates(db);
   }
 
-  /** Opens (or creates) the hub database. Throws HubStoreError for a foreign, newer, damaged or unreadable file. */
-  static open(file: string): HubStore {
-    const db = openHubDatabase(file);
-    try {
-      return new HubStore(db);
-    } catch (e) {
-      db.close();
-      throw new HubStoreError(file, `cannot prepare the hub database (${(e as Error).message})`);
-    }
+  /**
+   * Opens (or creates) the hub database and brings it to the current schema.
+   * Throws HubStoreError for a foreign, newer, damaged or unreachable one.
+   * `onError`: PostgreSQL dropped an idle connection (the next query opens another).
+   */
+  static async open(where: HubDatabase, onError: (e: Error) => void = () => undefined): Promise<HubStore> {
+    const db = 'sqlite' in where ? openSqliteHubDatabase(where.sqlite.path) : await openPostgresHubDatabase(where.postgres, onError);
+    return new HubStore(db);
   }
 
-  close(): void {
-    this.#db.close();
+  /** Resolves when the database answers: what the hub's readiness reflects. */
+  ping(): Promise<void> {
+    return this.#db.ping();
+  }
+
+  close(): Promise<void> {
+    return this.#db.close();
   }
 
   /** Writes a batch in one transaction: telemetry rows, each gateway's latest state, events, last-seen times. */
-  writeBatch(batch: IngestBatch): void {
-    this.#db.transaction(() => {
-      for (const { gatewayId, sample } of batch.telemetry) {
-        const data = JSON.stringify(sample);
-        this.telemetry.insert(gatewayId, sample, data);
-        // A spooled message is older than what the gateway reported since: it goes to history, not to the latest state.
-        this.gateways.telemetry(gatewayId, sample, data);
-      }
-      for (const e of batch.events) this.events.insert(e);
-      for (const [id, at] of batch.seen) this.gateways.seen(id, at);
-    })();
+  writeBatch(batch: IngestBatch): Promise<void> {
+    return this.#db.transaction(async (tx) => {
+      const t = new Tables(tx);
+      const samples = batch.telemetry.map(({ gatewayId, sample }) => ({ id: gatewayId, sample, data: JSON.stringify(sample) }));
+      await t.telemetry.insert(samples);
+      // A spooled message is older than what the gateway reported since: it goes to history, not to the latest state.
+      await t.gateways.telemetry(samples);
+      for (const e of batch.events) await t.events.insert(e);
+      await t.gateways.seen(batch.seen);
+    });
   }
 
   /**
@@ -82,12 +99,13 @@ export class HubStore {
    * roll-ups, and deletes roll-ups, events and command log entries older
    * than `retentionMs`.
    */
-  housekeep(now: number, rawMs: number, retentionMs: number, maxRows = 5000): HousekeepingResult {
-    return this.#db.transaction((): HousekeepingResult => {
-      const rolledUp = this.telemetry.rollUpOlderThan(now - rawMs, maxRows);
+  housekeep(now: number, rawMs: number, retentionMs: number, maxRows = 5000): Promise<HousekeepingResult> {
+    return this.#db.transaction(async (tx): Promise<HousekeepingResult> => {
+      const t = new Tables(tx);
+      const rolledUp = await t.telemetry.rollUpOlderThan(now - rawMs, maxRows);
       const cutoff = now - retentionMs;
-      const expired = this.telemetry.expire(cutoff, maxRows) + this.events.expire(cutoff, maxRows) + this.commands.expire(cutoff, maxRows);
+      const expired = (await t.telemetry.expire(cutoff, maxRows)) + (await t.events.expire(cutoff, maxRows)) + (await t.commands.expire(cutoff, maxRows));
       return { rolledUp, expired, more: rolledUp === maxRows || expired >= maxRows };
-    })();
+    });
   }
 }

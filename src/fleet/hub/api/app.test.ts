@@ -25,6 +25,9 @@ const unreachable: object = new Proxy(() => undefined, {
   },
 });
 
+/** The store as the open probes see it: readiness pings it; anything else called fails the test. */
+const pingingStore: object = new Proxy({}, { get: (_target, key) => (key === 'ping' ? () => Promise.resolve() : (unreachable as Record<PropertyKey, unknown>)[key]) });
+
 describe('hub API scopes', () => {
   let app: FastifyInstance;
   const routes: { method: HTTPMethods; url: string }[] = [];
@@ -35,7 +38,7 @@ describe('hub API scopes', () => {
       { token: VIEWER, name: 'view', role: 'viewer' },
     ]);
     const deps = { auth: () => auth, connections: { size: 0 } as Connections, logger: pino({ level: 'silent' }), commandTimeoutMs: 1000 };
-    app = buildHubApi({ store: unreachable, ingest: unreachable, commands: unreachable, desired: unreachable, rollouts: unreachable, ...deps } as HubApiDeps);
+    app = buildHubApi({ store: pingingStore, ingest: unreachable, commands: unreachable, desired: unreachable, rollouts: unreachable, ...deps } as HubApiDeps);
     app.addHook('onRoute', (r) => {
       for (const method of [r.method].flat()) routes.push({ method, url: r.url });
     });

@@ -40,7 +40,7 @@ const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text
 /** What anyone may fetch: it holds no data (the API the dashboard calls is in the ops scope). */
 function openScope(d: HubApiDeps): FastifyPluginAsync {
   return async (open) => {
-    await open.register(healthApi(d.connections));
+    await open.register(healthApi(d.connections, d.store));
     dashboardRoutes(open, d.logger.child({ component: 'dashboard' }));
   };
 }
@@ -52,7 +52,7 @@ function opsScope(d: HubApiDeps): FastifyPluginAsync {
     // Scope-wide, so that every route takes a YAML body to its schema check alike.
     for (const type of YAML_TYPES) api.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
     // Connected before, or provisioned in the gateway tokens file (and so able to connect).
-    const known = (id: string) => d.store.gateways.get(id) !== undefined || d.auth().knows(id);
+    const known = async (id: string) => d.auth().knows(id) || (await d.store.gateways.get(id)) !== undefined;
     await api.register(whoamiApi);
     await api.register(gatewaysApi(d));
     await api.register(commandsApi({ ...d, gateways: d.store.gateways, known }));

@@ -16,7 +16,7 @@ export interface CommandsDeps {
   connections: Connections;
   commands: Commands;
   /** Whether a gateway id has connected before or is provisioned. */
-  known(id: string): boolean;
+  known(id: string): Promise<boolean>;
   logger: Logger;
   commandTimeoutMs: number;
 }
@@ -76,7 +76,7 @@ export function commandsApi(d: CommandsDeps): FastifyPluginAsync {
       async (req, reply) => {
         const cmd = checkCommand(req.body, reply);
         if (!cmd) return reply;
-        if (!d.known(req.params.id)) return reply.code(404).send({ error: 'not_found', message: `no gateway ${req.params.id}` });
+        if (!(await d.known(req.params.id))) return reply.code(404).send({ error: 'not_found', message: `no gateway ${req.params.id}` });
         const outcome = await d.commands.send(req.params.id, cmd.command, cmd.args, opsIdentity(req), d.commandTimeoutMs);
         return outcomeReply(reply, req.params.id, cmd.command, outcome, d.commandTimeoutMs);
       },
@@ -105,7 +105,7 @@ export function commandsApi(d: CommandsDeps): FastifyPluginAsync {
         const parsed = parseCommandArgs('queue.settle', args);
         if (!parsed.ok) return reply.code(400).send({ error: 'invalid_args', message: parsed.message });
         const id = req.params.id;
-        if (!d.known(id)) return reply.code(404).send({ error: 'not_found', message: `no gateway ${id}` });
+        if (!(await d.known(id))) return reply.code(404).send({ error: 'not_found', message: `no gateway ${id}` });
         d.logger.info({ gateway: id, as: args.as, receipts: args.receipts.length, by: identity.name }, 'an operator settles unknown outcomes');
         const outcome = await d.commands.send(id, 'queue.settle', args, identity, d.commandTimeoutMs);
         return outcomeReply(reply, id, 'queue.settle', outcome, d.commandTimeoutMs);
@@ -118,7 +118,7 @@ export function commandsApi(d: CommandsDeps): FastifyPluginAsync {
       async (req, reply) => {
         const cmd = checkCommand(req.body, reply);
         if (!cmd) return reply;
-        const matched = d.gateways.list().filter((g) => selects(req.body, g));
+        const matched = (await d.gateways.list()).filter((g) => selects(req.body, g));
         const online = matched.filter((g) => d.connections.get(g.id) !== undefined);
         const offline = matched.filter((g) => d.connections.get(g.id) === undefined).map((g) => g.id);
         const who = opsIdentity(req);

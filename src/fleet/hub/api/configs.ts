@@ -18,7 +18,7 @@ export interface ConfigsDeps {
   connections: Connections;
   desired: DesiredState;
   /** Whether a gateway id has connected before or is provisioned. */
-  known(id: string): boolean;
+  known(id: string): Promise<boolean>;
   logger: Logger;
 }
 
@@ -30,15 +30,15 @@ export function configsApi(d: ConfigsDeps): FastifyPluginAsync {
         return reply.code(400).send({ error: 'invalid_body', message: 'the body is the config YAML (Content-Type: application/yaml), or JSON {"yaml": "..."}, of at most 512 KiB' });
       }
       const id = req.params.id;
-      if (!d.known(id)) return reply.code(404).send({ error: 'not_found', message: `no gateway ${id} (neither connected before nor in the gateway tokens file)` });
+      if (!(await d.known(id))) return reply.code(404).send({ error: 'not_found', message: `no gateway ${id} (neither connected before nor in the gateway tokens file)` });
       const check = checkDesiredConfig(yaml, [id], `${id}.yaml`);
       if (!check.ok) return reply.code(400).send({ error: 'invalid_config', problems: check.problems });
       const identity = opsIdentity(req);
       d.logger.info({ gateway: id, version: check.version, by: identity.name }, 'desired config set');
       void d.desired.set(id, yaml, check.version, identity);
-      d.ingest.flush();
-      const g = d.gateways.get(id);
-      return reply.code(202).send({ id, version: check.version, fullyChecked: check.fullyChecked, online: d.connections.get(id) !== undefined, config: d.desired.view(id, g?.configVersion) });
+      await d.ingest.flush();
+      const g = await d.gateways.get(id);
+      return reply.code(202).send({ id, version: check.version, fullyChecked: check.fullyChecked, online: d.connections.get(id) !== undefined, config: await d.desired.view(id, g?.configVersion) });
     });
   };
 }

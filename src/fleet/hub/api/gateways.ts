@@ -9,7 +9,12 @@ import type { Ingest } from '../ingest.js';
 import { gatewayState, selects, STATE_FILTERS, stateMatches, type Selector, type StateFilter } from '../select.js';
 import type { HubStore } from '../store.js';
 import type { GatewayRecord } from '../store/registry.js';
+import { pageOf } from './page.js';
 import { GATEWAY_ID, SELECTOR } from './shapes.js';
+
+/** Gateways per page of GET /v1/gateways: a small fleet's all fit the default. */
+const DEFAULT_PAGE = 1000;
+const MAX_PAGE = 5000;
 
 export interface GatewaysDeps {
   store: HubStore;
@@ -50,50 +55,70 @@ const neverConnected = (id: string) => ({ error: 'not_found', message: `gateway 
 export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
   return async (app) => {
     const online = (id: string) => d.connections.get(id) !== undefined;
-    const desiredVersions = () => new Map(d.store.desired.all().map((x) => [x.gatewayId, x.version]));
+    const desiredVersions = async () => new Map((await d.store.desired.all()).map((x) => [x.gatewayId, x.version]));
 
     // The dashboard's fleet view in one read: every gateway with its paths' full
     // link figures (the list below has only their states), and the counts.
     app.get('/v1/fleet/overview', async () => {
-      d.ingest.flush();
-      const desired = desiredVersions();
-      const gateways = d.store.gateways.list().map((g) => ({ ...listItem(g, online(g.id), desired.get(g.id)), paths: g.paths }));
+      await d.ingest.flush();
+      const desired = await desiredVersions();
+      const gateways = (await d.store.gateways.list()).map((g) => ({ ...listItem(g, online(g.id), desired.get(g.id)), paths: g.paths }));
       const counts = { total: gateways.length, up: 0, degraded: 0, down: 0, offline: 0 };
       for (const g of gateways) counts[g.state]++;
       return { now: Date.now(), counts, gateways, regions: d.drains.view() };
     });
 
-    app.get<{ Querystring: Selector & { state?: StateFilter } }>(
+    // In pages, in id order: the body stays the list it always was (a small fleet's
+    // fits one page), and the URL of the next page is in a Link header (RFC 8288).
+    app.get<{ Querystring: Selector & { state?: StateFilter; limit: number; after?: string } }>(
       '/v1/gateways',
-      { schema: { querystring: { type: 'object', properties: { ...SELECTOR, state: { type: 'string', enum: [...STATE_FILTERS] } }, additionalProperties: false } } },
-      async (req) => {
-        d.ingest.flush();
-        const desired = desiredVersions();
-        const { state, ...selector } = req.query;
-        return d.store.gateways
-          .list()
-          .filter((g) => selects(selector, g))
-          .map((g) => listItem(g, online(g.id), desired.get(g.id)))
-          .filter((g) => state === undefined || stateMatches(state, g.state));
+      {
+        schema: {
+          querystring: {
+            type: 'object',
+            properties: {
+              ...SELECTOR,
+              state: { type: 'string', enum: [...STATE_FILTERS] },
+              limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE },
+              after: { type: 'string', minLength: 1, maxLength: 256, description: 'The last id of the page before (its Link header names it).' },
+            },
+            additionalProperties: false,
+          },
+        },
+      },
+      async (req, reply) => {
+        await d.ingest.flush();
+        const desired = await desiredVersions();
+        const { state, limit, after, ...selector } = req.query;
+        const page = await pageOf(d.store.gateways, after, limit, (g) => {
+          if (!selects(selector, g)) return undefined;
+          const item = listItem(g, online(g.id), desired.get(g.id));
+          return state === undefined || stateMatches(state, item.state) ? item : undefined;
+        });
+        if (page.next !== undefined) {
+          const next = new URLSearchParams(Object.entries({ ...req.query, after: page.next }).map(([k, v]): [string, string] => [k, String(v)]));
+          void reply.header('link', `</v1/gateways?${next}>; rel="next"`);
+        }
+        return page.items;
       },
     );
 
     app.get<{ Params: { id: string } }>('/v1/gateways/:id', { schema: { params: GATEWAY_ID } }, async (req, reply) => {
-      d.ingest.flush();
-      const g = d.store.gateways.get(req.params.id);
+      await d.ingest.flush();
+      const g = await d.store.gateways.get(req.params.id);
       if (!g) return reply.code(404).send(neverConnected(req.params.id));
-      const config = d.desired.view(g.id, g.configVersion);
+      const config = await d.desired.view(g.id, g.configVersion);
       return {
         ...listItem(g, online(g.id), config.desired?.version),
         firstSeen: g.firstSeen,
         paths: g.paths,
         latest: g.latest,
         config,
-        events: d.store.events.recent(g.id, 50),
-        commands: d.store.commands.recent(g.id, 20),
+        events: await d.store.events.recent(g.id, 50),
+        commands: await d.store.commands.recent(g.id, 20),
         // Its own lists: link changes and replay commands must not push them out of the last 50 / 20.
-        unknownOutcomes: d.store.events.recentNamed(g.id, 'unknown_outcome', 50),
-        settlements: d.store.commands.recentNamed(g.id, 'queue.settle', 50),
+        unknownOutcomes: await d.store.events.recentNamed(g.id, 'unknown_outcome', 50),
+        settlements: await d.store.commands.recentNamed(g.id, 'queue.settle', 50),
       };
     });
 
@@ -101,10 +126,10 @@ export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
       '/v1/gateways/:id/telemetry',
       { schema: { params: GATEWAY_ID, querystring: historyQuery(20_000, 5000) } },
       async (req, reply) => {
-        d.ingest.flush();
-        if (!d.store.gateways.get(req.params.id)) return reply.code(404).send(neverConnected(req.params.id));
+        await d.ingest.flush();
+        if (!(await d.store.gateways.get(req.params.id))) return reply.code(404).send(neverConnected(req.params.id));
         const since = req.query.since ?? Date.now() - 3_600_000;
-        return { id: req.params.id, since, ...d.store.telemetry.since(req.params.id, since, req.query.limit) };
+        return { id: req.params.id, since, ...(await d.store.telemetry.since(req.params.id, since, req.query.limit)) };
       },
     );
 
@@ -113,10 +138,10 @@ export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
       '/v1/gateways/:id/events',
       { schema: { params: GATEWAY_ID, querystring: historyQuery(5000, 1000) } },
       async (req, reply) => {
-        d.ingest.flush();
-        if (!d.store.gateways.get(req.params.id)) return reply.code(404).send(neverConnected(req.params.id));
+        await d.ingest.flush();
+        if (!(await d.store.gateways.get(req.params.id))) return reply.code(404).send(neverConnected(req.params.id));
         const since = req.query.since ?? Date.now() - 3_600_000;
-        const recent = d.store.events.recent(req.params.id, req.query.limit + 1);
+        const recent = await d.store.events.recent(req.params.id, req.query.limit + 1);
         const events = recent.filter((e) => e.ts >= since);
         // More events than the limit since `since`: the newest `limit` are answered.
         const truncated = events.length > req.query.limit;

@@ -41,7 +41,7 @@ export function rolloutsApi(rollouts: Rollouts): FastifyPluginAsync {
       async (req, reply) => {
         const b = req.body;
         if (b.canary !== undefined && b.canaryCount !== undefined) return reply.code(400).send({ error: 'invalid_body', message: 'give canary (ids) or canaryCount, not both' });
-        const started = rollouts.start(
+        const started = await rollouts.start(
           {
             yaml: b.yaml,
             selector: { ...(b.region !== undefined && { region: b.region }), ...(b.tag !== undefined && { tag: b.tag }) },
@@ -58,7 +58,7 @@ export function rolloutsApi(rollouts: Rollouts): FastifyPluginAsync {
     );
 
     app.get<{ Params: { id: string } }>('/v1/fleet/rollouts/:id', async (req, reply) => {
-      const state = rollouts.get(req.params.id);
+      const state = await rollouts.get(req.params.id);
       return state ?? reply.code(404).send({ error: 'not_found', message: `no rollout ${req.params.id}` });
     });
   };

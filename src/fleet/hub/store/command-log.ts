@@ -1,6 +1,6 @@
 // The command log (table commands): every command sent to a gateway, who sent
 // it, and how it ended.
-import type Database from 'better-sqlite3';
+import type { Sql } from './sql/database.js';
 
 export interface CommandLogEntry {
   id: string;
@@ -44,39 +44,41 @@ const commandRecord = (r: CommandRow): CommandRecord => ({
   result: r.result === null ? null : (JSON.parse(r.result) as unknown),
 });
 
+const COLUMNS = 'id, gateway_id, command, args, who, role, sent_at, finished_at, outcome, result';
+
 export class CommandLog {
-  readonly #stmt;
+  constructor(private readonly sql: Sql) {}
 
-  constructor(d: Database.Database) {
-    this.#stmt = {
-      log: d.prepare(`INSERT INTO commands (id, gateway_id, command, args, who, role, sent_at) VALUES (@id, @gatewayId, @command, @args, @who, @role, @sentAt)`),
-      finish: d.prepare(`UPDATE commands SET finished_at = @at, outcome = @outcome, result = @result WHERE id = @id AND finished_at IS NULL`),
-      recent: d.prepare(`SELECT * FROM commands WHERE gateway_id = ? ORDER BY sent_at DESC, rowid DESC LIMIT ?`),
-      recentNamed: d.prepare(`SELECT * FROM commands WHERE gateway_id = ? AND command = ? ORDER BY sent_at DESC, rowid DESC LIMIT ?`),
-      expire: d.prepare(`DELETE FROM commands WHERE rowid IN (SELECT rowid FROM commands WHERE sent_at < ? LIMIT ?)`),
-    };
+  async log(c: CommandLogEntry): Promise<void> {
+    await this.sql.run(`INSERT INTO commands (id, gateway_id, command, args, who, role, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
+      c.id,
+      c.gatewayId,
+      c.command,
+      JSON.stringify(c.args),
+      c.who,
+      c.role,
+      c.sentAt,
+    ]);
   }
 
-  log(c: CommandLogEntry): void {
-    this.#stmt.log.run({ ...c, args: JSON.stringify(c.args) });
-  }
-
-  finish(id: string, outcome: string, result: unknown, at: number): void {
-    this.#stmt.finish.run({ id, outcome, result: result === undefined ? null : JSON.stringify(result), at });
+  async finish(id: string, outcome: string, result: unknown, at: number): Promise<void> {
+    await this.sql.run(`UPDATE commands SET finished_at = ?, outcome = ?, result = ? WHERE id = ? AND finished_at IS NULL`, [at, outcome, result === undefined ? null : JSON.stringify(result), id]);
   }
 
   /** The gateway's latest commands, newest first. */
-  recent(gatewayId: string, limit: number): CommandRecord[] {
-    return (this.#stmt.recent.all(gatewayId, limit) as CommandRow[]).map(commandRecord);
+  async recent(gatewayId: string, limit: number): Promise<CommandRecord[]> {
+    const rows = await this.sql.all<CommandRow>(`SELECT ${COLUMNS} FROM commands WHERE gateway_id = ? ORDER BY sent_at DESC, rowid DESC LIMIT ?`, [gatewayId, limit]);
+    return rows.map(commandRecord);
   }
 
   /** The gateway's latest commands of one kind (who settled its unknown outcomes, say), newest first. */
-  recentNamed(gatewayId: string, command: string, limit: number): CommandRecord[] {
-    return (this.#stmt.recentNamed.all(gatewayId, command, limit) as CommandRow[]).map(commandRecord);
+  async recentNamed(gatewayId: string, command: string, limit: number): Promise<CommandRecord[]> {
+    const rows = await this.sql.all<CommandRow>(`SELECT ${COLUMNS} FROM commands WHERE gateway_id = ? AND command = ? ORDER BY sent_at DESC, rowid DESC LIMIT ?`, [gatewayId, command, limit]);
+    return rows.map(commandRecord);
   }
 
   /** Deletes up to `maxRows` entries sent before `cutoff`. Returns how many. */
-  expire(cutoff: number, maxRows: number): number {
-    return this.#stmt.expire.run(cutoff, maxRows).changes;
+  expire(cutoff: number, maxRows: number): Promise<number> {
+    return this.sql.run(`DELETE FROM commands WHERE rowid IN (SELECT rowid FROM commands WHERE sent_at < ? LIMIT ?)`, [cutoff, maxRows]);
   }
 }

@@ -1,4 +1,4 @@
-// Opening the hub's database file: refused when it is another application's,
+// Opening the hub's SQLite file: refused when it is another application's,
 // newer than this storegw or damaged; created private (it holds every store's
 // desired config and command log); migrated to the current schema.
 import { mkdirSync } from 'node:fs';
@@ -6,14 +6,16 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { privateDbFile } from '../../../util/private-db-file.js';
 import { migrate, sqliteFileProblem, type SqliteFileProblem } from '../../../util/sqlite-file.js';
-import { HUB_APPLICATION_ID, HUB_MIGRATIONS, HUB_SCHEMA_VERSION } from '../store-schema.js';
+import { HUB_APPLICATION_ID, HUB_SCHEMA_VERSION, hubMigrations } from '../store-schema.js';
+import { SqliteDatabase } from './sql/sqlite.js';
 
 export class HubStoreError extends Error {
   constructor(
-    readonly file: string,
+    /** The SQLite file, or the PostgreSQL database as "postgres database NAME". */
+    readonly where: string,
     reason: string,
   ) {
-    super(`${file}: ${reason}`);
+    super(`${where}: ${reason}`);
     this.name = 'HubStoreError';
   }
 }
@@ -29,8 +31,8 @@ function hubProblem(p: SqliteFileProblem): string {
   }
 }
 
-/** Opens (or creates) the hub database. Throws HubStoreError for a foreign, newer, damaged or unreadable file. */
-export function openHubDatabase(file: string): Database.Database {
+/** Opens (or creates) the hub's SQLite database. Throws HubStoreError for a foreign, newer, damaged or unreadable file. */
+export function openSqliteHubDatabase(file: string): SqliteDatabase {
   const problem = sqliteFileProblem(file, HUB_APPLICATION_ID, HUB_SCHEMA_VERSION);
   if (problem) throw new HubStoreError(file, hubProblem(problem));
   let db: Database.Database;
@@ -48,8 +50,8 @@ export function openHubDatabase(file: string): Database.Database {
     // database; a full fsync per flush would buy nothing the gateways cannot resend.
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
-    migrate(db, HUB_APPLICATION_ID, HUB_MIGRATIONS);
-    return db;
+    migrate(db, HUB_APPLICATION_ID, hubMigrations('sqlite'));
+    return new SqliteDatabase(db);
   } catch (e) {
     db.close();
     throw new HubStoreError(file, `cannot prepare the hub database (${(e as Error).message})`);

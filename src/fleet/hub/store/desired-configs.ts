@@ -1,6 +1,6 @@
 // Desired configs (table desired): per gateway, the config an operator or a
 // rollout set, who set it, and how applying it went.
-import type Database from 'better-sqlite3';
+import type { Sql } from './sql/database.js';
 
 export type ApplyStatus = 'pending' | 'sent' | 'applied' | 'failed';
 
@@ -38,43 +38,34 @@ const desiredRecord = (r: DesiredRow): DesiredRecord => ({
 });
 
 export class DesiredConfigs {
-  readonly #stmt;
+  constructor(private readonly sql: Sql) {}
 
-  constructor(d: Database.Database) {
-    this.#stmt = {
-      get: d.prepare(`SELECT * FROM desired WHERE gateway_id = ?`),
-      all: d.prepare(`SELECT * FROM desired`),
-      set: d.prepare(
-        `INSERT INTO desired (gateway_id, yaml, version, set_by, set_at, apply_status, apply_error, apply_at)
-         VALUES (@gatewayId, @yaml, @version, @setBy, @setAt, 'pending', NULL, NULL)
-         ON CONFLICT (gateway_id) DO UPDATE SET yaml = excluded.yaml, version = excluded.version, set_by = excluded.set_by,
-           set_at = excluded.set_at, apply_status = 'pending', apply_error = NULL, apply_at = NULL`,
-      ),
-      clear: d.prepare(`DELETE FROM desired WHERE gateway_id = ?`),
-      applyStatus: d.prepare(`UPDATE desired SET apply_status = @status, apply_error = @error, apply_at = @at WHERE gateway_id = @gatewayId AND version = @version`),
-    };
-  }
-
-  get(id: string): DesiredRecord | undefined {
-    const row = this.#stmt.get.get(id) as DesiredRow | undefined;
+  async get(id: string): Promise<DesiredRecord | undefined> {
+    const row = await this.sql.get<DesiredRow>(`SELECT * FROM desired WHERE gateway_id = ?`, [id]);
     return row && desiredRecord(row);
   }
 
-  all(): DesiredRecord[] {
-    return (this.#stmt.all.all() as DesiredRow[]).map(desiredRecord);
+  async all(): Promise<DesiredRecord[]> {
+    return (await this.sql.all<DesiredRow>(`SELECT * FROM desired`)).map(desiredRecord);
   }
 
   /** Sets a gateway's desired config, not applied yet. */
-  set(d: { gatewayId: string; yaml: string; version: string; setBy: string; setAt: number }): void {
-    this.#stmt.set.run(d);
+  async set(d: { gatewayId: string; yaml: string; version: string; setBy: string; setAt: number }): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO desired (gateway_id, yaml, version, set_by, set_at, apply_status, apply_error, apply_at)
+       VALUES (?, ?, ?, ?, ?, 'pending', NULL, NULL)
+       ON CONFLICT (gateway_id) DO UPDATE SET yaml = excluded.yaml, version = excluded.version, set_by = excluded.set_by,
+         set_at = excluded.set_at, apply_status = 'pending', apply_error = NULL, apply_at = NULL`,
+      [d.gatewayId, d.yaml, d.version, d.setBy, d.setAt],
+    );
   }
 
-  clear(id: string): void {
-    this.#stmt.clear.run(id);
+  async clear(id: string): Promise<void> {
+    await this.sql.run(`DELETE FROM desired WHERE gateway_id = ?`, [id]);
   }
 
   /** Records how applying `version` went; ignored when the desired config has changed since. */
-  setApplyStatus(gatewayId: string, version: string, status: ApplyStatus, error: string | null, at: number): void {
-    this.#stmt.applyStatus.run({ gatewayId, version, status, error, at });
+  async setApplyStatus(gatewayId: string, version: string, status: ApplyStatus, error: string | null, at: number): Promise<void> {
+    await this.sql.run(`UPDATE desired SET apply_status = ?, apply_error = ?, apply_at = ? WHERE gateway_id = ? AND version = ?`, [status, error, at, gatewayId, version]);
   }
 }

@@ -1,6 +1,6 @@
 // The event log (table events): what gateways report (link changes, unknown
 // outcomes...) and what the hub saw (connects, disconnects), per gateway.
-import type Database from 'better-sqlite3';
+import type { Sql } from './sql/database.js';
 
 export interface NewEvent {
   gatewayId: string;
@@ -32,34 +32,27 @@ const eventRecord = (r: EventRow): EventRecord => ({
   details: JSON.parse(r.details) as Record<string, unknown>,
 });
 
+const COLUMNS = 'seq, gateway_id, ts, source, event, details';
+
 export class EventLog {
-  readonly #stmt;
+  constructor(private readonly sql: Sql) {}
 
-  constructor(d: Database.Database) {
-    this.#stmt = {
-      insert: d.prepare(`INSERT INTO events (gateway_id, ts, source, event, details) VALUES (@gatewayId, @ts, @source, @event, @details)`),
-      recent: d.prepare(`SELECT seq, gateway_id, ts, source, event, details FROM events WHERE gateway_id = ? ORDER BY seq DESC LIMIT ?`),
-      recentNamed: d.prepare(`SELECT seq, gateway_id, ts, source, event, details FROM events WHERE gateway_id = ? AND event = ? ORDER BY seq DESC LIMIT ?`),
-      expire: d.prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? LIMIT ?)`),
-    };
-  }
-
-  insert(e: NewEvent): void {
-    this.#stmt.insert.run({ ...e, details: JSON.stringify(e.details) });
+  async insert(e: NewEvent): Promise<void> {
+    await this.sql.run(`INSERT INTO events (gateway_id, ts, source, event, details) VALUES (?, ?, ?, ?, ?)`, [e.gatewayId, e.ts, e.source, e.event, JSON.stringify(e.details)]);
   }
 
   /** The gateway's latest events, newest first. */
-  recent(id: string, limit: number): EventRecord[] {
-    return (this.#stmt.recent.all(id, limit) as EventRow[]).map(eventRecord);
+  async recent(id: string, limit: number): Promise<EventRecord[]> {
+    return (await this.sql.all<EventRow>(`SELECT ${COLUMNS} FROM events WHERE gateway_id = ? ORDER BY seq DESC LIMIT ?`, [id, limit])).map(eventRecord);
   }
 
   /** The gateway's latest events of one kind (its unknown outcomes, say), newest first. */
-  recentNamed(id: string, event: string, limit: number): EventRecord[] {
-    return (this.#stmt.recentNamed.all(id, event, limit) as EventRow[]).map(eventRecord);
+  async recentNamed(id: string, event: string, limit: number): Promise<EventRecord[]> {
+    return (await this.sql.all<EventRow>(`SELECT ${COLUMNS} FROM events WHERE gateway_id = ? AND event = ? ORDER BY seq DESC LIMIT ?`, [id, event, limit])).map(eventRecord);
   }
 
   /** Deletes up to `maxRows` events from before `cutoff`. Returns how many. */
-  expire(cutoff: number, maxRows: number): number {
-    return this.#stmt.expire.run(cutoff, maxRows).changes;
+  expire(cutoff: number, maxRows: number): Promise<number> {
+    return this.sql.run(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? LIMIT ?)`, [cutoff, maxRows]);
   }
 }

@@ -1,9 +1,10 @@
 // The gateway registry (table gateways): every gateway that ever said hello,
 // with what it last reported (config version, paths), its latest telemetry,
 // when it was first and last seen, and whether it is connected now.
-import type Database from 'better-sqlite3';
 import type { PathTelemetry } from '../../protocol.js';
 import type { TelemetrySample } from '../downsample.js';
+import type { Sql } from './sql/database.js';
+import { statementRuns, values } from './sql/values.js';
 
 export interface HelloRecord {
   id: string;
@@ -57,59 +58,92 @@ const gatewayRecord = (r: GatewayRow): GatewayRecord => ({
 
 const COLUMNS = 'id, region, tags, version, config_version, paths, latest, first_seen, last_seen, online';
 
-export class GatewayRegistry {
-  readonly #stmt;
+// The larger of two values, in both dialects (SQLite's MAX(a, b) is PostgreSQL's GREATEST).
+const later = (a: string, b: string) => `CASE WHEN ${a} >= ${b} THEN ${a} ELSE ${b} END`;
 
-  constructor(d: Database.Database) {
-    this.#stmt = {
-      hello: d.prepare(
-        `INSERT INTO gateways (id, region, tags, version, config_version, reported_ts, paths, first_seen, last_seen, online)
-         VALUES (@id, @region, @tags, @version, @configVersion, @ts, @paths, @now, @now, 1)
-         ON CONFLICT (id) DO UPDATE SET region = excluded.region, tags = excluded.tags, version = excluded.version,
-           config_version = CASE WHEN excluded.reported_ts >= reported_ts THEN excluded.config_version ELSE config_version END,
-           paths = CASE WHEN excluded.reported_ts >= reported_ts THEN excluded.paths ELSE paths END,
-           reported_ts = MAX(reported_ts, excluded.reported_ts), last_seen = excluded.last_seen, online = 1`,
-      ),
-      offline: d.prepare(`UPDATE gateways SET online = 0, last_seen = MAX(last_seen, @now) WHERE id = @id`),
-      allOffline: d.prepare(`UPDATE gateways SET online = 0 WHERE online = 1`),
-      seen: d.prepare(`UPDATE gateways SET last_seen = MAX(last_seen, @at) WHERE id = @id`),
-      latest: d.prepare(`UPDATE gateways SET latest = @data, latest_ts = @ts WHERE id = @id AND (latest_ts IS NULL OR latest_ts <= @ts)`),
-      reported: d.prepare(`UPDATE gateways SET config_version = @configVersion, paths = @paths, reported_ts = @ts WHERE id = @id AND reported_ts <= @ts`),
-      list: d.prepare(`SELECT ${COLUMNS} FROM gateways ORDER BY id`),
-      get: d.prepare(`SELECT ${COLUMNS} FROM gateways WHERE id = ?`),
-    };
-  }
+export class GatewayRegistry {
+  constructor(private readonly sql: Sql) {}
 
   /** A gateway said hello: it exists from now on, and is online. */
-  hello(h: HelloRecord, now: number): void {
-    this.#stmt.hello.run({ ...h, tags: JSON.stringify(h.tags), paths: JSON.stringify(h.paths), now });
+  async hello(h: HelloRecord, now: number): Promise<void> {
+    // The existing row's columns are named with the table (gateways.x): unqualified, PostgreSQL could not tell them from excluded's.
+    await this.sql.run(
+      `INSERT INTO gateways (id, region, tags, version, config_version, reported_ts, paths, first_seen, last_seen, online)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+       ON CONFLICT (id) DO UPDATE SET region = excluded.region, tags = excluded.tags, version = excluded.version,
+         config_version = CASE WHEN excluded.reported_ts >= gateways.reported_ts THEN excluded.config_version ELSE gateways.config_version END,
+         paths = CASE WHEN excluded.reported_ts >= gateways.reported_ts THEN excluded.paths ELSE gateways.paths END,
+         reported_ts = ${later('gateways.reported_ts', 'excluded.reported_ts')}, last_seen = excluded.last_seen, online = 1`,
+      [h.id, h.region, JSON.stringify(h.tags), h.version, h.configVersion, h.ts, JSON.stringify(h.paths), now, now],
+    );
   }
 
-  setOffline(id: string, now: number): void {
-    this.#stmt.offline.run({ id, now });
+  async setOffline(id: string, now: number): Promise<void> {
+    await this.sql.run(`UPDATE gateways SET online = 0, last_seen = ${later('last_seen', '?')} WHERE id = ?`, [now, now, id]);
   }
 
   /** At startup: nothing is connected yet, whatever the last run left behind. */
-  markAllOffline(): void {
-    this.#stmt.allOffline.run();
+  async markAllOffline(): Promise<void> {
+    await this.sql.run(`UPDATE gateways SET online = 0 WHERE online = 1`);
   }
 
-  /** A telemetry sample (`data`, its JSON) becomes the gateway's latest state and report, unless it is older than what is there (a spooled one). */
-  telemetry(id: string, sample: TelemetrySample, data: string): void {
-    this.#stmt.latest.run({ id, ts: sample.ts, data });
-    this.#stmt.reported.run({ id, ts: sample.ts, configVersion: sample.configVersion, paths: JSON.stringify(sample.paths) });
+  /**
+   * Telemetry samples (`data`, each one's JSON) of a batch: each gateway's newest becomes its
+   * latest state and report, unless what is there is newer (a spooled sample is older than what
+   * the gateway reported since). Only the newest of a gateway's samples can win, so only it is
+   * written: the same end as applying them one by one, in a few statements.
+   */
+  async telemetry(samples: readonly { id: string; sample: TelemetrySample; data: string }[]): Promise<void> {
+    const newest = new Map<string, { id: string; sample: TelemetrySample; data: string }>();
+    for (const s of samples) {
+      const seen = newest.get(s.id);
+      // On a tie the later one, as one-by-one updates (<=) would leave it.
+      if (!seen || s.sample.ts >= seen.sample.ts) newest.set(s.id, s);
+    }
+    for (const run of statementRuns([...newest.values()])) {
+      // Timestamps are cast: PostgreSQL would take an untyped VALUES parameter for text.
+      await this.sql.run(
+        `UPDATE gateways SET latest = v.column3, latest_ts = v.column2
+         FROM (${values(run.length, '?, CAST(? AS BIGINT), ?')}) AS v
+         WHERE gateways.id = v.column1 AND (gateways.latest_ts IS NULL OR gateways.latest_ts <= v.column2)`,
+        run.flatMap((s) => [s.id, s.sample.ts, s.data]),
+      );
+      await this.sql.run(
+        `UPDATE gateways SET config_version = v.column2, paths = v.column3, reported_ts = v.column4
+         FROM (${values(run.length, '?, ?, ?, CAST(? AS BIGINT)')}) AS v
+         WHERE gateways.id = v.column1 AND gateways.reported_ts <= v.column4`,
+        run.flatMap((s) => [s.id, s.sample.configVersion, JSON.stringify(s.sample.paths), s.sample.ts]),
+      );
+    }
   }
 
-  seen(id: string, at: number): void {
-    this.#stmt.seen.run({ id, at });
+  /** When each gateway was last heard from (never moved back). */
+  async seen(at: ReadonlyMap<string, number>): Promise<void> {
+    for (const run of statementRuns([...at])) {
+      await this.sql.run(
+        `UPDATE gateways SET last_seen = ${later('gateways.last_seen', 'v.column2')}
+         FROM (${values(run.length, '?, CAST(? AS BIGINT)')}) AS v
+         WHERE gateways.id = v.column1`,
+        run.flat(),
+      );
+    }
   }
 
-  list(): GatewayRecord[] {
-    return (this.#stmt.list.all() as GatewayRow[]).map(gatewayRecord);
+  async list(): Promise<GatewayRecord[]> {
+    return (await this.sql.all<GatewayRow>(`SELECT ${COLUMNS} FROM gateways ORDER BY id`)).map(gatewayRecord);
   }
 
-  get(id: string): GatewayRecord | undefined {
-    const row = this.#stmt.get.get(id) as GatewayRow | undefined;
+  /** Up to `limit` gateways after the id `after` (from the first without it), in id order: a stable order to page through. */
+  async page(after: string | undefined, limit: number): Promise<GatewayRecord[]> {
+    const rows =
+      after === undefined
+        ? await this.sql.all<GatewayRow>(`SELECT ${COLUMNS} FROM gateways ORDER BY id LIMIT ?`, [limit])
+        : await this.sql.all<GatewayRow>(`SELECT ${COLUMNS} FROM gateways WHERE id > ? ORDER BY id LIMIT ?`, [after, limit]);
+    return rows.map(gatewayRecord);
+  }
+
+  async get(id: string): Promise<GatewayRecord | undefined> {
+    const row = await this.sql.get<GatewayRow>(`SELECT ${COLUMNS} FROM gateways WHERE id = ?`, [id]);
     return row && gatewayRecord(row);
   }
 }

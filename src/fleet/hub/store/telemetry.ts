@@ -1,67 +1,70 @@
 // Telemetry history (tables telemetry and telemetry_minute): every sample as
 // sent, until housekeeping rolls the old ones up into one row per gateway and
 // minute, and later expires those.
-import type Database from 'better-sqlite3';
 import { mergeRollups, minuteOf, rollUp, rollupView, type Rollup, type RollupView, type TelemetrySample } from '../downsample.js';
+import type { Sql } from './sql/database.js';
+import { statementRuns, values } from './sql/values.js';
 
 export type TelemetryPoint = ({ resolution: 'raw' } & TelemetrySample) | RollupView;
 
 export class TelemetryHistory {
-  readonly #stmt;
+  constructor(private readonly sql: Sql) {}
 
-  constructor(d: Database.Database) {
-    this.#stmt = {
-      insert: d.prepare(`INSERT INTO telemetry (gateway_id, ts, data) VALUES (?, ?, ?)`),
-      rawSince: d.prepare(`SELECT ts, data FROM telemetry WHERE gateway_id = ? AND ts >= ? ORDER BY ts LIMIT ?`),
-      minutesSince: d.prepare(`SELECT minute, data FROM telemetry_minute WHERE gateway_id = ? AND minute >= ? ORDER BY minute LIMIT ?`),
-      oldRaw: d.prepare(`SELECT rowid AS rid, gateway_id, ts, data FROM telemetry WHERE ts < ? ORDER BY ts LIMIT ?`),
-      deleteRaw: d.prepare(`DELETE FROM telemetry WHERE rowid = ?`),
-      getMinute: d.prepare(`SELECT data FROM telemetry_minute WHERE gateway_id = ? AND minute = ?`),
-      putMinute: d.prepare(`INSERT OR REPLACE INTO telemetry_minute (gateway_id, minute, data) VALUES (?, ?, ?)`),
-      expireMinutes: d.prepare(
-        `DELETE FROM telemetry_minute WHERE (gateway_id, minute) IN (SELECT gateway_id, minute FROM telemetry_minute WHERE minute < ? LIMIT ?)`,
-      ),
-    };
-  }
-
-  /** Keeps a sample; `data` is its JSON. */
-  insert(gatewayId: string, sample: TelemetrySample, data: string): void {
-    this.#stmt.insert.run(gatewayId, sample.ts, data);
+  /** Keeps samples, as sent; `data` is each one's JSON. */
+  async insert(samples: readonly { id: string; sample: TelemetrySample; data: string }[]): Promise<void> {
+    for (const run of statementRuns(samples)) {
+      await this.sql.run(`INSERT INTO telemetry (gateway_id, ts, data) ${values(run.length, '?, ?, ?')}`, run.flatMap((s) => [s.id, s.sample.ts, s.data]));
+    }
   }
 
   /** Telemetry since `since`: minute roll-ups where raw messages were rolled up, raw messages after. Oldest first. */
-  since(id: string, since: number, limit: number): { points: TelemetryPoint[]; truncated: boolean } {
-    const minutes = (this.#stmt.minutesSince.all(id, minuteOf(since), limit + 1) as { minute: number; data: string }[]).map((r) =>
-      rollupView(r.minute, JSON.parse(r.data) as Rollup),
-    );
-    const raw = (this.#stmt.rawSince.all(id, since, limit + 1) as { ts: number; data: string }[]).map((r) => ({ resolution: 'raw' as const, ...(JSON.parse(r.data) as TelemetrySample) }));
+  async since(id: string, since: number, limit: number): Promise<{ points: TelemetryPoint[]; truncated: boolean }> {
+    const minuteRows = await this.sql.all<{ minute: number; data: string }>(`SELECT minute, data FROM telemetry_minute WHERE gateway_id = ? AND minute >= ? ORDER BY minute LIMIT ?`, [
+      id,
+      minuteOf(since),
+      limit + 1,
+    ]);
+    const rawRows = await this.sql.all<{ ts: number; data: string }>(`SELECT ts, data FROM telemetry WHERE gateway_id = ? AND ts >= ? ORDER BY ts LIMIT ?`, [id, since, limit + 1]);
+    const minutes = minuteRows.map((r) => rollupView(r.minute, JSON.parse(r.data) as Rollup));
+    const raw = rawRows.map((r) => ({ resolution: 'raw' as const, ...(JSON.parse(r.data) as TelemetrySample) }));
     const points: TelemetryPoint[] = [...minutes, ...raw].sort((a, b) => a.ts - b.ts);
     return { points: points.slice(0, limit), truncated: points.length > limit };
   }
 
   /** Rolls up to `maxRows` raw samples older than `before` into minute roll-ups (merged with any already there). Returns how many. */
-  rollUpOlderThan(before: number, maxRows: number): number {
-    const s = this.#stmt;
-    const rows = s.oldRaw.all(before, maxRows) as { rid: number; gateway_id: string; ts: number; data: string }[];
+  async rollUpOlderThan(before: number, maxRows: number): Promise<number> {
+    const rows = await this.sql.all<{ rid: number; gateway_id: string; ts: number; data: string }>(`SELECT rowid AS rid, gateway_id, ts, data FROM telemetry WHERE ts < ? ORDER BY ts LIMIT ?`, [
+      before,
+      maxRows,
+    ]);
     const byGateway = new Map<string, TelemetrySample[]>();
     for (const r of rows) {
       const list = byGateway.get(r.gateway_id) ?? [];
       list.push(JSON.parse(r.data) as TelemetrySample);
       byGateway.set(r.gateway_id, list);
     }
-    for (const [gatewayId, samples] of byGateway) {
-      for (const [minute, rollup] of rollUp(samples)) {
-        const existing = s.getMinute.get(gatewayId, minute) as { data: string } | undefined;
-        const merged = existing ? mergeRollups(JSON.parse(existing.data) as Rollup, rollup) : rollup;
-        s.putMinute.run(gatewayId, minute, JSON.stringify(merged));
-      }
+    const rollups = [...byGateway].flatMap(([gatewayId, samples]) => [...rollUp(samples)].map(([minute, rollup]) => ({ gatewayId, minute, rollup })));
+    // A few statements per run of rows, not one or two per row: a pass holds the store's queue while it runs.
+    for (const run of statementRuns(rollups)) {
+      const existing = await this.sql.all<{ gateway_id: string; minute: number; data: string }>(
+        `SELECT gateway_id, minute, data FROM telemetry_minute WHERE (gateway_id, minute) IN (${values(run.length, '?, CAST(? AS BIGINT)')})`,
+        run.flatMap((r) => [r.gatewayId, r.minute]),
+      );
+      const before = new Map(existing.map((e) => [`${e.gateway_id}\n${e.minute}`, JSON.parse(e.data) as Rollup]));
+      const merged = run.map((r) => {
+        const old = before.get(`${r.gatewayId}\n${r.minute}`);
+        return [r.gatewayId, r.minute, JSON.stringify(old ? mergeRollups(old, r.rollup) : r.rollup)];
+      });
+      await this.sql.run(`INSERT INTO telemetry_minute (gateway_id, minute, data) ${values(run.length, '?, ?, ?')} ON CONFLICT (gateway_id, minute) DO UPDATE SET data = excluded.data`, merged.flat());
     }
-    for (const r of rows) s.deleteRaw.run(r.rid);
+    for (const run of statementRuns(rows)) {
+      await this.sql.run(`DELETE FROM telemetry WHERE rowid IN (${values(run.length, 'CAST(? AS BIGINT)')})`, run.map((r) => r.rid));
+    }
     return rows.length;
   }
 
   /** Deletes up to `maxRows` minute roll-ups from before `cutoff`. Returns how many. */
-  expire(cutoff: number, maxRows: number): number {
-    return this.#stmt.expireMinutes.run(cutoff, maxRows).changes;
+  expire(cutoff: number, maxRows: number): Promise<number> {
+    return this.sql.run(`DELETE FROM telemetry_minute WHERE (gateway_id, minute) IN (SELECT gateway_id, minute FROM telemetry_minute WHERE minute < ? LIMIT ?)`, [cutoff, maxRows]);
   }
 }

@@ -1,0 +1,115 @@
+// The Sql interface over PostgreSQL, with node-postgres (pg): the most used
+// and longest kept PostgreSQL client for Node, pure JavaScript (no native
+// build next to better-sqlite3's), with a pool that replaces a connection the
+// server dropped. One connection: the hub's operations run one at a time
+// anyway (serial.ts), and their order is what the hub relies on.
+import pg from 'pg';
+import type { Sql, SqlDatabase, SqlValue } from './database.js';
+import { Serial } from './serial.js';
+
+export interface PostgresConnection {
+  connectionString?: string | undefined;
+  host?: string | undefined;
+  port?: number | undefined;
+  database?: string | undefined;
+  user?: string | undefined;
+  password?: string | undefined;
+  connectTimeoutMs: number;
+}
+
+const INT8 = 20;
+
+// Timestamps are milliseconds in BIGINT columns, and counts are BIGINT: pg hands
+// those out as strings (they may exceed 2^53); the hub's never do.
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 ? Number : pg.types.getTypeParser(oid, format ?? 'text'))) as typeof pg.types.getTypeParser,
+};
+
+/** `?` placeholders as PostgreSQL's `$1, $2...` (the hub's SQL has no `?` in a string literal). */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+class PostgresSql implements Sql {
+
+  constructor(private readonly client: pg.Pool | pg.PoolClient) {}
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return (await this.client.query(numbered(sql), params as SqlValue[])).rowCount ?? 0;
+  }
+
+  async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return (await this.client.query(numbered(sql), params as SqlValue[])).rows as T[];
+  }
+
+  async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+}
+
+export class PostgresDatabase implements SqlDatabase {
+  readonly #pool: pg.Pool;
+  readonly #sql: PostgresSql;
+  readonly #serial = new Serial();
+
+  /** `onError`: a connection lost while idle (the pool opens another when next needed). */
+  constructor(c: PostgresConnection, onError: (e: Error) => void) {
+    this.#pool = new pg.Pool({
+      connectionString: c.connectionString,
+      host: c.host,
+      port: c.port,
+      database: c.database,
+      user: c.user,
+      password: c.password,
+      connectionTimeoutMillis: c.connectTimeoutMs,
+      max: 1,
+      types,
+      application_name: 'storegw-hub',
+    });
+    this.#pool.on('error', onError);
+    this.#sql = new PostgresSql(this.#pool);
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    return this.#serial.run(() => this.#sql.run(sql, params));
+  }
+
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.#serial.run(() => this.#sql.all<T>(sql, params));
+  }
+
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.#serial.run(() => this.#sql.get<T>(sql, params));
+  }
+
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    return this.#serial.run(async () => {
+      const client = await this.#pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(new PostgresSql(client));
+        await client.query('COMMIT');
+        client.release();
+        return result;
+      } catch (e) {
+        // A connection that cannot even roll back is not given back to the pool.
+        await client.query('ROLLBACK').then(
+          () => client.release(),
+          (rollback: Error) => client.release(rollback),
+        );
+        throw e;
+      }
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.#serial.run(async () => {
+      await this.#pool.query('SELECT 1');
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#serial.run(() => this.#pool.end());
+  }
+}
