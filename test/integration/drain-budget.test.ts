@@ -119,7 +119,8 @@ async function region(budgetPerSec: number, leaseMs: number, sizes: number[]) {
 
 const commitsOf = (e: ErpSimulator, store: string) => e.commits().filter((c) => c.uuid?.startsWith(`${store}-`));
 
-describe('region drain budget', () => {
+// Four gateways and a hub start per test: on two loaded cores that alone can take most of the default 30 s.
+describe('region drain budget', { timeout: 90_000 }, () => {
   it('keeps the ERP within the region budget while every store drains, and none waits for the others', async () => {
     const BUDGET = 30;
     const sizes = [60, 45, 30, 15];

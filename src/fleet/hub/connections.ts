@@ -138,6 +138,8 @@ export class Connections {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   /** Every open connection, hello or not: heartbeats and shutdown reach them all. */
   readonly #all = new Set<GatewayConnection>();
+  /** Set by close(): a gateway that redials while the hub shuts down is refused, not attached to a server about to close. */
+  #closing = false;
   /** The live connection of each gateway. */
   readonly #live = new Map<string, GatewayConnection>();
   readonly #heartbeat: NodeJS.Timeout;
@@ -172,6 +174,7 @@ export class Connections {
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // A client that resets mid-handshake must not become an uncaught error.
     socket.on('error', () => socket.destroy());
+    if (this.#closing) return refuse(socket, 503, 'Service Unavailable', 'Retry-After: 1\r\n');
     const path = (req.url ?? '/').split('?')[0];
     if (path !== CONNECT_PATH) return refuse(socket, 404, 'Not Found');
     const identity = this.#auth().gateway(req.headers.authorization);
@@ -282,6 +285,7 @@ export class Connections {
 
   /** Closes every connection (gateways reconnect to another replica or later) and stops the heartbeat. */
   async close(): Promise<void> {
+    this.#closing = true;
     clearInterval(this.#heartbeat);
     const conns = [...this.#all];
     for (const c of conns) c.close(CLOSE_CODES.shutdown, 'hub shutting down');
