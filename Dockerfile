@@ -26,7 +26,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm rebuild better-sqlite3
 
-# The build: dev dependencies and tsc (the published build, tsconfig.build.json: no tests, no
+# The build: dev dependencies and tsc (the published build, .tsconfig.build.json: no tests, no
 # source maps), then the package exactly as npm would ship it (package.json "files": the compiled
 # dist/src, dist/sync and dist/edge-config, the dashboard's files, the example configs, the schema,
 # and LICENSE, which npm always ships).
@@ -34,11 +34,11 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json LICENSE ./
+COPY tsconfig.json .tsconfig.build.json LICENSE ./
 COPY src src
 COPY sync sync
 COPY edge-config edge-config
-RUN npx tsc -p tsconfig.build.json \
+RUN npx tsc -p .tsconfig.build.json \
  && npm pack --ignore-scripts --silent \
  && mkdir pkg \
  && tar -xzf storegw-*.tgz -C pkg --strip-components=1

@@ -92,7 +92,7 @@ describe('Dockerfile (lint)', () => {
   });
 
   it('sends a context of sources only (.dockerignore)', () => {
-    for (const p of ['src/cli/main.ts', 'sync/journal.ts', 'edge-config/examples/demo.yaml', 'edge-config/storegw.schema.json', 'src/fleet/dashboard/public/index.html', 'package.json', 'tsconfig.build.json', 'LICENSE']) expect(ignored(p), p).toBe(false);
+    for (const p of ['src/cli/main.ts', 'sync/journal.ts', 'edge-config/examples/demo.yaml', 'edge-config/storegw.schema.json', 'src/fleet/dashboard/public/index.html', 'package.json', '.tsconfig.build.json', 'LICENSE']) expect(ignored(p), p).toBe(false);
     for (const p of ['node_modules/yaml/package.json', 'dist/src/cli/main.js', 'data/journal.db', 'test/lab/topology.ts', 'src/cli/wg-cmd.test.ts', 'test-output/bench/x.json', '.git/HEAD']) expect(ignored(p), p).toBe(true);
   });
 });
@@ -190,7 +190,7 @@ describe('Dockerfile (build stages run here, final stage run as the image user)'
     expect(existsSync(join(app, 'dist/test'))).toBe(false);
     const compiled = readdirSync(join(app, 'dist'), { recursive: true }) as string[];
     expect(compiled.filter((f) => /\.test\.js$/.test(f))).toEqual([]);
-    // The published build (tsconfig.build.json) maps nothing: no .map, and no comment pointing at one.
+    // The published build (.tsconfig.build.json) maps nothing: no .map, and no comment pointing at one.
     expect(compiled.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(compiled.filter((f) => f.endsWith('.js') && readFileSync(join(app, 'dist', f), 'utf8').includes('sourceMappingURL'))).toEqual([]);
   });
