@@ -4,8 +4,8 @@
 // server dropped. One connection: the hub's operations run one at a time
 // anyway (serial.ts), and their order is what the hub relies on.
 import pg from 'pg';
-import type { Sql, SqlDatabase, SqlValue } from './database.js';
-import { Serial } from './serial.js';
+import type { Sql, SqlValue } from './database.js';
+import { SerialDatabase } from './serial.js';
 
 export interface PostgresConnection {
   connectionString?: string | undefined;
@@ -48,14 +48,12 @@ class PostgresSql implements Sql {
   }
 }
 
-export class PostgresDatabase implements SqlDatabase {
+export class PostgresDatabase extends SerialDatabase {
   readonly #pool: pg.Pool;
-  readonly #sql: PostgresSql;
-  readonly #serial = new Serial();
 
   /** `onError`: a connection lost while idle (the pool opens another when next needed). */
   constructor(c: PostgresConnection, onError: (e: Error) => void) {
-    this.#pool = new pg.Pool({
+    const pool = new pg.Pool({
       connectionString: c.connectionString,
       host: c.host,
       port: c.port,
@@ -67,24 +65,13 @@ export class PostgresDatabase implements SqlDatabase {
       types,
       application_name: 'storegw-hub',
     });
+    super(new PostgresSql(pool));
+    this.#pool = pool;
     this.#pool.on('error', onError);
-    this.#sql = new PostgresSql(this.#pool);
-  }
-
-  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
-    return this.#serial.run(() => this.#sql.run(sql, params));
-  }
-
-  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return this.#serial.run(() => this.#sql.all<T>(sql, params));
-  }
-
-  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    return this.#serial.run(() => this.#sql.get<T>(sql, params));
   }
 
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    return this.#serial.run(async () => {
+    return this.serial.run(async () => {
       const client = await this.#pool.connect();
       try {
         await client.query('BEGIN');
@@ -104,12 +91,12 @@ export class PostgresDatabase implements SqlDatabase {
   }
 
   ping(): Promise<void> {
-    return this.#serial.run(async () => {
+    return this.serial.run(async () => {
       await this.#pool.query('SELECT 1');
     });
   }
 
   close(): Promise<void> {
-    return this.#serial.run(() => this.#pool.end());
+    return this.serial.run(() => this.#pool.end());
   }
 }

@@ -1,8 +1,8 @@
 // The Sql interface over better-sqlite3 (synchronous, on the hub's event
 // loop), for the embedded hub: statements are prepared once and kept.
 import type Database from 'better-sqlite3';
-import type { Sql, SqlDatabase, SqlValue } from './database.js';
-import { Serial } from './serial.js';
+import type { Sql, SqlValue } from './database.js';
+import { SerialDatabase } from './serial.js';
 
 class SqliteSql implements Sql {
   readonly #statements = new Map<string, Database.Statement>();
@@ -28,30 +28,19 @@ class SqliteSql implements Sql {
   }
 }
 
-export class SqliteDatabase implements SqlDatabase {
+export class SqliteDatabase extends SerialDatabase {
   readonly #db: Database.Database;
   readonly #sql: SqliteSql;
-  readonly #serial = new Serial();
 
   constructor(db: Database.Database) {
+    const sql = new SqliteSql(db);
+    super(sql);
     this.#db = db;
-    this.#sql = new SqliteSql(db);
-  }
-
-  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
-    return this.#serial.run(() => this.#sql.run(sql, params));
-  }
-
-  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return this.#serial.run(() => this.#sql.all<T>(sql, params));
-  }
-
-  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    return this.#serial.run(() => this.#sql.get<T>(sql, params));
+    this.#sql = sql;
   }
 
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    return this.#serial.run(async () => {
+    return this.serial.run(async () => {
       this.#db.exec('BEGIN IMMEDIATE');
       try {
         const result = await fn(this.#sql);
@@ -65,13 +54,13 @@ export class SqliteDatabase implements SqlDatabase {
   }
 
   ping(): Promise<void> {
-    return this.#serial.run(async () => {
+    return this.serial.run(async () => {
       this.#db.prepare('SELECT 1').get();
     });
   }
 
   close(): Promise<void> {
-    return this.#serial.run(async () => {
+    return this.serial.run(async () => {
       this.#db.close();
     });
   }
