@@ -1,7 +1,7 @@
 // Where a buffered request's idempotency keys and ordering key come from. Pure.
 import { randomUUID } from 'node:crypto';
 import type { OrderingKey, RouteConfig } from '../edge-config/schema.js';
-import { getJsonPath, parseBatchPath, parseJsonPath, setJsonPath, type JsonPath } from '../edge-config/json-path.js';
+import { getJsonPath, parseBatchPath, parseJsonPath, setJsonPath, type BatchPath, type JsonPath } from '../edge-config/json-path.js';
 
 export interface KeyedRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -56,6 +56,21 @@ function batchKeys(json: unknown, items: JsonPath, keyPath: JsonPath, text: stri
 }
 
 /**
+ * A route's key path, parsed the first time it is asked for: it is the same on
+ * every request of the route (paths come from the configuration, so they are few).
+ */
+const keyPaths = new Map<string, { batch: BatchPath } | { path: JsonPath }>();
+function keyPath(text: string): { batch: BatchPath } | { path: JsonPath } {
+  let parsed = keyPaths.get(text);
+  if (!parsed) {
+    const batch = parseBatchPath(text);
+    parsed = batch ? { batch } : { path: parseJsonPath(text) };
+    keyPaths.set(text, parsed);
+  }
+  return parsed;
+}
+
+/**
  * The keys the ERP deduplicates on, from where the route says: a header, a
  * value of the JSON body, or every item of a batch in the body. A request
  * without a usable key is refused (nothing is journaled): a key made up here
@@ -72,9 +87,9 @@ export function requestKeys(route: Pick<RouteConfig, 'idempotencyKey'>, req: Key
     return 'key' in found ? { ok: true, items: [{ key: found.key }], batch: false } : { ok: false, reason: `the ${from.header} header: ${found.problem}` };
   }
   if (req.json === undefined) return { ok: false, reason: `the body is not JSON, so it has no key at ${from.jsonPath}` };
-  const batch = parseBatchPath(from.jsonPath);
-  if (batch) return batchKeys(req.json, batch.items, batch.key, from.jsonPath);
-  const found = usable(getJsonPath(req.json, parseJsonPath(from.jsonPath)));
+  const parsed = keyPath(from.jsonPath);
+  if ('batch' in parsed) return batchKeys(req.json, parsed.batch.items, parsed.batch.key, from.jsonPath);
+  const found = usable(getJsonPath(req.json, parsed.path));
   return 'key' in found ? { ok: true, items: [{ key: found.key }], batch: false } : { ok: false, reason: `no usable key at ${from.jsonPath}: ${found.problem}` };
 }
 
