@@ -29,6 +29,7 @@ import { posOrderBody, posOrdersRoute } from '../support/pos.js';
 import { listeningLine, spawnNode, type Peer } from './harness.js';
 import type { BenchSection, SectionReport } from './section.js';
 import { num, type Table } from './table.js';
+import { peak } from '../support/peak.js';
 
 const STORES = Number(process.env.STOREGW_BENCH_DRAIN_STORES ?? 50);
 const BUDGET = Number(process.env.STOREGW_BENCH_DRAIN_BUDGET ?? 150);
@@ -92,17 +93,6 @@ fleet:
   tokenFile: fleet.token
   telemetryIntervalMs: ${TELEMETRY_MS}
 `;
-}
-
-/** The most of `times` (ms) within any `windowMs`. */
-function peak(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= windowMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
 }
 
 async function json<T>(url: string, headers: Record<string, string> = {}): Promise<T> {

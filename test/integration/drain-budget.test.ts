@@ -16,6 +16,7 @@ import { createLogger } from '../../src/log.js';
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
 import { gatewayYaml, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
 import { eventually, posOrderBody, posOrdersRoute } from '../support/pos.js';
+import { peak } from '../support/peak.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
 const tokenOf = (id: string) => `token-of-${id}-0123456789`;
@@ -89,17 +90,6 @@ async function backlog(g: TestGateway, store: string, n: number): Promise<void> 
     expect(res.statusCode).toBe(202);
     await res.body.dump();
   }
-}
-
-/** The most orders the ERP took within any `windowMs` window. */
-function peak(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= windowMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
 }
 
 async function region(budgetPerSec: number, leaseMs: number, sizes: number[]) {
