@@ -4,14 +4,13 @@
 // runs in-process (./run.ts, as main.ts runs it), and as the built command in a process
 // for the exit codes and streams themselves (npm test builds it first). None of these
 // start a server or read a file.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runStoregw } from '../../test/support/gateway-process.js';
 import { runCli } from './run.js';
 import { COMMAND_USAGE, USAGE, type Command } from './usage.js';
 
-const CLI = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? './main.js' : '../../dist/src/cli/main.js', import.meta.url));
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
 
 interface Run {
@@ -28,20 +27,8 @@ async function storegw(...args: string[]): Promise<Run> {
   return { code, out, err };
 }
 
-/** The built command, as a process. */
-function storegwProcess(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // No hub or admin URL from the environment: nothing here may reach a server.
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c));
-    child.stderr.on('data', (c: Buffer) => (err += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+/** The built command, as a process. No hub or admin URL from the environment: nothing here may reach a server. */
+const storegwProcess = (...args: string[]) => runStoregw(args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeoutMs: 20_000 });
 
 /** Every command and its subcommands, each with arguments enough to look like a real use. */
 const INVOCATIONS: Record<Command, string[][]> = {

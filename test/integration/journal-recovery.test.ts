@@ -5,31 +5,19 @@
 // reach the ERP delivers every order exactly once. Importing the same export
 // again adds nothing; a write whose outcome is unknown stays unknown. The scheduled backup: the copy appears, is a valid
 // journal, and its age is in status and the metrics.
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
 import { gatewayYaml, tempDir } from '../support/gateway.js';
-import { CLI, freePort, GatewayProcess } from '../support/gateway-process.js';
+import { freePort, GatewayProcess, runStoregw } from '../support/gateway-process.js';
 import { eventually, posOrderBody, posOrdersRoute } from '../support/pos.js';
 
 const ORDERS = 25;
 const FAST_REPLAY = 'replay: { ratePerSec: 500, concurrency: 4, backoff: { baseMs: 20, maxMs: 200 } }';
 
-/** `storegw ARGS` as a process: its exit code and what it wrote. */
-function storegw(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c));
-    child.stderr.on('data', (c: Buffer) => (err += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const storegw = (...args: string[]) => runStoregw(args);
 
 function storeDir(root: string, name: string, upstream: string, buffer = '{ path: ./journal.db }'): string {
   const dir = join(root, name);

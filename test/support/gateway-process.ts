@@ -12,6 +12,25 @@ import { request } from 'undici';
 // Run by vitest from test/support/, or compiled to dist/test/support/ for the soak.
 export const CLI = fileURLToPath(new URL(import.meta.url.includes('/dist/test/') ? '../../src/cli/main.js' : '../../dist/src/cli/main.js', import.meta.url));
 
+export interface CliRun {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/** The built `storegw ARGS` as a process: its exit code and what it wrote. */
+export function runStoregw(args: readonly string[], o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { ...(o.env && { env: o.env }), stdio: ['ignore', 'pipe', 'pipe'], timeout: o.timeoutMs ?? 30_000 });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c));
+    child.stderr.on('data', (c: Buffer) => (err += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
 export type Spawner = (cmd: string, args: string[], opts: SpawnOptions) => ChildProcess;
 
 export interface GatewayProcessOptions {
