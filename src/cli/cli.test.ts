@@ -7,17 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runStoregw } from '../../test/support/gateway-process.js';
+import { runStoregw, type CliRun } from '../../test/support/gateway-process.js';
 import { runCli } from './run.js';
 import { COMMAND_USAGE, USAGE, type Command } from './usage.js';
 
 const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
+type Run = CliRun;
 
 /** The command line in this process: what main.ts would write and its exit code. */
 async function storegw(...args: string[]): Promise<Run> {
