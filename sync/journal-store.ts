@@ -164,7 +164,7 @@ function view(r: Row): EntryView {
 }
 
 /** What a client re-sending a write that was settled as delivered is answered: the ERP's own answer was never seen. */
-function settledAnswer(by: string): StoredResponse {
+export function settledAnswer(by: string): StoredResponse {
   return {
     status: 200,
     headers: { 'content-type': 'application/json', 'x-gateway-settled-by': by },

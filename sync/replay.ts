@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { DedupeKind } from '../edge-config/schema.js';
 import type { Journal } from './journal.js';
-import type { DueEntry, EntryView, StoredResponse } from './journal-store.js';
+import { settledAnswer, type DueEntry, type EntryView, type StoredResponse } from './journal-store.js';
 import { DrainLimit } from './drain-limit.js';
 import { decide, type AttemptOutcome, type BackoffSettings, type Decision } from './retry-policy.js';
 import { TokenBucket } from './token-bucket.js';
@@ -293,7 +293,7 @@ export class ReplayEngine {
     }
     let attempt: DeliveryAttempt;
     try {
-      attempt = await this.#deps.deliver(entry);
+      attempt = await this.#confirmRefusal(entry, await this.#deps.deliver(entry));
     } catch (e) {
       attempt = { outcome: { kind: 'network', detail: (e as Error).message } };
     } finally {
@@ -309,6 +309,28 @@ export class ReplayEngine {
       this.#leases.delete(entry.receipt);
       this.wake();
     }
+  }
+
+  /**
+   * An ERP that does not dedupe refuses a write it has already applied ("this
+   * transfer is already done"). When an earlier attempt of the entry may have
+   * reached it — a copy delayed on a link that was cut can land after a
+   * read-back found it absent — a refusal is read back before it makes a dead
+   * letter: found, the entry was delivered, once; not found, the refusal stands;
+   * the ERP could not say, the outcome is unknown and the read-back asks again.
+   */
+  async #confirmRefusal(entry: DueEntry, attempt: DeliveryAttempt): Promise<DeliveryAttempt> {
+    const policy = this.#deps.policy(entry.route);
+    if (policy.check === undefined || entry.attempts === 0) return attempt;
+    const decision = decide(attempt.outcome, entry.attempts + 1, this.#deps.settings(), policy.dedupe);
+    if (decision.action !== 'dead') return attempt;
+    try {
+      if (!(await withLimit(this.#deps.readBack(entry), READ_BACK_LIMIT_MS))) return attempt;
+    } catch (e) {
+      return { outcome: { kind: 'lost', detail: `refused (${decision.reason}) after an attempt that may have reached it; read-back failed: ${(e as Error).message}` } };
+    }
+    this.#deps.logger.info({ receipt: entry.receipt, route: entry.route, refusal: decision.reason }, 'read-back: a refused write is at the ERP from an earlier attempt; delivered');
+    return { outcome: { kind: 'response', status: 200 }, response: settledAnswer(READ_BACK) };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../../edge-config/load.js';
 import { forward } from './forward.js';
@@ -60,5 +60,30 @@ describe('forward', () => {
     await new Promise((r) => probe.close(r));
     upstream = upstreamTo(`http://127.0.0.1:${port}`);
     expect(await forward(upstream, call(1000))).toMatchObject({ ok: false, failure: 'unreachable', maybeSent: false });
+  });
+
+  it('resets the connection of a request it gave up on: what the kernel still held of it never reaches the ERP', async () => {
+    // An ERP that does not read yet (a link that is down): the upload waits in the send queues.
+    let erpSide: Socket | undefined;
+    const tcp = createTcpServer((socket) => {
+      socket.pause();
+      erpSide = socket;
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    try {
+      upstream = upstreamTo(`http://127.0.0.1:${(tcp.address() as AddressInfo).port}`);
+      const result = await forward(upstream, { ...call(200), body: Buffer.alloc(8 << 20, 'x') });
+      expect(result).toMatchObject({ ok: false, failure: 'timeout', maybeSent: true });
+      // The link is back: a closed socket would now deliver what it had queued, then an orderly end.
+      const end = await new Promise<string>((resolve) => {
+        erpSide!.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        erpSide!.on('end', () => resolve('end'));
+        erpSide!.resume();
+      });
+      expect(end).toBe('ECONNRESET');
+    } finally {
+      erpSide?.destroy();
+      await new Promise((r) => tcp.close(r));
+    }
   });
 });

@@ -5,6 +5,7 @@ import { Pool } from 'undici';
 import type { ClassName, ClassSettingsConfig, PathConfig } from '../../edge-config/schema.js';
 import type { PathView } from '../link/path-view.js';
 import { choosePath } from './path-choice.js';
+import { resettingConnector } from './reset-on-abort.js';
 import { FifoScheduler, SlotScheduler } from './scheduler.js';
 import { PathSlots, type SlotObserver } from './slots.js';
 
@@ -28,10 +29,10 @@ export function createUpstream(path: PathConfig, classes: Record<ClassName, Clas
     connections: path.maxInFlight,
     pipelining: 1,
     keepAliveTimeout: 10_000,
-    connect: {
+    connect: resettingConnector({
       timeout: 5_000,
       ...(path.localAddress !== undefined && { localAddress: path.localAddress }),
-    },
+    }),
   });
   const pick = <K extends keyof ClassSettingsConfig>(k: K) => Object.fromEntries(Object.entries(classes).map(([c, v]) => [c, v[k]])) as Record<ClassName, ClassSettingsConfig[K]>;
   const scheduler =

@@ -10,14 +10,14 @@ import { eventually } from '../support/pos.js';
 
 const FAST_REPLAY = 'replay: { ratePerSec: 200, concurrency: 4, backoff: { baseMs: 20, maxMs: 200 }, maxServerErrorAttempts: 2 }';
 
-function routes(check: boolean): string {
+function routes(check: boolean, afterMs = 200): string {
   return `  - name: picking-validate
     match: { method: POST, jsonrpc: { model: stock.picking, method: button_validate } }
     class: interactive
     mode: buffer
     timeoutMs: 1000
     idempotencyKey: { header: Idempotency-Key }
-    dedupe: none${check ? '\n    check: { model: stock.picking, domain: [[id, "=", "$.params.args[0][0]"], [state, "=", done]], afterMs: 200, everyMs: 200 }' : ''}
+    dedupe: none${check ? `\n    check: { model: stock.picking, domain: [[id, "=", "$.params.args[0][0]"], [state, "=", done]], afterMs: ${afterMs}, everyMs: 200 }` : ''}
   - name: everything-else
     match: { path: /* }
     class: normal`;
@@ -125,6 +125,37 @@ describe('unknown outcomes', () => {
     await request(`${gw.gw.adminUrl}/v1/queue/${receipt}/settle`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ as: 'retry', by: 'ops:carol' }) });
     await eventually(async () => expect(validations(erp!, 7004)).toBe(1));
     await eventually(async () => expect(await entries(gw!, 'delivered')).toMatchObject([{ receipt, settledBy: 'ops:carol' }]));
+  });
+
+  it('a resend refused as already done, after an attempt that landed unseen: read back, delivered, not a dead letter', async () => {
+    erp = await startErpSimulator();
+    erp.setBehavior({ mode: 'drop-after-commit', count: 1, pathPrefix: '/web/dataset/call_kw/stock.picking/button_validate' });
+    // The route's own read-back waits a minute: an operator's mistaken word ("not done") comes first, as a
+    // copy delayed on a cut link would land after a read-back had found nothing.
+    gw = await startTestGateway(gatewayYaml(erp.url, routes(true, 60_000), { extra: FAST_REPLAY }));
+    const r = await validate(gw.gw.url, 7006, 'validate-7006');
+    const { receipt } = (await r.body.json()) as { receipt: string };
+    await eventually(async () => expect(await entries(gw!, 'unknown')).toHaveLength(1));
+    await request(`${gw.gw.adminUrl}/v1/queue/${receipt}/settle`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ as: 'retry', by: 'ops:dave' }) });
+    await eventually(async () => expect(await entries(gw!, 'delivered')).toMatchObject([{ receipt }]), 5000);
+    expect(await entries(gw, 'dead')).toEqual([]);
+    expect(validations(erp, 7006)).toBe(1);
+    expect(gw.logs()).toMatch(/a refused write is at the ERP from an earlier attempt; delivered/);
+    const answered = await validate(gw.gw.url, 7006, 'validate-7006');
+    expect(answered.headers['x-gateway-settled-by']).toBe('read-back check');
+    await answered.body.dump();
+  });
+
+  it('a refusal on a first attempt stands without a read-back: a dead letter', async () => {
+    erp = await startErpSimulator();
+    gw = await startTestGateway(gatewayYaml(erp.url, routes(true), { extra: FAST_REPLAY }));
+    // Done behind the gateway's back (at the ERP's own screen): the gateway's only attempt is refused.
+    const direct = await validate(erp.url, 7007, 'direct-7007');
+    await direct.body.dump();
+    const r = await validate(gw.gw.url, 7007, 'validate-7007');
+    await r.body.dump();
+    await eventually(async () => expect(await entries(gw!, 'dead')).toMatchObject([{ lastError: expect.stringMatching(/already done/) }]), 5000);
+    expect(gw.logs()).not.toMatch(/a refused write is at the ERP/);
   });
 
   it('an ERP that refused the connection got nothing: retried, never unknown', async () => {
