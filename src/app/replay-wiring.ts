@@ -44,12 +44,9 @@ export function wireReplay(w: ReplayWiring): { replay: ReplayEngine; buffering: 
     const rt = holder.acquire();
     const { config } = rt.loaded;
     const timeoutMs = config.routes.find((r) => r.name === entry.route)?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    return deliver(entry, { upstreams: rt.upstreams, pathViews: pathViews(), classes: config.classes, kind: 'replay', timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes })
-      .then((attempt) => {
-        if (attempt.path && attempt.verdict !== undefined) pathOutcome(attempt.path, attempt.verdict);
-        return attempt;
-      })
-      .finally(() => holder.release(rt));
+    return deliver(entry, { upstreams: rt.upstreams, pathViews: pathViews(), classes: config.classes, pathOutcome, kind: 'replay', timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes }).finally(() =>
+      holder.release(rt),
+    );
   };
 
   /** Every attempt's decision, live or replay: metrics, the breaker, and the fleet's events. */
@@ -78,6 +75,7 @@ export function wireReplay(w: ReplayWiring): { replay: ReplayEngine; buffering: 
           upstreams: rt.upstreams,
           pathViews: pathViews(),
           classes: config.classes,
+          pathOutcome,
           timeoutMs: route.timeoutMs,
           maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes,
         });

@@ -187,7 +187,7 @@ async function tryLive(b: Buffering, req: BufferedRequest, h: Held, timeoutMs: n
   if (routePolicy(route).dedupe === 'none' && (await b.journal.beginAttempt(entry.receipt)) !== true) return false;
   const attempt = await deliver(
     { cls: route.class, idemKey: entry.idemKey, method: req.call.method, target: req.call.target, headers: h.headers, body: h.body },
-    { upstreams: rt.upstreams, pathViews: b.pathViews(), classes: config.classes, kind: 'live', timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes },
+    { upstreams: rt.upstreams, pathViews: b.pathViews(), classes: config.classes, pathOutcome: b.pathOutcome, kind: 'live', timeoutMs, maxResponseBytes: config.gateway.limits.maxJsonRpcBodyBytes },
   );
   // The path was too busy to take it in time: nothing was sent; the journal has it.
   if (attempt.shed) return false;
@@ -202,10 +202,7 @@ async function tryLive(b: Buffering, req: BufferedRequest, h: Held, timeoutMs: n
     b.replay.recordLater(entry, attempt);
     decision = decide(attempt.outcome, entry.attempts + 1, b.settings(), routePolicy(route).dedupe);
   }
-  if (attempt.path) {
-    reply.header('x-gateway-path', attempt.path);
-    if (attempt.verdict !== undefined) b.pathOutcome(attempt.path, attempt.verdict);
-  }
+  if (attempt.path) reply.header('x-gateway-path', attempt.path);
   h.entry = { ...entry, state: decision.action === 'retry' ? 'pending' : decision.action, attempts: entry.attempts + 1 };
   if (decision.action === 'dead') h.entry.lastError = decision.reason;
   if (decision.action === 'delivered' || decision.action === 'dead') h.response = attempt.response;

@@ -1,31 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseGatewayConfig } from '../../edge-config/load.js';
 import { forward } from './forward.js';
-import { createUpstream, type Upstream } from './upstreams.js';
-
-function upstreamTo(baseUrl: string): Upstream {
-  const { config } = parseGatewayConfig(
-    `version: 1
-store: { id: s, region: r }
-gateway:
-  listen: { host: 127.0.0.1, port: 0 }
-  admin: { host: 127.0.0.1, port: 0 }
-paths:
-  - name: fiber
-    baseUrl: ${baseUrl}
-routes:
-  - name: all
-    match: { path: /* }
-    class: critical
-buffer: { path: ./journal.db }
-cache: { path: ./cache.db }
-`,
-    '/tmp/gateway.yaml',
-  );
-  return createUpstream(config.paths[0]!, config.classes, { waited: () => {}, shed: () => {} });
-}
+import { uplinkTo } from '../../test/support/upstream.js';
+import type { Upstream } from './upstreams.js';
 
 const call = (timeoutMs: number) => ({ method: 'POST', target: '/validate', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"id":1}'), timeoutMs, lane: { cls: 'critical' as const, kind: 'live' as const, maxQueueMs: 1000 } });
 
@@ -47,7 +25,7 @@ describe('forward', () => {
       // Never answers: a hanging ERP, which may well commit before it would have answered.
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    upstream = upstreamTo(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    upstream = uplinkTo(`http://127.0.0.1:${(server.address() as AddressInfo).port}`).upstream;
     const result = await forward(upstream, call(200));
     expect(received).toBe(1);
     expect(result).toMatchObject({ ok: false, failure: 'timeout', maybeSent: true });
@@ -58,7 +36,7 @@ describe('forward', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    upstream = upstreamTo(`http://127.0.0.1:${port}`);
+    upstream = uplinkTo(`http://127.0.0.1:${port}`).upstream;
     expect(await forward(upstream, call(1000))).toMatchObject({ ok: false, failure: 'unreachable', maybeSent: false });
   });
 
@@ -71,7 +49,7 @@ describe('forward', () => {
     });
     await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
     try {
-      upstream = upstreamTo(`http://127.0.0.1:${(tcp.address() as AddressInfo).port}`);
+      upstream = uplinkTo(`http://127.0.0.1:${(tcp.address() as AddressInfo).port}`).upstream;
       const result = await forward(upstream, { ...call(200), body: Buffer.alloc(8 << 20, 'x') });
       expect(result).toMatchObject({ ok: false, failure: 'timeout', maybeSent: true });
       // The link is back: a closed socket would now deliver what it had queued, then an orderly end.

@@ -4,11 +4,10 @@
 import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { RouteConfig } from '../../edge-config/schema.js';
-import { forward, type ForwardResult } from './forward.js';
+import { attemptThrough } from './attempt.js';
+import type { ForwardResult } from './forward.js';
 import type { RequestPathDeps } from './path-deps.js';
-import { pathVerdict } from './path-verdict.js';
 import type { GatewayRuntime } from './runtime.js';
-import { pickUpstream } from './upstreams.js';
 
 export interface ForwardCall {
   method: string;
@@ -21,20 +20,25 @@ export interface ForwardCall {
 export type LiveAttempt = (Extract<ForwardResult, { ok: true }> & { path: string }) | LiveFailure;
 export type LiveFailure = { ok: false; failure: 'no_path' | 'client_gone' | Extract<ForwardResult, { ok: false }>['failure']; detail: string; path?: string };
 
-/** Sends the call through the best path that can carry the route's class, and tells the link monitor how the path did. */
+/** Sends the call through the best path that can carry the route's class; the path is judged on the answer's headers. */
 export async function tryLive(deps: Pick<RequestPathDeps, 'pathViews' | 'pathOutcome'>, rt: GatewayRuntime, route: RouteConfig, reply: FastifyReply, call: ForwardCall, timeoutMs: number): Promise<LiveAttempt> {
   const { classes } = rt.loaded.config;
-  const upstream = pickUpstream(route.class, deps.pathViews(), rt.upstreams, classes);
-  if (!upstream) return { ok: false, failure: 'no_path', detail: `no uplink can carry ${route.class} traffic now` };
   // A client whose request breaks off (a malformed chunked body, a till that
   // hung up) makes the upstream request fail too: that says nothing of the path.
   const clientBroke = clientGone(reply.request.raw);
-  const result = await forward(upstream, { ...call, timeoutMs, lane: { cls: route.class, kind: 'live', maxQueueMs: classes[route.class].maxQueueMs } });
-  if (!result.ok && clientBroke()) return { ok: false, failure: 'client_gone', detail: 'the client broke off its request', path: upstream.name };
-  const verdict = pathVerdict(result);
-  if (verdict !== undefined) deps.pathOutcome(upstream.name, verdict);
-  if (!result.ok) reply.request.log.warn({ requestId: reply.request.id, route: route.name, path: upstream.name, failure: result.failure, detail: result.detail }, 'upstream request failed');
-  return { ...result, path: upstream.name };
+  const attempt = await attemptThrough(
+    { ...call, cls: route.class, kind: 'live', timeoutMs, maxQueueMs: classes[route.class].maxQueueMs },
+    { upstreams: rt.upstreams, pathViews: deps.pathViews(), classes, pathOutcome: deps.pathOutcome },
+  );
+  if (!attempt) {
+    clientBroke();
+    return { ok: false, failure: 'no_path', detail: `no uplink can carry ${route.class} traffic now` };
+  }
+  const { path, result } = attempt;
+  if (!result.ok && clientBroke()) return { ok: false, failure: 'client_gone', detail: 'the client broke off its request', path };
+  attempt.judge();
+  if (!result.ok) reply.request.log.warn({ requestId: reply.request.id, route: route.name, path, failure: result.failure, detail: result.detail }, 'upstream request failed');
+  return { ...result, path };
 }
 
 /** Whether the client's request stream has failed since this was called. */

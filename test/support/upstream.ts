@@ -3,6 +3,32 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
+import { parseGatewayConfig } from '../../edge-config/load.js';
+import type { ClassName, ClassSettingsConfig } from '../../edge-config/schema.js';
+import { createUpstream, type Upstream } from '../../src/gateway/upstreams.js';
+
+/** One gateway uplink named fiber (pool and slots, as the gateway builds them) to `baseUrl`, and the default classes. */
+export function uplinkTo(baseUrl: string): { upstream: Upstream; classes: Record<ClassName, ClassSettingsConfig> } {
+  const { config } = parseGatewayConfig(
+    `version: 1
+store: { id: s, region: r }
+gateway:
+  listen: { host: 127.0.0.1, port: 0 }
+  admin: { host: 127.0.0.1, port: 0 }
+paths:
+  - name: fiber
+    baseUrl: ${baseUrl}
+routes:
+  - name: all
+    match: { path: /* }
+    class: critical
+buffer: { path: ./journal.db }
+cache: { path: ./cache.db }
+`,
+    '/tmp/gateway.yaml',
+  );
+  return { upstream: createUpstream(config.paths[0]!, config.classes, { waited: () => {}, shed: () => {} }), classes: config.classes };
+}
 
 export interface SeenRequest {
   method: string;
