@@ -18,13 +18,21 @@ const page = (f: StaffFacts) => staffPage(staffView(f, { now: NOW, timeZone: 'Eu
 describe('staff page', () => {
   it('shows the headline, each uplink and each orders line in words', () => {
     const html = page(facts());
-    expect(html).toContain('<h1 id="headline" class="slow">The store is online, but the connection is slow.</h1>');
+    expect(html).toContain(
+      '<section id="store" class="slow">\n<h1 id="headline">The store is online, but the connection is slow.</h1>\n<p id="advice">Keep selling: orders may take a little longer to be sent.</p>\n</section>',
+    );
     expect(html).toContain('<li data-uplink="fiber" data-state="down"><strong>fiber</strong>: down since 14:02</li>');
     expect(html).toContain('<li data-uplink="lte" data-state="degraded"><strong>lte</strong>: slow</li>');
     expect(html).toContain('<li>3 orders waiting to be sent; the oldest has waited 14 minutes.</li>');
     expect(html).toContain('<li>1 order needs attention by IT.</li>');
     expect(html).toContain('Store store-0042 · updated 14:05:09');
     expect(html).toContain('<title>Online (slow) · store-0042 · store gateway</title>');
+  });
+
+  it('leaves the advice out when there is none', () => {
+    const html = page(facts({ paths: [{ name: 'fiber', state: 'up', monitored: true, stateAgeS: 5 }] }));
+    expect(html).toContain('<section id="store" class="online">\n<h1 id="headline">The store is online.</h1>\n</section>');
+    expect(html).not.toContain('id="advice"');
   });
 
   it('escapes what it shows', () => {

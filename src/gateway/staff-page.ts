@@ -11,7 +11,9 @@ export const REFRESH_SECONDS = 5;
 const STYLE = `
 body { margin: 0; font: 18px/1.4 system-ui, sans-serif; color: #111; background: #fff; }
 main { max-width: 40em; margin: 0 auto; padding: 0.75em; }
-h1 { font-size: 1.5em; margin: 0 0 0.5em; padding: 0.5em 0.6em; border-radius: 0.3em; border: 3px solid; }
+#store { margin: 0 0 0.5em; padding: 0.5em 0.6em; border-radius: 0.3em; border-width: 3px; border-style: solid; }
+h1 { font-size: 1.5em; margin: 0; }
+#advice { margin: 0.3em 0 0; }
 .online { background: #e3f5e6; border-color: #1b7a2f; }
 .slow { background: #fff4d6; border-color: #a66a00; }
 .offline { background: #fde2e1; border-color: #b3261e; }
@@ -45,7 +47,9 @@ export function staffPage(v: StaffView): string {
 </head>
 <body>
 <main>
-<h1 id="headline" class="${v.connection}">${e(v.headline)}</h1>
+<section id="store" class="${v.connection}">
+<h1 id="headline">${e(v.headline)}</h1>${v.advice === null ? '' : `\n<p id="advice">${e(v.advice)}</p>`}
+</section>
 <h2>Internet connections</h2>
 <ul id="uplinks">
 ${uplinks}

@@ -11,29 +11,30 @@ const facts = (paths: StaffFacts['paths'], queue: Partial<StaffFacts['queue']> =
 describe('staff view: the store', () => {
   it('is online when one uplink works, whatever the others do', () => {
     const v = staffView(facts([path('fiber', 'down'), path('lte', 'up')]), clock);
-    expect([v.online, v.connection, v.headline]).toEqual([true, 'online', 'The store is online.']);
+    expect([v.online, v.connection, v.headline, v.advice]).toEqual([true, 'online', 'The store is online.', null]);
   });
 
   it('is online but slow when the best uplink is DEGRADED', () => {
     const v = staffView(facts([path('fiber', 'down'), path('lte', 'degraded')]), clock);
     expect([v.online, v.connection, v.headline]).toEqual([true, 'slow', 'The store is online, but the connection is slow.']);
+    expect(v.advice).toBe('Keep selling: orders may take a little longer to be sent.');
   });
 
   it('is offline when every uplink is DOWN, and says to keep selling', () => {
     const v = staffView(facts([path('fiber', 'down'), path('lte', 'down')]), clock);
-    expect([v.online, v.connection]).toEqual([false, 'offline']);
-    expect(v.headline).toBe('The store is offline. Keep selling: orders are kept here and sent when the connection is back.');
+    expect([v.online, v.connection, v.headline]).toEqual([false, 'offline', 'The store is offline.']);
+    expect(v.advice).toBe('Keep selling: orders are kept in the store and sent when the connection is back.');
   });
 
   it('is being checked while no uplink is settled yet (a gateway just started), not offline', () => {
     const v = staffView(facts([path('fiber', 'unknown'), path('lte', 'down')]), clock);
-    expect([v.online, v.connection, v.headline]).toEqual([false, 'unknown', 'Checking the connection…']);
+    expect([v.online, v.connection, v.headline, v.advice]).toEqual([false, 'unknown', 'Checking the connection…', null]);
   });
 
   it('says it cannot tell when nothing checks any uplink, rather than "checking" for ever', () => {
     const v = staffView(facts([path('fiber', 'unknown', 60, false)]), clock);
     expect(v.connection).toBe('unknown');
-    expect(v.headline).toBe('The gateway cannot tell whether the store is online: no uplink is checked. Ask IT.');
+    expect([v.headline, v.advice]).toEqual(['The gateway cannot tell whether the store is online.', 'No internet connection is checked: ask IT.']);
   });
 
   it('names the store and the moment, in ISO and in local time', () => {

@@ -39,7 +39,10 @@ export interface StaffView {
   /** At least one uplink is UP or DEGRADED. */
   online: boolean;
   connection: Connection;
+  /** One short sentence: "The store is offline." */
   headline: string;
+  /** What staff should do about it, when there is something to say; else null. */
+  advice: string | null;
   uplinks: StaffUplink[];
   orders: {
     /** Journaled, not yet sent to the ERP. */
@@ -66,12 +69,19 @@ export interface ViewClock {
 const HEADLINES: Record<Connection, string> = {
   online: 'The store is online.',
   slow: 'The store is online, but the connection is slow.',
-  offline: 'The store is offline. Keep selling: orders are kept here and sent when the connection is back.',
+  offline: 'The store is offline.',
   unknown: 'Checking the connection…',
 };
 
+const ADVICE: Record<Connection, string | null> = {
+  online: null,
+  slow: 'Keep selling: orders may take a little longer to be sent.',
+  offline: 'Keep selling: orders are kept in the store and sent when the connection is back.',
+  unknown: null,
+};
+
 /** Not one uplink is watched by a probe or WireGuard: nothing will ever tell, so "checking" would never end. */
-const UNWATCHED = 'The gateway cannot tell whether the store is online: no uplink is checked. Ask IT.';
+const UNWATCHED = { headline: 'The gateway cannot tell whether the store is online.', advice: 'No internet connection is checked: ask IT.' };
 
 export function staffView(facts: StaffFacts, clock: ViewClock): StaffView {
   const times = clockWords(clock);
@@ -83,7 +93,8 @@ export function staffView(facts: StaffFacts, clock: ViewClock): StaffView {
     updated: times.updated,
     online: connection === 'online' || connection === 'slow',
     connection,
-    headline: unwatched ? UNWATCHED : HEADLINES[connection],
+    headline: unwatched ? UNWATCHED.headline : HEADLINES[connection],
+    advice: unwatched ? UNWATCHED.advice : ADVICE[connection],
     uplinks: facts.paths.map((p) => {
       const since = clock.now - p.stateAgeS * 1000;
       return { name: p.name, state: p.state, since: new Date(since).toISOString(), words: uplinkWords(p, times.since(since)) };

@@ -44,7 +44,7 @@ async function get(url: string, headers: Record<string, string> = TILL, method: 
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
-const VIEW_KEYS = ['at', 'connection', 'headline', 'online', 'orders', 'store', 'updated', 'uplinks'];
+const VIEW_KEYS = ['advice', 'at', 'connection', 'headline', 'online', 'orders', 'store', 'updated', 'uplinks'];
 const ORDERS_KEYS = ['beingChecked', 'needAttention', 'oldestWaitingS', 'oldestWaitingWords', 'waiting', 'words'];
 const UPLINK_KEYS = ['name', 'since', 'state', 'words'];
 
@@ -77,6 +77,7 @@ describe('staff page on the LAN port', () => {
       online: true,
       connection: 'online',
       headline: 'The store is online.',
+      advice: null,
       uplinks: [
         { name: 'fiber', state: 'up', words: 'working' },
         { name: 'lte', state: 'up', words: 'working' },
@@ -90,7 +91,7 @@ describe('staff page on the LAN port', () => {
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(page.headers['cache-control']).toBe('no-store');
     expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'; style-src 'sha256-/);
-    expect(page.text).toContain('<h1 id="headline" class="online">The store is online.</h1>');
+    expect(page.text).toContain('<section id="store" class="online">\n<h1 id="headline">The store is online.</h1>');
     expect(page.text).toContain('<strong>fiber</strong>: working');
 
     const head = await get(`${base}/.storegw/status`, TILL, 'HEAD');
@@ -147,7 +148,7 @@ describe('staff page on the LAN port', () => {
     await erp.close();
     erp = undefined;
     gw = await startTestGateway(yaml(deadUrl), DEVICES);
-    const view = async () => JSON.parse((await get(`${gw!.gw.url}/.storegw/status.json`)).text) as { online: boolean; connection: string; headline: string; uplinks: { words: string }[]; orders: { waiting: number; words: string[] } };
+    const view = async () => JSON.parse((await get(`${gw!.gw.url}/.storegw/status.json`)).text) as { online: boolean; connection: string; headline: string; advice: string | null; uplinks: { words: string }[]; orders: { waiting: number; words: string[] } };
     await eventually(async () => expect((await view()).connection).toBe('offline'));
     for (const uuid of ['order-a', 'order-b']) {
       const res = await request(`${gw.gw.url}/web/dataset/call_kw/pos.order/sync_from_ui`, { method: 'POST', headers: { ...TILL, 'content-type': 'application/json' }, body: posOrderBody(uuid) });
@@ -156,7 +157,7 @@ describe('staff page on the LAN port', () => {
     }
     const v = await view();
     expect(v.online).toBe(false);
-    expect(v.headline).toMatch(/^The store is offline\./);
+    expect([v.headline, v.advice]).toEqual(['The store is offline.', 'Keep selling: orders are kept in the store and sent when the connection is back.']);
     expect(v.uplinks.map((u) => u.words)).toEqual([expect.stringMatching(/^down since \d\d:\d\d$/), expect.stringMatching(/^down since \d\d:\d\d$/)]);
     expect(v.orders.waiting).toBe(2);
     expect(v.orders.words).toEqual(['2 orders waiting to be sent; the oldest has waited less than a minute.']);
