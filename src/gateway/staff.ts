@@ -1,6 +1,7 @@
 // The staff page and its JSON twin on the LAN port, served by the gateway
-// itself under /.storegw/, a prefix the ERP cannot have: Odoo's website pages
-// are slugified (no segment starts with a dot) and none of its routes does.
+// itself under /.storegw/, a prefix Odoo does not use: none of its routes lies
+// there, and a website page cannot be made there (page URLs are slugified,
+// which drops dots).
 // Every path under it is the gateway's (an unknown one is a 404 here), never
 // forwarded, for HTTP and WebSocket alike. Read-only, no admin token: the
 // device admission in front of it is the ingress's, as for any LAN request.
