@@ -31,10 +31,11 @@ describe('staff view: the store', () => {
     expect([v.online, v.connection, v.headline, v.advice]).toEqual([false, 'unknown', 'Checking the connection…', null]);
   });
 
-  it('says it cannot tell when nothing checks any uplink, rather than "checking" for ever', () => {
+  it('says it cannot tell when nothing checks the uplinks that are not down, rather than "checking" for ever', () => {
+    expect(staffView(facts([path('fiber', 'down'), path('lte', 'unknown', 60, false)]), clock).headline).toBe('The gateway cannot tell whether the store is online.');
     const v = staffView(facts([path('fiber', 'unknown', 60, false)]), clock);
     expect(v.connection).toBe('unknown');
-    expect([v.headline, v.advice]).toEqual(['The gateway cannot tell whether the store is online.', 'No internet connection is checked: ask IT.']);
+    expect([v.headline, v.advice]).toEqual(['The gateway cannot tell whether the store is online.', 'Ask IT to set up a check of the internet connections.']);
   });
 
   it('names the store and the moment, in ISO and in local time', () => {

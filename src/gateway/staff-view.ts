@@ -80,8 +80,8 @@ const ADVICE: Record<Connection, string | null> = {
   unknown: null,
 };
 
-/** Not one uplink is watched by a probe or WireGuard: nothing will ever tell, so "checking" would never end. */
-const UNWATCHED = { headline: 'The gateway cannot tell whether the store is online.', advice: 'No internet connection is checked: ask IT.' };
+/** No uplink is UP, DEGRADED or being checked, and some are watched by nothing (neither a probe nor WireGuard): "checking" would never end. */
+const UNWATCHED = { headline: 'The gateway cannot tell whether the store is online.', advice: 'Ask IT to set up a check of the internet connections.' };
 
 export function staffView(facts: StaffFacts, clock: ViewClock): StaffView {
   const times = clockWords(clock);
