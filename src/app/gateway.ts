@@ -26,7 +26,7 @@ import { reload } from './reload.js';
 import { wireReplay } from './replay-wiring.js';
 import { buildAppRuntime, type AppRuntime } from './runtime.js';
 import { createSignals } from './signals.js';
-import { gatewayStatus } from './status.js';
+import { gatewayStatus, staffFacts } from './status.js';
 
 export interface RunningGateway {
   /** LAN ingress base URL, e.g. http://127.0.0.1:8080 */
@@ -97,7 +97,17 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   const housekeeping = new Housekeeping(journal, () => holder.current.loaded.config.buffer.maxAgeHours, logger);
 
   let draining = false;
-  const ingress = buildIngress({ runtime: holder, logger, metrics, pathViews, pathOutcome, draining: () => draining, buffering, cache });
+  const ingress = buildIngress({
+    runtime: holder,
+    logger,
+    metrics,
+    pathViews,
+    pathOutcome,
+    draining: () => draining,
+    buffering,
+    cache,
+    staffFacts: () => staffFacts({ holder, monitor, journal }),
+  });
   const admin = buildAdmin({
     logger,
     registry: metrics.registry,

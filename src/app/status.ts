@@ -1,10 +1,12 @@
 // The admin API's /v1/status, which the fleet agent also reads (AgentStatus):
 // the store, the running configuration's version, each path's state and
-// quality, the journal's queue and the replay engine's state.
+// quality, the journal's queue and the replay engine's state. And the little
+// of it the LAN's staff page shows (staffFacts).
 import type { Journal } from '../../sync/journal.js';
 import type { BackupStatus } from '../../sync/journal-backup-schedule.js';
 import type { ReplayEngine } from '../../sync/replay.js';
 import type { RuntimeHolder } from '../gateway/runtime.js';
+import type { StaffFacts } from '../gateway/staff-view.js';
 import type { LinkMonitor, PathStatus } from '../link/monitor.js';
 
 export interface StatusSources {
@@ -29,6 +31,16 @@ export async function gatewayStatus({ holder, monitor, journal, replay, backup }
     // ratePerSec: the rate in force; ownRatePerSec: the configured or operator-set one a fleet drain grant may hold it below.
     replay: { paused: r.paused, ratePerSec: r.ratePerSec, ownRatePerSec: r.ownRatePerSec, grant: r.grant, inflight: r.inflight },
     journalBackup: journalBackup(backup()),
+  };
+}
+
+/** For the staff page on the LAN port: states and counts only, nothing of addresses, quality figures or replay. */
+export async function staffFacts({ holder, monitor, journal }: Pick<StatusSources, 'holder' | 'monitor' | 'journal'>): Promise<StaffFacts> {
+  const q = await journal.stats();
+  return {
+    store: holder.current.loaded.config.store.id,
+    paths: monitor.status().map((p) => ({ name: p.name, state: p.state, monitored: p.monitored, stateAgeS: p.stateAgeS })),
+    queue: { pending: q.pending, unknown: q.unknown, dead: q.dead, oldestAgeS: q.oldestAgeS },
   };
 }
 

@@ -1,6 +1,7 @@
-// The store LAN side: admission → target check → classification → by the
-// route's mode, forward live (path choice, forward), journal (buffered.ts) or
-// forward live with the read cache behind (cached.ts).
+// The store LAN side: admission → target check → the gateway's own paths
+// (receipts, the staff page) → classification → by the route's mode, forward
+// live (path choice, forward), journal (buffered.ts) or forward live with the
+// read cache behind (cached.ts).
 // Nothing reaches an upstream unless a configured route matched it, and the
 // upstream is always one of the configured paths.
 import { randomUUID } from 'node:crypto';
@@ -21,12 +22,16 @@ import type { Outcome } from './metrics.js';
 import type { RequestPathDeps } from './path-deps.js';
 import { checkRequestTarget } from './request-target.js';
 import type { GatewayRuntime } from './runtime.js';
+import { answerStaff, isOwnPath } from './staff.js';
+import type { StaffFacts } from './staff-view.js';
 import { WebSocketRelay } from './websocket.js';
 
 export interface IngressDeps extends RequestPathDeps {
   buffering: Buffering;
   /** Answers of `cache` routes; undefined when no cache file could be had (those routes are then forwarded live only). */
   cache: ReadCache | undefined;
+  /** What the staff page shows: links and journal, read when the page is asked for. */
+  staffFacts(): Promise<StaffFacts>;
 }
 
 const RECEIPTS = '/_gateway/receipts/';
@@ -134,6 +139,7 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
     done('receipt');
     return answerReceipt(deps.buffering, reply, target.path.slice(RECEIPTS.length));
   }
+  if (isOwnPath(target.path)) return answerStaff({ method: request.raw.method ?? 'GET', path: target.path, reply, done, facts: deps.staffFacts });
 
   const { maxBodyBytes, maxJsonRpcBodyBytes } = config.gateway.limits;
   const declared = Number(request.headers['content-length'] ?? 0);

@@ -16,6 +16,7 @@ export type Outcome =
   | 'buffer_full'
   | 'journal_error'
   | 'receipt'
+  | 'status_page'
   | 'upstream_error'
   | 'upstream_timeout'
   | 'unavailable'

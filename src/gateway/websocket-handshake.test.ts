@@ -47,6 +47,8 @@ describe('websocket upgrade decision', () => {
     ['another protocol', { headers: { upgrade: 'h2c' } }, {}, 400, 'unsupported_upgrade', ''],
     ['not a GET', { method: 'POST' }, {}, 400, 'unsupported_upgrade', ''],
     ['no route', { url: '/elsewhere' }, {}, 404, 'no_route', ''],
+    ["the gateway's own path, which a websocket route matches", { url: '/.storegw/status' }, { routes: compileRoutes([route('all', { path: '/**' }, true)]) }, 404, 'not_found', ''],
+    ["the gateway's own path, encoded", { url: '/%2Estoregw/x' }, { routes: compileRoutes([route('all', { path: '/**' }, true)]) }, 404, 'not_found', ''],
     ['a route without websocket: true', { url: '/web/websocket' }, {}, 400, 'websocket_not_allowed', 'web'],
     ['the cap', {}, { open: 2 }, 503, 'too_many_websockets', 'bus'],
   ])('refuses %s', (_what, r, ru, status, error, routeName) => {

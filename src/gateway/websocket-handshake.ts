@@ -8,6 +8,7 @@ import type { Admission } from './admission.js';
 import type { RouteTable } from './classify.js';
 import { upstreamRequestHeaders, type ForwardIdentity } from '../http/headers.js';
 import { checkRequestTarget } from './request-target.js';
+import { isOwnPath } from './staff.js';
 
 /** Why an upgrade was not relayed (or that it was): the label of storegw_websocket_upgrades_total. */
 export type UpgradeOutcome =
@@ -81,6 +82,8 @@ export function decideUpgrade(req: UpgradeRequest, rules: UpgradeRules): Upgrade
   if (!admitted.ok) return refuse(403, 'forbidden', 'this device is not admitted', 'forbidden');
   const target = checkRequestTarget(req.url);
   if (!target.ok) return refuse(400, 'bad_request', target.reason, 'bad_request');
+  // The gateway's own paths are never forwarded, whatever route would match them.
+  if (isOwnPath(target.path)) return refuse(404, 'not_found', 'the gateway\'s own paths take no WebSocket', 'no_route');
   // Any Upgrade reaches the relay (Node hands every upgrade to it once it listens); only WebSocket is relayed.
   if (!asksForWebSocket(req)) return refuse(400, 'unsupported_upgrade', 'only WebSocket upgrades (GET, Upgrade: websocket) are relayed', 'bad_request');
   const route = rules.routes.classify({ method: req.method, path: target.path, host: hostOf(req.headers.host) });

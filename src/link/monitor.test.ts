@@ -136,6 +136,28 @@ describe('LinkMonitor.configure', () => {
   });
 });
 
+describe('LinkMonitor time in a state', () => {
+  it('counts from the last change, not from when the path was first watched, and keeps counting through a reload', async () => {
+    const dead = await deadUrl();
+    const slow = await pingServer({ firstOnConnectionMs: 200 });
+    servers.push(slow);
+    const c = settings(`${path('fiber', dead)}\n${path('lte', slow.url)}`);
+    monitor = new LinkMonitor(c.paths, c.link, silent);
+    const started = performance.now();
+    monitor.start();
+    await eventually(() => expect(monitor!.views().map((v) => v.state)).toEqual(['down', 'up']));
+    await pause(100);
+    const watchedS = (performance.now() - started) / 1000;
+    const [fiber, lte] = monitor.status();
+    // lte's first answer took 200 ms: UP since then.
+    expect(lte!.stateAgeS).toBeLessThanOrEqual(watchedS - 0.2);
+    expect(lte!.stateAgeS).toBeGreaterThanOrEqual(0.1);
+    // The same settings again: fiber is kept, DOWN since the same moment.
+    monitor.configure(c.paths, c.link);
+    expect(monitor.status()[0]!.stateAgeS).toBeGreaterThanOrEqual(fiber!.stateAgeS);
+  });
+});
+
 describe('LinkMonitor at start', () => {
   it('says UNKNOWN until the first probe settles a path: UP on an answer, DOWN after downAfter failures', async () => {
     const live = await pingServer();

@@ -20,6 +20,8 @@ export interface PathStatus extends QualitySnapshot {
   state: LinkState;
   /** False for a path with neither a probe nor a WireGuard interface: nothing settles it, so its state stays unknown. */
   monitored: boolean;
+  /** Seconds in the current state: since the last change, or since the path was first watched (the staff page's "down since 14:02"). */
+  stateAgeS: number;
   /** For a path with a WireGuard interface: its last reading. */
   wireguard?: WireGuardStatus;
 }
@@ -65,6 +67,8 @@ interface Watched {
   machine: LinkStateMachine;
   probe: Prober | undefined;
   wg: { watch: WireGuardWatch; status: WireGuardStatus } | undefined;
+  /** When the state last changed (or watching began), on the monotonic clock: a wall-clock jump does not move it. */
+  changedAt: number;
 }
 
 export class LinkMonitor {
@@ -121,7 +125,7 @@ export class LinkMonitor {
   }
 
   #watch(config: PathConfig): Watched {
-    const w: Watched = { config, quality: new LinkQuality(), machine: new LinkStateMachine(this.#link), probe: undefined, wg: undefined };
+    const w: Watched = { config, quality: new LinkQuality(), machine: new LinkStateMachine(this.#link), probe: undefined, wg: undefined, changedAt: performance.now() };
     this.#equip(w);
     return w;
   }
@@ -177,10 +181,12 @@ export class LinkMonitor {
   }
 
   status(): PathStatus[] {
+    const now = performance.now();
     return this.#paths.map((w) => ({
       name: w.config.name,
       state: w.machine.state,
       monitored: w.probe !== undefined || w.wg !== undefined,
+      stateAgeS: (now - w.changedAt) / 1000,
       ...w.quality.snapshot(this.#link.degraded),
       ...(w.wg && { wireguard: w.wg.status }),
     }));
@@ -268,6 +274,7 @@ export class LinkMonitor {
     const q = w.quality.snapshot(this.#link.degraded);
     const change = w.machine.observe({ ok, degraded: isDegraded(q, this.#link.degraded), clear: w.quality.isClear(this.#link.degraded), at });
     if (!change) return;
+    w.changedAt = at;
     const log = change.to === 'up' ? this.#logger.info.bind(this.#logger) : this.#logger.warn.bind(this.#logger);
     const details: PathStateChange = {
       path: w.config.name,

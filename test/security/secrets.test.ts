@@ -71,7 +71,7 @@ describe('secrets stay where they belong', () => {
   let t: TestGateway;
   let dir: string;
   let oldPath: string | undefined;
-  const collected: { status: string; metrics: string; queue: string; receipts: string; lan: string } = { status: '', metrics: '', queue: '', receipts: '', lan: '' };
+  const collected: { status: string; metrics: string; queue: string; receipts: string; lan: string; staff: string } = { status: '', metrics: '', queue: '', receipts: '', lan: '', staff: '' };
 
   beforeAll(async () => {
     // An ERP that answers without echoing what it got (so a secret found in a file came from the gateway, not from the answer).
@@ -165,6 +165,7 @@ fleet:
     collected.queue = (await Promise.all(['pending', 'dead', 'delivered'].map((s) => admin(`/v1/queue?state=${s}`)))).join('\n');
     const receipt = (JSON.parse(collected.queue.split('\n')[2]!) as { entries: { receipt: string }[] }).entries[0]!.receipt;
     collected.receipts = (await lan(`/_gateway/receipts/${receipt}`, { headers: b })).text;
+    collected.staff = (await lan('/.storegw/status', { headers: b })).text + (await lan('/.storegw/status.json', { headers: b })).text;
   });
 
   const WHERE_NONE_MAY_BE: [string, () => string, (keyof typeof S)[]][] = [
@@ -173,6 +174,7 @@ fleet:
     ['/metrics', () => collected.metrics, Object.keys(S) as (keyof typeof S)[]],
     ['/v1/queue', () => collected.queue, Object.keys(S) as (keyof typeof S)[]],
     ['the receipt endpoint and LAN answers', () => collected.receipts + collected.lan, Object.keys(S) as (keyof typeof S)[]],
+    ['the staff page and its JSON twin', () => collected.staff, Object.keys(S) as (keyof typeof S)[]],
     ['what the agent sent the hub', () => JSON.stringify(hub.messages) + hub.invalid.join('\n'), Object.keys(S) as (keyof typeof S)[]],
     // Device tokens are never forwarded; the ERP does get the client's own session, by design.
     ['what reached the ERP', () => JSON.stringify(erp.seen), ['admin', 'deviceA', 'deviceB', 'fleet', 'fleetWrong', 'urlPassword', 'urlQuery', 'wgPrivate', 'wgPreshared', 'wgPrivateBad', 'wgPresharedBad']],
@@ -182,6 +184,11 @@ fleet:
     const haystack = text();
     expect(haystack.length).toBeGreaterThan(0);
     for (const name of which) expect(haystack.includes(S[name]), `${name} found`).toBe(false);
+  });
+
+  it("the staff page names no address of the ERP or the tunnels' peers", () => {
+    expect(collected.staff).toContain('fiber');
+    for (const address of [new URL(erp.url).host, '10.199.0.1', '10.200.0.0']) expect(collected.staff).not.toContain(address);
   });
 
   it('the log says what happened without the secrets (the checks above looked at real lines)', () => {
