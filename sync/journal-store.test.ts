@@ -304,6 +304,105 @@ describe('unknown outcomes', () => {
   });
 });
 
+describe('journal times: a monotonic clock judges, the wall clock is shown', () => {
+  it('a backward wall-clock step does not hold a retry for its length', () => {
+    const s = open();
+    s.appendBatch([entry({ receipt: 'h' })]);
+    s.markRetry('h', 5000, 'HTTP 503', 503);
+    clock.step(-HOUR);
+    clock.advance(4999);
+    expect(s.due(10, new Set())).toEqual([]);
+    expect(s.nextDueInMs()).toBe(1);
+    clock.advance(1);
+    expect(s.due(10, new Set()).map((e) => e.receipt)).toEqual(['h']);
+    // What people see is the wall clock as it read when the retry was set.
+    expect(s.byReceipt('h')).toMatchObject({ createdAt: 0, nextAttemptAt: 5000 });
+    s.close();
+  });
+
+  it('a forward wall-clock step past the maximum age expires nothing and purges no answer; time passing does', () => {
+    const s = open();
+    s.appendBatch([entry({ receipt: 'waiting' }), entry({ receipt: 'done', orderingKey: null })]);
+    s.markDelivered('done', ok);
+    clock.step(200 * HOUR);
+    expect(s.expire(168 * HOUR)).toEqual([]);
+    expect(s.purgeDelivered(48 * HOUR)).toBe(0);
+    expect(s.stats().oldestAgeS).toBe(0);
+    clock.advance(168 * HOUR + 1);
+    expect(s.expire(168 * HOUR)).toEqual(['waiting']);
+    expect(s.purgeDelivered(48 * HOUR)).toBe(1);
+    s.close();
+  });
+
+  it("a restart on the same boot reads on in the journal's times", () => {
+    const s = open();
+    s.appendBatch([entry({ receipt: 'x' })]);
+    s.markRetry('x', 120_000, 'HTTP 503', 503);
+    s.close();
+    clock.advance(60_000);
+    const again = open();
+    expect(again.stats().oldestAgeS).toBe(60);
+    expect(again.nextDueInMs()).toBe(60_000);
+    clock.advance(60_000);
+    expect(again.due(10, new Set()).map((e) => e.receipt)).toEqual(['x']);
+    again.close();
+  });
+
+  it('after a reboot ages and waits go on from the last time the journal was seen in use, the time off not counted', () => {
+    clock.at(10_000);
+    const s = open();
+    s.appendBatch([entry({ receipt: 'x' })]);
+    clock.at(20_000);
+    s.markRetry('x', 30_000, 'HTTP 503', 503);
+    s.close();
+    // Off for a day; the new boot's monotonic clock starts again near 0.
+    clock.reboot('boot-2', 5_000, 24 * HOUR);
+    const again = open();
+    expect(again.stats().oldestAgeS).toBe(10);
+    expect(again.nextDueInMs()).toBe(30_000);
+    clock.advance(30_000);
+    expect(again.due(10, new Set()).map((e) => e.receipt)).toEqual(['x']);
+    expect(again.expire(40_000)).toEqual([]);
+    clock.advance(1);
+    expect(again.expire(40_000)).toEqual(['x']);
+    again.close();
+  });
+
+  it("a gateway that died without closing the journal: after the reboot its clock goes on from housekeeping's last pass", () => {
+    const s = open();
+    s.appendBatch([entry({ receipt: 'x' })]);
+    clock.at(25_000);
+    s.expire(HOUR);
+    clock.at(40_000);
+    // The power is cut: s is never closed; the next boot opens the file as it is.
+    clock.reboot('boot-2', 3_000, HOUR);
+    const again = open();
+    expect(again.stats().oldestAgeS).toBe(25);
+    again.close();
+  });
+
+  it('migrates a journal of the second schema: its wall-clock times carried over, the last of them now, and still shown as they were', () => {
+    const old = new Database(file);
+    old.exec(MIGRATIONS[0]!);
+    old.exec(MIGRATIONS[1]!);
+    old.pragma(`application_id = ${APPLICATION_ID}`);
+    old.pragma('user_version = 2');
+    old
+      .prepare(
+        `INSERT INTO entries (receipt, idem_key, route, class, priority, method, target, headers, bytes, state, next_attempt_at, created_at, updated_at)
+         VALUES ('waiting', 'k-1', 'r', 'critical', 0, 'POST', '/x', '{}', 10, 'pending', 1400000, 1000000, 1360000)`,
+      )
+      .run();
+    old.close();
+    clock.at(7_000);
+    const s = open();
+    expect(s.stats()).toMatchObject({ pending: 1, oldestAgeS: 360 });
+    expect(s.nextDueInMs()).toBe(40_000);
+    expect(s.byReceipt('waiting')).toMatchObject({ createdAt: 1_000_000, updatedAt: 1_360_000, nextAttemptAt: 1_400_000 });
+    s.close();
+  });
+});
+
 describe('journal files it must not touch', () => {
   it('refuses a file that is not a database, and leaves it unchanged', () => {
     writeFileSync(file, 'these are the store manager\'s notes, not a journal\n'.repeat(100));
