@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { entryBytes, JournalStore } from './journal-store.js';
+import { carryOverShift, journalNow, systemClock, type JournalClock } from './journal-clock.js';
 import { openStoppedJournal } from './journal-file.js';
 import { ExportFileError, parseHeader, parseLine, type ExportEntry, type ExportHeader, type ExportState } from './journal-export-format.js';
 
@@ -91,18 +92,40 @@ export interface ImportOptions {
    * since, and at an ERP that does not dedupe, sending it again would apply it twice.
    */
   hold?: (route: string) => boolean;
-  now?: number;
+  /** The machine's clocks (journal-clock.ts) by default. */
+  clock?: JournalClock;
 }
 
-function inserter(db: Database.Database, o: Required<ImportOptions>): (e: ExportEntry, skipped: ImportSummary['skipped']) => ExportEntry | undefined {
+interface Inserter {
+  put(e: ExportEntry, skipped: ImportSummary['skipped']): ExportEntry | undefined;
+  /**
+   * Puts the imported entries' times on the journal's clock. The export has
+   * only the other gateway's wall-clock times: they are carried over as a
+   * journal is to a new boot, the latest of them becoming now (the time the
+   * entries spent in no running gateway is not counted, and that wall clock
+   * is only compared with itself).
+   */
+  carryOver(): void;
+}
+
+function inserter(db: Database.Database, o: { hold: (route: string) => boolean; clock: JournalClock }): Inserter {
+  // The store's open (importExport) has just set the clock's offset for this boot.
+  const { mono_offset } = db.prepare('SELECT mono_offset FROM clock').get() as { mono_offset: number };
+  const now = journalNow(o.clock, mono_offset);
+  const before = (db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM entries').get() as { seq: number }).seq;
+  let last: number | undefined;
   const existing = db.prepare('SELECT receipt, idem_key AS idemKey, state FROM entries WHERE idem_key = ? OR receipt = ?');
   const insert = db.prepare(
     `INSERT INTO entries (receipt, idem_key, route, class, priority, ordering_key, method, target, headers, body, bytes, state, attempts,
-                          next_attempt_at, created_at, updated_at, last_error, upstream_status, response_headers, response_body, settled_by, settled_at)
+                          next_attempt_at, created_at, updated_at, last_error, upstream_status, response_headers, response_body, settled_by, settled_at,
+                          next_attempt_mono, created_mono, updated_mono)
      VALUES (@receipt, @idemKey, @route, @cls, @priority, @orderingKey, @method, @target, @headers, @body, @bytes, @state, @attempts,
-             @nextAttemptAt, @createdAt, @updatedAt, @lastError, @upstreamStatus, @responseHeaders, @responseBody, @settledBy, @settledAt)`,
+             @nextAttemptAt, @createdAt, @updatedAt, @lastError, @upstreamStatus, @responseHeaders, @responseBody, @settledBy, @settledAt,
+             @nextAttemptMono, @createdAt, @updatedAt)`,
   );
-  return (line, skipped) => {
+  // Entries are inserted after every entry the journal held: their sequence numbers are above `before`.
+  const shift = db.prepare('UPDATE entries SET created_mono = created_at + @shift, updated_mono = updated_at + @shift WHERE seq > @before');
+  const put: Inserter['put'] = (line, skipped) => {
     const have = existing.all(line.idemKey, line.receipt) as { receipt: string; idemKey: string; state: string }[];
     const same = have.find((h) => h.idemKey === line.idemKey);
     if (same) {
@@ -117,12 +140,20 @@ function inserter(db: Database.Database, o: Required<ImportOptions>): (e: Export
       body,
       headers: JSON.stringify(e.headers),
       bytes: entryBytes({ body, headers: e.headers, target: e.target, idemKey: e.idemKey }),
-      // Due at once on this journal: a wait was the old gateway's (its link, its backoff); a dead letter keeps its own.
-      nextAttemptAt: e.state === 'dead' ? e.nextAttemptAt : o.now,
+      // Due at once on this journal: a wait was the old gateway's (its link, its backoff); a dead letter keeps its own (shown only).
+      nextAttemptAt: e.state === 'dead' ? e.nextAttemptAt : now.wall,
+      nextAttemptMono: now.mono,
       responseHeaders: e.responseHeaders === null ? null : JSON.stringify(e.responseHeaders),
       responseBody: e.responseBody === null ? null : Buffer.from(e.responseBody, 'base64'),
     });
+    last = Math.max(last ?? -Infinity, e.updatedAt, e.createdAt);
     return e;
+  };
+  return {
+    put,
+    carryOver: () => {
+      if (last !== undefined) shift.run({ shift: carryOverShift(last, now.mono), before });
+    },
   };
 }
 
@@ -134,18 +165,20 @@ export async function importExport(exportFile: string, journalFile: string, opti
   // Refuses a journal a gateway has open before anything touches it; then
   // creates or migrates it as a gateway's open does, and takes it for the import.
   if (existsSync(journalFile)) openStoppedJournal(journalFile).close();
-  JournalStore.open(journalFile, Number.MAX_SAFE_INTEGER).close();
+  const clock = options.clock ?? systemClock();
+  JournalStore.open(journalFile, Number.MAX_SAFE_INTEGER, clock).close();
   const db = openStoppedJournal(journalFile, true);
   const added: Record<ExportState, number> = { pending: 0, unknown: 0, dead: 0 };
   const skipped: ImportSummary['skipped'] = [];
   try {
-    const put = inserter(db, { hold: options.hold ?? (() => false), now: options.now ?? Date.now() });
     db.exec('BEGIN IMMEDIATE');
     try {
+      const entries = inserter(db, { hold: options.hold ?? (() => false), clock });
       const check = await checkExport(exportFile, (line) => {
-        const e = put(line, skipped);
+        const e = entries.put(line, skipped);
         if (e) added[e.state]++;
       });
+      entries.carryOver();
       db.exec('COMMIT');
       return { added, skipped, sha256: check.sha256 };
     } catch (e) {

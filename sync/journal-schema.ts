@@ -80,6 +80,32 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX entries_done     ON entries (updated_at) WHERE state = 'delivered';
    CREATE INDEX entries_age      ON entries (created_at) WHERE state = 'pending';
    CREATE INDEX entries_unknown  ON entries (next_attempt_at) WHERE state = 'unknown';`,
+  // Times on the journal's monotonic clock (journal-clock.ts) beside the
+  // wall-clock columns, which stay for people and exports: waits and ages are
+  // judged on these, so a wall-clock step neither holds a retry nor expires
+  // an entry. The clock table holds that clock's offset from the monotonic
+  // clock of the boot it is for, and the latest journal time it was seen in
+  // use at. A journal from before has wall-clock times only: they become its
+  // clock's times as they are, under a boot id no boot has, so the first open
+  // carries them over as after a reboot (ages and remaining waits as they were
+  // at its last write).
+  `ALTER TABLE entries ADD COLUMN created_mono INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE entries ADD COLUMN updated_mono INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE entries ADD COLUMN next_attempt_mono INTEGER NOT NULL DEFAULT 0;
+   UPDATE entries SET created_mono = created_at, updated_mono = updated_at, next_attempt_mono = next_attempt_at;
+   DROP INDEX entries_done;
+   DROP INDEX entries_age;
+   DROP INDEX entries_unknown;
+   CREATE INDEX entries_done     ON entries (updated_mono) WHERE state = 'delivered';
+   CREATE INDEX entries_age      ON entries (created_mono) WHERE state = 'pending';
+   CREATE INDEX entries_unknown  ON entries (next_attempt_mono) WHERE state = 'unknown';
+   CREATE TABLE clock (
+     id          INTEGER PRIMARY KEY CHECK (id = 1),
+     boot_id     TEXT    NOT NULL,
+     mono_offset INTEGER NOT NULL,
+     seen_mono   INTEGER NOT NULL
+   );
+   INSERT INTO clock (id, boot_id, mono_offset, seen_mono) VALUES (1, '', 0, COALESCE((SELECT MAX(updated_at) FROM entries), 0));`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

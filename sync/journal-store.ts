@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import type { ClassName } from '../edge-config/schema.js';
 import { backupDatabase } from './journal-backup.js';
+import { journalNow, journalOffset, systemClock, type Instant, type JournalClock } from './journal-clock.js';
 import { APPLICATION_ID, INTERRUPTED_ATTEMPT, MIGRATIONS, SCHEMA_VERSION } from './journal-schema.js';
 import { privateDbFile } from '../src/util/private-db-file.js';
 import { migrate, sqliteFileProblem, type SqliteFileProblem } from '../src/util/sqlite-file.js';
@@ -45,6 +46,7 @@ export interface EntryView {
   orderingKey: string | null;
   state: EntryState;
   attempts: number;
+  /** Wall-clock times (epoch ms), for people: waits and ages are judged on the journal's monotonic clock (journal-clock.ts). */
   createdAt: number;
   updatedAt: number;
   nextAttemptAt: number;
@@ -78,11 +80,11 @@ export type AppendResult =
 export type WriteOp =
   | { op: 'append'; entry: NewEntry }
   | { op: 'delivered'; receipt: string; response: StoredResponse }
-  | { op: 'retry'; receipt: string; nextAt: number; error: string; status: number | null }
+  | { op: 'retry'; receipt: string; delayMs: number; error: string; status: number | null }
   | { op: 'dead'; receipt: string; reason: string; attempted: boolean; response?: StoredResponse | undefined }
-  | { op: 'unknown'; receipt: string; reason: string; status: number | null; checkAt: number }
+  | { op: 'unknown'; receipt: string; reason: string; status: number | null; checkAfterMs: number }
   | { op: 'settle'; receipt: string; as: Settlement; by: string }
-  | { op: 'checkLater'; receipt: string; at: number; error: string }
+  | { op: 'checkLater'; receipt: string; afterMs: number; error: string }
   | { op: 'begin'; receipt: string };
 
 /**
@@ -192,22 +194,46 @@ function journalProblem(p: SqliteFileProblem): string {
   }
 }
 
+/**
+ * Takes the journal's clock onto this boot (journal-clock.ts): the offset
+ * that gives its time, recorded with the boot it is for, and the time it is
+ * seen in use at now.
+ */
+function openClock(db: Database.Database, clock: JournalClock): number {
+  return db.transaction(() => {
+    const row = db.prepare('SELECT boot_id, mono_offset, seen_mono FROM clock').get() as { boot_id: string; mono_offset: number; seen_mono: number };
+    const { mono } = clock.now();
+    const offset = journalOffset({ bootId: row.boot_id, offset: row.mono_offset, seen: row.seen_mono }, clock.bootId, mono);
+    db.prepare('UPDATE clock SET boot_id = ?, mono_offset = ?, seen_mono = ?').run(clock.bootId, offset, mono + offset);
+    return offset;
+  })();
+}
+
 export class JournalStore {
   readonly #db: Database.Database;
   readonly #maxBytes: number;
+  readonly #clock: JournalClock;
+  /** The journal's time minus this boot's monotonic clock (openClock). */
+  readonly #offset: number;
   #bytes: number;
   /** Kept in memory: counting a million rows for every status call would cost more than the calls. */
   readonly #counts: Record<EntryState, number> = { pending: 0, dead: 0, delivered: 0, unknown: 0 };
   readonly #stmt;
 
-  private constructor(db: Database.Database, maxBytes: number) {
+  private constructor(db: Database.Database, maxBytes: number, clock: JournalClock) {
     this.#db = db;
     this.#maxBytes = maxBytes;
+    this.#clock = clock;
+    this.#offset = openClock(db, clock);
     const d = db;
+    // Every time is written twice: @wall for people (the *_at columns), @mono on
+    // the journal's clock (the *_mono columns), which every wait and age is judged by.
     this.#stmt = {
       insert: d.prepare(
-        `INSERT INTO entries (receipt, idem_key, route, class, priority, ordering_key, method, target, headers, body, bytes, state, next_attempt_at, created_at, updated_at)
-         VALUES (@receipt, @idemKey, @route, @cls, @priority, @orderingKey, @method, @target, @headers, @body, @bytes, 'pending', @now, @now, @now)`,
+        `INSERT INTO entries (receipt, idem_key, route, class, priority, ordering_key, method, target, headers, body, bytes, state,
+                              next_attempt_at, created_at, updated_at, next_attempt_mono, created_mono, updated_mono)
+         VALUES (@receipt, @idemKey, @route, @cls, @priority, @orderingKey, @method, @target, @headers, @body, @bytes, 'pending',
+                 @wall, @wall, @wall, @mono, @mono, @mono)`,
       ),
       byKey: d.prepare(`SELECT ${VIEW_COLUMNS}, response_headers, response_body FROM entries WHERE idem_key = ?`),
       byReceipt: d.prepare(`SELECT ${VIEW_COLUMNS} FROM entries WHERE receipt = ?`),
@@ -215,65 +241,83 @@ export class JournalStore {
       due: d.prepare(
         `SELECT ${VIEW_COLUMNS}, method, target, headers, body FROM
            (SELECT * FROM entries WHERE state = 'pending' ORDER BY priority, seq LIMIT ${DUE_WINDOW}) e
-         WHERE e.next_attempt_at <= @now
+         WHERE e.next_attempt_mono <= @mono
            AND (e.ordering_key IS NULL OR NOT EXISTS
                  (SELECT 1 FROM entries p WHERE p.state = 'pending' AND p.ordering_key = e.ordering_key AND p.seq < e.seq))
          ORDER BY e.priority, e.seq LIMIT @limit`,
       ),
-      nextDueAt: d.prepare(`SELECT MIN(next_attempt_at) AS at FROM (SELECT next_attempt_at FROM entries WHERE state = 'pending' ORDER BY priority, seq LIMIT ${DUE_WINDOW})`),
+      nextDueAt: d.prepare(
+        `SELECT MIN(next_attempt_mono) AS at FROM (SELECT next_attempt_mono FROM entries WHERE state = 'pending' ORDER BY priority, seq LIMIT ${DUE_WINDOW})`,
+      ),
       delivered: d.prepare(
         `UPDATE entries SET state = 'delivered', attempts = attempts + 1, upstream_status = @status, response_headers = @headers, response_body = @body,
-           body = NULL, last_error = NULL, attempt_started_at = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'pending'`,
+           body = NULL, last_error = NULL, attempt_started_at = NULL, updated_at = @wall, updated_mono = @mono WHERE receipt = @receipt AND state = 'pending'`,
       ),
       retry: d.prepare(
-        `UPDATE entries SET attempts = attempts + 1, next_attempt_at = @nextAt, last_error = @error, upstream_status = @status, attempt_started_at = NULL, updated_at = @now
+        `UPDATE entries SET attempts = attempts + 1, next_attempt_at = @wall + @delayMs, next_attempt_mono = @mono + @delayMs, last_error = @error,
+           upstream_status = @status, attempt_started_at = NULL, updated_at = @wall, updated_mono = @mono
          WHERE receipt = @receipt AND state = 'pending'`,
       ),
       dead: d.prepare(
         `UPDATE entries SET state = 'dead', attempts = attempts + @attempted, last_error = @error, upstream_status = COALESCE(@status, upstream_status),
-           response_headers = @headers, response_body = @body, attempt_started_at = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'pending'`,
+           response_headers = @headers, response_body = @body, attempt_started_at = NULL, updated_at = @wall, updated_mono = @mono
+         WHERE receipt = @receipt AND state = 'pending'`,
       ),
-      begin: d.prepare(`UPDATE entries SET attempt_started_at = @now WHERE receipt = @receipt AND state = 'pending'`),
+      // A mark only (IS NOT NULL is all that is read of it): the wall clock will do.
+      begin: d.prepare(`UPDATE entries SET attempt_started_at = @wall WHERE receipt = @receipt AND state = 'pending'`),
       revive: d.prepare(
-        `UPDATE entries SET state = 'pending', attempts = 0, next_attempt_at = @now, last_error = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'dead'`,
+        `UPDATE entries SET state = 'pending', attempts = 0, next_attempt_at = @wall, next_attempt_mono = @mono, last_error = NULL, updated_at = @wall, updated_mono = @mono
+         WHERE receipt = @receipt AND state = 'dead'`,
       ),
       unknown: d.prepare(
-        `UPDATE entries SET state = 'unknown', attempts = attempts + 1, last_error = @error, upstream_status = @status, next_attempt_at = @checkAt,
-           attempt_started_at = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'pending'`,
+        `UPDATE entries SET state = 'unknown', attempts = attempts + 1, last_error = @error, upstream_status = @status,
+           next_attempt_at = @wall + @checkAfterMs, next_attempt_mono = @mono + @checkAfterMs, attempt_started_at = NULL, updated_at = @wall, updated_mono = @mono
+         WHERE receipt = @receipt AND state = 'pending'`,
       ),
       settleRetry: d.prepare(
-        `UPDATE entries SET state = 'pending', next_attempt_at = @now, settled_by = @by, settled_at = @now, updated_at = @now WHERE receipt = @receipt AND state = 'unknown'`,
+        `UPDATE entries SET state = 'pending', next_attempt_at = @wall, next_attempt_mono = @mono, settled_by = @by, settled_at = @wall, updated_at = @wall, updated_mono = @mono
+         WHERE receipt = @receipt AND state = 'unknown'`,
       ),
       settleDelivered: d.prepare(
-        `UPDATE entries SET state = 'delivered', settled_by = @by, settled_at = @now, upstream_status = @status, response_headers = @headers, response_body = @body,
-           body = NULL, updated_at = @now WHERE receipt = @receipt AND state = 'unknown'`,
+        `UPDATE entries SET state = 'delivered', settled_by = @by, settled_at = @wall, upstream_status = @status, response_headers = @headers, response_body = @body,
+           body = NULL, updated_at = @wall, updated_mono = @mono WHERE receipt = @receipt AND state = 'unknown'`,
       ),
-      checkLater: d.prepare(`UPDATE entries SET next_attempt_at = @at, last_error = @error, updated_at = @now WHERE receipt = @receipt AND state = 'unknown'`),
+      checkLater: d.prepare(
+        `UPDATE entries SET next_attempt_at = @wall + @afterMs, next_attempt_mono = @mono + @afterMs, last_error = @error, updated_at = @wall, updated_mono = @mono
+         WHERE receipt = @receipt AND state = 'unknown'`,
+      ),
       checksDue: d.prepare(
-        `SELECT ${VIEW_COLUMNS}, method, target, headers, body FROM entries WHERE state = 'unknown' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 1000`,
+        `SELECT ${VIEW_COLUMNS}, method, target, headers, body FROM entries WHERE state = 'unknown' AND next_attempt_mono <= ? ORDER BY next_attempt_mono LIMIT 1000`,
       ),
       bytesOf: d.prepare(`SELECT bytes FROM entries WHERE receipt = ?`),
       discard: d.prepare(`DELETE FROM entries WHERE receipt = ? AND state = 'dead'`),
       list: d.prepare(`SELECT ${VIEW_COLUMNS} FROM entries WHERE state = @state AND seq > @after ORDER BY seq LIMIT @limit`),
-      expiredCandidates: d.prepare(`SELECT receipt FROM entries WHERE state = 'pending' AND created_at < ? ORDER BY created_at LIMIT 1000`),
-      purge: d.prepare(`DELETE FROM entries WHERE state = 'delivered' AND updated_at < ?`),
-      expedite: d.prepare(`UPDATE entries SET next_attempt_at = :now WHERE state = 'pending' AND next_attempt_at > :now AND upstream_status IS NULL`),
+      expiredCandidates: d.prepare(`SELECT receipt FROM entries WHERE state = 'pending' AND created_mono < ? ORDER BY created_mono LIMIT 1000`),
+      purge: d.prepare(`DELETE FROM entries WHERE state = 'delivered' AND updated_mono < ?`),
+      expedite: d.prepare(
+        `UPDATE entries SET next_attempt_at = :wall, next_attempt_mono = :mono WHERE state = 'pending' AND next_attempt_mono > :mono AND upstream_status IS NULL`,
+      ),
+      seen: d.prepare(`UPDATE clock SET seen_mono = ?`),
       counts: d.prepare(`SELECT state, count(*) AS n FROM entries GROUP BY state`),
-      oldest: d.prepare(`SELECT MIN(created_at) AS at FROM entries WHERE state = 'pending'`),
+      oldest: d.prepare(`SELECT MIN(created_mono) AS at FROM entries WHERE state = 'pending'`),
       liveBytes: d.prepare(`SELECT COALESCE(SUM(bytes), 0) AS b FROM entries WHERE state != 'delivered'`),
     };
     this.#bytes = (this.#stmt.liveBytes.get() as { b: number }).b;
     // An attempt at an ERP that does not dedupe was under way when the process
     // died: it may have reached the ERP, so it is not sent again blindly.
     d.prepare(
-      `UPDATE entries SET state = 'unknown', attempts = attempts + 1, attempt_started_at = NULL, next_attempt_at = @now, updated_at = @now, last_error = @reason
+      `UPDATE entries SET state = 'unknown', attempts = attempts + 1, attempt_started_at = NULL, next_attempt_at = @wall, next_attempt_mono = @mono,
+         updated_at = @wall, updated_mono = @mono, last_error = @reason
        WHERE state = 'pending' AND attempt_started_at IS NOT NULL`,
-    ).run({ now: Date.now(), reason: INTERRUPTED_ATTEMPT });
+    ).run({ ...this.#now(), reason: INTERRUPTED_ATTEMPT });
     for (const r of this.#stmt.counts.all() as { state: EntryState; n: number }[]) this.#counts[r.state] = r.n;
   }
 
-  /** Opens (or creates) a journal file. Throws JournalOpenError for a foreign, newer, damaged or unreadable file. */
-  static open(file: string, maxBytes: number): JournalStore {
+  /**
+   * Opens (or creates) a journal file, its times on `clock` (the machine's by
+   * default). Throws JournalOpenError for a foreign, newer, damaged or unreadable file.
+   */
+  static open(file: string, maxBytes: number, clock: JournalClock = systemClock()): JournalStore {
     const problem = sqliteFileProblem(file, APPLICATION_ID, SCHEMA_VERSION);
     if (problem) throw new JournalOpenError(file, journalProblem(problem));
     let db: Database.Database;
@@ -290,7 +334,7 @@ export class JournalStore {
       db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 5000');
       migrate(db, APPLICATION_ID, MIGRATIONS);
-      return new JournalStore(db, maxBytes);
+      return new JournalStore(db, maxBytes, clock);
     } catch (e) {
       db.close();
       if (e instanceof JournalOpenError) throw e;
@@ -298,12 +342,13 @@ export class JournalStore {
     }
   }
 
+  #now(): Instant {
+    return journalNow(this.#clock, this.#offset);
+  }
+
   /** Stores new entries in one transaction (one fsync). An entry whose idempotency key exists is not stored again. */
-  appendBatch(entries: NewEntry[], now: number): AppendResult[] {
-    return this.write(
-      entries.map((entry) => ({ op: 'append', entry })),
-      now,
-    ) as AppendResult[];
+  appendBatch(entries: NewEntry[]): AppendResult[] {
+    return this.write(entries.map((entry) => ({ op: 'append', entry }))) as AppendResult[];
   }
 
   /**
@@ -311,8 +356,9 @@ export class JournalStore {
    * is stored: appends answer full/failed, so nothing is acknowledged, and
    * state changes answer null, so their callers know the outcome is not recorded.
    */
-  write(ops: WriteOp[], now: number): WriteResult[] {
+  write(ops: WriteOp[]): WriteResult[] {
     const before = { bytes: this.#bytes, counts: { ...this.#counts } };
+    const now = this.#now();
     let results: WriteResult[];
     try {
       results = this.#db.transaction(() => ops.map((o) => this.#apply(o, now)))();
@@ -327,33 +373,37 @@ export class JournalStore {
     return results;
   }
 
-  #apply(o: WriteOp, now: number): WriteResult {
+  #apply(o: WriteOp, now: Instant): WriteResult {
     switch (o.op) {
       case 'append':
         return this.#append(o.entry, now);
       case 'delivered':
-        return this.markDelivered(o.receipt, o.response, now);
+        return this.#delivered(o.receipt, o.response, now);
       case 'retry':
-        return this.markRetry(o.receipt, o.nextAt, o.error, o.status, now);
+        return this.#retry(o.receipt, o.delayMs, o.error, o.status, now);
       case 'dead':
-        return this.markDead(o.receipt, o.reason, now, o.attempted, o.response);
+        return this.#dead(o.receipt, o.reason, o.attempted, o.response, now);
       case 'unknown':
-        return this.#changed(this.#stmt.unknown.run({ receipt: o.receipt, error: o.reason, status: o.status, checkAt: o.checkAt, now }).changes, 'pending', 'unknown');
+        return this.#changed(
+          this.#stmt.unknown.run({ receipt: o.receipt, error: o.reason, status: o.status, checkAfterMs: o.checkAfterMs, ...now }).changes,
+          'pending',
+          'unknown',
+        );
       case 'settle':
-        return this.settle(o.receipt, o.as, o.by, now);
+        return this.#settle(o.receipt, o.as, o.by, now);
       case 'checkLater':
-        return this.#stmt.checkLater.run({ receipt: o.receipt, at: o.at, error: o.error, now }).changes > 0;
+        return this.#stmt.checkLater.run({ receipt: o.receipt, afterMs: o.afterMs, error: o.error, ...now }).changes > 0;
       case 'begin':
-        return this.#stmt.begin.run({ receipt: o.receipt, now }).changes > 0;
+        return this.#stmt.begin.run({ receipt: o.receipt, ...now }).changes > 0;
     }
   }
 
-  #append(e: NewEntry, now: number): AppendResult {
+  #append(e: NewEntry, now: Instant): AppendResult {
     const existing = this.#stmt.byKey.get(e.idemKey) as (Row & { response_headers: string | null; response_body: Buffer | null }) | undefined;
     if (existing) return { status: 'existing', entry: view(existing), response: storedResponse(existing) };
     const bytes = entryBytes(e);
     if (this.#bytes + bytes > this.#maxBytes) return { status: 'full', reason: `journal quota of ${this.#maxBytes} bytes reached` };
-    const { lastInsertRowid } = this.#stmt.insert.run({ ...e, headers: JSON.stringify(e.headers), bytes, now });
+    const { lastInsertRowid } = this.#stmt.insert.run({ ...e, headers: JSON.stringify(e.headers), bytes, ...now });
     this.#bytes += bytes;
     this.#counts.pending++;
     const seq = Number(lastInsertRowid);
@@ -367,22 +417,27 @@ export class JournalStore {
   }
 
   /** The oldest due entries, critical first, only the head of each ordering key, skipping `exclude` (in flight). */
-  due(now: number, limit: number, exclude: ReadonlySet<string>): DueEntry[] {
-    const rows = this.#stmt.due.all({ now, limit: limit + exclude.size }) as FullRow[];
+  due(limit: number, exclude: ReadonlySet<string>): DueEntry[] {
+    const rows = this.#stmt.due.all({ mono: this.#now().mono, limit: limit + exclude.size }) as FullRow[];
     return rows
       .filter((r) => !exclude.has(r.receipt))
       .slice(0, limit)
       .map((r) => ({ ...view(r), method: r.method, target: r.target, headers: JSON.parse(r.headers) as Headers, body: r.body }));
   }
 
-  /** When the next pending entry becomes due (epoch ms), or undefined when nothing is pending. */
-  nextDueAt(): number | undefined {
-    return (this.#stmt.nextDueAt.get() as { at: number | null }).at ?? undefined;
+  /** In how many ms the next pending entry becomes due (0: it is), or undefined when nothing is pending. */
+  nextDueInMs(): number | undefined {
+    const at = (this.#stmt.nextDueAt.get() as { at: number | null }).at;
+    return at === null ? undefined : Math.max(0, at - this.#now().mono);
   }
 
-  markDelivered(receipt: string, response: StoredResponse, now: number): boolean {
+  markDelivered(receipt: string, response: StoredResponse): boolean {
+    return this.#delivered(receipt, response, this.#now());
+  }
+
+  #delivered(receipt: string, response: StoredResponse, now: Instant): boolean {
     const bytes = this.#bytesOf(receipt);
-    const changed = this.#stmt.delivered.run({ receipt, status: response.status, headers: JSON.stringify(response.headers), body: response.body, now }).changes > 0;
+    const changed = this.#stmt.delivered.run({ receipt, status: response.status, headers: JSON.stringify(response.headers), body: response.body, ...now }).changes > 0;
     if (changed) {
       this.#bytes -= bytes;
       this.#move('pending', 'delivered');
@@ -390,12 +445,21 @@ export class JournalStore {
     return changed;
   }
 
-  markRetry(receipt: string, nextAt: number, error: string, status: number | null, now: number): boolean {
-    return this.#stmt.retry.run({ receipt, nextAt, error, status, now }).changes > 0;
+  /** Counts a failed attempt; the entry is due again in `delayMs`. */
+  markRetry(receipt: string, delayMs: number, error: string, status: number | null): boolean {
+    return this.#retry(receipt, delayMs, error, status, this.#now());
+  }
+
+  #retry(receipt: string, delayMs: number, error: string, status: number | null, now: Instant): boolean {
+    return this.#stmt.retry.run({ receipt, delayMs, error, status, ...now }).changes > 0;
   }
 
   /** `attempted`: whether this follows a delivery attempt (counted) or not (expiry). */
-  markDead(receipt: string, reason: string, now: number, attempted: boolean, response?: StoredResponse): boolean {
+  markDead(receipt: string, reason: string, attempted: boolean, response?: StoredResponse): boolean {
+    return this.#dead(receipt, reason, attempted, response, this.#now());
+  }
+
+  #dead(receipt: string, reason: string, attempted: boolean, response: StoredResponse | undefined, now: Instant): boolean {
     const changed =
       this.#stmt.dead.run({
         receipt,
@@ -404,19 +468,23 @@ export class JournalStore {
         status: response?.status ?? null,
         headers: response ? JSON.stringify(response.headers) : null,
         body: response?.body ?? null,
-        now,
+        ...now,
       }).changes > 0;
     if (changed) this.#move('pending', 'dead');
     return changed;
   }
 
   /** Settles an unknown entry: back to pending (it did not take effect) or delivered (it did). False when it was not unknown. */
-  settle(receipt: string, as: Settlement, by: string, now: number): boolean {
-    if (as === 'retry') return this.#changed(this.#stmt.settleRetry.run({ receipt, by, now }).changes, 'unknown', 'pending');
+  settle(receipt: string, as: Settlement, by: string): boolean {
+    return this.#settle(receipt, as, by, this.#now());
+  }
+
+  #settle(receipt: string, as: Settlement, by: string, now: Instant): boolean {
+    if (as === 'retry') return this.#changed(this.#stmt.settleRetry.run({ receipt, by, ...now }).changes, 'unknown', 'pending');
     const bytes = this.#bytesOf(receipt);
     const answer = settledAnswer(by);
     const changed = this.#changed(
-      this.#stmt.settleDelivered.run({ receipt, by, now, status: answer.status, headers: JSON.stringify(answer.headers), body: answer.body }).changes,
+      this.#stmt.settleDelivered.run({ receipt, by, status: answer.status, headers: JSON.stringify(answer.headers), body: answer.body, ...now }).changes,
       'unknown',
       'delivered',
     );
@@ -425,17 +493,17 @@ export class JournalStore {
   }
 
   /** Unknown entries whose read-back is due, of the routes that have one, skipping `exclude` (being checked). */
-  checksDue(now: number, routes: readonly string[], limit: number, exclude: ReadonlySet<string>): DueEntry[] {
+  checksDue(routes: readonly string[], limit: number, exclude: ReadonlySet<string>): DueEntry[] {
     const wanted = new Set(routes);
-    return (this.#stmt.checksDue.all(now) as FullRow[])
+    return (this.#stmt.checksDue.all(this.#now().mono) as FullRow[])
       .filter((r) => wanted.has(r.route) && !exclude.has(r.receipt))
       .slice(0, limit)
       .map((r) => ({ ...view(r), method: r.method, target: r.target, headers: JSON.parse(r.headers) as Headers, body: r.body }));
   }
 
   /** Puts a dead letter back in the queue, as if new. */
-  retryDead(receipt: string, now: number): boolean {
-    const changed = this.#stmt.revive.run({ receipt, now }).changes > 0;
+  retryDead(receipt: string): boolean {
+    const changed = this.#stmt.revive.run({ receipt, ...this.#now() }).changes > 0;
     if (changed) this.#move('dead', 'pending');
     return changed;
   }
@@ -455,11 +523,18 @@ export class JournalStore {
     return (this.#stmt.list.all({ state, limit, after: afterSeq }) as Row[]).map(view);
   }
 
-  /** Moves pending entries older than maxAgeMs to dead, with the reason; returns their receipts. */
-  expire(now: number, maxAgeMs: number): string[] {
-    const receipts = (this.#stmt.expiredCandidates.all(now - maxAgeMs) as { receipt: string }[]).map((r) => r.receipt);
+  /**
+   * Moves entries pending longer than maxAgeMs (on the journal's clock) to
+   * dead, with the reason; returns their receipts. Housekeeping calls it once
+   * a minute, which makes it the journal's heartbeat too: the time it is seen
+   * in use at, from which its clock goes on after a reboot.
+   */
+  expire(maxAgeMs: number): string[] {
+    const now = this.#now();
+    const receipts = (this.#stmt.expiredCandidates.all(now.mono - maxAgeMs) as { receipt: string }[]).map((r) => r.receipt);
     this.#db.transaction(() => {
-      for (const r of receipts) this.markDead(r, `expired: pending longer than ${Math.round(maxAgeMs / 3_600_000)} h`, now, false);
+      for (const r of receipts) this.#dead(r, `expired: pending longer than ${Math.round(maxAgeMs / 3_600_000)} h`, false, undefined, now);
+      this.#stmt.seen.run(now.mono);
     })();
     return receipts;
   }
@@ -470,20 +545,21 @@ export class JournalStore {
    * their wait is gone. Waits the ERP itself asked for (5xx, 429,
    * Retry-After) are kept. Returns how many.
    */
-  expedite(now: number): number {
-    return this.#stmt.expedite.run({ now }).changes;
+  expedite(): number {
+    return this.#stmt.expedite.run(this.#now()).changes;
   }
 
-  /** Forgets delivered entries (and their stored answers) last touched before `before`. */
-  purgeDelivered(before: number): number {
-    const n = this.#stmt.purge.run(before).changes;
+  /** Forgets delivered entries (and their stored answers) last touched more than `keepMs` ago. */
+  purgeDelivered(keepMs: number): number {
+    const n = this.#stmt.purge.run(this.#now().mono - keepMs).changes;
     this.#counts.delivered -= n;
     return n;
   }
 
-  stats(now: number): JournalStats {
+  stats(): JournalStats {
     const oldest = (this.#stmt.oldest.get() as { at: number | null }).at;
-    return { ...this.#counts, oldestAgeS: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000), bytes: this.#bytes, maxBytes: this.#maxBytes };
+    const oldestAgeS = oldest === null ? 0 : Math.max(0, (this.#now().mono - oldest) / 1000);
+    return { ...this.#counts, oldestAgeS, bytes: this.#bytes, maxBytes: this.#maxBytes };
   }
 
   /** A consistent copy of the journal at `file` (journal-backup.ts), taken while writes go on. */
@@ -491,8 +567,13 @@ export class JournalStore {
     return backupDatabase(this.#db, file);
   }
 
+  /** Records the time it was last in use at (a clean stop, a reboot's included), then closes. */
   close(): void {
-    this.#db.close();
+    try {
+      this.#stmt.seen.run(this.#now().mono);
+    } finally {
+      this.#db.close();
+    }
   }
 
   #changed(changes: number, from: EntryState, to: EntryState): boolean {

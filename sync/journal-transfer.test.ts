@@ -11,6 +11,7 @@ import { JournalStore, type NewEntry } from './journal-store.js';
 import { writeExport } from './journal-export.js';
 import { journalReport, openStoppedJournal, owedEntries } from './journal-file.js';
 import { checkExport, HELD_FROM_BACKUP, importExport } from './journal-import.js';
+import { TestClock } from '../test/support/journal-clock.js';
 
 let dir: string;
 beforeEach(() => {
@@ -37,13 +38,15 @@ const ok = { status: 200, headers: { 'content-type': 'application/json' }, body:
 
 /** A stopped gateway's journal: 4 pending (one with an attempt begun, never settled), one delivered, one dead, one unknown. */
 function killedJournal(file: string): NewEntry[] {
-  const s = JournalStore.open(file, 1e9);
+  const clock = new TestClock(1000, 'old-box');
+  const s = JournalStore.open(file, 1e9, clock);
   const es = Array.from({ length: 7 }, (_, i) => entry(i));
-  s.appendBatch(es, 1000);
-  s.markDelivered(es[0]!.receipt, ok, 2000);
-  s.markDead(es[1]!.receipt, 'refused by the ERP', 2000, true, { ...ok, status: 400 });
-  s.write([{ op: 'unknown', receipt: es[2]!.receipt, reason: 'timeout', status: null, checkAt: 5000 }], 2000);
-  s.write([{ op: 'begin', receipt: es[3]!.receipt }], 2000);
+  s.appendBatch(es);
+  clock.at(2000);
+  s.markDelivered(es[0]!.receipt, ok);
+  s.markDead(es[1]!.receipt, 'refused by the ERP', true, { ...ok, status: 400 });
+  s.write([{ op: 'unknown', receipt: es[2]!.receipt, reason: 'timeout', status: null, checkAfterMs: 3000 }]);
+  s.write([{ op: 'begin', receipt: es[3]!.receipt }]);
   s.close();
   return es;
 }
@@ -122,25 +125,27 @@ describe('journal import', () => {
     const out = join(dir, 'export.jsonl');
     exportOf(source, out);
     const target = join(dir, 'new.db');
-    const first = await importExport(out, target, { now: 10_000 });
+    const clock = new TestClock(50, 'new-box');
+    const first = await importExport(out, target, { clock });
     expect(first).toMatchObject({ added: { pending: 3, unknown: 2, dead: 1 }, skipped: [] });
     expect(statSync(target).mode & 0o777).toBe(0o600);
 
-    const s = JournalStore.open(target, 1e9);
-    expect(s.stats(10_000)).toMatchObject({ pending: 3, unknown: 2, dead: 1, delivered: 0 });
+    const s = JournalStore.open(target, 1e9, clock);
+    // Ages go on from the last time the old journal recorded (2000): the oldest pending entry came at 1000.
+    expect(s.stats()).toMatchObject({ pending: 3, unknown: 2, dead: 1, delivered: 0, oldestAgeS: 1 });
     // One lane (device:pos-1): only its head is due, and it is the oldest.
-    const [head] = s.due(10_000, 10, new Set());
-    expect(head).toMatchObject({ receipt: es[4]!.receipt, idemKey: 'order-4', body: es[4]!.body, headers: es[4]!.headers });
-    s.markDelivered(es[4]!.receipt, ok, 10_001);
-    expect(s.due(10_002, 10, new Set()).map((e) => e.idemKey)).toEqual(['order-5']);
+    const [head] = s.due(10, new Set());
+    expect(head).toMatchObject({ receipt: es[4]!.receipt, idemKey: 'order-4', body: es[4]!.body, headers: es[4]!.headers, createdAt: 1000 });
+    s.markDelivered(es[4]!.receipt, ok);
+    expect(s.due(10, new Set()).map((e) => e.idemKey)).toEqual(['order-5']);
     expect(s.byReceipt(es[1]!.receipt)).toMatchObject({ state: 'dead', lastError: 'refused by the ERP', upstreamStatus: 400 });
     s.close();
 
-    const again = await importExport(out, target, { now: 20_000 });
+    const again = await importExport(out, target, { clock });
     expect(again.added).toEqual({ pending: 0, unknown: 0, dead: 0 });
     expect(again.skipped.map((k) => `${k.idemKey}:${k.state}`)).toEqual(['order-1:dead', 'order-2:unknown', 'order-3:unknown', 'order-4:delivered', 'order-5:pending', 'order-6:pending']);
-    const after = JournalStore.open(target, 1e9);
-    expect(after.stats(20_000)).toMatchObject({ pending: 2, unknown: 2, dead: 1, delivered: 1 });
+    const after = JournalStore.open(target, 1e9, clock);
+    expect(after.stats()).toMatchObject({ pending: 2, unknown: 2, dead: 1, delivered: 1 });
     after.close();
   });
 
@@ -151,9 +156,9 @@ describe('journal import', () => {
     exportOf(source, out);
     const target = join(dir, 'new.db');
     const s = JournalStore.open(target, 1e9);
-    s.appendBatch([entry(5), entry(99)], 5000);
+    s.appendBatch([entry(5), entry(99)]);
     s.close();
-    const r = await importExport(out, target, { now: 10_000 });
+    const r = await importExport(out, target);
     expect(r.added).toEqual({ pending: 2, unknown: 2, dead: 1 });
     expect(r.skipped).toEqual([expect.objectContaining({ idemKey: 'order-5', state: 'pending' })]);
     const after = JournalStore.open(target, 1e9);
@@ -164,7 +169,7 @@ describe('journal import', () => {
   it("from a backup: pending entries of the routes held (an ERP that does not dedupe) come in unknown", async () => {
     const source = join(dir, 'old.db');
     const s = JournalStore.open(source, 1e9);
-    s.appendBatch([entry(1), entry(2, { route: 'picking-validate' })], 1000);
+    s.appendBatch([entry(1), entry(2, { route: 'picking-validate' })]);
     s.close();
     const out = join(dir, 'export.jsonl');
     exportOf(source, out);
@@ -195,7 +200,7 @@ describe('journal import', () => {
       await expect(importExport(join(dir, name), target), name).rejects.toThrow(message);
     }
     const s = JournalStore.open(target, 1e9);
-    expect(s.stats(0)).toMatchObject({ pending: 0, unknown: 0, dead: 0, delivered: 0 });
+    expect(s.stats()).toMatchObject({ pending: 0, unknown: 0, dead: 0, delivered: 0 });
     s.close();
   });
 });
@@ -208,7 +213,7 @@ describe('journal verify and backup', () => {
     try {
       expect(journalReport(db, journal)).toEqual({
         file: journal,
-        schemaVersion: 2,
+        schemaVersion: 3,
         integrity: ['ok'],
         counts: { pending: 4, unknown: 1, dead: 1, delivered: 1 },
         interrupted: 1,
@@ -221,10 +226,10 @@ describe('journal verify and backup', () => {
   it('backs up a journal in use to a valid journal, mode 0600, nothing left beside it', async () => {
     const journal = join(dir, 'journal.db');
     const s = JournalStore.open(journal, 1e9);
-    s.appendBatch([entry(1), entry(2)], 1000);
+    s.appendBatch([entry(1), entry(2)]);
     await expect(s.backup(join(dir, 'usb', 'journal-backup.db'))).rejects.toThrow(/usb does not exist \(is the disk or USB stick mounted\?\)/);
     await s.backup(join(dir, 'backup.db'));
-    s.appendBatch([entry(3)], 2000);
+    s.appendBatch([entry(3)]);
     await s.backup(join(dir, 'backup.db'));
     s.close();
     expect(statSync(join(dir, 'backup.db')).mode & 0o777).toBe(0o600);

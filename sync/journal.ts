@@ -72,16 +72,17 @@ export class Journal {
   markDelivered(receipt: string, response: StoredResponse) {
     return this.#write({ op: 'delivered', receipt, response }) as Promise<StateChange>;
   }
-  markRetry(receipt: string, nextAt: number, error: string, status: number | null) {
-    return this.#write({ op: 'retry', receipt, nextAt, error, status }) as Promise<StateChange>;
+  /** Counts a failed attempt; the entry is due again in `delayMs` (on the journal's monotonic clock, as every wait). */
+  markRetry(receipt: string, delayMs: number, error: string, status: number | null) {
+    return this.#write({ op: 'retry', receipt, delayMs, error, status }) as Promise<StateChange>;
   }
   markDead(receipt: string, reason: string, attempted: boolean, response?: StoredResponse) {
     return this.#write({ op: 'dead', receipt, reason, attempted, response }) as Promise<StateChange>;
   }
 
-  /** The attempt may have taken effect at an ERP that does not dedupe: held until `checkAt` (read-back) or an operator. */
-  markUnknown(receipt: string, reason: string, status: number | null, checkAt: number) {
-    return this.#write({ op: 'unknown', receipt, reason, status, checkAt }) as Promise<StateChange>;
+  /** The attempt may have taken effect at an ERP that does not dedupe: held for a read-back in `checkAfterMs`, or an operator. */
+  markUnknown(receipt: string, reason: string, status: number | null, checkAfterMs: number) {
+    return this.#write({ op: 'unknown', receipt, reason, status, checkAfterMs }) as Promise<StateChange>;
   }
   /** Settles an unknown entry; `by` is recorded with the time (an operator's name, or the read-back check). */
   settle(receipt: string, as: Settlement, by: string): Promise<boolean> {
@@ -95,8 +96,8 @@ export class Journal {
   beginAttempt(receipt: string) {
     return this.#write({ op: 'begin', receipt }) as Promise<StateChange>;
   }
-  checkLater(receipt: string, at: number, error: string) {
-    return this.#write({ op: 'checkLater', receipt, at, error }) as Promise<StateChange>;
+  checkLater(receipt: string, afterMs: number, error: string) {
+    return this.#write({ op: 'checkLater', receipt, afterMs, error }) as Promise<StateChange>;
   }
 
   #write(op: WriteOp): Promise<WriteResult> {
@@ -115,7 +116,7 @@ export class Journal {
       const batch = this.#queued;
       this.#queued = [];
       try {
-        const results = (await this.#call('write', batch.map((p) => p.op), Date.now())) as WriteResult[];
+        const results = (await this.#call('write', batch.map((p) => p.op))) as WriteResult[];
         this.commitStats.commits++;
         this.commitStats.entries += batch.length;
         batch.forEach((p, i) => p.resolve(results[i]!));
@@ -129,17 +130,17 @@ export class Journal {
   byReceipt(receipt: string) {
     return this.#call('byReceipt', receipt) as Promise<EntryView | undefined>;
   }
-  due(now: number, limit: number, exclude: ReadonlySet<string>) {
-    return this.#call('due', now, limit, exclude) as Promise<DueEntry[]>;
+  due(limit: number, exclude: ReadonlySet<string>) {
+    return this.#call('due', limit, exclude) as Promise<DueEntry[]>;
   }
-  checksDue(now: number, routes: readonly string[], limit: number, exclude: ReadonlySet<string>) {
-    return this.#call('checksDue', now, routes, limit, exclude) as Promise<DueEntry[]>;
+  checksDue(routes: readonly string[], limit: number, exclude: ReadonlySet<string>) {
+    return this.#call('checksDue', routes, limit, exclude) as Promise<DueEntry[]>;
   }
-  nextDueAt() {
-    return this.#call('nextDueAt') as Promise<number | undefined>;
+  nextDueInMs() {
+    return this.#call('nextDueInMs') as Promise<number | undefined>;
   }
-  retryDead(receipt: string, now = Date.now()) {
-    return this.#call('retryDead', receipt, now) as Promise<boolean>;
+  retryDead(receipt: string) {
+    return this.#call('retryDead', receipt) as Promise<boolean>;
   }
   discard(receipt: string) {
     return this.#call('discard', receipt) as Promise<boolean>;
@@ -147,21 +148,21 @@ export class Journal {
   list(state: EntryState, limit: number, afterSeq = 0) {
     return this.#call('list', state, limit, afterSeq) as Promise<EntryView[]>;
   }
-  expire(now: number, maxAgeMs: number) {
-    return this.#call('expire', now, maxAgeMs) as Promise<string[]>;
+  expire(maxAgeMs: number) {
+    return this.#call('expire', maxAgeMs) as Promise<string[]>;
   }
-  expedite(now = Date.now()) {
-    return this.#call('expedite', now) as Promise<number>;
+  expedite() {
+    return this.#call('expedite') as Promise<number>;
   }
-  purgeDelivered(before: number) {
-    return this.#call('purgeDelivered', before) as Promise<number>;
+  purgeDelivered(keepMs: number) {
+    return this.#call('purgeDelivered', keepMs) as Promise<number>;
   }
   /** A consistent copy of the journal at `file`, taken while writes go on (journal-backup.ts). */
   backup(file: string) {
     return this.#call('backup', file) as Promise<void>;
   }
-  stats(now = Date.now()) {
-    return this.#call('stats', now) as Promise<JournalStats>;
+  stats() {
+    return this.#call('stats') as Promise<JournalStats>;
   }
 
   async close(): Promise<void> {

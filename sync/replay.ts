@@ -40,7 +40,6 @@ export interface RoutePolicy {
 
 /** Records an attempt's result in the journal; shared by live tries and replay. */
 export async function settle(journal: Journal, entry: EntryView, attempt: DeliveryAttempt, settings: BackoffSettings, policy: RoutePolicy, logger: Logger): Promise<Decision> {
-  const now = Date.now();
   const decision = decide(attempt.outcome, entry.attempts + 1, settings, policy.dedupe);
   const status = attempt.outcome.kind === 'response' ? attempt.outcome.status : null;
   const written = await (() => {
@@ -50,9 +49,9 @@ export async function settle(journal: Journal, entry: EntryView, attempt: Delive
       case 'dead':
         return journal.markDead(entry.receipt, decision.reason, true, attempt.response);
       case 'retry':
-        return journal.markRetry(entry.receipt, now + decision.delayMs, decision.reason, status);
+        return journal.markRetry(entry.receipt, decision.delayMs, decision.reason, status);
       case 'unknown':
-        return journal.markUnknown(entry.receipt, decision.reason, status, now + (policy.check?.afterMs ?? 0));
+        return journal.markUnknown(entry.receipt, decision.reason, status, policy.check?.afterMs ?? 0);
     }
   })();
   if (written === null) throw new UnrecordedError(entry.receipt);
@@ -231,10 +230,10 @@ export class ReplayEngine {
           await this.#sleep(Math.min(IDLE_POLL_MS, this.#bucket.msUntilToken(mono)));
           continue;
         }
-        const due = await journal.due(Date.now(), Math.min(tokens, free), this.#leases);
+        const due = await journal.due(Math.min(tokens, free), this.#leases);
         if (due.length === 0) {
-          const next = this.#leases.size > 0 ? undefined : await journal.nextDueAt();
-          await this.#sleep(next === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(5, next - Date.now())));
+          const next = this.#leases.size > 0 ? undefined : await journal.nextDueInMs();
+          await this.#sleep(next === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(5, next)));
           continue;
         }
         for (const entry of due) {
@@ -259,7 +258,7 @@ export class ReplayEngine {
     const routes = this.#deps.checkedRoutes();
     if (this.#paused || routes.length === 0) return;
     try {
-      const due = await journal.checksDue(Date.now(), routes, CHECKS_AT_ONCE, this.#leases);
+      const due = await journal.checksDue(routes, CHECKS_AT_ONCE, this.#leases);
       await Promise.all(
         due.map(async (entry) => {
           this.#leases.add(entry.receipt);
@@ -269,7 +268,7 @@ export class ReplayEngine {
             logger.info({ receipt: entry.receipt, route: entry.route, applied }, applied ? 'read-back: the write is at the ERP; delivered' : 'read-back: the write is not at the ERP; sent again');
           } catch (e) {
             const everyMs = this.#deps.policy(entry.route).check?.everyMs ?? CHECK_POLL_MS;
-            await journal.checkLater(entry.receipt, Date.now() + everyMs, `read-back failed: ${(e as Error).message}`);
+            await journal.checkLater(entry.receipt, everyMs, `read-back failed: ${(e as Error).message}`);
           } finally {
             this.#leases.delete(entry.receipt);
           }

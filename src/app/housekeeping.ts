@@ -34,10 +34,10 @@ export class Housekeeping {
     clearInterval(this.#timer);
   }
 
+  /** Ages are judged by the journal on its monotonic clock: a wall-clock step expires nothing (sync/journal-clock.ts). */
   async #pass(): Promise<void> {
-    const now = Date.now();
-    const expired = await this.#journal.expire(now, this.#maxAgeHours() * 3_600_000);
+    const expired = await this.#journal.expire(this.#maxAgeHours() * 3_600_000);
     if (expired.length > 0) this.#logger.warn({ count: expired.length, receipts: expired.slice(0, 20) }, 'journal entries expired and became dead letters');
-    await this.#journal.purgeDelivered(now - KEEP_DELIVERED_MS);
+    await this.#journal.purgeDelivered(KEEP_DELIVERED_MS);
   }
 }

@@ -56,7 +56,7 @@ describe('storegw journal import --from-backup', () => {
   it('holds pending entries of routes whose ERP does not dedupe, and of routes the configuration no longer has', async () => {
     const backup = join(dir, 'backup.db');
     const s = JournalStore.open(backup, 1e9);
-    s.appendBatch([entry('order', 'pos-orders'), entry('picking', 'picking-validate'), entry('gone', 'old-route')], 1000);
+    s.appendBatch([entry('order', 'pos-orders'), entry('picking', 'picking-validate'), entry('gone', 'old-route')]);
     s.close();
     writeFileSync(join(dir, 'gateway.yaml'), CONFIG);
     expect((await storegw('journal', 'export', backup, '--out', join(dir, 'x.jsonl'))).code).toBe(0);

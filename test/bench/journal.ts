@@ -102,7 +102,7 @@ function entry(i: number, lanes: number): NewEntry {
 /** Fills a journal file with `n` pending entries, 5,000 per transaction. */
 function prefill(file: string, n: number, lanes: number): void {
   const store = JournalStore.open(file, 64 * 2 ** 30);
-  for (let i = 0; i < n; i += 5000) store.appendBatch(Array.from({ length: Math.min(5000, n - i) }, (_, k) => entry(i + k, lanes)), Date.now());
+  for (let i = 0; i < n; i += 5000) store.appendBatch(Array.from({ length: Math.min(5000, n - i) }, (_, k) => entry(i + k, lanes)));
   store.close();
 }
 
@@ -164,8 +164,8 @@ async function run(): Promise<SectionReport> {
     await gw.stop();
 
     // 3. The same disk without the gateway: the limit, and a naive journal.
-    const batched = storeRate(join(dir, 'limit.db'), 3, (s, i) => s.appendBatch(Array.from({ length: 1000 }, (_, k) => entry(i * 1000 + k, 0)), Date.now()).length);
-    const naive = storeRate(join(dir, 'naive.db'), 3, (s, i) => s.appendBatch([entry(i, 0)], Date.now()).length);
+    const batched = storeRate(join(dir, 'limit.db'), 3, (s, i) => s.appendBatch(Array.from({ length: 1000 }, (_, k) => entry(i * 1000 + k, 0))).length);
+    const naive = storeRate(join(dir, 'naive.db'), 3, (s, i) => s.appendBatch([entry(i, 0)]).length);
 
     // 4. Drain: a 100k backlog, unlimited rate, against the ERP's own capacity; and a rate-limited drain.
     await request(`${sim.url}/_sim/control`, { method: 'POST', body: JSON.stringify({ mode: 'ok' }) }).then((r) => r.body.dump());

@@ -6,10 +6,12 @@
 // failing) when the clock jumps, so the journal's retry times, the drain-rate
 // bucket and the live-try cool-off are caught on the wrong side of the jump.
 //
-// Two known bugs are pinned with it.fails (they pass while the bug is there;
-// when one is fixed, its test fails: make it a plain it()):
-// - a backward jump stalls delivery for the length of the jump;
-// - a forward jump past buffer.maxAgeHours turns pending orders into dead letters.
+// Two bugs this matrix found, once pinned with it.fails, are fixed and kept
+// as cases: a backward jump stalled delivery for the length of the jump, and a
+// forward jump past buffer.maxAgeHours turned pending orders into dead letters.
+// The journal judges waits and ages on its monotonic clock (sync/journal-clock.ts),
+// which the preload leaves alone as a real step does: CLOCK_MONOTONIC, read by
+// process.hrtime, is not Date.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +53,7 @@ describe('fault matrix: wall clock jumps', () => {
       bed.erp.setBehavior({ mode: 'ok' });
       const committed0 = bed.erp.commits().length;
       await sleep(6000);
-      // What reached the ERP in the 6 s after the backward jump, the ERP healthy (a known bug keeps it near 0; see below).
+      // What reached the ERP in the 6 s after the backward jump, the ERP healthy (near 0 while retry times were wall-clock instants).
       const committedWhileBehind = bed.erp.commits().length - committed0;
       const pendingWhileBehind = (await bed.gw.status()).queue.pending;
       shift(0);
@@ -75,13 +77,11 @@ describe('fault matrix: wall clock jumps', () => {
     }
   });
 
-  // Known bug. Expected: once the ERP is healthy the backlog drains in seconds whatever the wall clock did.
-  // Actual: entries that had failed before the jump wait out the jump — their retry times are wall-clock
-  // instants in the journal (a lane's head waits, and its lane behind it). The replay token bucket and the
-  // live-try cool-off, which had the same fault, now run on the monotonic clock. Shifting pending entries by
-  // the detected jump was tried and dropped: entries written between the jump and its detection cannot be
-  // told apart by time alone on a backward jump; the fix is to stamp entries with the monotonic clock too.
-  it.fails('known bug: after a 1 h backward jump the backlog drains within 15 s once the ERP is healthy', { timeout: 90_000 }, async () => {
+  // Once the ERP is healthy the backlog drains in seconds whatever the wall clock did. It waited out the
+  // jump while the journal's retry times were wall-clock instants (a lane's head waited, and its lane
+  // behind it); shifting pending entries by the detected jump was tried and dropped, as entries written
+  // between the jump and its detection cannot be told apart by time alone on a backward jump.
+  it('after a 1 h backward jump the backlog drains within 15 s once the ERP is healthy, the clock still behind', { timeout: 90_000 }, async () => {
     const { bed, shift, close } = await clockBed('clock-back');
     try {
       const mix = bed.mix({ pos: 3, scanners: 1, catalogPerSec: 0, pagesPerSec: 0 });
@@ -92,31 +92,20 @@ describe('fault matrix: wall clock jumps', () => {
       await sleep(500);
       bed.erp.setBehavior({ mode: 'ok' });
       await mix.stop(500);
-      try {
-        await bed.gw.drained(15_000);
-      } catch (e) {
-        console.log(`known bug (backward jump): ${(e as Error).message}`);
-        throw e;
-      } finally {
-        // The clock put right is not enough while no new request wakes the replay engine (it sleeps for
-        // the token bucket's hour); a restart is. Then it drains, and nothing was lost meanwhile.
-        shift(0);
-        await bed.gw.stop();
-        await bed.restart();
-        await bed.gw.drained(30_000);
-        expect(mix.verify(bed.erp).lost).toEqual([]);
-        expect(mix.verify(bed.erp).duplicated).toEqual([]);
-      }
+      await bed.gw.drained(15_000);
+      expect(mix.verify(bed.erp).lost).toEqual([]);
+      expect(mix.verify(bed.erp).duplicated).toEqual([]);
     } finally {
       await close();
     }
   });
 
-  // Known bug. Expected: orders pending for seconds are delivered, whatever the wall clock says.
-  // Actual: housekeeping ages entries by wall clock (created_at vs Date.now()), so after a forward step
-  // larger than buffer.maxAgeHours (a mini-PC booted with its RTC in the past, then NTP) every pending
-  // entry is "expired" into a dead letter: not delivered, and the POS re-sending it gets 409 dead_letter.
-  it.fails('known bug: a forward jump past buffer.maxAgeHours (168 h) does not turn pending orders into dead letters', { timeout: 90_000 }, async () => {
+  // Orders pending for seconds are delivered, whatever the wall clock says. Housekeeping aged entries by
+  // the wall clock (created_at vs Date.now()), so a forward step larger than buffer.maxAgeHours (a mini-PC
+  // booted with its RTC in the past, then NTP) made every pending entry an "expired" dead letter: not
+  // delivered, and the POS re-sending it got 409 dead_letter. A restart on the same boot reads on in the
+  // journal's monotonic times.
+  it('a forward jump past buffer.maxAgeHours (168 h) does not turn pending orders into dead letters', { timeout: 90_000 }, async () => {
     const { bed, shift, close } = await clockBed('clock-fwd');
     try {
       const mix = bed.mix({ pos: 3, scanners: 1, catalogPerSec: 0, pagesPerSec: 0 });
@@ -130,12 +119,8 @@ describe('fault matrix: wall clock jumps', () => {
       await bed.gw.stop();
       await bed.restart();
       bed.erp.setBehavior({ mode: 'ok' });
-      try {
-        await bed.gw.drained(15_000);
-      } catch (e) {
-        console.log(`known bug (forward jump): ${(e as Error).message}`);
-        throw e;
-      }
+      // drained() fails on any dead letter.
+      await bed.gw.drained(15_000);
       expect(mix.verify(bed.erp).lost).toEqual([]);
     } finally {
       await close();
