@@ -64,7 +64,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   });
   // Never refuses: a cache that cannot be had leaves cache routes forwarded live only.
   const cache = ReadCache.open(initial.config.cache.path, initial.config.cache.maxBytes, logger.child({ component: 'cache' }));
-  registerJournalGauges(metrics.registry, () => journal.stats());
+  registerJournalGauges(metrics.registry, () => journal.stats(), () => holder.current.loaded.config.buffer.maxAgeHours * 3600);
 
   const signals = createSignals();
   // The monitor's callbacks fire only once it has started, after the ingress and the replay engine exist.
@@ -93,8 +93,8 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     },
   );
   registerJournalBackupGauges(metrics.registry, () => backups.status());
-  const status = () => gatewayStatus({ holder, monitor, journal, replay, backup: () => backups.status() });
-  const housekeeping = new Housekeeping(journal, () => holder.current.loaded.config.buffer.maxAgeHours, logger);
+  const housekeeping = new Housekeeping({ journal, buffer: () => holder.current.loaded.config.buffer, signals, logger });
+  const status = () => gatewayStatus({ holder, monitor, journal, replay, backup: () => backups.status(), expiryWarning: () => housekeeping.expiryWarning() });
 
   let draining = false;
   const ingress = buildIngress({ runtime: holder, logger, metrics, pathViews, pathOutcome, draining: () => draining, buffering, cache });

@@ -18,7 +18,7 @@ const RULES = 'deploy/grafana/storegw-alerts.yaml';
 async function exportedNames(): Promise<Set<string>> {
   const m = createGatewayMetrics();
   registerSchedulerGauges(m.registry, () => []);
-  registerJournalGauges(m.registry, async (): Promise<JournalStats> => ({ pending: 0, dead: 0, delivered: 0, unknown: 0, oldestAgeS: 0, bytes: 0, maxBytes: 0 }));
+  registerJournalGauges(m.registry, async (): Promise<JournalStats> => ({ pending: 0, dead: 0, delivered: 0, unknown: 0, oldestAgeS: 0, bytes: 0, maxBytes: 0 }), () => 604_800);
   registerLinkGauges(m.registry, () => []);
   registerJournalBackupGauges(m.registry, () => ({ path: '/media/usb/journal.db', everyMinutes: 60, lastAt: null, ageS: 0, lastError: null, failures: 0 }));
   const names = new Set<string>();
