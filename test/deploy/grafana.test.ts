@@ -77,11 +77,11 @@ describe('Grafana dashboard', () => {
     }
   });
 
-  it('shows link state, RTT, loss, score, WireGuard, backlog, oldest entry, dead letters, the journal backup, shed and requests', () => {
+  it('shows link state, RTT, loss, score, WireGuard, backlog, oldest entry and the max age, dead letters, the journal backup, shed and requests', () => {
     const used = new Set(panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricsIn(t.expr))));
     for (const m of [
       'storegw_link_state', 'storegw_link_rtt_seconds', 'storegw_link_loss_ratio', 'storegw_link_score',
-      'storegw_wireguard_handshake_age_seconds', 'storegw_journal_pending', 'storegw_journal_oldest_age_seconds',
+      'storegw_wireguard_handshake_age_seconds', 'storegw_journal_pending', 'storegw_journal_oldest_age_seconds', 'storegw_journal_max_age_seconds',
       'storegw_journal_dead', 'storegw_journal_unknown', 'storegw_journal_backup_age_seconds', 'storegw_scheduler_shed_total', 'storegw_scheduler_queue_depth', 'storegw_requests_total',
     ]) expect(used.has(m), m).toBe(true);
   });
