@@ -163,8 +163,8 @@ function fleetHub(store: () => string, secrets: () => string[] = () => []) {
             { name: 'fiber', state: 'up' },
             { name: 'lte', state: 'up' },
           ],
-          // unknown: null, as from a gateway before the unknown state, which does not report it.
-          queue: { pending: 3, dead: 1, unknown: null, oldestAgeS: 42 },
+          // unknown, maxAgeS, expiryWarning: null, as from a gateway before the unknown state and expiry warnings, which does not report them.
+          queue: { pending: 3, dead: 1, unknown: null, oldestAgeS: 42, maxAgeS: null, expiryWarning: null },
         }),
       ]);
       expect((await t.api('GET', '/v1/gateways?tag=pilot&state=online')).body).toHaveLength(1);
