@@ -120,10 +120,6 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     cache?.close();
     throw e;
   }
-  monitor.start();
-  await housekeeping.start();
-  replay.start();
-  backups.start();
 
   const reloadNow = () =>
     reload({
@@ -138,7 +134,13 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
       logger,
     });
   const fleet = new FleetSupervisor(fleetHost({ holder, status, metrics, reload: reloadNow, journal, replay, signals }), logger.child({ component: 'fleet' }));
+  // The agent subscribes first: the monitor's first judgements and what the first housekeeping
+  // pass finds (entries that expired, or near expiry, while the gateway was off) reach the hub.
   fleet.apply(initial);
+  monitor.start();
+  await housekeeping.start();
+  replay.start();
+  backups.start();
 
   return {
     url: urlOf(ingress),

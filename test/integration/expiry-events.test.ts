@@ -5,13 +5,16 @@
 // fraction of the max age) and show it for the gateway; then of the expiry itself as
 // one event (the count, the receipts with route and reason); then of the
 // warning cleared, the backlog gone. The gateway's metrics give the alert
-// rules (StoregwJournalNearExpiry) what they compute the share from.
+// rules (StoregwJournalNearExpiry) what they compute the share from. Entries
+// that expire while the gateway is off are reported once it is back.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadHubConfig } from '../../edge-config/hub-load.js';
+import { loadGatewayConfig } from '../../edge-config/load.js';
+import { startGateway } from '../../src/app/gateway.js';
 import { startHub, type RunningHub } from '../../src/fleet/hub/server.js';
 import type { EventRecord } from '../../src/fleet/hub/store/events.js';
 import { createLogger } from '../../src/log.js';
@@ -67,36 +70,45 @@ async function hubApi(h: RunningHub, path: string): Promise<any> {
 const gatewayEvents = async (h: RunningHub, since: number): Promise<EventRecord[]> =>
   ((await hubApi(h, `/v1/gateways/${STORE}/events?since=${since}`)) as { events: EventRecord[] }).events.filter((e) => e.source === 'gateway');
 
-describe('a backlog that expires, at the hub', { timeout: 60_000 }, () => {
-  it('raises each expiry warning once, then one event for the entries expired, then clears the warning; the hub shows each', async () => {
-    erp = await startErpSimulator();
-    // Every write refused for now (retried later): the orders stay pending until they expire.
-    erp.setBehavior({ mode: 'fail', status: 503 });
-    hub = await startTestHub();
-    const h = hub.hub;
-    const yaml = gatewayYaml(erp.url, posOrdersRoute(300), {
-      buffer: `{ path: ./journal.db, maxAgeHours: ${MAX_AGE_HOURS}, expiryWarnings: [${WARNINGS.join(', ')}] }`,
-      extra: `replay: { ratePerSec: 50, concurrency: 2, backoff: { baseMs: 50, maxMs: 200 } }
+/** A store whose ERP refuses every write for now (retried later): its orders stay pending until they expire. */
+async function startStore(buffer: string): Promise<{ h: RunningHub; g: TestGateway }> {
+  erp = await startErpSimulator();
+  erp.setBehavior({ mode: 'fail', status: 503 });
+  hub = await startTestHub();
+  const h = hub.hub;
+  const yaml = gatewayYaml(erp.url, posOrdersRoute(300), {
+    buffer,
+    extra: `replay: { ratePerSec: 50, concurrency: 2, backoff: { baseMs: 50, maxMs: 200 } }
 fleet:
   hubUrl: ${h.url.replace('http', 'ws')}/v1/gateways/connect
   tokenFile: fleet.token
   telemetryIntervalMs: 200
   heartbeatIntervalMs: 500
   reconnect: { baseMs: 50, maxMs: 400 }`,
-    }).replace('store: { id: store-test, region: test }', `store: { id: ${STORE}, region: test }`);
-    gw = await startTestGateway(yaml, { 'fleet.token': `${GW_TOKEN}\n` });
-    const g = gw;
-    await eventually(async () => expect(await hubApi(h, `/v1/gateways/${STORE}`)).toMatchObject({ online: true }), 10_000);
+  }).replace('store: { id: store-test, region: test }', `store: { id: ${STORE}, region: test }`);
+  gw = await startTestGateway(yaml, { 'fleet.token': `${GW_TOKEN}\n` });
+  await eventually(async () => expect(await hubApi(h, `/v1/gateways/${STORE}`)).toMatchObject({ online: true }), 10_000);
+  return { h, g: gw };
+}
 
+/** Journals `n` orders (202: held); their receipts. */
+async function orders(g: TestGateway, n: number): Promise<string[]> {
+  const receipts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await request(`${g.gw.url}/web/dataset/call_kw/pos.order/sync_from_ui`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: posOrderBody(`expiry-${i}`) });
+    expect(res.statusCode).toBe(202);
+    receipts.push(...String(res.headers['x-gateway-receipt']).split(', '));
+    await res.body.dump();
+  }
+  expect(receipts).toHaveLength(n);
+  return receipts;
+}
+
+describe('a backlog that expires, at the hub', { timeout: 60_000 }, () => {
+  it('raises each expiry warning once, then one event for the entries expired, then clears the warning; the hub shows each', async () => {
+    const { h, g } = await startStore(`{ path: ./journal.db, maxAgeHours: ${MAX_AGE_HOURS}, expiryWarnings: [${WARNINGS.join(', ')}] }`);
     const since = Date.now();
-    const receipts: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const res = await request(`${g.gw.url}/web/dataset/call_kw/pos.order/sync_from_ui`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: posOrderBody(`expiry-${i}`) });
-      expect(res.statusCode).toBe(202);
-      receipts.push(...String(res.headers['x-gateway-receipt']).split(', '));
-      await res.body.dump();
-    }
-    expect(receipts).toHaveLength(3);
+    const receipts = await orders(g, 3);
 
     // Past the second fraction: the hub has both warnings and shows the one in force.
     await eventually(async () => expect((await gatewayEvents(h, since)).map((e) => e.event)).toContain('journal.near_expiry'), 15_000, 100);
@@ -136,5 +148,27 @@ fleet:
     // The gateway's log says it too, for a store without a hub.
     expect(g.logs()).toMatch(/the oldest pending journal entry is past 75 % of buffer.maxAgeHours/);
     expect(g.logs()).toMatch(/journal entries expired and became dead letters/);
+  });
+
+  it('reports the entries that expired while the gateway was off, once it is back', async () => {
+    const maxAgeHours = 0.002;
+    const { h, g } = await startStore(`{ path: ./journal.db, maxAgeHours: ${maxAgeHours}, expiryWarnings: [] }`);
+    const since = Date.now();
+    const receipts = await orders(g, 2);
+    // Off before they expire (7.2 s), back after: the first housekeeping pass at start expires them.
+    await g.gw.close();
+    await eventually(async () => expect((await hubApi(h, `/v1/gateways/${STORE}`)).online).toBe(false), 5000, 50);
+    expect((await gatewayEvents(h, since)).map((e) => e.event)).toEqual([]);
+    await new Promise((r) => setTimeout(r, Math.max(0, since + maxAgeHours * 3_600_000 + 500 - Date.now())));
+    const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
+    const again = await startGateway(loadGatewayConfig(g.configFile), createLogger({ level: 'info', destination: quiet }));
+    try {
+      await eventually(async () => expect((await gatewayEvents(h, since)).map((e) => e.event)).toEqual(['journal.expired']), 10_000, 100);
+      const [expired] = await gatewayEvents(h, since);
+      expect(expired!.details).toMatchObject({ count: 2, maxAgeHours });
+      expect((expired!.details.entries as { receipt: string }[]).map((e) => e.receipt).sort()).toEqual([...receipts].sort());
+    } finally {
+      await again.close();
+    }
   });
 });

@@ -84,9 +84,9 @@ export class FleetAgent {
   }
 
   async start(): Promise<void> {
-    // Requests before the agent started are not "since the last telemetry".
-    this.#deltas.mark(await this.#host.requestCounts());
-    if (this.#stopped) return;
+    // Subscribed before anything is awaited: the gateway applies the fleet section before its
+    // first housekeeping pass, so what that pass finds (entries that expired while the gateway
+    // was off) reaches the spool. A stop() meanwhile unsubscribes these.
     this.#unsubscribe.push(
       this.#host.onLinkChange((change) => this.#event('link.state', { ...change })),
       this.#host.onDeadLetter((dead) => this.#entryEvent('dead_letter', dead)),
@@ -96,6 +96,9 @@ export class FleetAgent {
       this.#host.onExpired((expired) => this.#event('journal.expired', { ...expired })),
       this.#host.onExpiryWarning(({ kind, ...details }) => this.#event(kind === 'raised' ? 'journal.near_expiry' : 'journal.near_expiry_cleared', details)),
     );
+    // Requests before the agent started are not "since the last telemetry".
+    this.#deltas.mark(await this.#host.requestCounts());
+    if (this.#stopped) return;
     this.#conn.start();
     this.#scheduleTelemetry();
   }
