@@ -17,7 +17,8 @@ interface Status {
   store: { id: string; region?: string };
   configVersion: string;
   paths: StatusPath[];
-  queue?: { pending: number; dead: number; unknown?: number; oldestAgeS: number; maxAgeS?: number; expiryWarning?: number | null };
+  /** maxAgeS null: through the hub, from a gateway that does not report it. */
+  queue?: { pending: number; dead: number; unknown?: number; oldestAgeS: number; maxAgeS?: number | null; expiryWarning?: number | null };
   replay?: { paused: boolean; ratePerSec: number };
   journalBackup?: { path: string; everyMinutes: number; lastAt: string | null; ageS: number; lastError: string | null } | null;
 }
@@ -32,7 +33,7 @@ function rate(bps: number | null | undefined): string {
 
 /** Pending entries about to become dead letters: said only while a warning stands. */
 function nearExpiry(q: NonNullable<Status['queue']>): string {
-  if (!q.expiryWarning || q.maxAgeS === undefined) return '';
+  if (!q.expiryWarning || typeof q.maxAgeS !== 'number') return '';
   return `, NEAR EXPIRY: past ${Math.round(q.expiryWarning * 100)}% of the max age (${fmt(q.maxAgeS / 3600, 'h')}), then dead letters`;
 }
 
