@@ -1,9 +1,9 @@
-// The journal's housekeeping, once at start and then every minute (sooner for a
-// max age under 100 minutes): entries
-// past the buffer's maximum age become dead letters (reported as one event a
-// pass, however many), delivered entries drop the ERP's kept answer once no
-// client retry can still want it, and the oldest pending entry's age is held
-// against the expiry warnings (buffer.expiryWarnings).
+// The journal's housekeeping, once at start and then every minute (more often
+// for a max age under 100 minutes): entries past the buffer's maximum age
+// become dead letters (reported as one event a pass, however many), delivered
+// entries drop the ERP's kept answer once no client retry can still want it,
+// and the oldest pending entry's age is held against the expiry warnings
+// (buffer.expiryWarnings).
 import type { Logger } from 'pino';
 import { ExpiryWarnings } from '../../sync/expiry-warnings.js';
 import type { Journal } from '../../sync/journal.js';
