@@ -51,7 +51,7 @@ describe('gateway configuration loading', () => {
     expect(config.gateway.limits).toEqual({ maxBodyBytes: 64 * 2 ** 20, maxJsonRpcBodyBytes: 8 * 2 ** 20, maxWebSockets: 256 });
     expect(config.paths[0]).toMatchObject({ allowClasses: ['critical', 'interactive', 'normal', 'bulk'], maxInFlight: 32, metered: false });
     expect(config.routes[0]).toMatchObject({ mode: 'passthrough', timeoutMs: 10000, orderingKey: 'device' });
-    expect(config.buffer).toEqual({ path: '/etc/storegw/data/journal.db', maxBytes: 2 ** 30, maxAgeHours: 168 });
+    expect(config.buffer).toEqual({ path: '/etc/storegw/data/journal.db', maxBytes: 2 ** 30, maxAgeHours: 168, expiryWarnings: [0.5, 0.9] });
     expect(config.replay).toEqual({ ratePerSec: 50, concurrency: 4, backoff: { baseMs: 500, maxMs: 60000 }, maxServerErrorAttempts: 10, startJitterMs: 2000 });
     expect(config.link).toEqual({ downAfter: 3, upAfter: 5, upHoldDownMs: 2000, wireguardIntervalMs: 5000, degraded: { rttMs: 300, lossPct: 5, jitterMs: 50 } });
   });
@@ -93,6 +93,8 @@ describe('gateway configuration loading', () => {
     ['bad enum', MINIMAL.replace('class: normal', 'class: urgent'), 'routes[0].class: must be one of: critical, interactive, normal, bulk (line 13)'],
     ['wrong type', MINIMAL.replace('port: 8080', 'port: eighty'), 'gateway.listen.port: must be integer (line 5)'],
     ['bad size', MINIMAL + 'buffer: { maxBytes: 1 gigabyte }\n', 'buffer.maxBytes: has an invalid format'],
+    ['an expiry warning that is no fraction of the max age', MINIMAL + 'buffer: { expiryWarnings: [0.5, 1] }\n', 'buffer.expiryWarnings[1]: must be < 1'],
+    ['the same expiry warning twice', MINIMAL + 'buffer: { expiryWarnings: [0.5, 0.5] }\n', 'buffer.expiryWarnings: must NOT have duplicate items'],
     ['negative hold-down', MINIMAL + 'link: { upHoldDownMs: -1 }\n', 'link.upHoldDownMs: must be >= 0'],
     ['bad URL scheme', MINIMAL.replace('http://10.60.0.1', 'ftp://10.60.0.1'), 'paths[0].baseUrl: must be an http:// or https:// URL (line 9)'],
     ['URL with a query', MINIMAL.replace('http://10.60.0.1', 'http://10.60.0.1/?a=1'), 'paths[0].baseUrl: must not have a ?query'],

@@ -248,6 +248,13 @@ const Buffer = Type.Object(
     path: Type.String({ minLength: 1, default: './data/journal.db' }),
     maxBytes: Size({ default: '1GiB' }),
     maxAgeHours: Type.Number({ exclusiveMinimum: 0, default: 168 }),
+    expiryWarnings: Type.Array(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), {
+      uniqueItems: true,
+      maxItems: 8,
+      default: [0.5, 0.9],
+      description:
+        'Fractions of maxAgeHours: when the oldest pending entry passes one, the gateway warns (log, fleet event, /v1/status), once per crossing, and clears the warning when the backlog drains below the lowest. [] turns the warnings off.',
+    }),
     backup: Type.Optional(JournalBackup),
   },
   { additionalProperties: false, default: {} },

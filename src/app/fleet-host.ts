@@ -42,5 +42,13 @@ export function fleetHost(p: HostParts): AgentHost {
       signals.on('unknown', listener);
       return () => signals.off('unknown', listener);
     },
+    onExpired: (listener) => {
+      signals.on('expired', listener);
+      return () => signals.off('expired', listener);
+    },
+    onExpiryWarning: (listener) => {
+      signals.on('expiry', listener);
+      return () => signals.off('expiry', listener);
+    },
   };
 }

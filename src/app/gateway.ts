@@ -64,7 +64,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   });
   // Never refuses: a cache that cannot be had leaves cache routes forwarded live only.
   const cache = ReadCache.open(initial.config.cache.path, initial.config.cache.maxBytes, logger.child({ component: 'cache' }));
-  registerJournalGauges(metrics.registry, () => journal.stats());
+  registerJournalGauges(metrics.registry, () => journal.stats(), () => holder.current.loaded.config.buffer.maxAgeHours * 3600);
 
   const signals = createSignals();
   // The monitor's callbacks fire only once it has started, after the ingress and the replay engine exist.
@@ -93,8 +93,8 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     },
   );
   registerJournalBackupGauges(metrics.registry, () => backups.status());
-  const status = () => gatewayStatus({ holder, monitor, journal, replay, backup: () => backups.status() });
-  const housekeeping = new Housekeeping(journal, () => holder.current.loaded.config.buffer.maxAgeHours, logger);
+  const housekeeping = new Housekeeping({ journal, buffer: () => holder.current.loaded.config.buffer, signals, logger });
+  const status = () => gatewayStatus({ holder, monitor, journal, replay, backup: () => backups.status(), expiryWarning: () => housekeeping.expiryWarning() });
 
   let draining = false;
   const ingress = buildIngress({
@@ -130,10 +130,6 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
     cache?.close();
     throw e;
   }
-  monitor.start();
-  await housekeeping.start();
-  replay.start();
-  backups.start();
 
   const reloadNow = () =>
     reload({
@@ -148,7 +144,13 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
       logger,
     });
   const fleet = new FleetSupervisor(fleetHost({ holder, status, metrics, reload: reloadNow, journal, replay, signals }), logger.child({ component: 'fleet' }));
+  // The agent subscribes first: the monitor's first judgements and what the first housekeeping
+  // pass finds (entries that expired, or near expiry, while the gateway was off) reach the hub.
   fleet.apply(initial);
+  monitor.start();
+  await housekeeping.start();
+  replay.start();
+  backups.start();
 
   return {
     url: urlOf(ingress),

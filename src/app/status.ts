@@ -15,11 +15,13 @@ export interface StatusSources {
   journal: Journal;
   replay: ReplayEngine;
   backup: () => BackupStatus | undefined;
+  /** The expiry warning in force (housekeeping's), null without one. */
+  expiryWarning: () => number | null;
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
-export async function gatewayStatus({ holder, monitor, journal, replay, backup }: StatusSources) {
+export async function gatewayStatus({ holder, monitor, journal, replay, backup, expiryWarning }: StatusSources) {
   const { config, version } = holder.current.loaded;
   const q = await journal.stats();
   const r = replay.status();
@@ -27,7 +29,18 @@ export async function gatewayStatus({ holder, monitor, journal, replay, backup }
     store: { id: config.store.id, region: config.store.region },
     configVersion: version,
     paths: monitor.status().map(pathStatus),
-    queue: { pending: q.pending, dead: q.dead, unknown: q.unknown, delivered: q.delivered, oldestAgeS: Math.round(q.oldestAgeS), bytes: q.bytes, maxBytes: q.maxBytes },
+    // maxAgeS: pending entries older become dead letters; expiryWarning: the fraction of it the oldest has passed (buffer.expiryWarnings).
+    queue: {
+      pending: q.pending,
+      dead: q.dead,
+      unknown: q.unknown,
+      delivered: q.delivered,
+      oldestAgeS: Math.round(q.oldestAgeS),
+      maxAgeS: config.buffer.maxAgeHours * 3600,
+      expiryWarning: expiryWarning(),
+      bytes: q.bytes,
+      maxBytes: q.maxBytes,
+    },
     // ratePerSec: the rate in force; ownRatePerSec: the configured or operator-set one a fleet drain grant may hold it below.
     replay: { paused: r.paused, ratePerSec: r.ratePerSec, ownRatePerSec: r.ownRatePerSec, grant: r.grant, inflight: r.inflight },
     journalBackup: journalBackup(backup()),

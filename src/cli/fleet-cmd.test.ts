@@ -2,6 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { renderFleet } from './fleet-cmd.js';
 
 describe('storegw fleet ls', () => {
+  it('says which backlog nears expiry', () => {
+    const now = 1_700_000_000_000;
+    const g = { id: 's-1', region: 'eu', state: 'down', lastSeen: now, paths: [], configVersion: 'v', desiredConfigVersion: null };
+    expect(renderFleet([{ ...g, queue: { pending: 3, dead: 0, oldestAgeS: 547_200, maxAgeS: 604_800, expiryWarning: 0.9 } }], now)).toMatch(/\s3\/0 547200s NEAR EXPIRY \(90%\)\s+v$/m);
+    expect(renderFleet([{ ...g, queue: { pending: 3, dead: 0, oldestAgeS: 60, maxAgeS: 604_800, expiryWarning: null } }], now)).not.toContain('EXPIRY');
+  });
+
   it('shows one line per gateway, and the desired config where it differs', () => {
     const now = 1_700_000_000_000;
     const text = renderFleet(

@@ -45,7 +45,8 @@ interface ListItem {
   state: string;
   lastSeen: number;
   paths: { name: string; state: string }[];
-  queue: { pending: number; dead: number; oldestAgeS: number } | null;
+  /** maxAgeS, expiryWarning: null from a gateway that does not report them, expiryWarning also while none stands. */
+  queue: { pending: number; dead: number; oldestAgeS: number; maxAgeS?: number | null; expiryWarning?: number | null } | null;
   configVersion: string;
   desiredConfigVersion: string | null;
 }
@@ -63,7 +64,7 @@ export function renderFleet(items: ListItem[], now: number): string {
     g.state.toUpperCase(),
     ago(now - g.lastSeen),
     g.paths.map((p) => `${p.name}:${p.state}`).join(' ') || '-',
-    g.queue ? `${g.queue.pending}/${g.queue.dead} ${Math.round(g.queue.oldestAgeS)}s` : '-',
+    g.queue ? `${g.queue.pending}/${g.queue.dead} ${Math.round(g.queue.oldestAgeS)}s${g.queue.expiryWarning ? ` NEAR EXPIRY (${Math.round(g.queue.expiryWarning * 100)}%)` : ''}` : '-',
     g.configVersion + (g.desiredConfigVersion !== null && g.desiredConfigVersion !== g.configVersion ? ` (desired ${g.desiredConfigVersion})` : ''),
   ]);
   const header = ['ID', 'REGION', 'STATE', 'LAST SEEN', 'PATHS', 'QUEUE P/D OLDEST', 'CONFIG'];

@@ -33,6 +33,14 @@ describe('storegw status', () => {
     expect(text).toContain('queue: 0 pending, 0 dead, 2 UNKNOWN (storegw queue ls --state unknown)');
   });
 
+  it('says when the backlog nears expiry, and nothing while no warning stands', () => {
+    const base = { store: { id: 's', region: '' }, configVersion: 'v', paths: [] };
+    expect(renderStatus({ ...base, queue: { pending: 40, dead: 0, oldestAgeS: 547_000, maxAgeS: 604_800, expiryWarning: 0.9 } })).toContain(
+      'queue: 40 pending, 0 dead, oldest 547000s, NEAR EXPIRY: past 90% of the max age (168h), then dead letters',
+    );
+    expect(renderStatus({ ...base, queue: { pending: 40, dead: 0, oldestAgeS: 60, maxAgeS: 604_800, expiryWarning: null } })).not.toContain('EXPIRY');
+  });
+
   it('shows the journal backup: its path, its age and interval, and why it fails', () => {
     const base = { store: { id: 's', region: '' }, configVersion: 'v', paths: [] };
     expect(renderStatus({ ...base, journalBackup: { path: '/media/usb/journal.db', everyMinutes: 60, lastAt: '2026-12-02T05:00:00.000Z', ageS: 125, lastError: null } })).toContain(

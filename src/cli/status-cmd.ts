@@ -17,7 +17,8 @@ interface Status {
   store: { id: string; region?: string };
   configVersion: string;
   paths: StatusPath[];
-  queue?: { pending: number; dead: number; unknown?: number; oldestAgeS: number };
+  /** maxAgeS null: through the hub, from a gateway that does not report it. */
+  queue?: { pending: number; dead: number; unknown?: number; oldestAgeS: number; maxAgeS?: number | null; expiryWarning?: number | null };
   replay?: { paused: boolean; ratePerSec: number };
   journalBackup?: { path: string; everyMinutes: number; lastAt: string | null; ageS: number; lastError: string | null } | null;
 }
@@ -28,6 +29,12 @@ function rate(bps: number | null | undefined): string {
   if (bps === undefined || bps === null) return '-';
   const bits = bps * 8;
   return bits >= 1e6 ? `${fmt(bits / 1e6)}Mb/s` : `${fmt(bits / 1e3)}kb/s`;
+}
+
+/** Pending entries about to become dead letters: said only while a warning stands. */
+function nearExpiry(q: NonNullable<Status['queue']>): string {
+  if (!q.expiryWarning || typeof q.maxAgeS !== 'number') return '';
+  return `, NEAR EXPIRY: past ${Math.round(q.expiryWarning * 100)}% of the max age (${fmt(q.maxAgeS / 3600, 'h')}), then dead letters`;
 }
 
 export function renderStatus(s: Status): string {
@@ -42,7 +49,7 @@ export function renderStatus(s: Status): string {
   if (s.queue) {
     // Unknown outcomes need a person: named only when there are some (and by gateways that count them).
     const unknown = s.queue.unknown ? `, ${s.queue.unknown} UNKNOWN (storegw queue ls --state unknown)` : '';
-    lines.push('', `queue: ${s.queue.pending} pending, ${s.queue.dead} dead${unknown}, oldest ${fmt(s.queue.oldestAgeS, 's')}`);
+    lines.push('', `queue: ${s.queue.pending} pending, ${s.queue.dead} dead${unknown}, oldest ${fmt(s.queue.oldestAgeS, 's')}${nearExpiry(s.queue)}`);
   }
   if (s.replay) lines.push(`replay: ${s.replay.paused ? 'PAUSED' : 'running'} at ${s.replay.ratePerSec}/s`);
   const b = s.journalBackup;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_FRAME_BYTES, message, parseCommandArgs, parseGatewayMessage, parseHubMessage, type EventMessage, type TelemetryMessage } from './protocol.js';
+import { BATCH_EXAMPLES, MAX_FRAME_BYTES, message, parseCommandArgs, parseGatewayMessage, parseHubMessage, type EventMessage, type TelemetryMessage } from './protocol.js';
 
 const telemetry = message<TelemetryMessage>({
   type: 'telemetry',
@@ -68,6 +68,53 @@ describe('fleet protocol', () => {
     expect(parseGatewayMessage(JSON.stringify(grant))).toMatchObject({ ok: false, error: { code: 'unknown_type' } });
   });
 
+  describe('entries expiring and given up in numbers', () => {
+    const RECEIPT = '00000000-0000-4000-8000-000000000002';
+    const entries = [{ receipt: RECEIPT, route: 'pos-orders', reason: 'expired: pending longer than 168 h' }];
+    const event = (name: string, details: unknown) => JSON.stringify(message<EventMessage>({ type: 'event', event: name as EventMessage['event'], details: details as Record<string, unknown> }, 'ev-2'));
+    const expired = { count: 12_000, maxAgeHours: 168, entries };
+    const summary = { count: 480, sinceTs: 1_700_000_000_000, entries };
+    const near = { fraction: 0.9, oldestAgeS: 545_000, maxAgeS: 604_800, pending: 310 };
+
+    it('takes journal.expired with a count, the max age and the first few entries, never a list of them all', () => {
+      expect(parseGatewayMessage(event('journal.expired', expired))).toMatchObject({ ok: true, message: { event: 'journal.expired', details: expired } });
+      const many = Array.from({ length: BATCH_EXAMPLES + 1 }, () => entries[0]);
+      expect(parseGatewayMessage(event('journal.expired', { ...expired, entries: many }))).toEqual({
+        ok: false,
+        error: { code: 'invalid', re: 'ev-2', message: `event journal.expired: /details/entries: must NOT have more than ${BATCH_EXAMPLES} items` },
+      });
+      expect(parseGatewayMessage(event('journal.expired', { ...expired, count: 0 }))).toMatchObject({ ok: false, error: { message: expect.stringContaining('/details/count') } });
+      expect(parseGatewayMessage(event('journal.expired', { ...expired, entries: [{ ...entries[0], route: '' }] }))).toMatchObject({ ok: false, error: { message: expect.stringContaining('/details/entries/0/route') } });
+    });
+
+    it('takes the summaries of dead letters and unknown outcomes past the per-minute limit', () => {
+      for (const name of ['dead_letter.summary', 'unknown_outcome.summary']) {
+        expect(parseGatewayMessage(event(name, summary)).ok, name).toBe(true);
+        const { sinceTs: _since, ...noSince } = summary;
+        expect(parseGatewayMessage(event(name, noSince)), name).toMatchObject({ ok: false, error: { message: expect.stringContaining("must have required property 'sinceTs'") } });
+      }
+    });
+
+    it('takes a near-expiry warning and its clearing only with a fraction of the max age', () => {
+      for (const name of ['journal.near_expiry', 'journal.near_expiry_cleared']) {
+        expect(parseGatewayMessage(event(name, near)).ok, name).toBe(true);
+        for (const fraction of [0, 1, 1.5, '0.9', null]) {
+          expect(parseGatewayMessage(event(name, { ...near, fraction })), `${name} ${fraction}`).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringContaining('/details/fraction') } });
+        }
+        expect(parseGatewayMessage(event(name, 'soon')), name).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringContaining('/details') } });
+      }
+    });
+
+    it('takes telemetry with the max age and the warning in force, or none (null), or neither (older gateways)', () => {
+      for (const q of [{ maxAgeS: 604_800, expiryWarning: 0.5 }, { maxAgeS: 604_800, expiryWarning: null }, {}]) {
+        expect(parseGatewayMessage(JSON.stringify({ ...telemetry, queue: { ...telemetry.queue, ...q } })).ok, JSON.stringify(q)).toBe(true);
+      }
+      for (const q of [{ maxAgeS: 0 }, { expiryWarning: 1 }, { expiryWarning: '0.5' }]) {
+        expect(parseGatewayMessage(JSON.stringify({ ...telemetry, queue: { ...telemetry.queue, ...q } })), JSON.stringify(q)).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringContaining('/queue/') } });
+      }
+    });
+  });
+
   describe('unknown outcomes', () => {
     const RECEIPT = '00000000-0000-4000-8000-000000000001';
     const outcome = { receipt: RECEIPT, route: 'stock-barcode', cls: 'critical', reason: 'timeout after 8000 ms', attempts: 1 };
@@ -89,8 +136,10 @@ describe('fleet protocol', () => {
       expect(parseGatewayMessage(event({ ...outcome, extra: 1 }))).toMatchObject({ ok: false, error: { message: expect.stringContaining('(extra)') } });
       const { route: _route, ...noRoute } = outcome;
       expect(parseGatewayMessage(event(noRoute))).toMatchObject({ ok: false, error: { message: expect.stringContaining("must have required property 'route'") } });
-      // Other events keep free-form details.
-      expect(parseGatewayMessage(JSON.stringify({ ...JSON.parse(event({ anything: [1] })), event: 'dead_letter' })).ok).toBe(true);
+      // A dead letter carries the same fields; other events keep free-form details.
+      expect(parseGatewayMessage(JSON.stringify({ ...JSON.parse(event(outcome)), event: 'dead_letter' })).ok).toBe(true);
+      expect(parseGatewayMessage(JSON.stringify({ ...JSON.parse(event({ ...outcome, receipt: 'nope' })), event: 'dead_letter' }))).toMatchObject({ ok: false, error: { message: expect.stringContaining('event dead_letter: /details/receipt') } });
+      expect(parseGatewayMessage(JSON.stringify({ ...JSON.parse(event({ anything: [1] })), event: 'quota.pressure' })).ok).toBe(true);
     });
 
     it('lists unknown entries and settles them only with receipts, a verdict and who gave it', () => {

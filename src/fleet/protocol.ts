@@ -43,18 +43,59 @@ export const QueueTelemetrySchema = Type.Object(
     bytes: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Writes sent to an ERP that does not dedupe whose answer was lost: an operator must say whether they took effect. Absent from gateways older than the unknown state. */
     unknown: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** buffer.maxAgeHours in seconds: pending entries older become dead letters. Absent from gateways older than expiry warnings. */
+    maxAgeS: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** The fraction of maxAgeS (buffer.expiryWarnings) the oldest pending entry has passed, null without a warning. */
+    expiryWarning: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+const RouteName = Type.String({ minLength: 1, maxLength: 128 });
+const Reason = Type.String({ maxLength: 1024 });
+
+/** One journal entry given up or held: the `dead_letter` and `unknown_outcome` events' details. */
+const EntryEventSchema = Type.Object(
+  {
+    receipt: Receipt,
+    route: RouteName,
+    cls: Type.String({ minLength: 1, maxLength: 32 }),
+    reason: Reason,
+    attempts: Type.Integer({ minimum: 0 }),
   },
   { additionalProperties: false },
 );
 
 /** A write whose outcome the gateway cannot know: the `unknown_outcome` event's details. */
-export const UnknownOutcomeSchema = Type.Object(
+export const UnknownOutcomeSchema = EntryEventSchema;
+
+/** How many entries one event about many names by receipt: the count has them all. */
+export const BATCH_EXAMPLES = 10;
+const BatchEntries = Type.Array(Type.Object({ receipt: Receipt, route: RouteName, reason: Reason }, { additionalProperties: false }), { maxItems: BATCH_EXAMPLES });
+
+/** `journal.expired`: the pending entries one housekeeping pass found older than the max age and made dead letters. */
+export const ExpiredSchema = Type.Object(
+  { count: Type.Integer({ minimum: 1 }), maxAgeHours: Type.Number({ exclusiveMinimum: 0 }), entries: BatchEntries },
+  { additionalProperties: false },
+);
+
+/**
+ * `dead_letter.summary`, `unknown_outcome.summary`: the entries of a burst
+ * beyond those the agent reports one by one, from `sinceTs` on (a replay
+ * against an ERP that refuses everything must not flood the hub).
+ */
+export const EntrySummarySchema = Type.Object(
+  { count: Type.Integer({ minimum: 1 }), sinceTs: Type.Integer({ minimum: 0 }), entries: BatchEntries },
+  { additionalProperties: false },
+);
+
+/** `journal.near_expiry` (a fraction passed) and `journal.near_expiry_cleared` (the backlog drained below the lowest; `fraction` is the one that was raised). */
+export const NearExpirySchema = Type.Object(
   {
-    receipt: Receipt,
-    route: Type.String({ minLength: 1, maxLength: 128 }),
-    cls: Type.String({ minLength: 1, maxLength: 32 }),
-    reason: Type.String({ maxLength: 1024 }),
-    attempts: Type.Integer({ minimum: 0 }),
+    fraction: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
+    oldestAgeS: Type.Number({ minimum: 0 }),
+    maxAgeS: Type.Number({ exclusiveMinimum: 0 }),
+    pending: Type.Integer({ minimum: 0 }),
   },
   { additionalProperties: false },
 );
@@ -89,7 +130,20 @@ const Telemetry = Type.Object(
   { additionalProperties: false },
 );
 
-export const EVENTS = ['link.state', 'dead_letter', 'unknown_outcome', 'quota.pressure', 'config.applied', 'config.rolled_back', 'journal.error'] as const;
+export const EVENTS = [
+  'link.state',
+  'dead_letter',
+  'dead_letter.summary',
+  'unknown_outcome',
+  'unknown_outcome.summary',
+  'journal.expired',
+  'journal.near_expiry',
+  'journal.near_expiry_cleared',
+  'quota.pressure',
+  'config.applied',
+  'config.rolled_back',
+  'journal.error',
+] as const;
 
 const Event = Type.Object(
   {
@@ -106,7 +160,15 @@ const Event = Type.Object(
  * Events whose details the hub acts on or shows field by field have a fixed
  * shape, checked after the envelope; the others carry what their source says.
  */
-const EventDetailsSchemas: Partial<Record<(typeof EVENTS)[number], TSchema>> = { unknown_outcome: UnknownOutcomeSchema };
+export const EventDetailsSchemas = {
+  dead_letter: EntryEventSchema,
+  'dead_letter.summary': EntrySummarySchema,
+  unknown_outcome: EntryEventSchema,
+  'unknown_outcome.summary': EntrySummarySchema,
+  'journal.expired': ExpiredSchema,
+  'journal.near_expiry': NearExpirySchema,
+  'journal.near_expiry_cleared': NearExpirySchema,
+} satisfies Partial<Record<(typeof EVENTS)[number], TSchema>>;
 
 const ErrorBody = Type.Object({ code: Type.String({ maxLength: 64 }), message: Type.String({ maxLength: 4096 }) }, { additionalProperties: false });
 
@@ -195,6 +257,9 @@ export type PathTelemetry = Static<typeof PathTelemetrySchema>;
 export type QueueTelemetry = Static<typeof QueueTelemetrySchema>;
 export type EventName = (typeof EVENTS)[number];
 export type UnknownOutcome = Static<typeof UnknownOutcomeSchema>;
+export type ExpiredDetails = Static<typeof ExpiredSchema>;
+export type EntrySummary = Static<typeof EntrySummarySchema>;
+export type NearExpiry = Static<typeof NearExpirySchema>;
 
 export type GatewayMessage = HelloMessage | TelemetryMessage | EventMessage | ResultMessage | ErrorMessage;
 export type HubMessage = CommandMessage | DrainGrantMessage | ErrorMessage;

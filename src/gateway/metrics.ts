@@ -123,8 +123,8 @@ export function registerSchedulerGauges(registry: Registry, depths: () => { path
   });
 }
 
-/** Journal gauges, read from the journal when Prometheus scrapes. */
-export function registerJournalGauges(registry: Registry, stats: () => Promise<JournalStats>): void {
+/** Journal gauges, read from the journal (and the max age from the running configuration) when Prometheus scrapes. */
+export function registerJournalGauges(registry: Registry, stats: () => Promise<JournalStats>, maxAgeS: () => number): void {
   let last: Promise<JournalStats> | undefined;
   // One read serves the three gauges of a scrape.
   const read = () => (last ??= stats().finally(() => setImmediate(() => (last = undefined))));
@@ -145,6 +145,14 @@ export function registerJournalGauges(registry: Registry, stats: () => Promise<J
     (s) => s.unknown,
   );
   gauge('storegw_journal_oldest_age_seconds', 'Age of the oldest pending journaled request.', (s) => s.oldestAgeS);
+  new Gauge({
+    name: 'storegw_journal_max_age_seconds',
+    help: 'buffer.maxAgeHours in seconds: pending journaled requests older become dead letters (expired). Alert on storegw_journal_oldest_age_seconds as a share of it.',
+    registers: [registry],
+    collect() {
+      this.set(maxAgeS());
+    },
+  });
   gauge('storegw_journal_bytes', 'Bytes held by pending and dead journal entries (counted against buffer.maxBytes).', (s) => s.bytes);
 }
 

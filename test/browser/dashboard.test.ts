@@ -5,6 +5,7 @@
 // set a region's drain rate and discard a dead letter (each confirmed first),
 // shows a store's writes of unknown outcome and settles one after a confirmation
 // that names the risk (a fake gateway holds them: a real one needs an ERP that loses answers),
+// shows a backlog near expiry in the fleet and on the store's page (the same fake gateway),
 // shows a viewer no actions (and the API refuses the viewer anyway), and
 // never puts the token in a URL or a log. Screenshots go to test-output/browser/.
 //
@@ -319,6 +320,34 @@ if (reason !== undefined && isCI()) {
       // Who settled what, and when: from the hub's command log.
       await expect.poll(() => operator.locator('#settled-table tbody').innerText(), { timeout: 5000 }).toMatch(/ops-alice\s+Did not happen → retry\s+00000000\s+✓\s*1 of 1 settled/);
       await operator.screenshot({ path: join(SHOTS, 'store-unknown.png'), fullPage: true });
+    });
+
+    it("shows a store's backlog near expiry in the fleet (a warning with words, filterable) and on its page, with its events", async () => {
+      const receipt = '00000000-0000-4000-8000-0000000000e1';
+      west!.event('journal.near_expiry', { fraction: 0.9, oldestAgeS: 547_200, maxAgeS: 604_800, pending: 3 });
+      west!.event('journal.expired', { count: 12_000, maxAgeHours: 168, entries: [{ receipt, route: 'pos-orders', reason: 'expired: pending longer than 168 h' }] });
+      west!.telemetry({ queue: { ...west!.queue, pending: 3, oldestAgeS: 547_200, maxAgeS: 604_800, expiryWarning: 0.9 } });
+
+      await operator.getByRole('link', { name: '← All stores' }).click();
+      await operator.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
+      const oldest = row(operator, west!.id).locator('td').nth(7);
+      await expect.poll(() => oldest.innerText(), { timeout: 5000 }).toMatch(/^⚠ 6 d 8 h\s+90 % of max age$/);
+      expect(await oldest.getAttribute('class')).toContain('near-expiry');
+      expect(await oldest.getAttribute('title')).toBe('past 90 % of the max age (7 d): the oldest entry expires in 16 h');
+      expect(await row(operator, north.id).locator('td').nth(7).getAttribute('class')).not.toContain('near-expiry');
+      await operator.getByLabel('Only near expiry').check();
+      await expect.poll(() => operator.locator('#fleet-table tbody tr[data-id]').count()).toBe(1);
+      expect(await operator.locator('#fleet-table tbody tr[data-id]').first().getAttribute('data-id')).toBe(west!.id);
+      await operator.screenshot({ path: join(SHOTS, 'fleet-near-expiry.png'), fullPage: true });
+      await operator.getByLabel('Only near expiry').uncheck();
+
+      await row(operator, west!.id).getByRole('link', { name: west!.id }).click();
+      await operator.getByRole('heading', { name: `Store ${west!.id}` }).waitFor();
+      await expect.poll(() => operator.locator('#near-expiry').innerText(), { timeout: 5000 }).toBe('⚠ 6 d 8 h — near expiry: past 90 % of the max age (7 d): the oldest entry expires in 16 h; then a dead letter');
+      expect(await operator.locator('.backlog').innerText()).toMatch(/Expires after\s*7 d pending/);
+      await expect.poll(() => operator.locator('#events-table').innerText(), { timeout: 5000 }).toMatch(/Backlog near expiry[\s\S]*past 90 % of the max age/);
+      expect(await operator.locator('#events-table').innerText()).toMatch(/Entries expired\s+12000 pending longer than 168 h became dead letters, among them pos-orders 00000000, …/);
+      await operator.screenshot({ path: join(SHOTS, 'store-near-expiry.png'), fullPage: true });
     });
 
     it('never put a token in a URL or the hub log, and no page saw an error or a CSP violation', async () => {

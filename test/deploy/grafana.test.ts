@@ -2,10 +2,13 @@
 // gateway exports (names taken from a real registry built by
 // src/gateway/metrics.ts, not from a list kept here), filter by the store
 // variable, and cover what the issue asks for. promtool (Debian: prometheus;
-// .ci/run installs it) checks and lints the rules' PromQL too: without it the
-// check is skipped, saying so, and with CI=true it fails instead.
+// .ci/run installs it) checks and lints the rules' PromQL too, and runs the
+// near-expiry rules against series (promtool test rules): without it these are
+// skipped, saying so, and with CI=true they fail instead.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { JournalStats } from '../../sync/journal-store.js';
@@ -18,7 +21,7 @@ const RULES = 'deploy/grafana/storegw-alerts.yaml';
 async function exportedNames(): Promise<Set<string>> {
   const m = createGatewayMetrics();
   registerSchedulerGauges(m.registry, () => []);
-  registerJournalGauges(m.registry, async (): Promise<JournalStats> => ({ pending: 0, dead: 0, delivered: 0, unknown: 0, oldestAgeS: 0, bytes: 0, maxBytes: 0 }));
+  registerJournalGauges(m.registry, async (): Promise<JournalStats> => ({ pending: 0, dead: 0, delivered: 0, unknown: 0, oldestAgeS: 0, bytes: 0, maxBytes: 0 }), () => 604_800);
   registerLinkGauges(m.registry, () => []);
   registerJournalBackupGauges(m.registry, () => ({ path: '/media/usb/journal.db', everyMinutes: 60, lastAt: null, ageS: 0, lastError: null, failures: 0 }));
   const names = new Set<string>();
@@ -52,7 +55,9 @@ interface Panel {
 
 const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { uid: string; panels: Panel[]; templating: { list: { name: string; type: string; query: unknown }[] } };
 const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
-const rules = (parse(readFileSync(RULES, 'utf8')) as { groups: { name: string; rules: { alert: string; expr: string; for?: string; labels: { severity: string }; annotations: { summary: string } }[] }[] }).groups.flatMap((g) => g.rules);
+const rules = (
+  parse(readFileSync(RULES, 'utf8')) as { groups: { name: string; rules: { alert: string; expr: string; for?: string; labels: { severity: string }; annotations: { summary: string; description?: string } }[] }[] }
+).groups.flatMap((g) => g.rules);
 
 describe('Grafana dashboard', () => {
   it('(the checker) reads metric names out of PromQL, and nothing else', () => {
@@ -72,11 +77,11 @@ describe('Grafana dashboard', () => {
     }
   });
 
-  it('shows link state, RTT, loss, score, WireGuard, backlog, oldest entry, dead letters, the journal backup, shed and requests', () => {
+  it('shows link state, RTT, loss, score, WireGuard, backlog, oldest entry and the max age, dead letters, the journal backup, shed and requests', () => {
     const used = new Set(panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricsIn(t.expr))));
     for (const m of [
       'storegw_link_state', 'storegw_link_rtt_seconds', 'storegw_link_loss_ratio', 'storegw_link_score',
-      'storegw_wireguard_handshake_age_seconds', 'storegw_journal_pending', 'storegw_journal_oldest_age_seconds',
+      'storegw_wireguard_handshake_age_seconds', 'storegw_journal_pending', 'storegw_journal_oldest_age_seconds', 'storegw_journal_max_age_seconds',
       'storegw_journal_dead', 'storegw_journal_unknown', 'storegw_journal_backup_age_seconds', 'storegw_scheduler_shed_total', 'storegw_scheduler_queue_depth', 'storegw_requests_total',
     ]) expect(used.has(m), m).toBe(true);
   });
@@ -123,6 +128,9 @@ describe('Prometheus alert rules', () => {
     expect(Number(/> (\d+)$/.exec(byName.StoregwWireguardHandshakeStale!.expr)![1])).toBeGreaterThanOrEqual(180);
     // The journal's backup: stale past two of its own intervals, whatever everyMinutes says.
     expect(byName.StoregwJournalBackupStale!.expr).toBe('storegw_journal_backup_age_seconds > 2 * storegw_journal_backup_interval_seconds + 300');
+    // A backlog near expiry: at the shares of its own max age the gateway warns at by default (buffer.expiryWarnings).
+    expect(byName.StoregwJournalNearExpiry).toMatchObject({ expr: 'storegw_journal_oldest_age_seconds / storegw_journal_max_age_seconds > 0.5', labels: { severity: 'warning' } });
+    expect(byName.StoregwJournalExpiring).toMatchObject({ expr: 'storegw_journal_oldest_age_seconds / storegw_journal_max_age_seconds > 0.9', labels: { severity: 'critical' } });
   });
 
   const promtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -133,5 +141,42 @@ describe('Prometheus alert rules', () => {
     const r = spawnSync('promtool', ['check', 'rules', '--lint=all', '--lint-fatal', RULES], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain(`SUCCESS: ${rules.length} rules found`);
+  });
+
+  it.skipIf(!promtool && !ci)('fire StoregwJournalNearExpiry and StoregwJournalExpiring as the oldest entry passes half and nine tenths of its max age, and neither once it drained (promtool test rules)', () => {
+    expect(promtool, 'CI=true: promtool is required (Debian: prometheus; .ci/run installs it)').toBe(true);
+    const byName = Object.fromEntries(rules.map((r) => [r.alert, r]));
+    const labels = { store: 's-1', region: 'eu' };
+    const firing = (alert: string, severity: string, summary: string) => ({ exp_labels: { severity, ...labels }, exp_annotations: { summary, description: byName[alert]!.annotations.description } });
+    // A max age of 100 minutes; the oldest entry ages a minute a minute, then the backlog drains (age 0).
+    const series = (name: string, values: string) => ({ series: `${name}{store="s-1",region="eu"}`, values });
+    const unitTest = {
+      rule_files: [resolve(RULES)],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: [series('storegw_journal_oldest_age_seconds', '0+60x100 0x20'), series('storegw_journal_max_age_seconds', '6000x120')],
+          alert_rule_test: [
+            { eval_time: '54m', alertname: 'StoregwJournalNearExpiry', exp_alerts: [] },
+            { eval_time: '60m', alertname: 'StoregwJournalNearExpiry', exp_alerts: [firing('StoregwJournalNearExpiry', 'warning', 's-1: the oldest journaled request is 60% of the way to expiry')] },
+            { eval_time: '91m', alertname: 'StoregwJournalExpiring', exp_alerts: [] },
+            { eval_time: '95m', alertname: 'StoregwJournalExpiring', exp_alerts: [firing('StoregwJournalExpiring', 'critical', 's-1: journaled requests are about to expire (95% of the max age)')] },
+            { eval_time: '110m', alertname: 'StoregwJournalNearExpiry', exp_alerts: [] },
+            { eval_time: '110m', alertname: 'StoregwJournalExpiring', exp_alerts: [] },
+          ],
+        },
+      ],
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'storegw-rules-'));
+    try {
+      // JSON is YAML.
+      writeFileSync(join(dir, 'near-expiry.test.yaml'), JSON.stringify(unitTest));
+      const r = spawnSync('promtool', ['test', 'rules', join(dir, 'near-expiry.test.yaml')], { encoding: 'utf8' });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain('SUCCESS');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,7 +7,7 @@
 // the documented codes and, as `re`, only an id the frame really carried.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, EVENTS, MAX_FRAME_BYTES, parseCommandArgs, parseGatewayMessage, parseHubMessage, type CommandName } from '../../src/fleet/protocol.js';
+import { BATCH_EXAMPLES, COMMANDS, EVENTS, EventDetailsSchemas, MAX_FRAME_BYTES, parseCommandArgs, parseGatewayMessage, parseHubMessage, type CommandName } from '../../src/fleet/protocol.js';
 import { check, trickyString } from './fuzz-params.js';
 
 const CODES = ['too_large', 'malformed', 'unknown_type', 'invalid'];
@@ -29,7 +29,10 @@ const pathTelemetry = fc.record(
   },
   { requiredKeys: ['name', 'state', 'score', 'rttMs', 'jitterMs', 'lossPct'] },
 );
-const queue = fc.record({ pending: fc.nat(), dead: fc.nat(), oldestAgeS: fc.nat(), bytes: fc.nat(), unknown: fc.nat() }, { requiredKeys: ['pending', 'dead', 'oldestAgeS'] });
+const queue = fc.record(
+  { pending: fc.nat(), dead: fc.nat(), oldestAgeS: fc.nat(), bytes: fc.nat(), unknown: fc.nat(), maxAgeS: fc.integer({ min: 1 }), expiryWarning: fc.option(fc.double({ min: 0.001, max: 0.999, noNaN: true })) },
+  { requiredKeys: ['pending', 'dead', 'oldestAgeS'] },
+);
 const receipt = fc.uuid().map((u) => u.toLowerCase());
 const unknownOutcome = fc.record({
   receipt,
@@ -38,8 +41,10 @@ const unknownOutcome = fc.record({
   reason: fc.string({ maxLength: 200 }),
   attempts: fc.nat(),
 });
-/** Events with free-form details; unknown_outcome carries the outcome's fields. */
-const FREE_EVENTS = EVENTS.filter((e) => e !== 'unknown_outcome');
+const batchEntries = fc.array(fc.record({ receipt, route: fc.string({ minLength: 1, maxLength: 128 }), reason: fc.string({ maxLength: 200 }) }), { maxLength: BATCH_EXAMPLES });
+const fraction = fc.double({ min: 0.001, max: 0.999, noNaN: true });
+/** Events with free-form details; the others carry their own fields (EventDetailsSchemas). */
+const FREE_EVENTS = EVENTS.filter((e) => !(e in EventDetailsSchemas));
 const errorBody = fc.record({ code: fc.string({ maxLength: 64 }), message: fc.string({ maxLength: 200 }) });
 
 const validGatewayMessage = fc.oneof(
@@ -67,7 +72,16 @@ const validGatewayMessage = fc.oneof(
     { requiredKeys: ['type', 'id', 'ts', 'configVersion', 'paths', 'queue', 'requests'] },
   ),
   fc.record({ type: fc.constant('event'), id, ts, event: fc.constantFrom(...FREE_EVENTS), details: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })) }),
-  fc.record({ type: fc.constant('event'), id, ts, event: fc.constant('unknown_outcome'), details: unknownOutcome }),
+  fc.record({ type: fc.constant('event'), id, ts, event: fc.constantFrom('unknown_outcome', 'dead_letter'), details: unknownOutcome }),
+  fc.record({ type: fc.constant('event'), id, ts, event: fc.constant('journal.expired'), details: fc.record({ count: fc.integer({ min: 1 }), maxAgeHours: fc.double({ min: 0.01, max: 10_000, noNaN: true }), entries: batchEntries }) }),
+  fc.record({ type: fc.constant('event'), id, ts, event: fc.constantFrom('dead_letter.summary', 'unknown_outcome.summary'), details: fc.record({ count: fc.integer({ min: 1 }), sinceTs: ts, entries: batchEntries }) }),
+  fc.record({
+    type: fc.constant('event'),
+    id,
+    ts,
+    event: fc.constantFrom('journal.near_expiry', 'journal.near_expiry_cleared'),
+    details: fc.record({ fraction, oldestAgeS: fc.nat(), maxAgeS: fc.integer({ min: 1 }), pending: fc.nat() }),
+  }),
   fc.record({ type: fc.constant('result'), id, ts, re: id, ok: fc.boolean(), result: fc.jsonValue({ maxDepth: 2 }), error: errorBody }, { requiredKeys: ['type', 'id', 'ts', 're', 'ok'] }),
   fc.record({ type: fc.constant('error'), id, ts, re: id, error: errorBody }, { requiredKeys: ['type', 'id', 'ts', 'error'] }),
 );

@@ -1,16 +1,17 @@
 // The fleet agent over real sockets: a real gateway (journal, replay, link
 // monitor, reload) dialling a fake hub that checks its token, records what it
 // sends and sends it commands; and, for writes whose outcome is unknown (which
-// a real gateway shows only against an ERP that loses answers), the agent on a
-// fake gateway host with an in-memory journal.
+// a real gateway shows only against an ERP that loses answers) and bursts of
+// dead letters, the agent on a fake gateway host with an in-memory journal.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_FRAME_BYTES, type EventMessage, type HelloMessage, type TelemetryMessage } from '../../src/fleet/protocol.js';
+import { BATCH_EXAMPLES, MAX_FRAME_BYTES, type EventMessage, type HelloMessage, type TelemetryMessage } from '../../src/fleet/protocol.js';
 import { loadGatewayConfig } from '../../edge-config/load.js';
 import { FleetAgent } from '../../src/fleet/agent/agent.js';
+import { PER_WINDOW } from '../../src/fleet/agent/entry-events.js';
 import { packageVersion } from '../../src/fleet/agent/version.js';
 import { createLogger } from '../../src/log.js';
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
@@ -382,7 +383,7 @@ describe('fleet agent: config.apply', () => {
   });
 });
 
-describe('fleet agent: unknown outcomes (fake gateway host)', () => {
+describe('fleet agent: unknown outcomes and bursts of dead letters (fake gateway host)', () => {
   const A = '00000000-0000-4000-8000-0000000000a1';
   const B = '00000000-0000-4000-8000-0000000000b2';
   const C = '00000000-0000-4000-8000-0000000000c3';
@@ -420,6 +421,23 @@ describe('fleet agent: unknown outcomes (fake gateway host)', () => {
     const since = hub.messages.length;
     const t = await hub.waitFor<TelemetryMessage>((m) => m.type === 'telemetry', { since });
     expect(t.queue).toMatchObject({ pending: 0, dead: 0, unknown: 2 });
+  });
+
+  it('reports a burst of dead letters one by one up to the limit, the rest as one summary, never a message each', async () => {
+    const { hub, host } = await startAgent();
+    const receipt = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    for (let i = 0; i < 500; i++) host.deadLetter({ receipt: receipt(i), route: 'pos-orders', cls: 'critical', reason: `ERP error: ${'x'.repeat(2000)}`, attempts: 1 });
+    await eventually(() => expect(hub.messages.filter(isEvent('dead_letter'))).toHaveLength(PER_WINDOW), 5000);
+    // The reason is cut to what the protocol takes (the fake hub validates every frame).
+    expect((hub.messages.find(isEvent('dead_letter')) as EventMessage).details).toMatchObject({ receipt: receipt(0), reason: expect.stringMatching(/^ERP error: x{1013}$/) });
+    expect(hub.messages.filter(isEvent('dead_letter.summary'))).toEqual([]);
+    // The minute is not over: the agent stopping sends what it counted.
+    await agent!.stop();
+    agent = undefined;
+    const summary = await hub.waitFor<EventMessage>(isEvent('dead_letter.summary'));
+    expect(summary.details).toMatchObject({ count: 500 - PER_WINDOW, sinceTs: expect.any(Number), entries: expect.arrayContaining([expect.objectContaining({ receipt: receipt(PER_WINDOW), route: 'pos-orders' })]) });
+    expect(summary.details.entries).toHaveLength(BATCH_EXAMPLES);
+    expect(hub.messages.filter(isEvent('dead_letter'))).toHaveLength(PER_WINDOW);
   });
 
   it('keeps unknown outcomes through a hub outage and sends them after, marked spooled', async () => {

@@ -23,7 +23,7 @@ import { createTestDatabase, describePostgres, type TestDatabase } from '../supp
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
 const VIEWER_TOKEN = 'viewer-token-0123456789abcdef';
-const IDS = ['s-auth', 's-list', 's-other', 's-bad', 's-big', 's-rate', 's-flood', 's-twice', 's-hang', 's-cmd', 's-mute', 'n-1', 'n-2', 'n-3', 'south-1', 's-desired', 'r-1', 'r-2', 'r-3', 'k-1', 'k-2', 'k-3', 's-unknown'];
+const IDS = ['s-auth', 's-list', 's-other', 's-bad', 's-big', 's-rate', 's-flood', 's-twice', 's-hang', 's-cmd', 's-mute', 'n-1', 'n-2', 'n-3', 'south-1', 's-desired', 'r-1', 'r-2', 'r-3', 'k-1', 'k-2', 'k-3', 's-unknown', 's-expiry'];
 const tokenOf = (id: string) => `token-of-${id}-0123456789`;
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -163,8 +163,8 @@ function fleetHub(store: () => string, secrets: () => string[] = () => []) {
             { name: 'fiber', state: 'up' },
             { name: 'lte', state: 'up' },
           ],
-          // unknown: null, as from a gateway before the unknown state, which does not report it.
-          queue: { pending: 3, dead: 1, unknown: null, oldestAgeS: 42 },
+          // unknown, maxAgeS, expiryWarning: null, as from a gateway before the unknown state and expiry warnings, which does not report them.
+          queue: { pending: 3, dead: 1, unknown: null, oldestAgeS: 42, maxAgeS: null, expiryWarning: null },
         }),
       ]);
       expect((await t.api('GET', '/v1/gateways?tag=pilot&state=online')).body).toHaveLength(1);
@@ -339,7 +339,7 @@ function fleetHub(store: () => string, secrets: () => string[] = () => []) {
           () => t.api('GET', '/v1/fleet/overview', undefined, VIEWER_TOKEN),
           (r) => r.body.gateways.find((g: { id: string }) => g.id === 's-unknown')?.queue?.unknown === 2,
         );
-        expect(overview.body.gateways.find((g: { id: string }) => g.id === 's-unknown').queue).toEqual({ pending: 0, dead: 0, unknown: 2, oldestAgeS: 0 });
+        expect(overview.body.gateways.find((g: { id: string }) => g.id === 's-unknown').queue).toEqual({ pending: 0, dead: 0, unknown: 2, oldestAgeS: 0, maxAgeS: null, expiryWarning: null });
         const detail = (await t.api('GET', '/v1/gateways/s-unknown', undefined, VIEWER_TOKEN)).body;
         expect(detail.queue.unknown).toBe(2);
         expect(detail.unknownOutcomes.map((e: { details: { receipt: string } }) => e.details.receipt)).toEqual([B, A]);
@@ -387,6 +387,34 @@ function fleetHub(store: () => string, secrets: () => string[] = () => []) {
         for (const c of detail.settlements) expect(c.sentAt).toBeGreaterThanOrEqual(before);
         await gw.close();
         expect(await t.api('POST', '/v1/gateways/s-unknown/queue/settle', { receipts: [A], as: 'retry' })).toMatchObject({ status: 409, body: { error: 'offline' } });
+      });
+    });
+
+    describe('a backlog near expiry', () => {
+      const RECEIPT = '00000000-0000-4000-8000-0000000000e1';
+      const near = { fraction: 0.9, oldestAgeS: 546_000, maxAgeS: 604_800, pending: 3 };
+
+      it('keeps the warning with telemetry and the events, in the overview and per gateway; refuses a malformed one, clearly', async () => {
+        const gw = await t.connect('s-expiry');
+        gw.event('journal.near_expiry', near);
+        gw.event('journal.expired', { count: 12_000, maxAgeHours: 168, entries: [{ receipt: RECEIPT, route: 'pos-orders', reason: 'expired: pending longer than 168 h' }] });
+        gw.telemetry({ queue: { pending: 3, dead: 12_000, oldestAgeS: 546_000, maxAgeS: 604_800, expiryWarning: 0.9 } });
+        const bad = gw.send({ type: 'event', id: 'ne-bad', ts: Date.now(), event: 'journal.near_expiry', details: { ...near, fraction: 1.2 } });
+        expect(await gw.waitFor(isError('invalid', bad.id))).toMatchObject({ error: { message: 'event journal.near_expiry: /details/fraction: must be < 1' } });
+        const overview = await eventually(
+          () => t.api('GET', '/v1/fleet/overview', undefined, VIEWER_TOKEN),
+          (r) => r.body.gateways.find((g: { id: string }) => g.id === 's-expiry')?.queue?.expiryWarning === 0.9,
+        );
+        expect(overview.body.gateways.find((g: { id: string }) => g.id === 's-expiry').queue).toEqual({ pending: 3, dead: 12_000, unknown: null, oldestAgeS: 546_000, maxAgeS: 604_800, expiryWarning: 0.9 });
+        const detail = (await t.api('GET', '/v1/gateways/s-expiry', undefined, VIEWER_TOKEN)).body;
+        expect(detail.queue).toMatchObject({ maxAgeS: 604_800, expiryWarning: 0.9 });
+        expect(detail.events.filter((e: { source: string }) => e.source === 'gateway').map((e: { event: string; details: unknown }) => [e.event, e.details])).toEqual([
+          ['journal.expired', { count: 12_000, maxAgeHours: 168, entries: [{ receipt: RECEIPT, route: 'pos-orders', reason: 'expired: pending longer than 168 h' }] }],
+          ['journal.near_expiry', near],
+        ]);
+        // Still connected: a refused message costs the gateway nothing else.
+        expect(gw.open).toBe(true);
+        await gw.close();
       });
     });
 

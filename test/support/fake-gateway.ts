@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import type { LoadedConfig } from '../../edge-config/load.js';
 import type { ClassName } from '../../edge-config/schema.js';
 import type { EntryState, EntryView } from '../../sync/journal-store.js';
-import type { AgentHost, AgentStatus, DeadLetter } from '../../src/fleet/agent/host.js';
+import type { AgentHost, AgentStatus, DeadLetter, ExpiredEntries, ExpiryWarningChange } from '../../src/fleet/agent/host.js';
 import type { PathStateChange } from '../../src/link/monitor.js';
 import {
   message,
@@ -244,6 +244,7 @@ export class FakeAgentHost implements AgentHost {
   wakes = 0;
   readonly #loaded: LoadedConfig;
   readonly #unknownListeners = new Set<(u: UnknownOutcome) => void>();
+  readonly #deadListeners = new Set<(d: DeadLetter) => void>();
 
   constructor(loaded: LoadedConfig) {
     this.#loaded = loaded;
@@ -255,7 +256,7 @@ export class FakeAgentHost implements AgentHost {
 
   async status(): Promise<AgentStatus> {
     const count = (state: EntryState) => [...this.entries.values()].filter((e) => e.state === state).length;
-    return { configVersion: this.#loaded.version, paths: UP_PATHS, queue: { pending: count('pending'), dead: count('dead'), unknown: count('unknown'), oldestAgeS: 0, bytes: 0, maxBytes: 1_000_000 } };
+    return { configVersion: this.#loaded.version, paths: UP_PATHS, queue: { pending: count('pending'), dead: count('dead'), unknown: count('unknown'), oldestAgeS: 0, bytes: 0, maxBytes: 1_000_000, maxAgeS: 604_800, expiryWarning: null } };
   }
 
   async requestCounts() {
@@ -296,8 +297,23 @@ export class FakeAgentHost implements AgentHost {
     return () => undefined;
   }
 
-  onDeadLetter(_listener: (dead: DeadLetter) => void): () => void {
+  onDeadLetter(listener: (dead: DeadLetter) => void): () => void {
+    this.#deadListeners.add(listener);
+    return () => this.#deadListeners.delete(listener);
+  }
+
+  // Expiry is the real gateway's (test/integration/expiry-events.test.ts).
+  onExpired(_listener: (expired: ExpiredEntries) => void): () => void {
     return () => undefined;
+  }
+
+  onExpiryWarning(_listener: (change: ExpiryWarningChange) => void): () => void {
+    return () => undefined;
+  }
+
+  /** A write was given up (as replay or a live try gives one up). */
+  deadLetter(dead: DeadLetter): void {
+    for (const l of this.#deadListeners) l(dead);
   }
 
   onUnknownOutcome(listener: (unknown: UnknownOutcome) => void): () => void {

@@ -20,6 +20,7 @@ import { CommandRunner, unknownCommand } from './commands.js';
 import { ConfigApplier } from './config-apply.js';
 import { HubConnection, type ConnectionSettings } from './connection.js';
 import { DrainWatch } from './drain-watch.js';
+import { clipEntry, EntryEventLimit, type EntryFields, type EntryKind } from './entry-events.js';
 import type { AgentHost } from './host.js';
 import type { Outcome } from './outcome.js';
 import { Spool, type SpooledMessage } from './spool.js';
@@ -49,6 +50,7 @@ export class FleetAgent {
   readonly #commands: CommandRunner;
   readonly #deltas = new RequestDeltas();
   readonly #quota = new QuotaWatch();
+  readonly #entryLimit = new EntryEventLimit();
   readonly #drainWatch: DrainWatch;
   readonly #unsubscribe: (() => void)[] = [];
   #stopped = false;
@@ -82,15 +84,21 @@ export class FleetAgent {
   }
 
   async start(): Promise<void> {
+    // Subscribed before anything is awaited: the gateway applies the fleet section before its
+    // first housekeeping pass, so what that pass finds (entries that expired while the gateway
+    // was off) reaches the spool. A stop() meanwhile unsubscribes these.
+    this.#unsubscribe.push(
+      this.#host.onLinkChange((change) => this.#event('link.state', { ...change })),
+      this.#host.onDeadLetter((dead) => this.#entryEvent('dead_letter', dead)),
+      // Spooled like dead letters: an operator must hear of it even after an outage.
+      this.#host.onUnknownOutcome((unknown) => this.#entryEvent('unknown_outcome', unknown)),
+      // One per housekeeping pass, however many entries it expired.
+      this.#host.onExpired((expired) => this.#event('journal.expired', { ...expired })),
+      this.#host.onExpiryWarning(({ kind, ...details }) => this.#event(kind === 'raised' ? 'journal.near_expiry' : 'journal.near_expiry_cleared', details)),
+    );
     // Requests before the agent started are not "since the last telemetry".
     this.#deltas.mark(await this.#host.requestCounts());
     if (this.#stopped) return;
-    this.#unsubscribe.push(
-      this.#host.onLinkChange((change) => this.#event('link.state', { ...change })),
-      this.#host.onDeadLetter((dead) => this.#event('dead_letter', { ...dead })),
-      // Spooled like dead letters: an operator must hear of it even after an outage.
-      this.#host.onUnknownOutcome((unknown) => this.#event('unknown_outcome', { ...unknown })),
-    );
     this.#conn.start();
     this.#scheduleTelemetry();
   }
@@ -101,6 +109,8 @@ export class FleetAgent {
   }
 
   async stop(): Promise<void> {
+    // Counted dead letters and unknown outcomes go to the spool, not away with the process.
+    this.#summaries(Date.now(), true);
     this.#stopped = true;
     for (const u of this.#unsubscribe.splice(0)) u();
     clearTimeout(this.#telemetryTimer);
@@ -177,10 +187,24 @@ export class FleetAgent {
       this.#journalFailing = true;
       return;
     }
+    this.#summaries(Date.now());
     const requests = this.#deltas.take(await this.#host.requestCounts());
     this.#emit(stamp<TelemetryMessage>(telemetryBody(status, requests)));
     const { bytes, maxBytes } = status.queue;
     if (this.#quota.crossed(bytes, maxBytes)) this.#event('quota.pressure', { bytes, maxBytes, pct: Math.round((bytes / maxBytes) * 100) });
+  }
+
+  /** A dead letter or unknown outcome: its own event, or counted into a summary once a burst passes the limit. */
+  #entryEvent(kind: EntryKind, entry: EntryFields): void {
+    const now = Date.now();
+    this.#summaries(now);
+    const clipped = clipEntry(entry);
+    if (this.#entryLimit.take(kind, clipped, now)) this.#event(kind, { ...clipped });
+  }
+
+  /** Summaries of bursts whose minute is over (`all`: every one, the agent stops). */
+  #summaries(now: number, all = false): void {
+    for (const { kind, summary } of this.#entryLimit.due(now, all)) this.#event(`${kind}.summary`, { ...summary });
   }
 
   #event(event: EventName, details: Record<string, unknown>): void {

@@ -6,7 +6,7 @@ function status(states: Record<string, 'up' | 'degraded' | 'down'>): AgentStatus
   return {
     configVersion: 'v',
     paths: Object.entries(states).map(([name, state]) => ({ name, state, score: 50, rttMs: 10, jitterMs: 1, lossPct: 0 })),
-    queue: { pending: 0, dead: 0, unknown: 0, oldestAgeS: 0, bytes: 0, maxBytes: 100 },
+    queue: { pending: 0, dead: 0, unknown: 0, oldestAgeS: 0, bytes: 0, maxBytes: 100, maxAgeS: 604_800, expiryWarning: null },
   };
 }
 

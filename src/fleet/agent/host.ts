@@ -6,7 +6,7 @@
 import type { LoadedConfig } from '../../../edge-config/load.js';
 import type { EntryState, EntryView } from '../../../sync/journal-store.js';
 import type { PathStateChange } from '../../link/monitor.js';
-import type { PathTelemetry, UnknownOutcome } from '../protocol.js';
+import type { ExpiredDetails, NearExpiry, PathTelemetry, UnknownOutcome } from '../protocol.js';
 
 /** What a reload did: the version now running and the changed settings only a restart applies, or why the file was refused. */
 export type ReloadResult = { ok: true; version: string; restartNeeded: string[] } | { ok: false; error: string };
@@ -16,8 +16,12 @@ export interface AgentStatus {
   configVersion: string;
   /** The same shape the protocol carries in telemetry. */
   paths: PathTelemetry[];
-  /** unknown: entries whose write may or may not have taken effect (see UnknownOutcome). */
-  queue: { pending: number; dead: number; unknown: number; oldestAgeS: number; bytes: number; maxBytes: number };
+  /**
+   * unknown: entries whose write may or may not have taken effect (see
+   * UnknownOutcome). maxAgeS: pending entries older become dead letters;
+   * expiryWarning: the fraction of it the oldest has passed (null: none).
+   */
+  queue: { pending: number; dead: number; unknown: number; oldestAgeS: number; bytes: number; maxBytes: number; maxAgeS: number; expiryWarning: number | null };
 }
 
 /** One series of storegw_requests_total. */
@@ -41,6 +45,14 @@ export interface DeadLetter {
  * the `unknown_outcome` event carries: { receipt, route, cls, reason, attempts }.
  */
 export type { UnknownOutcome };
+
+/** What one journal housekeeping pass made dead letters for being too old: the `journal.expired` event's details. */
+export type ExpiredEntries = ExpiredDetails;
+
+/** The oldest pending entry passed a fraction of the max age (raised), or the backlog drained below them all (cleared). */
+export interface ExpiryWarningChange extends NearExpiry {
+  kind: 'raised' | 'cleared';
+}
 
 export interface AgentHost {
   /** The running configuration; read at every use, so a reload applies at once. */
@@ -75,4 +87,6 @@ export interface AgentHost {
   onLinkChange(listener: (change: PathStateChange) => void): () => void;
   onDeadLetter(listener: (dead: DeadLetter) => void): () => void;
   onUnknownOutcome(listener: (unknown: UnknownOutcome) => void): () => void;
+  onExpired(listener: (expired: ExpiredEntries) => void): () => void;
+  onExpiryWarning(listener: (change: ExpiryWarningChange) => void): () => void;
 }

@@ -56,6 +56,13 @@ describe('telemetry roll-up', () => {
     expect(rollUp([sample(1, { queue: q() }), sample(2, { queue: q() })]).queue).not.toHaveProperty('unknown');
   });
 
+  it('keeps the last max age and the highest expiry warning, none when no sample had one', () => {
+    const q = (maxAgeS: number, expiryWarning: number | null) => ({ pending: 1, dead: 0, oldestAgeS: 0, maxAgeS, expiryWarning });
+    expect(rollUp([sample(1, { queue: q(3600, null) }), sample(2, { queue: q(3600, 0.9) }), sample(3, { queue: q(7200, 0.5) })]).queue).toMatchObject({ maxAgeS: 7200, expiryWarning: 0.9 });
+    expect(rollUp([sample(1, { queue: q(3600, null) }), sample(2, { queue: q(3600, null) })]).queue).toMatchObject({ expiryWarning: null });
+    expect(rollUp([sample(1), sample(2)]).queue).not.toHaveProperty('expiryWarning');
+  });
+
     it('counts the samples inside earlier roll-ups', () => {
     expect(rollUp([sample(1, { rolledUp: 10 }), sample(2, { rolledUp: 10 }), sample(3)]).rolledUp).toBe(21);
   });

@@ -50,6 +50,9 @@ export function rollUp(messages: readonly TelemetryMessage[]): TelemetryMessage 
     queue.oldestAgeS = Math.max(queue.oldestAgeS, m.queue.oldestAgeS);
     if (m.queue.bytes !== undefined) queue.bytes = Math.max(queue.bytes ?? 0, m.queue.bytes);
     if (m.queue.unknown !== undefined) queue.unknown = Math.max(queue.unknown ?? 0, m.queue.unknown);
+    // The max age as it was last (a reload may change it); the warning at its worst, as the queue is.
+    if (m.queue.maxAgeS !== undefined) queue.maxAgeS = m.queue.maxAgeS;
+    if (m.queue.expiryWarning !== undefined) queue.expiryWarning = Math.max(queue.expiryWarning ?? 0, m.queue.expiryWarning ?? 0) || null;
     for (const [cls, outcomes] of Object.entries(m.requests)) {
       const into = (requests[cls] ??= {});
       for (const [outcome, n] of Object.entries(outcomes)) into[outcome] = (into[outcome] ?? 0) + n;

@@ -22,8 +22,17 @@ describe('telemetry', () => {
     expect(seen).toEqual([false, false, true, false, false, false, false, true]);
   });
 
-  it('reports the unknown entries with the queue, not the quota', () => {
-    expect(queueTelemetry({ pending: 4, dead: 1, unknown: 2, oldestAgeS: 30, bytes: 900, maxBytes: 10_000 })).toEqual({ pending: 4, dead: 1, unknown: 2, oldestAgeS: 30, bytes: 900 });
+  it('reports the unknown entries, the max age and the expiry warning with the queue, not the quota', () => {
+    expect(queueTelemetry({ pending: 4, dead: 1, unknown: 2, oldestAgeS: 30, bytes: 900, maxBytes: 10_000, maxAgeS: 3600, expiryWarning: null })).toEqual({
+      pending: 4,
+      dead: 1,
+      unknown: 2,
+      oldestAgeS: 30,
+      bytes: 900,
+      maxAgeS: 3600,
+      expiryWarning: null,
+    });
+    expect(queueTelemetry({ pending: 4, dead: 1, unknown: 2, oldestAgeS: 1900, bytes: 900, maxBytes: 10_000, maxAgeS: 3600, expiryWarning: 0.5 }).expiryWarning).toBe(0.5);
   });
 
     it('sends only the fields the protocol knows', () => {

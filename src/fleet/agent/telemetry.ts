@@ -20,7 +20,7 @@ export function pathTelemetry(p: AgentStatus['paths'][number]): PathTelemetry {
 }
 
 export function queueTelemetry(q: AgentStatus['queue']): QueueTelemetry {
-  return { pending: q.pending, dead: q.dead, unknown: q.unknown, oldestAgeS: q.oldestAgeS, bytes: q.bytes };
+  return { pending: q.pending, dead: q.dead, unknown: q.unknown, oldestAgeS: q.oldestAgeS, bytes: q.bytes, maxAgeS: q.maxAgeS, expiryWarning: q.expiryWarning };
 }
 
 export function telemetryBody(status: AgentStatus, requests: TelemetryMessage['requests']): Omit<TelemetryMessage, 'id' | 'ts'> {

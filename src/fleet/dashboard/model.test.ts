@@ -12,6 +12,7 @@ import {
   filterGateways,
   fmtDuration,
   fmtRate,
+  nearExpiry,
   outagePeriods,
   seriesFromPoints,
   sortGateways,
@@ -66,6 +67,13 @@ describe('sorting and filtering the fleet', () => {
     expect(ids(filterGateways(fleet, { deadOnly: true }))).toEqual(['s-1']);
     expect(ids(filterGateways(fleet, { text: ' S-5 ' }))).toEqual(['s-5']);
     expect(ids(filterGateways(fleet, { region: 'eu-west', state: 'up', minPending: 0 }))).toEqual(['s-3', 's-5']);
+  });
+
+  it('filters the stores whose backlog nears expiry', () => {
+    const near = { ...gw('s-near', 'eu', 'down', 40), queue: { pending: 40, dead: 0, oldestAgeS: 400_000, maxAgeS: 604_800, expiryWarning: 0.5 } };
+    const calm = { ...gw('s-calm', 'eu', 'down', 40), queue: { pending: 40, dead: 0, oldestAgeS: 60, maxAgeS: 604_800, expiryWarning: null } };
+    expect(filterGateways([near, calm, ...fleet], { nearExpiryOnly: true }).map((g) => g.id)).toEqual(['s-near']);
+    expect(filterGateways([near, calm], { nearExpiryOnly: false })).toHaveLength(2);
   });
 
   it('sorts and filters by unknown outcomes, a gateway that does not report them below every count', () => {
@@ -144,6 +152,34 @@ describe('words', () => {
       detail: 'stock-barcode r2: no answer within 8000 ms after 1 attempt — held until someone says whether it happened',
       severity: 'degraded',
     });
+  });
+
+  it('describes expired entries, bursts and a backlog near expiry, naming the first entries', () => {
+    const entries = [
+      { receipt: '0000abcd-0000-4000-8000-000000000001', route: 'pos-orders', reason: 'expired: pending longer than 168 h' },
+      { receipt: '0000ef01-0000-4000-8000-000000000002', route: 'stock-barcode', reason: 'expired: pending longer than 168 h' },
+    ];
+    expect(describeEvent({ ts: 1, event: 'journal.expired', details: { count: 12_000, maxAgeHours: 168, entries } })).toEqual({
+      label: 'Entries expired',
+      detail: '12000 pending longer than 168 h became dead letters, among them pos-orders 0000abcd, stock-barcode 0000ef01, …',
+      severity: 'down',
+    });
+    expect(describeEvent({ ts: 1, event: 'journal.expired', details: { count: 2, maxAgeHours: 168, entries } }).detail).not.toContain('…');
+    expect(describeEvent({ ts: 1, event: 'dead_letter.summary', details: { count: 480, sinceTs: 0, entries } })).toMatchObject({ label: 'Dead letters', detail: expect.stringMatching(/^480 more since .* among them pos-orders 0000abcd/), severity: 'down' });
+    expect(describeEvent({ ts: 1, event: 'unknown_outcome.summary', details: { count: 3, sinceTs: 0, entries } })).toMatchObject({ label: 'Outcomes unknown', severity: 'degraded' });
+    expect(describeEvent({ ts: 1, event: 'journal.near_expiry', details: { fraction: 0.9, oldestAgeS: 547_200, maxAgeS: 604_800, pending: 310 } })).toEqual({
+      label: 'Backlog near expiry',
+      detail: 'oldest pending 6 d 8 h, past 90 % of the max age (7 d); 310 pending',
+      severity: 'degraded',
+    });
+    expect(describeEvent({ ts: 1, event: 'journal.near_expiry_cleared', details: { fraction: 0.9, oldestAgeS: 60, maxAgeS: 604_800, pending: 2 } })).toMatchObject({ label: 'Backlog no longer near expiry', severity: 'up' });
+  });
+
+  it('words a backlog near expiry, and nothing without a warning or from a gateway that does not raise one', () => {
+    expect(nearExpiry({ pending: 3, dead: 0, oldestAgeS: 547_200, maxAgeS: 604_800, expiryWarning: 0.9 })).toEqual({ pct: 90, leftS: 57_600, text: 'past 90 % of the max age (7 d): the oldest entry expires in 16 h' });
+    expect(nearExpiry({ pending: 3, dead: 0, oldestAgeS: 60, maxAgeS: 604_800, expiryWarning: null })).toBeUndefined();
+    expect(nearExpiry({ pending: 3, dead: 0, oldestAgeS: 60 })).toBeUndefined();
+    expect(nearExpiry(null)).toBeUndefined();
   });
 
   it('formats durations', () => {

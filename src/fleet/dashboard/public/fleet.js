@@ -6,7 +6,7 @@ import { get } from './api.js';
 import { rateFrom, regionCommand, resultLine } from './actions.js';
 import { badge, fill, h } from './dom.js';
 import { drainBudgets } from './drain-budgets.js';
-import { STATE_ICON, STATE_TEXT, countStates, filterGateways, fmtAgo, fmtDuration, fmtMs, fmtPct, fmtRate, regionsOf, sortGateways } from './model.js';
+import { STATE_ICON, STATE_TEXT, countStates, filterGateways, fmtAgo, fmtDuration, fmtMs, fmtPct, fmtRate, nearExpiry, regionsOf, sortGateways } from './model.js';
 
 const COLUMNS = [
   { key: 'id', label: 'Store' },
@@ -17,7 +17,7 @@ const COLUMNS = [
   { key: 'rtt', label: 'RTT', num: true, title: 'Round-trip time of each path; sorts by the best path' },
   { key: 'loss', label: 'Loss', num: true, title: 'Probe loss of each path; sorts by the best path' },
   { key: 'pending', label: 'Pending', num: true, title: 'Buffered writes waiting for replay' },
-  { key: 'oldest', label: 'Oldest', num: true, title: 'Age of the oldest pending entry' },
+  { key: 'oldest', label: 'Oldest', num: true, title: 'Age of the oldest pending entry (⚠: past a warning fraction of the max age, after which entries become dead letters)' },
   { key: 'dead', label: 'Dead', num: true, title: 'Dead letters (need an operator: retry or discard)' },
   { key: 'unknown', label: 'Unknown', num: true, title: 'Writes whose outcome is unknown (the answer was lost): held until an operator says whether they happened' },
   { key: 'lastSeen', label: 'Last seen' },
@@ -27,7 +27,7 @@ export function fleetView(root, ctx) {
   const operator = ctx.role === 'operator';
   let data = { now: Date.now(), gateways: [] };
   let sort = { key: 'state', dir: 'asc' };
-  const filter = { region: '', state: '', minPending: '', deadOnly: false, unknownOnly: false, text: '' };
+  const filter = { region: '', state: '', minPending: '', deadOnly: false, unknownOnly: false, nearExpiryOnly: false, text: '' };
   const rows = new Map();
   /** The region actions' region picker and what it says of the region's drain budget (operators only). */
   let actionRegion;
@@ -58,6 +58,7 @@ export function fleetView(root, ctx) {
   const pendingInput = h('input', { id: 'filter-pending', type: 'number', min: '0', step: '1', inputmode: 'numeric', placeholder: '0', oninput: (e) => setFilter({ minPending: e.target.value }) });
   const deadInput = h('input', { id: 'filter-dead', type: 'checkbox', onchange: (e) => setFilter({ deadOnly: e.target.checked }) });
   const unknownInput = h('input', { id: 'filter-unknown', type: 'checkbox', onchange: (e) => setFilter({ unknownOnly: e.target.checked }) });
+  const expiryInput = h('input', { id: 'filter-expiry', type: 'checkbox', onchange: (e) => setFilter({ nearExpiryOnly: e.target.checked }) });
   const textInput = h('input', { id: 'filter-text', type: 'search', autocomplete: 'off', spellcheck: 'false', oninput: (e) => setFilter({ text: e.target.value }) });
   const filters = h(
     'form',
@@ -67,6 +68,7 @@ export function fleetView(root, ctx) {
     h('div', { class: 'field' }, h('label', { for: 'filter-pending' }, 'Pending at least'), pendingInput),
     h('div', { class: 'field check' }, deadInput, h('label', { for: 'filter-dead' }, 'Only with dead letters')),
     h('div', { class: 'field check' }, unknownInput, h('label', { for: 'filter-unknown' }, 'Only with unknown outcomes')),
+    h('div', { class: 'field check' }, expiryInput, h('label', { for: 'filter-expiry' }, 'Only near expiry')),
     h('div', { class: 'field' }, h('label', { for: 'filter-text' }, 'Store id contains'), textInput),
     h('button', { type: 'button', class: 'link', onclick: () => clearFilters() }, 'Clear filters'),
   );
@@ -135,9 +137,9 @@ export function fleetView(root, ctx) {
   }
 
   function clearFilters() {
-    Object.assign(filter, { region: '', state: '', minPending: '', deadOnly: false, unknownOnly: false, text: '' });
+    Object.assign(filter, { region: '', state: '', minPending: '', deadOnly: false, unknownOnly: false, nearExpiryOnly: false, text: '' });
     regionSelect.value = stateSelect.value = pendingInput.value = textInput.value = '';
-    deadInput.checked = unknownInput.checked = false;
+    deadInput.checked = unknownInput.checked = expiryInput.checked = false;
     render();
   }
 
@@ -161,6 +163,7 @@ export function fleetView(root, ctx) {
     const paths = g.paths.length > 0 ? g.paths : [null];
     const perPath = (fn) => paths.map((p) => h('div', { class: 'pl' }, p ? fn(p) : '—'));
     const q = g.queue;
+    const expiry = nearExpiry(q);
     return [
       h('td', {}, g.region),
       h('td', {}, badge(g.state, STATE_TEXT[g.state], STATE_ICON[g.state])),
@@ -169,7 +172,10 @@ export function fleetView(root, ctx) {
       h('td', { class: 'num' }, perPath((p) => fmtMs(p.rttMs))),
       h('td', { class: 'num' }, perPath((p) => fmtPct(p.lossPct))),
       h('td', { class: 'num' }, q ? String(q.pending) : '—'),
-      h('td', { class: 'num' }, q && q.pending > 0 ? fmtDuration(q.oldestAgeS) : '—'),
+      // Near expiry: a warning with its words (title and text), not a colour alone.
+      expiry
+        ? h('td', { class: 'num near-expiry', title: expiry.text }, h('span', { class: 'icon', 'aria-hidden': 'true' }, '⚠ '), fmtDuration(q.oldestAgeS), h('br'), h('span', { class: 'muted' }, `${expiry.pct} % of max age`))
+        : h('td', { class: 'num' }, q && q.pending > 0 ? fmtDuration(q.oldestAgeS) : '—'),
       h('td', { class: `num${q && q.dead > 0 ? ' has-dead' : ''}` }, q ? (q.dead > 0 ? [h('span', { class: 'icon', 'aria-hidden': 'true' }, '✕ '), String(q.dead)] : '0') : '—'),
       // A warning, not an error: nothing failed, but someone must check the ERP. '—': the gateway does not report it.
       h('td', { class: `num${q?.unknown > 0 ? ' has-unknown' : ''}` }, typeof q?.unknown === 'number' ? (q.unknown > 0 ? [h('span', { class: 'icon', 'aria-hidden': 'true' }, '? '), String(q.unknown)] : '0') : '—'),

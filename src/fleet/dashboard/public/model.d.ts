@@ -19,7 +19,7 @@ export interface GatewayView {
   lastSeen?: number;
   paths: PathView[];
   /** unknown: null from a gateway that does not report it. */
-  queue: { pending: number; dead: number; unknown?: number | null; oldestAgeS: number } | null;
+  queue: { pending: number; dead: number; unknown?: number | null; oldestAgeS: number; maxAgeS?: number | null; expiryWarning?: number | null } | null;
 }
 
 export interface PointView {
@@ -48,6 +48,7 @@ export interface Filter {
   minPending?: number | string;
   deadOnly?: boolean;
   unknownOnly?: boolean;
+  nearExpiryOnly?: boolean;
   text?: string;
 }
 
@@ -58,6 +59,7 @@ export const SORTABLE: string[];
 export function bestPath<G extends { paths?: PathView[] }>(g: G): PathView | undefined;
 export function sortGateways<G extends GatewayView>(list: G[], key: string, dir: 'asc' | 'desc'): G[];
 export function filterGateways<G extends GatewayView>(list: G[], f?: Filter): G[];
+export function nearExpiry(q: GatewayView['queue'] | undefined): { pct: number; leftS: number; text: string } | undefined;
 export function countStates(list: { state: GatewayState }[]): Record<GatewayState | 'total', number>;
 export function regionsOf(list: { region: string }[]): string[];
 export function seriesFromPoints(points: PointView[]): {

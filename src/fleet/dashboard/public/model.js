@@ -53,7 +53,8 @@ export function sortGateways(list, key, dir) {
 /**
  * The gateways a filter keeps: region (exact), state ('problem' = anything
  * but up), at least minPending entries waiting, only those with dead letters,
- * only those with unknown outcomes, and text found in the store id.
+ * only those with unknown outcomes, only those whose backlog nears expiry,
+ * and text found in the store id.
  */
 export function filterGateways(list, f = {}) {
   const text = (f.text ?? '').trim().toLowerCase();
@@ -65,8 +66,22 @@ export function filterGateways(list, f = {}) {
       (minPending <= 0 || (g.queue?.pending ?? 0) >= minPending) &&
       (!f.deadOnly || (g.queue?.dead ?? 0) > 0) &&
       (!f.unknownOnly || (g.queue?.unknown ?? 0) > 0) &&
+      (!f.nearExpiryOnly || nearExpiry(g.queue) !== undefined) &&
       (!text || g.id.toLowerCase().includes(text)),
   );
+}
+
+/**
+ * A backlog near expiry: the warning the gateway raised (a fraction of its
+ * buffer.maxAgeHours the oldest pending entry has passed) in words, with how
+ * long until that entry becomes a dead letter; undefined without a warning
+ * (and from a gateway too old to raise one).
+ */
+export function nearExpiry(q) {
+  if (!q || typeof q.expiryWarning !== 'number' || typeof q.maxAgeS !== 'number') return undefined;
+  const pct = Math.round(q.expiryWarning * 100);
+  const leftS = Math.max(0, q.maxAgeS - q.oldestAgeS);
+  return { pct, leftS, text: `past ${pct} % of the max age (${fmtDuration(q.maxAgeS)}): the oldest entry expires in ${fmtDuration(leftS)}` };
 }
 
 export function countStates(list) {
@@ -178,6 +193,16 @@ export function describeEvent(e) {
       };
     case 'dead_letter':
       return { label: 'Dead letter', detail: `${str(d.route)} ${str(d.receipt)}${d.reason ? `: ${d.reason}` : ''}${d.attempts ? ` after ${d.attempts} attempts` : ''}`, severity: 'down' };
+    case 'dead_letter.summary':
+      return { label: 'Dead letters', detail: `${str(d.count)} more ${summarized(d)}`, severity: 'down' };
+    case 'unknown_outcome.summary':
+      return { label: 'Outcomes unknown', detail: `${str(d.count)} more ${summarized(d)} — each held until someone says whether it happened`, severity: 'degraded' };
+    case 'journal.expired':
+      return { label: 'Entries expired', detail: `${str(d.count)} pending longer than ${str(d.maxAgeHours)} h became dead letters${examples(d)}`, severity: 'down' };
+    case 'journal.near_expiry':
+      return { label: 'Backlog near expiry', detail: `oldest pending ${fmtDuration(d.oldestAgeS)}, past ${Math.round(Number(d.fraction) * 100)} % of the max age (${fmtDuration(d.maxAgeS)}); ${str(d.pending)} pending`, severity: 'degraded' };
+    case 'journal.near_expiry_cleared':
+      return { label: 'Backlog no longer near expiry', detail: `oldest pending ${fmtDuration(d.oldestAgeS)}; ${str(d.pending)} pending`, severity: 'up' };
     case 'unknown_outcome':
       return { label: 'Outcome unknown', detail: `${str(d.route)} ${str(d.receipt)}${d.reason ? `: ${d.reason}` : ''}${d.attempts ? ` after ${d.attempts} ${d.attempts === 1 ? 'attempt' : 'attempts'}` : ''} — held until someone says whether it happened`, severity: 'degraded' };
     case 'config.applied':
@@ -195,6 +220,19 @@ export function describeEvent(e) {
     default:
       return { label: e.event, detail: JSON.stringify(d), severity: 'up' };
   }
+}
+
+/** The first few entries of an event about many, as receipts' first 8 characters with their routes. */
+function examples(d) {
+  const entries = Array.isArray(d.entries) ? d.entries : [];
+  if (entries.length === 0) return '';
+  const shown = entries.map((e) => `${str(e.route)} ${str(e.receipt).slice(0, 8)}`).join(', ');
+  return `, among them ${shown}${Number(d.count) > entries.length ? ', …' : ''}`;
+}
+
+/** A summary's burst: since when, and the first of it. */
+function summarized(d) {
+  return `since ${typeof d.sinceTs === 'number' ? new Date(d.sinceTs).toLocaleTimeString() : '?'} (past the gateway's limit a minute: not reported one by one)${examples(d)}`;
 }
 
 export function fmtMs(v) {

@@ -7,7 +7,7 @@ import { call, get } from './api.js';
 import { gatewayCommand, rateFrom, resultLine, settleUnknown } from './actions.js';
 import { PATH_STYLES, createChart } from './chart.js';
 import { badge, fill, h, time } from './dom.js';
-import { STATE_ICON, STATE_TEXT, describeEvent, describeSettlement, fmtAgo, fmtDuration, fmtMs, fmtPct, outagePeriods, seriesFromPoints } from './model.js';
+import { STATE_ICON, STATE_TEXT, describeEvent, describeSettlement, fmtAgo, fmtDuration, fmtMs, fmtPct, nearExpiry, outagePeriods, seriesFromPoints } from './model.js';
 
 const WINDOWS = [
   { ms: 15 * 60_000, label: 'Last 15 minutes' },
@@ -262,10 +262,17 @@ export function storeView(root, ctx, id) {
         h('td', { class: 'num' }, fmtPct(p.lossPct)),
         h('td', { class: 'num' }, p.handshakeAgeS === undefined || p.handshakeAgeS === null ? '—' : `${fmtDuration(p.handshakeAgeS)} ago`))));
     const q = g.queue;
+    const expiry = nearExpiry(q);
     fill(
       backlog,
       item('Pending', q ? String(q.pending) : '—'),
-      item('Oldest pending', q && q.pending > 0 ? fmtDuration(q.oldestAgeS) : '—'),
+      item(
+        'Oldest pending',
+        expiry
+          ? h('span', { class: 'near-expiry', id: 'near-expiry' }, `⚠ ${fmtDuration(q.oldestAgeS)} — near expiry: ${expiry.text}; then a dead letter`)
+          : q && q.pending > 0 ? fmtDuration(q.oldestAgeS) : '—',
+      ),
+      item('Expires after', typeof q?.maxAgeS === 'number' ? `${fmtDuration(q.maxAgeS)} pending (buffer.maxAgeHours)` : '—'),
       item('Dead letters', q ? String(q.dead) : '—'),
       item('Unknown outcomes', typeof q?.unknown === 'number' ? h('span', { class: q.unknown > 0 ? 'has-unknown' : undefined }, q.unknown > 0 ? `? ${q.unknown} (check the ERP, then settle)` : '0') : '—'),
     );

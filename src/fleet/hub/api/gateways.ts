@@ -34,8 +34,18 @@ function listItem(g: GatewayRecord, online: boolean, desiredVersion: string | un
     state: gatewayState(online, g.paths),
     lastSeen: g.lastSeen,
     paths: g.paths.map((p) => ({ name: p.name, state: p.state })),
-    // unknown: null from a gateway that does not report it (a storegw before the unknown state).
-    queue: queue ? { pending: queue.pending, dead: queue.dead, unknown: queue.unknown ?? null, oldestAgeS: queue.oldestAgeS } : null,
+    // unknown, maxAgeS, expiryWarning: null from a gateway that does not report them (a storegw before
+    // the unknown state, before expiry warnings); expiryWarning null also when none stands.
+    queue: queue
+      ? {
+          pending: queue.pending,
+          dead: queue.dead,
+          unknown: queue.unknown ?? null,
+          oldestAgeS: queue.oldestAgeS,
+          maxAgeS: queue.maxAgeS ?? null,
+          expiryWarning: queue.expiryWarning ?? null,
+        }
+      : null,
     version: g.version,
     configVersion: g.configVersion,
     desiredConfigVersion: desiredVersion ?? null,
