@@ -152,7 +152,9 @@ describeLab('link quality on real WireGuard tunnels', () => {
     const rttMs = at5s.lte?.rttMs;
     expect(rttMs).toEqual(expect.any(Number));
     console.info(`lte: gateway RTT 5 s after start ${rttMs!.toFixed(2)} ms (jitter ${at5s.lte!.jitterMs} ms), keep-alive round trip median ${keepAlive.medianMs.toFixed(2)} ms [${keepAlive.ms.map((v) => v.toFixed(2)).join(' ')}]`);
-    expect(Math.abs(rttMs! - keepAlive.medianMs)).toBeLessThanOrEqual(0.5 * keepAlive.medianMs);
+    // Half the round trip, but never under a millisecond: on a busy 2-core machine the two processes' scheduling
+    // alone moves a 2 ms reading by that much. Connection set-up adds at least a whole round trip, which still fails.
+    expect(Math.abs(rttMs! - keepAlive.medianMs)).toBeLessThanOrEqual(Math.max(0.5 * keepAlive.medianMs, 1));
   });
 
   it('reads each tunnel\'s WireGuard state: handshake age in status and metrics', async () => {
