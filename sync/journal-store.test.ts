@@ -273,7 +273,12 @@ describe('unknown outcomes', () => {
     expect(again.byReceipt('settled')?.state).toBe('pending');
     expect(again.byReceipt('untouched')?.state).toBe('pending');
     expect(again.stats()).toMatchObject({ pending: 2, unknown: 1 });
+    // What this open made unknown, for the fleet's events; the open after it made nothing.
+    expect(again.interruptedAtOpen()).toMatchObject([{ receipt: 'begun', state: 'unknown', attempts: 1, route: 'pos-orders' }]);
     again.close();
+    const third = open();
+    expect(third.interruptedAtOpen()).toEqual([]);
+    third.close();
   });
 
   it('migrates a journal of the first schema in place: entries, states, seq and counter kept', () => {

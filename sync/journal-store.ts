@@ -219,6 +219,8 @@ export class JournalStore {
   /** Kept in memory: counting a million rows for every status call would cost more than the calls. */
   readonly #counts: Record<EntryState, number> = { pending: 0, dead: 0, delivered: 0, unknown: 0 };
   readonly #stmt;
+  /** What this open made unknown: attempts the last process left under way. */
+  readonly #interrupted: EntryView[];
 
   private constructor(db: Database.Database, maxBytes: number, clock: JournalClock) {
     this.#db = db;
@@ -305,11 +307,17 @@ export class JournalStore {
     this.#bytes = (this.#stmt.liveBytes.get() as { b: number }).b;
     // An attempt at an ERP that does not dedupe was under way when the process
     // died: it may have reached the ERP, so it is not sent again blindly.
-    d.prepare(
-      `UPDATE entries SET state = 'unknown', attempts = attempts + 1, attempt_started_at = NULL, next_attempt_at = @wall, next_attempt_mono = @mono,
-         updated_at = @wall, updated_mono = @mono, last_error = @reason
-       WHERE state = 'pending' AND attempt_started_at IS NOT NULL`,
-    ).run({ ...this.#now(), reason: INTERRUPTED_ATTEMPT });
+    this.#interrupted = (
+      d
+        .prepare(
+          `UPDATE entries SET state = 'unknown', attempts = attempts + 1, attempt_started_at = NULL, next_attempt_at = @wall, next_attempt_mono = @mono,
+             updated_at = @wall, updated_mono = @mono, last_error = @reason
+           WHERE state = 'pending' AND attempt_started_at IS NOT NULL RETURNING ${VIEW_COLUMNS}`,
+        )
+        .all({ ...this.#now(), reason: INTERRUPTED_ATTEMPT }) as Row[]
+    )
+      .map(view)
+      .sort((a, b) => a.seq - b.seq);
     for (const r of this.#stmt.counts.all() as { state: EntryState; n: number }[]) this.#counts[r.state] = r.n;
   }
 
@@ -317,6 +325,11 @@ export class JournalStore {
    * Opens (or creates) a journal file, its times on `clock` (the machine's by
    * default). Throws JournalOpenError for a foreign, newer, damaged or unreadable file.
    */
+  /** The entries this open made unknown (an attempt at an ERP that does not dedupe was under way when the last process stopped): the fleet hears of each. */
+  interruptedAtOpen(): EntryView[] {
+    return this.#interrupted;
+  }
+
   static open(file: string, maxBytes: number, clock: JournalClock = systemClock()): JournalStore {
     const problem = sqliteFileProblem(file, APPLICATION_ID, SCHEMA_VERSION);
     if (problem) throw new JournalOpenError(file, journalProblem(problem));

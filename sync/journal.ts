@@ -164,6 +164,9 @@ export class Journal {
   stats() {
     return this.#call('stats') as Promise<JournalStats>;
   }
+  interruptedAtOpen() {
+    return this.#call('interruptedAtOpen') as Promise<EntryView[]>;
+  }
 
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -25,7 +25,7 @@ import { onLinkChange } from './link-events.js';
 import { reload } from './reload.js';
 import { wireReplay } from './replay-wiring.js';
 import { buildAppRuntime, type AppRuntime } from './runtime.js';
-import { createSignals } from './signals.js';
+import { createSignals, type Signals } from './signals.js';
 import { gatewayStatus, staffFacts } from './status.js';
 
 export interface RunningGateway {
@@ -147,6 +147,7 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
   // The agent subscribes first: the monitor's first judgements and what the first housekeeping
   // pass finds (entries that expired, or near expiry, while the gateway was off) reach the hub.
   fleet.apply(initial);
+  await reportInterrupted(journal, signals, logger);
   monitor.start();
   await housekeeping.start();
   replay.start();
@@ -172,4 +173,16 @@ export async function startGateway(initial: LoadedConfig, logger: Logger): Promi
       cache?.close();
     },
   };
+}
+
+/**
+ * Attempts the last process left under way at an ERP that does not dedupe were
+ * made unknown when the journal opened: each is an unknown outcome, logged and
+ * told to the fleet as if this process had just made it.
+ */
+async function reportInterrupted(journal: Journal, signals: Signals, logger: Logger): Promise<void> {
+  const interrupted = await journal.interruptedAtOpen();
+  if (interrupted.length === 0) return;
+  logger.warn({ count: interrupted.length, receipts: interrupted.slice(0, 20).map((e) => e.receipt) }, 'attempts under way when the gateway stopped are unknown: held for their read-back or an operator, not sent again');
+  for (const e of interrupted) signals.emit('unknown', { receipt: e.receipt, route: e.route, cls: e.cls, attempts: e.attempts, reason: e.lastError ?? 'interrupted' });
 }

@@ -7,6 +7,7 @@
 // warning cleared, the backlog gone. The gateway's metrics give the alert
 // rules (StoregwJournalNearExpiry) what they compute the share from. Entries
 // that expire while the gateway is off are reported once it is back.
+import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -14,6 +15,7 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadHubConfig } from '../../edge-config/hub-load.js';
 import { loadGatewayConfig } from '../../edge-config/load.js';
+import { JournalStore } from '../../sync/journal-store.js';
 import { startGateway } from '../../src/app/gateway.js';
 import { startHub, type RunningHub } from '../../src/fleet/hub/server.js';
 import type { EventRecord } from '../../src/fleet/hub/store/events.js';
@@ -126,16 +128,20 @@ describe('a backlog that expires, at the hub', { timeout: 60_000 }, () => {
     // The max age passed: the entries are dead letters, told as one event; the warning clears.
     await eventually(async () => expect((await gatewayEvents(h, since)).map((e) => e.event)).toContain('journal.near_expiry_cleared'), 20_000, 100);
     const events = await gatewayEvents(h, since);
-    expect(events.map((e) => [e.event, e.details.fraction])).toEqual([
+    // One event a housekeeping pass: orders journaled a few hundred ms apart can straddle two passes.
+    const passes = events.filter((e) => e.event === 'journal.expired');
+    expect(events.filter((e) => e.event !== 'journal.expired').map((e) => [e.event, e.details.fraction])).toEqual([
       ['journal.near_expiry', 0.4],
       ['journal.near_expiry', 0.75],
-      ['journal.expired', undefined],
       ['journal.near_expiry_cleared', 0.75],
     ]);
-    const expired = events[2]!.details as { count: number; maxAgeHours: number; entries: { receipt: string; route: string; reason: string }[] };
-    expect(expired).toMatchObject({ count: 3, maxAgeHours: MAX_AGE_HOURS });
-    expect(expired.entries.map((e) => e.receipt).sort()).toEqual([...receipts].sort());
-    for (const e of expired.entries) expect(e).toMatchObject({ route: 'pos-orders', reason: expect.stringMatching(/^expired/) });
+    expect(events.findIndex((e) => e.event === 'journal.expired')).toBe(2);
+    expect(passes.length).toBeLessThanOrEqual(3);
+    const expired = passes.map((e) => e.details as { count: number; maxAgeHours: number; entries: { receipt: string; route: string; reason: string }[] });
+    for (const pass of expired) expect(pass).toMatchObject({ count: pass.entries.length, maxAgeHours: MAX_AGE_HOURS });
+    const entries = expired.flatMap((pass) => pass.entries);
+    expect(entries.map((e) => e.receipt).sort()).toEqual([...receipts].sort());
+    for (const e of entries) expect(e).toMatchObject({ route: 'pos-orders', reason: expect.stringMatching(/^expired/) });
     for (const e of events.filter((x) => x.event.startsWith('journal.near_expiry'))) expect(e.details).toMatchObject({ maxAgeS: MAX_AGE_S, oldestAgeS: expect.any(Number), pending: expect.any(Number) });
     await eventually(
       async () => {
@@ -167,6 +173,28 @@ describe('a backlog that expires, at the hub', { timeout: 60_000 }, () => {
       const [expired] = await gatewayEvents(h, since);
       expect(expired!.details).toMatchObject({ count: 2, maxAgeHours });
       expect((expired!.details.entries as { receipt: string }[]).map((e) => e.receipt).sort()).toEqual([...receipts].sort());
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('reports the attempts that were under way when the gateway stopped as unknown outcomes, once it is back', async () => {
+    const { h, g } = await startStore('{ path: ./journal.db }');
+    const since = Date.now();
+    await g.gw.close();
+    await eventually(async () => expect((await hubApi(h, `/v1/gateways/${STORE}`)).online).toBe(false), 5000, 50);
+    // What a gateway killed during a picking validation (an ERP that does not dedupe) leaves in its journal.
+    const journal = JournalStore.open(join(g.dir, 'journal.db'), 1e9);
+    const receipt = randomUUID();
+    journal.appendBatch([{ receipt, idemKey: 'validate-9', route: 'picking-validate', cls: 'interactive', priority: 1, orderingKey: null, method: 'POST', target: '/web/dataset/call_kw', headers: {}, body: Buffer.from('{}') }]);
+    journal.write([{ op: 'begin', receipt }]);
+    journal.close();
+    const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
+    const again = await startGateway(loadGatewayConfig(g.configFile), createLogger({ level: 'info', destination: quiet }));
+    try {
+      await eventually(async () => expect((await gatewayEvents(h, since)).map((e) => e.event)).toEqual(['unknown_outcome']), 10_000, 100);
+      const [unknown] = await gatewayEvents(h, since);
+      expect(unknown!.details).toMatchObject({ receipt, route: 'picking-validate', cls: 'interactive', attempts: 1, reason: expect.stringMatching(/^interrupted/) });
     } finally {
       await again.close();
     }
