@@ -101,6 +101,28 @@ const MIGRATIONS: readonly ((t: ColumnTypes) => string)[] = [
   // count itself travels in the telemetry JSON, as pending and dead do.)
   () => `CREATE INDEX events_gateway_event     ON events (gateway_id, event, seq);
    CREATE INDEX commands_gateway_command ON commands (gateway_id, command, sent_at);`,
+  // Hub replicas on one PostgreSQL database (replicas.ts): each replica's
+  // heartbeat, which replica holds each gateway's websocket, and the messages
+  // replicas hand each other (a command to send, its outcome) — in a row,
+  // because a NOTIFY payload is limited to 8000 bytes and a config.apply or a
+  // queue.list is not. On SQLite the hub is one replica and they stay empty.
+  (t) => `CREATE TABLE hub_replicas (
+     id            TEXT PRIMARY KEY,
+     heartbeat_at  ${t.int} NOT NULL
+   )${t.withoutRowid};
+   CREATE TABLE hub_presence (
+     gateway_id  TEXT PRIMARY KEY,
+     replica_id  TEXT    NOT NULL,
+     since       ${t.int} NOT NULL
+   )${t.withoutRowid};
+   CREATE INDEX hub_presence_replica ON hub_presence (replica_id);
+   CREATE TABLE hub_relay (
+     seq         ${t.seq},
+     to_replica  TEXT    NOT NULL,
+     body        TEXT    NOT NULL,
+     created_at  ${t.int} NOT NULL
+   );
+   CREATE INDEX hub_relay_age ON hub_relay (created_at);`,
 ];
 
 /** The migrations in `dialect`'s SQL. */
