@@ -3,6 +3,9 @@
 // fastify plugin) so that the gateway's token is checked before the handshake
 // completes and an unknown caller costs nothing but a 401. Region drain budgets
 // (drain-budget.ts) hear of every gateway's hello, backlog and departure here.
+// On PostgreSQL the hub is one of possibly several replicas (replicas.ts): it
+// records which gateways it holds, and hears commands for them through its
+// own LISTEN connection; on SQLite it is the only one.
 import type { Logger } from 'pino';
 import type { LoadedHubConfig } from '../../../edge-config/hub-load.js';
 import { message, type DrainGrantMessage } from '../protocol.js';
@@ -13,9 +16,12 @@ import { Connections } from './connections.js';
 import { DesiredState } from './desired.js';
 import { DrainBudgets } from './drain-budget.js';
 import { Ingest } from './ingest.js';
+import { newReplicaId, Replica } from './replicas.js';
 import { Rollouts } from './rollouts.js';
 import { HubStore } from './store.js';
 import { postgresStore } from './store/postgres-config.js';
+import { relayChannel } from './store/relay.js';
+import { PostgresListener } from './store/sql/listener.js';
 
 export interface RunningHub {
   /** http://host:port of the ops API; gateways connect to ws://host:port/v1/gateways/connect. */
@@ -38,6 +44,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
 
   const database = c.store.database;
   const where = 'sqlite' in database ? database : { postgres: postgresStore(database.postgres) };
+  const postgres = 'postgres' in where ? where.postgres : undefined;
   const store = await HubStore.open(where, (e) => log.warn({ err: e }, 'lost an idle database connection; the next query opens another'));
   // Whatever the last run left behind, nothing is connected yet.
   await store.gateways.markAllOffline();
@@ -64,6 +71,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
           store.gateways.hello({ id: conn.id, region: msg.store.region, tags: msg.store.tags, version: msg.version, configVersion: msg.configVersion, ts: Math.min(msg.ts, now), paths: msg.paths }, now),
         );
         if (first) {
+          replica?.held(conn.id);
           log.info({ gateway: conn.id, remote: conn.remote, version: msg.version, configVersion: msg.configVersion }, 'gateway connected');
           ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.connected', details: { remote: conn.remote, version: msg.version, configVersion: msg.configVersion } });
           rollouts.observe(conn.id, { kind: 'online' });
@@ -101,6 +109,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
       closed(conn, wasLive, code) {
         commands.connectionClosed(conn);
         if (!wasLive) return;
+        replica?.released(conn.id);
         const now = Date.now();
         log.info({ gateway: conn.id, code }, 'gateway disconnected');
         background(conn.id, 'a disconnect', store.gateways.setOffline(conn.id, now));
@@ -112,21 +121,46 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     log,
   );
   // The handlers above run only once gateways connect, after these exist.
-  const commands = new Commands({ connections, log: store.commands, logger: log, maxInFlightPerGateway: c.commands.maxInFlightPerGateway });
+  const replica = postgres
+    ? new Replica(newReplicaId(), {
+        store: {
+          presence: store.presence,
+          relay: (to, body, now) => store.relayTo(to, body, now),
+          take: (to, seq) => store.relay.take(to, seq),
+          waiting: (to) => store.relay.waiting(to),
+          expireRelay: (cutoff) => store.relay.expire(cutoff),
+        },
+        deliver: (gatewayId, msg, timeoutMs) => commands.deliver(gatewayId, msg, timeoutMs),
+        logger: log,
+        heartbeatMs: c.connections.heartbeatIntervalMs,
+      })
+    : undefined;
+  const listener =
+    postgres && replica
+      ? new PostgresListener(postgres, relayChannel(replica.id), { notification: (seq) => void replica.received(Number(seq)), listening: () => void replica.listening() }, log)
+      : undefined;
+  const commands = new Commands({ connections, log: store.commands, logger: log, maxInFlightPerGateway: c.commands.maxInFlightPerGateway, ...(replica && { route: replica.route }) });
   const desired = new DesiredState({ configs: store.desired, commands, connections, logger: log, applyTimeoutMs: c.commands.configApplyTimeoutMs });
   const rollouts = new Rollouts({ gateways: store.gateways, states: store.rollouts, configs: store.desired, desired, connections, logger: log, concurrency: c.rollouts.concurrency, applyTimeoutMs: c.commands.configApplyTimeoutMs });
 
-  const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, drains, logger: log, commandTimeoutMs: c.commands.timeoutMs });
+  // Which gateways are online: on SQLite the ones connected here; on PostgreSQL those a live replica holds, too.
+  const onlineElsewhere = replica ? () => replica.online() : () => Promise.resolve(new Set<string>());
+  const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, drains, onlineElsewhere, logger: log, commandTimeoutMs: c.commands.timeoutMs });
   app.server.on('upgrade', connections.handleUpgrade);
 
   const housekeeping = startHousekeeping(store, log, c.store);
 
   try {
+    await replica?.start();
+    await listener?.start();
+    if (replica) log.info({ replica: replica.id }, 'hub replica on PostgreSQL: gateways connected to other replicas are reached through them');
     await rollouts.markInterrupted();
     await app.listen({ host: c.listen.host, port: c.listen.port });
   } catch (e) {
     clearInterval(drainTimer);
     housekeeping.stop();
+    await listener?.close();
+    await replica?.close();
     await connections.close();
     await ingest.close();
     await store.close();
@@ -155,6 +189,8 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
       housekeeping.stop();
       // Gateways first: commands waiting on them end now, so the API's requests finish.
       await connections.close();
+      await listener?.close();
+      await replica?.close();
       await app.close();
       await ingest.close();
       await store.close();

@@ -31,6 +31,8 @@ export interface HubApiDeps {
   desired: DesiredState;
   rollouts: Rollouts;
   drains: Pick<DrainBudgets, 'view'>;
+  /** Gateways connected to other hub replicas (and maybe this one); empty with one replica. */
+  onlineElsewhere(): Promise<ReadonlySet<string>>;
   logger: Logger;
   commandTimeoutMs: number;
 }
