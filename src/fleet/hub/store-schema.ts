@@ -18,11 +18,13 @@ interface ColumnTypes {
   withoutRowid: string;
   /** The column PostgreSQL needs where SQLite's implicit rowid orders and picks rows. */
   rowid: string;
+  /** A table whose rows live for milliseconds: PostgreSQL writes no WAL for it (and empties it after a crash). */
+  unlogged: string;
 }
 
 const COLUMN_TYPES: Record<Dialect, ColumnTypes> = {
-  sqlite: { int: 'INTEGER', seq: 'INTEGER PRIMARY KEY AUTOINCREMENT', withoutRowid: ' WITHOUT ROWID', rowid: '' },
-  postgres: { int: 'BIGINT', seq: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', withoutRowid: '', rowid: 'rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,\n     ' },
+  sqlite: { int: 'INTEGER', seq: 'INTEGER PRIMARY KEY AUTOINCREMENT', withoutRowid: ' WITHOUT ROWID', rowid: '', unlogged: '' },
+  postgres: { int: 'BIGINT', seq: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', withoutRowid: '', rowid: 'rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,\n     ', unlogged: 'UNLOGGED ' },
 };
 
 /** Migration N brings the schema from version N to N+1. Append only. */
@@ -106,6 +108,10 @@ const MIGRATIONS: readonly ((t: ColumnTypes) => string)[] = [
   // replicas hand each other (a command to send, its outcome) — in a row,
   // because a NOTIFY payload is limited to 8000 bytes and a config.apply or a
   // queue.list is not. On SQLite the hub is one replica and they stay empty.
+  // The relay is unlogged: a message lost with a crashed server costs its
+  // asker a timeout, and its rows are written and deleted per command, where
+  // a flush of the WAL each time was most of a routed command's cost
+  // (docs/benchmarks.md#replicas).
   (t) => `CREATE TABLE hub_replicas (
      id            TEXT PRIMARY KEY,
      heartbeat_at  ${t.int} NOT NULL
@@ -116,7 +122,7 @@ const MIGRATIONS: readonly ((t: ColumnTypes) => string)[] = [
      since       ${t.int} NOT NULL
    )${t.withoutRowid};
    CREATE INDEX hub_presence_replica ON hub_presence (replica_id);
-   CREATE TABLE hub_relay (
+   CREATE ${t.unlogged}TABLE hub_relay (
      seq         ${t.seq},
      to_replica  TEXT    NOT NULL,
      body        TEXT    NOT NULL,
