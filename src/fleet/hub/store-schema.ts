@@ -108,10 +108,9 @@ const MIGRATIONS: readonly ((t: ColumnTypes) => string)[] = [
   // replicas hand each other (a command to send, its outcome) — in a row,
   // because a NOTIFY payload is limited to 8000 bytes and a config.apply or a
   // queue.list is not. On SQLite the hub is one replica and they stay empty.
-  // The relay is unlogged: a message lost with a crashed server costs its
-  // asker a timeout, and its rows are written and deleted per command, where
-  // a flush of the WAL each time was most of a routed command's cost
-  // (docs/benchmarks.md#replicas).
+  // The relay is unlogged: its rows are written and deleted per command, and
+  // one lost with a crashed server costs its asker a timeout, which a WAL
+  // record of each would not spare it.
   (t) => `CREATE TABLE hub_replicas (
      id            TEXT PRIMARY KEY,
      heartbeat_at  ${t.int} NOT NULL
