@@ -3,7 +3,8 @@
 // also with payloads over NOTIFY's 8000 bytes) and the asker answers with the
 // gateway's result; both replicas list the gateway as online; a gateway no
 // live replica holds is offline at once, also when the replica that held it
-// died without a word; a lost LISTEN connection is reopened.
+// died without a word; a lost LISTEN connection is reopened; one replica runs
+// housekeeping, and another takes over when its lock's session ends.
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -90,7 +91,7 @@ describePostgres('hub replicas on PostgreSQL', () => {
       join(dir, 'hub.yaml'),
       `version: 1
 listen: { host: 127.0.0.1, port: 0 }
-store: { postgres: ${JSON.stringify(db.config)}, flushIntervalMs: 50 }
+store: { postgres: ${JSON.stringify(db.config)}, flushIntervalMs: 50, housekeepingIntervalMs: 1000 }
 auth:
   gatewayTokensFile: gateway-tokens.yaml
   opsTokens: [ { tokenFile: ops.token, role: operator } ]
@@ -245,5 +246,35 @@ commands: { timeoutMs: ${TIMEOUT_MS} }
     expect(res.body).toMatchObject({ ok: true, result: { store: { id: 'g-4' } } });
     expect(seen.map((c) => c.id)).toEqual([res.body.id]);
     await onB.close();
+  });
+
+  it('one replica runs housekeeping at a time; another takes over when the leader\'s session ends', async () => {
+    // The two-int advisory lock (HUB_APPLICATION_ID, 1): classid, objid, objsubid 2 in pg_locks.
+    const holders = () => db.admin(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 1397184328 AND objid = 1 AND objsubid = 2 AND granted`).trim().split('\n').filter(Boolean);
+    const leads = (r: Replica) => {
+      const lines = r.logs().split('\n').filter((l) => l.includes('runs housekeeping (it holds the leader lock)'));
+      return lines.at(-1)?.includes('this replica runs housekeeping') === true;
+    };
+    const leaders = async () => replicas.filter(leads);
+    expect(await eventually(leaders, (l) => l.length === 1, 5000)).toHaveLength(1);
+    expect(holders()).toHaveLength(1);
+    await sleep(2500);
+    expect(await leaders()).toHaveLength(1);
+
+    // The lock's session killed under the leader: it says so, and one replica holds the lock again.
+    const first = (await leaders())[0]!;
+    db.admin(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1397184328 AND objid = 1 AND objsubid = 2`);
+    await eventually(async () => first.logs(), (l) => l.includes('lost the PostgreSQL connection holding the leader lock'));
+    expect(first.logs()).toMatch(/"level":50[^\n]*"err":\{[^\n]*lost the PostgreSQL connection holding the leader lock/);
+    expect(await eventually(async () => holders(), (h) => h.length === 1, 5000)).toHaveLength(1);
+
+    // The leader stops: the other replica takes over at its next turn.
+    const leader = await eventually(leaders, (l) => l.length === 1, 5000);
+    expect(leader).toHaveLength(1);
+    const other = replicas.find((r) => r !== leader[0])!;
+    await leader[0]!.hub.close();
+    replicas.splice(replicas.indexOf(leader[0]!), 1);
+    expect(await eventually(async () => leads(other), (l) => l, 5000)).toBe(true);
+    expect(holders()).toHaveLength(1);
   });
 });

@@ -21,7 +21,9 @@ import { Rollouts } from './rollouts.js';
 import { HubStore } from './store.js';
 import { postgresStore } from './store/postgres-config.js';
 import { relayChannel } from './store/relay.js';
+import { HUB_APPLICATION_ID } from './store-schema.js';
 import { PostgresListener } from './store/sql/listener.js';
+import { SessionLock } from './store/sql/session-lock.js';
 
 export interface RunningHub {
   /** http://host:port of the ops API; gateways connect to ws://host:port/v1/gateways/connect. */
@@ -148,7 +150,10 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, drains, onlineElsewhere, logger: log, commandTimeoutMs: c.commands.timeoutMs });
   app.server.on('upgrade', connections.handleUpgrade);
 
-  const housekeeping = startHousekeeping(store, log, c.store);
+  // With replicas, one runs housekeeping: the one holding this lock, tried again at every turn so
+  // that another takes over when its holder dies. (Two ints: apart from the migration's one-bigint lock.)
+  const leaderLock = postgres ? new SessionLock(postgres, [HUB_APPLICATION_ID, 1], log) : undefined;
+  const housekeeping = startHousekeeping(store, log, c.store, leaderLock && (() => leaderLock.tryAcquire()));
 
   try {
     await replica?.start();
@@ -159,6 +164,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   } catch (e) {
     clearInterval(drainTimer);
     housekeeping.stop();
+    await leaderLock?.close();
     await listener?.close();
     await replica?.close();
     await connections.close();
@@ -187,6 +193,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
       rollouts.close();
       clearInterval(drainTimer);
       housekeeping.stop();
+      await leaderLock?.close();
       // Gateways first: commands waiting on them end now, so the API's requests finish.
       await connections.close();
       await listener?.close();
@@ -198,14 +205,27 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   };
 }
 
-/** Rolls telemetry up and expires old rows, in bounded passes so the event loop keeps turning. */
-function startHousekeeping(store: HubStore, log: Logger, s: { housekeepingIntervalMs: number; rawRetentionHours: number; telemetryRetentionHours: number }) {
+/**
+ * Rolls telemetry up and expires old rows, in bounded passes so the event loop keeps turning;
+ * only while `leading` (with replicas) says this replica is the one to do it.
+ */
+function startHousekeeping(store: HubStore, log: Logger, s: { housekeepingIntervalMs: number; rawRetentionHours: number; telemetryRetentionHours: number }, leading: (() => Promise<boolean>) | undefined) {
   let running = false;
   let stopped = false;
+  let leader: boolean | undefined;
   const H = 3_600_000;
   const run = async () => {
     if (running) return;
     running = true;
+    if (leading) {
+      const now = await leading();
+      if (now !== leader) log.info({ leader: now }, now ? 'this replica runs housekeeping (it holds the leader lock)' : 'another replica runs housekeeping (it holds the leader lock)');
+      leader = now;
+      if (!now) {
+        running = false;
+        return;
+      }
+    }
     let rolledUp = 0;
     let expired = 0;
     try {
