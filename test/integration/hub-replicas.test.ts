@@ -13,6 +13,8 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadHubConfig } from '../../edge-config/hub-load.js';
 import { startHub, type RunningHub } from '../../src/fleet/hub/server.js';
+import { HubStore } from '../../src/fleet/hub/store.js';
+import { postgresStore } from '../../src/fleet/hub/store/postgres-config.js';
 import type { CommandMessage, HubMessage } from '../../src/fleet/protocol.js';
 import { createLogger } from '../../src/log.js';
 import { defaultAnswer, FakeGateway, type FakeGatewayOptions } from '../support/fake-gateway.js';
@@ -202,6 +204,25 @@ commands: { timeoutMs: ${TIMEOUT_MS} }
       expect(res.ms).toBeLessThan(TIMEOUT_MS / 2);
       expect((await b.api('GET', '/v1/gateways/g-1')).body).toMatchObject({ online: false });
     });
+  });
+
+  it('presence: a newer hello\'s row is not overwritten by an older one written late, nor removed by the older socket\'s close', async () => {
+    const store = await HubStore.open({ postgres: postgresStore(db.config) });
+    try {
+      await store.presence.heartbeat('r-new', Date.now());
+      await store.presence.heartbeat('r-old', Date.now());
+      await store.presence.hold('g-6', 'r-new', 2000);
+      await store.presence.hold('g-6', 'r-old', 1000);
+      expect(await store.presence.holder('g-6', 0)).toBe('r-new');
+      await store.presence.release('g-6', 'r-old');
+      expect(await store.presence.holder('g-6', 0)).toBe('r-new');
+      await store.presence.hold('g-6', 'r-old', 3000);
+      expect(await store.presence.holder('g-6', 0)).toBe('r-old');
+    } finally {
+      await store.presence.forget('r-new');
+      await store.presence.forget('r-old');
+      await store.close();
+    }
   });
 
   it('a gateway connected nowhere is offline at once, through either replica', async () => {

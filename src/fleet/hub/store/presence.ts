@@ -13,13 +13,16 @@ export class Presence {
     await this.sql.run(`INSERT INTO hub_replicas (id, heartbeat_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, [replica, now]);
   }
 
-  /** The gateway's live websocket is on `replica` from now on (a newer hello anywhere replaces the row). */
+  /**
+   * The gateway's live websocket is on `replica` since `now`. A newer hello anywhere replaces
+   * the row; an older one written late (its replica's queue was slower) does not.
+   */
   async hold(gatewayId: string, replica: string, now: number): Promise<void> {
-    await this.sql.run(`INSERT INTO hub_presence (gateway_id, replica_id, since) VALUES (?, ?, ?) ON CONFLICT (gateway_id) DO UPDATE SET replica_id = excluded.replica_id, since = excluded.since`, [
-      gatewayId,
-      replica,
-      now,
-    ]);
+    await this.sql.run(
+      `INSERT INTO hub_presence (gateway_id, replica_id, since) VALUES (?, ?, ?)
+       ON CONFLICT (gateway_id) DO UPDATE SET replica_id = excluded.replica_id, since = excluded.since WHERE excluded.since >= hub_presence.since`,
+      [gatewayId, replica, now],
+    );
   }
 
   /** The gateway's websocket on `replica` closed. A row another replica wrote since (the gateway moved) stays. */
