@@ -31,7 +31,7 @@ interface Replica {
   hub: RunningHub;
   logs(): string;
   connect(id: string, more?: Partial<FakeGatewayOptions>): Promise<FakeGateway>;
-  api(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any; ms: number }>;
+  api(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<{ status: number; body: any; ms: number }>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,6 +44,20 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeou
     await sleep(25);
   }
 }
+
+const gatewayYaml = (storeId: string) => `version: 1
+store: { id: ${storeId}, region: test }
+gateway:
+  listen: { port: 8080 }
+  admin: { port: 9080 }
+paths:
+  - name: fiber
+    baseUrl: http://10.60.0.1
+routes:
+  - name: all
+    match: { path: /* }
+    class: normal
+`;
 
 const commandsOf = (gw: FakeGateway, id: string) => gw.received.filter((m: HubMessage) => m.type === 'command' && m.id === id);
 
@@ -247,6 +261,25 @@ commands: { timeoutMs: ${TIMEOUT_MS} }
     const lapsed = await b.api('POST', '/v1/gateways/g-3/commands', { command: 'status' });
     expect(lapsed.status).toBe(409);
     expect(lapsed.ms).toBeLessThan(TIMEOUT_MS / 2);
+  });
+
+  it('a desired config set through B is pushed at once by A, which holds the gateway', async () => {
+    const gw = await a.connect('g-5');
+    await eventually(async () => holderOf('g-5'), (h) => h !== '');
+    const put = await b.api('PUT', '/v1/gateways/g-5/config', { yaml: gatewayYaml('g-5') });
+    expect(put.status).toBe(202);
+    expect(put.body.online).toBe(true);
+    const apply = (await gw.waitFor((m) => m.type === 'command' && m.command === 'config.apply')) as CommandMessage;
+    expect(apply.args.yaml).toBe(gatewayYaml('g-5'));
+    const detail = await eventually(
+      () => b.api('GET', '/v1/gateways/g-5'),
+      (r) => r.body.config?.desired?.applyStatus === 'applied',
+    );
+    expect(detail.body.config).toMatchObject({ inSync: true, desired: { version: put.body.version, applyStatus: 'applied' } });
+    // Logged once, by A, as the operator's.
+    expect(detail.body.commands.filter((c: { command: string }) => c.command === 'config.apply')).toMatchObject([{ who: 'ops', role: 'operator', outcome: 'ok' }]);
+    expect(gw.received.filter((m) => m.type === 'command' && m.command === 'config.apply')).toHaveLength(1);
+    await gw.close();
   });
 
   it('replica A closes; its gateway reconnects to B and gets commands asked of a new replica A', async () => {

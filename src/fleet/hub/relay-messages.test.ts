@@ -6,6 +6,8 @@ const command: RelayedCommand = { kind: 'command', id: 'c-1', gatewayId: 'g-1', 
 describe('messages between hub replicas', () => {
   it('reads back what a replica wrote', () => {
     expect(parseRelayMessage(JSON.stringify(command))).toEqual(command);
+    const desired = { kind: 'desired', gatewayId: 'g-1', who: { name: 'alice', role: 'operator' } };
+    expect(parseRelayMessage(JSON.stringify(desired))).toEqual(desired);
     for (const outcome of [
       { status: 'answered', id: 'c-1', ok: true, result: { n: 1 } },
       { status: 'answered', id: 'c-1', ok: false, error: { code: 'x', message: 'y' } },
@@ -33,6 +35,8 @@ describe('messages between hub replicas', () => {
       JSON.stringify({ kind: 'outcome', id: 'c-1', outcome: { status: 'answered', id: 'c-1' } }),
       JSON.stringify({ kind: 'outcome', id: 'c-1', outcome: { status: 'busy' } }),
       JSON.stringify({ kind: 'outcome', id: 'c-1', outcome: { status: 'lost' } }),
+      JSON.stringify({ kind: 'desired', gatewayId: 'g-1' }),
+      JSON.stringify({ kind: 'desired', gatewayId: 'g-1', who: { name: 'alice' } }),
     ]) {
       expect(parseRelayMessage(bad), bad).toBeUndefined();
     }

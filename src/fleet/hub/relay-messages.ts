@@ -1,6 +1,7 @@
 // What hub replicas hand each other through PostgreSQL (store/relay.ts): a
-// command for a gateway whose websocket the addressee holds, and that
-// command's outcome back to the replica that asked. Pure: shapes, and a parse
+// command for a gateway whose websocket the addressee holds, that command's
+// outcome back to the replica that asked, and word that a gateway the
+// addressee holds has a new desired config. Pure: shapes, and a parse
 // that takes only what one of them could be (a row is read back from a table
 // any replica, of any version, may have written).
 import { COMMANDS, type CommandName } from '../protocol.js';
@@ -25,7 +26,15 @@ export interface RelayedOutcome {
   outcome: CommandOutcome;
 }
 
-export type RelayMessage = RelayedCommand | RelayedOutcome;
+/** An operator set the gateway's desired config through another replica: the holder pushes it. */
+export interface RelayedDesired {
+  kind: 'desired';
+  gatewayId: string;
+  /** Who set it, for the command log entry of the config.apply that follows. */
+  who: { name: string; role: string };
+}
+
+export type RelayMessage = RelayedCommand | RelayedOutcome | RelayedDesired;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -58,7 +67,13 @@ export function parseRelayMessage(text: string): RelayMessage | undefined {
   } catch {
     return undefined;
   }
-  if (!isObject(v) || !isText(v.id)) return undefined;
+  if (!isObject(v)) return undefined;
+  if (v.kind === 'desired') {
+    const { gatewayId, who } = v;
+    if (!isText(gatewayId) || !isObject(who) || !isText(who.name) || !isText(who.role)) return undefined;
+    return { kind: 'desired', gatewayId, who: { name: who.name, role: who.role } };
+  }
+  if (!isText(v.id)) return undefined;
   if (v.kind === 'outcome') {
     const outcome = outcomeOf(v.outcome);
     return outcome && { kind: 'outcome', id: v.id, outcome };

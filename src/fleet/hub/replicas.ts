@@ -5,11 +5,13 @@
 // websocket with the same id (the gateway answers a repeated id from memory)
 // and sends the outcome back the same way. The asking replica keeps the
 // timeout, so a holder that dies costs a `timeout`, never a hang; a gateway no
-// live replica holds is `offline` at once, as on one replica.
+// live replica holds is `offline` at once, as on one replica. A desired config
+// set through a replica that does not hold the gateway is pushed by the one
+// that does (it reads the config from the database, as at a hello).
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { message, type CommandMessage } from '../protocol.js';
-import type { CommandOutcome } from './commands.js';
+import type { CommandOutcome, Who } from './commands.js';
 import { parseRelayMessage, type RelayedCommand, type RelayMessage } from './relay-messages.js';
 import type { Presence } from './store/presence.js';
 
@@ -31,6 +33,8 @@ export interface ReplicaDeps {
   store: ReplicaStore;
   /** Sends a command over this replica's websocket (Commands.deliver). */
   deliver(gatewayId: string, msg: CommandMessage, timeoutMs: number): Promise<CommandOutcome>;
+  /** Brings a gateway held here to its desired config (DesiredState.changed). */
+  desiredChanged(gatewayId: string, who: Who): void;
   logger: Logger;
   heartbeatMs: number;
 }
@@ -42,6 +46,7 @@ export class Replica {
   readonly id: string;
   readonly #store: ReplicaStore;
   readonly #deliver: ReplicaDeps['deliver'];
+  readonly #desiredChanged: ReplicaDeps['desiredChanged'];
   readonly #logger: Logger;
   readonly #heartbeatMs: number;
   /** Commands this replica routed elsewhere, by id, waiting for their outcome. */
@@ -52,6 +57,7 @@ export class Replica {
     this.id = id;
     this.#store = deps.store;
     this.#deliver = deps.deliver;
+    this.#desiredChanged = deps.desiredChanged;
     this.#logger = deps.logger.child({ replica: id });
     this.#heartbeatMs = deps.heartbeatMs;
   }
@@ -124,6 +130,17 @@ export class Replica {
     return outcome;
   };
 
+  /** The gateway's desired config changed here but its websocket is elsewhere: the holder pushes it. Never rejects. */
+  async desiredElsewhere(gatewayId: string, who: Who): Promise<void> {
+    try {
+      const holder = await this.#store.presence.holder(gatewayId, this.#freshSince(Date.now()));
+      if (holder === undefined || holder === this.id) return;
+      await this.#store.relay(holder, JSON.stringify({ kind: 'desired', gatewayId, who: { name: who.name, role: who.role } }), Date.now());
+    } catch (e) {
+      this.#logger.error({ gateway: gatewayId, err: e }, 'cannot tell the replica holding the gateway of its new desired config; it gets it at its next hello');
+    }
+  }
+
   #settle(id: string, outcome: CommandOutcome): boolean {
     const waiting = this.#routed.get(id);
     if (!waiting) return false;
@@ -162,6 +179,7 @@ export class Replica {
       if (!this.#settle(msg.id, msg.outcome)) this.#logger.debug({ id: msg.id }, 'an outcome from another replica nothing waits for (late)');
       return;
     }
+    if (msg.kind === 'desired') return this.#desiredChanged(msg.gatewayId, msg.who);
     if (Date.now() > msg.deadline) return this.#logger.warn({ gateway: msg.gatewayId, id: msg.id, from: msg.replyTo }, 'a routed command arrived after its asker gave up; not sent');
     const command = message<CommandMessage>({ type: 'command', command: msg.command, args: msg.args }, msg.id);
     const outcome = await this.#deliver(msg.gatewayId, command, msg.timeoutMs);

@@ -11,7 +11,7 @@ import type { LoadedHubConfig } from '../../../edge-config/hub-load.js';
 import { message, type DrainGrantMessage } from '../protocol.js';
 import { buildHubApi } from './api/app.js';
 import { loadHubAuth, type HubAuth } from './auth.js';
-import { Commands } from './commands.js';
+import { Commands, type Who } from './commands.js';
 import { Connections } from './connections.js';
 import { DesiredState } from './desired.js';
 import { DrainBudgets } from './drain-budget.js';
@@ -133,6 +133,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
           expireRelay: (cutoff) => store.relay.expire(cutoff),
         },
         deliver: (gatewayId, msg, timeoutMs) => commands.deliver(gatewayId, msg, timeoutMs),
+        desiredChanged: (gatewayId, who) => desired.changed(gatewayId, who),
         logger: log,
         heartbeatMs: c.connections.heartbeatIntervalMs,
       })
@@ -147,7 +148,8 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
 
   // Which gateways are online: on SQLite the ones connected here; on PostgreSQL those a live replica holds, too.
   const onlineElsewhere = replica ? () => replica.online() : () => Promise.resolve(new Set<string>());
-  const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, drains, onlineElsewhere, logger: log, commandTimeoutMs: c.commands.timeoutMs });
+  const desiredElsewhere = replica ? (gatewayId: string, who: Who) => void replica.desiredElsewhere(gatewayId, who) : () => undefined;
+  const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, drains, onlineElsewhere, desiredElsewhere, logger: log, commandTimeoutMs: c.commands.timeoutMs });
   app.server.on('upgrade', connections.handleUpgrade);
 
   // With replicas, one runs housekeeping: the one holding this lock, tried again at every turn so
