@@ -273,7 +273,8 @@ commands: { timeoutMs: ${TIMEOUT_MS} }
     expect(apply.args.yaml).toBe(gatewayYaml('g-5'));
     const detail = await eventually(
       () => b.api('GET', '/v1/gateways/g-5'),
-      (r) => r.body.config?.desired?.applyStatus === 'applied',
+      // The reported version is A's to write, at its next flush: read through B, it follows.
+      (r) => r.body.config?.desired?.applyStatus === 'applied' && r.body.config?.inSync === true,
     );
     expect(detail.body.config).toMatchObject({ inSync: true, desired: { version: put.body.version, applyStatus: 'applied' } });
     // Logged once, by A, as the operator's.

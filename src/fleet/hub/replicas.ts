@@ -152,6 +152,8 @@ export class Replica {
 
   /** A relay row for this replica was notified (or found waiting): taken, and handled once. */
   async received(seq: number): Promise<void> {
+    // Anything else on the channel (a NOTIFY by hand) is not a row number.
+    if (!Number.isSafeInteger(seq)) return this.#logger.warn({ seq }, 'a notification on this replica\'s channel that names no message; ignored');
     let body: string | undefined;
     try {
       body = await this.#store.take(this.id, seq);

@@ -220,10 +220,10 @@ function startHousekeeping(store: HubStore, log: Logger, s: { housekeepingInterv
     if (running) return;
     running = true;
     if (leading) {
-      const now = await leading();
-      if (now !== leader) log.info({ leader: now }, now ? 'this replica runs housekeeping (it holds the leader lock)' : 'another replica runs housekeeping (it holds the leader lock)');
-      leader = now;
-      if (!now) {
+      const leads = await leading();
+      if (leads !== leader) log.info({ leader: leads }, leads ? 'this replica runs housekeeping (it holds the leader lock)' : 'another replica runs housekeeping (it holds the leader lock)');
+      leader = leads;
+      if (!leads) {
         running = false;
         return;
       }

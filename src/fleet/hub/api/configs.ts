@@ -5,9 +5,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { parseCommandArgs } from '../../protocol.js';
+import type { Who } from '../commands.js';
 import type { Connections } from '../connections.js';
 import { checkDesiredConfig } from '../desired-config.js';
-import type { Who } from '../commands.js';
 import type { DesiredState } from '../desired.js';
 import type { Ingest } from '../ingest.js';
 import type { GatewayRegistry } from '../store/registry.js';

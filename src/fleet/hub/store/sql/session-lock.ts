@@ -22,10 +22,6 @@ export class SessionLock {
     this.#logger = logger;
   }
 
-  get held(): boolean {
-    return this.#held;
-  }
-
   /** Whether this process holds the lock now: taken if free, (re)connecting first if needed. Never rejects. */
   async tryAcquire(): Promise<boolean> {
     if (this.#closed) return false;
@@ -35,7 +31,7 @@ export class SessionLock {
       const row = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS ok', this.#key);
       this.#held = row.rows[0]?.ok === true;
     } catch (e) {
-      this.#logger.error({ err: e }, 'cannot try the leader lock in PostgreSQL; trying again at the next turn');
+      if (!this.#closed) this.#logger.error({ err: e }, 'cannot try the leader lock in PostgreSQL; trying again at the next turn');
       this.#drop();
     }
     return this.#held;
@@ -54,6 +50,8 @@ export class SessionLock {
     client.on('end', () => lost(new Error('connection ended')));
     try {
       await client.connect();
+      // Closed while connecting (the hub stops): this session must not outlive it.
+      if (this.#closed) throw new Error('closed while connecting');
     } catch (e) {
       await client.end().catch(() => undefined);
       throw e;
