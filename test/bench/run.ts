@@ -11,10 +11,11 @@ import { journalBench } from './journal.js';
 import { linkBench } from './link.js';
 import { schedulerBench, schedulerLabBench } from './scheduler.js';
 import { proxyOverhead } from './proxy-overhead.js';
+import { replicasBench } from './replicas.js';
 import type { BenchSection } from './section.js';
 import { formatTable } from './table.js';
 
-const SECTIONS: BenchSection[] = [proxyOverhead, journalBench, schedulerBench, schedulerLabBench, linkBench, fleetBench, drainBench];
+const SECTIONS: BenchSection[] = [proxyOverhead, journalBench, schedulerBench, schedulerLabBench, linkBench, fleetBench, drainBench, replicasBench];
 
 async function main(): Promise<number> {
   installCleanup();

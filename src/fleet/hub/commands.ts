@@ -1,7 +1,9 @@
 // Commands to gateways: sent as the protocol's `command` message, answered by
 // the gateway's `result` (or `error`) with the same `re`, or given up after a
 // timeout. Every command is written to the command log with who sent it, also
-// when it could not be sent.
+// when it could not be sent. A gateway connected to another hub replica is
+// reached through `route` (replicas.ts), which that replica answers through
+// `deliver`: the log is written once, by the replica that was asked.
 import type { Logger } from 'pino';
 import { message, type CommandMessage, type CommandName, type ErrorMessage, type ResultMessage } from '../protocol.js';
 import type { Connections, GatewayConnection } from './connections.js';
@@ -40,18 +42,23 @@ function loggedArgs(command: CommandName, args: Record<string, unknown>, version
   return { ...rest, ...(version !== undefined && { version }), bytes: typeof yaml === 'string' ? Buffer.byteLength(yaml) : 0 };
 }
 
+/** Sends a command to a gateway this replica does not hold; `offline` when no live replica holds it. */
+export type RouteCommand = (gatewayId: string, msg: CommandMessage, timeoutMs: number) => Promise<CommandOutcome>;
+
 export class Commands {
   readonly #connections: Connections;
   readonly #log: CommandLog;
   readonly #logger: Logger;
   readonly #maxInFlight: number;
+  readonly #route: RouteCommand | undefined;
   readonly #pending = new Map<GatewayConnection, Map<string, Pending>>();
 
-  constructor(deps: { connections: Connections; log: CommandLog; logger: Logger; maxInFlightPerGateway: number }) {
+  constructor(deps: { connections: Connections; log: CommandLog; logger: Logger; maxInFlightPerGateway: number; route?: RouteCommand }) {
     this.#connections = deps.connections;
     this.#log = deps.log;
     this.#logger = deps.logger;
     this.#maxInFlight = deps.maxInFlightPerGateway;
+    this.#route = deps.route;
   }
 
   /** Sends a command (args already checked) and resolves with the gateway's answer or why there is none. */
@@ -70,21 +77,29 @@ export class Commands {
       return outcome;
     };
 
+    if (this.#connections.get(gatewayId) === undefined && this.#route) return this.#route(gatewayId, msg, timeoutMs).then(finish);
+    return this.deliver(gatewayId, msg, timeoutMs).then(finish);
+  }
+
+  /** Sends `msg` over this replica's websocket to the gateway, without a log entry (the caller has its own). */
+  deliver(gatewayId: string, msg: CommandMessage, timeoutMs: number): Promise<CommandOutcome> {
     const conn = this.#connections.get(gatewayId);
-    if (!conn) return Promise.resolve(finish({ status: 'offline' }));
+    if (!conn) return Promise.resolve({ status: 'offline' });
     let pending = this.#pending.get(conn);
     if (!pending) this.#pending.set(conn, (pending = new Map()));
-    if (pending.size >= this.#maxInFlight) return Promise.resolve(finish({ status: 'busy', reason: `${pending.size} commands already wait for this gateway` }));
-    if (!conn.send(msg)) return Promise.resolve(finish({ status: 'busy', reason: 'the gateway is not reading what it was sent' }));
+    if (pending.size >= this.#maxInFlight) return Promise.resolve({ status: 'busy', reason: `${pending.size} commands already wait for this gateway` });
+    // The same id twice (another replica's message handled again) is one command, sent once.
+    if (pending.has(msg.id)) return Promise.resolve({ status: 'busy', reason: `command ${msg.id} is already waiting for this gateway` });
+    if (!conn.send(msg)) return Promise.resolve({ status: 'busy', reason: 'the gateway is not reading what it was sent' });
 
     const waiting = pending;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         waiting.delete(msg.id);
-        this.#logger.warn({ gateway: gatewayId, command, id: msg.id, timeoutMs }, 'no result from the gateway in time');
-        resolve(finish({ status: 'timeout', id: msg.id }));
+        this.#logger.warn({ gateway: gatewayId, command: msg.command, id: msg.id, timeoutMs }, 'no result from the gateway in time');
+        resolve({ status: 'timeout', id: msg.id });
       }, timeoutMs);
-      waiting.set(msg.id, { timer, resolve: (o) => resolve(finish(o)) });
+      waiting.set(msg.id, { timer, resolve });
     });
   }
 

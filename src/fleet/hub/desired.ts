@@ -59,6 +59,11 @@ export class DesiredState {
     this.#background(gatewayId, this.#reconcile(gatewayId, HUB));
   }
 
+  /** `who` set the gateway's desired config through another hub replica: bring it there if it is connected here. */
+  changed(gatewayId: string, who: Who): void {
+    this.#background(gatewayId, this.#reconcile(gatewayId, who));
+  }
+
   /** The gateway undid a config it was sent (details.version names it): that version is not pushed again by itself. */
   rolledBack(gatewayId: string, details: Record<string, unknown>): void {
     this.#background(gatewayId, this.#rolledBack(gatewayId, details));

@@ -3,19 +3,27 @@
 // fastify plugin) so that the gateway's token is checked before the handshake
 // completes and an unknown caller costs nothing but a 401. Region drain budgets
 // (drain-budget.ts) hear of every gateway's hello, backlog and departure here.
+// On PostgreSQL the hub is one of possibly several replicas (replicas.ts): it
+// records which gateways it holds, and hears commands for them through its
+// own LISTEN connection; on SQLite it is the only one.
 import type { Logger } from 'pino';
 import type { LoadedHubConfig } from '../../../edge-config/hub-load.js';
 import { message, type DrainGrantMessage } from '../protocol.js';
 import { buildHubApi } from './api/app.js';
 import { loadHubAuth, type HubAuth } from './auth.js';
-import { Commands } from './commands.js';
+import { Commands, type Who } from './commands.js';
 import { Connections } from './connections.js';
 import { DesiredState } from './desired.js';
 import { DrainBudgets } from './drain-budget.js';
 import { Ingest } from './ingest.js';
+import { newReplicaId, Replica } from './replicas.js';
 import { Rollouts } from './rollouts.js';
 import { HubStore } from './store.js';
 import { postgresStore } from './store/postgres-config.js';
+import { relayChannel } from './store/relay.js';
+import { HUB_APPLICATION_ID } from './store-schema.js';
+import { PostgresListener } from './store/sql/listener.js';
+import { SessionLock } from './store/sql/session-lock.js';
 
 export interface RunningHub {
   /** http://host:port of the ops API; gateways connect to ws://host:port/v1/gateways/connect. */
@@ -38,6 +46,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
 
   const database = c.store.database;
   const where = 'sqlite' in database ? database : { postgres: postgresStore(database.postgres) };
+  const postgres = 'postgres' in where ? where.postgres : undefined;
   const store = await HubStore.open(where, (e) => log.warn({ err: e }, 'lost an idle database connection; the next query opens another'));
   // Whatever the last run left behind, nothing is connected yet.
   await store.gateways.markAllOffline();
@@ -64,6 +73,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
           store.gateways.hello({ id: conn.id, region: msg.store.region, tags: msg.store.tags, version: msg.version, configVersion: msg.configVersion, ts: Math.min(msg.ts, now), paths: msg.paths }, now),
         );
         if (first) {
+          replica?.held(conn.id);
           log.info({ gateway: conn.id, remote: conn.remote, version: msg.version, configVersion: msg.configVersion }, 'gateway connected');
           ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.connected', details: { remote: conn.remote, version: msg.version, configVersion: msg.configVersion } });
           rollouts.observe(conn.id, { kind: 'online' });
@@ -101,6 +111,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
       closed(conn, wasLive, code) {
         commands.connectionClosed(conn);
         if (!wasLive) return;
+        replica?.released(conn.id);
         const now = Date.now();
         log.info({ gateway: conn.id, code }, 'gateway disconnected');
         background(conn.id, 'a disconnect', store.gateways.setOffline(conn.id, now));
@@ -112,21 +123,52 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     log,
   );
   // The handlers above run only once gateways connect, after these exist.
-  const commands = new Commands({ connections, log: store.commands, logger: log, maxInFlightPerGateway: c.commands.maxInFlightPerGateway });
+  const replica = postgres
+    ? new Replica(newReplicaId(), {
+        store: {
+          presence: store.presence,
+          relay: (to, body, now) => store.relayTo(to, body, now),
+          take: (to, seq) => store.relay.take(to, seq),
+          waiting: (to) => store.relay.waiting(to),
+          expireRelay: (cutoff) => store.relay.expire(cutoff),
+        },
+        deliver: (gatewayId, msg, timeoutMs) => commands.deliver(gatewayId, msg, timeoutMs),
+        desiredChanged: (gatewayId, who) => desired.changed(gatewayId, who),
+        logger: log,
+        heartbeatMs: c.connections.heartbeatIntervalMs,
+      })
+    : undefined;
+  const listener =
+    postgres && replica
+      ? new PostgresListener(postgres, relayChannel(replica.id), { notification: (seq) => void replica.received(Number(seq)), listening: () => void replica.listening() }, log)
+      : undefined;
+  const commands = new Commands({ connections, log: store.commands, logger: log, maxInFlightPerGateway: c.commands.maxInFlightPerGateway, ...(replica && { route: replica.route }) });
   const desired = new DesiredState({ configs: store.desired, commands, connections, logger: log, applyTimeoutMs: c.commands.configApplyTimeoutMs });
   const rollouts = new Rollouts({ gateways: store.gateways, states: store.rollouts, configs: store.desired, desired, connections, logger: log, concurrency: c.rollouts.concurrency, applyTimeoutMs: c.commands.configApplyTimeoutMs });
 
-  const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, drains, logger: log, commandTimeoutMs: c.commands.timeoutMs });
+  // Which gateways are online: on SQLite the ones connected here; on PostgreSQL those a live replica holds, too.
+  const onlineElsewhere = replica ? () => replica.online() : () => Promise.resolve(new Set<string>());
+  const desiredElsewhere = replica ? (gatewayId: string, who: Who) => void replica.desiredElsewhere(gatewayId, who) : () => undefined;
+  const app = buildHubApi({ auth: () => auth, store, ingest, connections, commands, desired, rollouts, drains, onlineElsewhere, desiredElsewhere, logger: log, commandTimeoutMs: c.commands.timeoutMs });
   app.server.on('upgrade', connections.handleUpgrade);
 
-  const housekeeping = startHousekeeping(store, log, c.store);
+  // With replicas, one runs housekeeping: the one holding this lock, tried again at every turn so
+  // that another takes over when its holder dies. (Two ints: apart from the migration's one-bigint lock.)
+  const leaderLock = postgres ? new SessionLock(postgres, [HUB_APPLICATION_ID, 1], log) : undefined;
+  const housekeeping = startHousekeeping(store, log, c.store, leaderLock && (() => leaderLock.tryAcquire()));
 
   try {
+    await replica?.start();
+    await listener?.start();
+    if (replica) log.info({ replica: replica.id }, 'hub replica on PostgreSQL: gateways connected to other replicas are reached through them');
     await rollouts.markInterrupted();
     await app.listen({ host: c.listen.host, port: c.listen.port });
   } catch (e) {
     clearInterval(drainTimer);
     housekeeping.stop();
+    await leaderLock?.close();
+    await listener?.close();
+    await replica?.close();
     await connections.close();
     await ingest.close();
     await store.close();
@@ -153,8 +195,11 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
       rollouts.close();
       clearInterval(drainTimer);
       housekeeping.stop();
+      await leaderLock?.close();
       // Gateways first: commands waiting on them end now, so the API's requests finish.
       await connections.close();
+      await listener?.close();
+      await replica?.close();
       await app.close();
       await ingest.close();
       await store.close();
@@ -162,14 +207,27 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   };
 }
 
-/** Rolls telemetry up and expires old rows, in bounded passes so the event loop keeps turning. */
-function startHousekeeping(store: HubStore, log: Logger, s: { housekeepingIntervalMs: number; rawRetentionHours: number; telemetryRetentionHours: number }) {
+/**
+ * Rolls telemetry up and expires old rows, in bounded passes so the event loop keeps turning;
+ * only while `leading` (with replicas) says this replica is the one to do it.
+ */
+function startHousekeeping(store: HubStore, log: Logger, s: { housekeepingIntervalMs: number; rawRetentionHours: number; telemetryRetentionHours: number }, leading: (() => Promise<boolean>) | undefined) {
   let running = false;
   let stopped = false;
+  let leader: boolean | undefined;
   const H = 3_600_000;
   const run = async () => {
     if (running) return;
     running = true;
+    if (leading) {
+      const leads = await leading();
+      if (leads !== leader) log.info({ leader: leads }, leads ? 'this replica runs housekeeping (it holds the leader lock)' : 'another replica runs housekeeping (it holds the leader lock)');
+      leader = leads;
+      if (!leads) {
+        running = false;
+        return;
+      }
+    }
     let rolledUp = 0;
     let expired = 0;
     try {

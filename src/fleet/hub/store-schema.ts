@@ -18,11 +18,13 @@ interface ColumnTypes {
   withoutRowid: string;
   /** The column PostgreSQL needs where SQLite's implicit rowid orders and picks rows. */
   rowid: string;
+  /** A table whose rows live for milliseconds: PostgreSQL writes no WAL for it (and empties it after a crash). */
+  unlogged: string;
 }
 
 const COLUMN_TYPES: Record<Dialect, ColumnTypes> = {
-  sqlite: { int: 'INTEGER', seq: 'INTEGER PRIMARY KEY AUTOINCREMENT', withoutRowid: ' WITHOUT ROWID', rowid: '' },
-  postgres: { int: 'BIGINT', seq: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', withoutRowid: '', rowid: 'rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,\n     ' },
+  sqlite: { int: 'INTEGER', seq: 'INTEGER PRIMARY KEY AUTOINCREMENT', withoutRowid: ' WITHOUT ROWID', rowid: '', unlogged: '' },
+  postgres: { int: 'BIGINT', seq: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', withoutRowid: '', rowid: 'rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,\n     ', unlogged: 'UNLOGGED ' },
 };
 
 /** Migration N brings the schema from version N to N+1. Append only. */
@@ -101,6 +103,31 @@ const MIGRATIONS: readonly ((t: ColumnTypes) => string)[] = [
   // count itself travels in the telemetry JSON, as pending and dead do.)
   () => `CREATE INDEX events_gateway_event     ON events (gateway_id, event, seq);
    CREATE INDEX commands_gateway_command ON commands (gateway_id, command, sent_at);`,
+  // Hub replicas on one PostgreSQL database (replicas.ts): each replica's
+  // heartbeat, which replica holds each gateway's websocket, and the messages
+  // replicas hand each other (a command to send, its outcome) — in a row,
+  // because a NOTIFY payload is limited to 8000 bytes and a config.apply or a
+  // queue.list is not. On SQLite the hub is one replica and they stay empty.
+  // The relay is unlogged: its rows are written and deleted per command, and
+  // one lost with a crashed server costs its asker a timeout, which a WAL
+  // record of each would not spare it.
+  (t) => `CREATE TABLE hub_replicas (
+     id            TEXT PRIMARY KEY,
+     heartbeat_at  ${t.int} NOT NULL
+   )${t.withoutRowid};
+   CREATE TABLE hub_presence (
+     gateway_id  TEXT PRIMARY KEY,
+     replica_id  TEXT    NOT NULL,
+     since       ${t.int} NOT NULL
+   )${t.withoutRowid};
+   CREATE INDEX hub_presence_replica ON hub_presence (replica_id);
+   CREATE ${t.unlogged}TABLE hub_relay (
+     seq         ${t.seq},
+     to_replica  TEXT    NOT NULL,
+     body        TEXT    NOT NULL,
+     created_at  ${t.int} NOT NULL
+   );
+   CREATE INDEX hub_relay_age ON hub_relay (created_at);`,
 ];
 
 /** The migrations in `dialect`'s SQL. */

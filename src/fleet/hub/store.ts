@@ -1,6 +1,7 @@
-// The hub's database, of six table families, each behind its own module in
+// The hub's database, of eight table families, each behind its own module in
 // ./store/: the gateway registry, telemetry history, events, desired configs,
-// the command log and rollout states. Callers take the part they use. Two
+// the command log, rollout states, and for hub replicas their presence and
+// the messages they hand each other. Callers take the part they use. Two
 // backends behind one async interface (./store/sql/): an SQLite file (the
 // embedded default, on the hub's event loop) or PostgreSQL (a central hub that
 // outlives its pods). What spans families is here: an ingest batch written in
@@ -13,7 +14,9 @@ import { openSqliteHubDatabase } from './store/database.js';
 import { DesiredConfigs } from './store/desired-configs.js';
 import { EventLog, type NewEvent } from './store/events.js';
 import { openPostgresHubDatabase, type PostgresStore } from './store/postgres.js';
+import { Presence } from './store/presence.js';
 import { GatewayRegistry } from './store/registry.js';
+import { RelayMailbox } from './store/relay.js';
 import { RolloutStates } from './store/rollout-states.js';
 import type { Sql, SqlDatabase } from './store/sql/database.js';
 import { TelemetryHistory } from './store/telemetry.js';
@@ -43,6 +46,8 @@ class Tables {
   readonly desired: DesiredConfigs;
   readonly commands: CommandLog;
   readonly rollouts: RolloutStates;
+  readonly presence: Presence;
+  readonly relay: RelayMailbox;
 
   constructor(sql: Sql) {
     this.gateways = new GatewayRegistry(sql);
@@ -51,6 +56,8 @@ class Tables {
     this.desired = new DesiredConfigs(sql);
     this.commands = new CommandLog(sql);
     this.rollouts = new RolloutStates(sql);
+    this.presence = new Presence(sql);
+    this.relay = new RelayMailbox(sql);
   }
 }
 
@@ -79,6 +86,11 @@ export class HubStore extends Tables {
 
   close(): Promise<void> {
     return this.#db.close();
+  }
+
+  /** A message for another hub replica: its row and its NOTIFY, both or neither (PostgreSQL only). */
+  relayTo(to: string, body: string, now: number): Promise<void> {
+    return this.#db.transaction((tx) => new RelayMailbox(tx).put(to, body, now));
   }
 
   /** Writes a batch in one transaction: telemetry rows, each gateway's latest state, events, last-seen times. */

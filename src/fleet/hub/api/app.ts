@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import { dashboardRoutes } from '../../dashboard/serve.js';
 import type { HubAuth } from '../auth.js';
-import type { Commands } from '../commands.js';
+import type { Commands, Who } from '../commands.js';
 import type { Connections } from '../connections.js';
 import type { DesiredState } from '../desired.js';
 import type { DrainBudgets } from '../drain-budget.js';
@@ -31,6 +31,10 @@ export interface HubApiDeps {
   desired: DesiredState;
   rollouts: Rollouts;
   drains: Pick<DrainBudgets, 'view'>;
+  /** Gateways connected to other hub replicas (and maybe this one); empty with one replica. */
+  onlineElsewhere(): Promise<ReadonlySet<string>>;
+  /** The desired config of a gateway not connected here changed: the replica holding it pushes it (none with one replica). */
+  desiredElsewhere(gatewayId: string, who: Who): void;
   logger: Logger;
   commandTimeoutMs: number;
 }

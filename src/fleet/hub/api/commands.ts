@@ -15,6 +15,8 @@ export interface CommandsDeps {
   gateways: GatewayRegistry;
   connections: Connections;
   commands: Commands;
+  /** Gateways connected to other hub replicas (and maybe this one); empty with one replica. */
+  onlineElsewhere(): Promise<ReadonlySet<string>>;
   /** Whether a gateway id has connected before or is provisioned. */
   known(id: string): Promise<boolean>;
   logger: Logger;
@@ -119,8 +121,10 @@ export function commandsApi(d: CommandsDeps): FastifyPluginAsync {
         const cmd = checkCommand(req.body, reply);
         if (!cmd) return reply;
         const matched = (await d.gateways.list()).filter((g) => selects(req.body, g));
-        const online = matched.filter((g) => d.connections.get(g.id) !== undefined);
-        const offline = matched.filter((g) => d.connections.get(g.id) === undefined).map((g) => g.id);
+        const elsewhere = await d.onlineElsewhere();
+        const isOnline = (id: string) => d.connections.get(id) !== undefined || elsewhere.has(id);
+        const online = matched.filter((g) => isOnline(g.id));
+        const offline = matched.filter((g) => !isOnline(g.id)).map((g) => g.id);
         const who = opsIdentity(req);
         const sent = await Promise.all(online.map(async (g) => ({ id: g.id, outcome: await d.commands.send(g.id, cmd.command, cmd.args, who, d.commandTimeoutMs) })));
         const results = sent.map(({ id, outcome: o }) =>

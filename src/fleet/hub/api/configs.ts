@@ -1,9 +1,11 @@
 // Desired configs: an operator sets one gateway's config (PUT
 // /v1/gateways/:id/config); the hub keeps it and applies it now or when the
-// gateway next connects (desired.ts).
+// gateway next connects (desired.ts). Connected to another hub replica, the
+// gateway gets it from that one, told through `desiredElsewhere`.
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { parseCommandArgs } from '../../protocol.js';
+import type { Who } from '../commands.js';
 import type { Connections } from '../connections.js';
 import { checkDesiredConfig } from '../desired-config.js';
 import type { DesiredState } from '../desired.js';
@@ -17,6 +19,10 @@ export interface ConfigsDeps {
   ingest: Ingest;
   connections: Connections;
   desired: DesiredState;
+  /** Gateways connected to other hub replicas (and maybe this one); empty with one replica. */
+  onlineElsewhere(): Promise<ReadonlySet<string>>;
+  /** The desired config of a gateway not connected here changed: the replica holding it pushes it (none with one replica). */
+  desiredElsewhere(gatewayId: string, who: Who): void;
   /** Whether a gateway id has connected before or is provisioned. */
   known(id: string): Promise<boolean>;
   logger: Logger;
@@ -35,10 +41,13 @@ export function configsApi(d: ConfigsDeps): FastifyPluginAsync {
       if (!check.ok) return reply.code(400).send({ error: 'invalid_config', problems: check.problems });
       const identity = opsIdentity(req);
       d.logger.info({ gateway: id, version: check.version, by: identity.name }, 'desired config set');
-      void d.desired.set(id, yaml, check.version, identity);
+      void d.desired.set(id, yaml, check.version, identity).then((o) => {
+        if (o.status === 'offline') d.desiredElsewhere(id, identity);
+      });
       await d.ingest.flush();
       const g = await d.gateways.get(id);
-      return reply.code(202).send({ id, version: check.version, fullyChecked: check.fullyChecked, online: d.connections.get(id) !== undefined, config: await d.desired.view(id, g?.configVersion) });
+      const online = d.connections.get(id) !== undefined || (await d.onlineElsewhere()).has(id);
+      return reply.code(202).send({ id, version: check.version, fullyChecked: check.fullyChecked, online, config: await d.desired.view(id, g?.configVersion) });
     });
   };
 }

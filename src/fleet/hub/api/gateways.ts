@@ -22,6 +22,8 @@ export interface GatewaysDeps {
   connections: Connections;
   desired: DesiredState;
   drains: Pick<DrainBudgets, 'view'>;
+  /** Gateways connected to other hub replicas (and maybe this one); empty with one replica. */
+  onlineElsewhere(): Promise<ReadonlySet<string>>;
 }
 
 function listItem(g: GatewayRecord, online: boolean, desiredVersion: string | undefined) {
@@ -64,7 +66,11 @@ const neverConnected = (id: string) => ({ error: 'not_found', message: `gateway 
 
 export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
   return async (app) => {
-    const online = (id: string) => d.connections.get(id) !== undefined;
+    // Connected here, or to any live replica: read once per request.
+    const onlineNow = async () => {
+      const elsewhere = await d.onlineElsewhere();
+      return (id: string) => d.connections.get(id) !== undefined || elsewhere.has(id);
+    };
     const desiredVersions = async () => new Map((await d.store.desired.all()).map((x) => [x.gatewayId, x.version]));
 
     // The dashboard's fleet view in one read: every gateway with its paths' full
@@ -72,6 +78,7 @@ export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
     app.get('/v1/fleet/overview', async () => {
       await d.ingest.flush();
       const desired = await desiredVersions();
+      const online = await onlineNow();
       const gateways = (await d.store.gateways.list()).map((g) => ({ ...listItem(g, online(g.id), desired.get(g.id)), paths: g.paths }));
       const counts = { total: gateways.length, up: 0, degraded: 0, down: 0, offline: 0 };
       for (const g of gateways) counts[g.state]++;
@@ -99,6 +106,7 @@ export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
       async (req, reply) => {
         await d.ingest.flush();
         const desired = await desiredVersions();
+        const online = await onlineNow();
         const { state, limit, after, ...selector } = req.query;
         const page = await pageOf(d.store.gateways, after, limit, (g) => {
           if (!selects(selector, g)) return undefined;
@@ -118,6 +126,7 @@ export function gatewaysApi(d: GatewaysDeps): FastifyPluginAsync {
       const g = await d.store.gateways.get(req.params.id);
       if (!g) return reply.code(404).send(neverConnected(req.params.id));
       const config = await d.desired.view(g.id, g.configVersion);
+      const online = await onlineNow();
       return {
         ...listItem(g, online(g.id), config.desired?.version),
         firstSeen: g.firstSeen,

@@ -31,6 +31,21 @@ function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
+/** How to reach the server, for the pool and for a replica's LISTEN connection (listener.ts). */
+export function clientConfig(c: PostgresConnection, applicationName: string): pg.ClientConfig {
+  return {
+    connectionString: c.connectionString,
+    host: c.host,
+    port: c.port,
+    database: c.database,
+    user: c.user,
+    password: c.password,
+    connectionTimeoutMillis: c.connectTimeoutMs,
+    types,
+    application_name: applicationName,
+  };
+}
+
 class PostgresSql implements Sql {
 
   constructor(private readonly client: pg.Pool | pg.PoolClient) {}
@@ -53,18 +68,7 @@ export class PostgresDatabase extends SerialDatabase {
 
   /** `onError`: a connection lost while idle (the pool opens another when next needed). */
   constructor(c: PostgresConnection, onError: (e: Error) => void) {
-    const pool = new pg.Pool({
-      connectionString: c.connectionString,
-      host: c.host,
-      port: c.port,
-      database: c.database,
-      user: c.user,
-      password: c.password,
-      connectionTimeoutMillis: c.connectTimeoutMs,
-      max: 1,
-      types,
-      application_name: 'storegw-hub',
-    });
+    const pool = new pg.Pool({ ...clientConfig(c, 'storegw-hub'), max: 1 });
     super(new PostgresSql(pool));
     this.#pool = pool;
     this.#pool.on('error', onError);

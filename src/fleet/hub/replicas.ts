@@ -1,0 +1,205 @@
+// Several hub replicas on one PostgreSQL database. Each replica has a random
+// id, a heartbeat row, and presence rows for the gateways whose websockets it
+// holds. A command for a gateway held elsewhere is written as a relay row for
+// the holder and NOTIFYed on its channel; the holder sends it over its
+// websocket with the same id (the gateway answers a repeated id from memory)
+// and sends the outcome back the same way. The asking replica keeps the
+// timeout, so a holder that dies costs a `timeout`, never a hang; a gateway no
+// live replica holds is `offline` at once, as on one replica. A desired config
+// set through a replica that does not hold the gateway is pushed by the one
+// that does (it reads the config from the database, as at a hello).
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { message, type CommandMessage } from '../protocol.js';
+import type { CommandOutcome, Who } from './commands.js';
+import { parseRelayMessage, type RelayedCommand, type RelayMessage } from './relay-messages.js';
+import type { Presence } from './store/presence.js';
+
+/** A replica whose heartbeat is older than this many intervals is taken for dead. */
+export const LAPSED_HEARTBEATS = 3;
+/** A replica silent this long is forgotten (its rows deleted); relay rows nobody took this long are deleted. */
+const FORGET_AFTER_MS = 3_600_000;
+
+export interface ReplicaStore {
+  presence: Presence;
+  /** Writes a relay row for `to` and notifies it (store/relay.ts). */
+  relay(to: string, body: string, now: number): Promise<void>;
+  take(to: string, seq: number): Promise<string | undefined>;
+  waiting(to: string): Promise<number[]>;
+  expireRelay(cutoff: number): Promise<number>;
+}
+
+export interface ReplicaDeps {
+  store: ReplicaStore;
+  /** Sends a command over this replica's websocket (Commands.deliver). */
+  deliver(gatewayId: string, msg: CommandMessage, timeoutMs: number): Promise<CommandOutcome>;
+  /** Brings a gateway held here to its desired config (DesiredState.changed). */
+  desiredChanged(gatewayId: string, who: Who): void;
+  logger: Logger;
+  heartbeatMs: number;
+}
+
+/** 16 hex digits: unique enough among a handful of pods, and a plain identifier for LISTEN. */
+export const newReplicaId = () => randomBytes(8).toString('hex');
+
+export class Replica {
+  readonly id: string;
+  readonly #store: ReplicaStore;
+  readonly #deliver: ReplicaDeps['deliver'];
+  readonly #desiredChanged: ReplicaDeps['desiredChanged'];
+  readonly #logger: Logger;
+  readonly #heartbeatMs: number;
+  /** Commands this replica routed elsewhere, by id, waiting for their outcome. */
+  readonly #routed = new Map<string, { timer: NodeJS.Timeout; resolve: (o: CommandOutcome) => void }>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(id: string, deps: ReplicaDeps) {
+    this.id = id;
+    this.#store = deps.store;
+    this.#deliver = deps.deliver;
+    this.#desiredChanged = deps.desiredChanged;
+    this.#logger = deps.logger.child({ replica: id });
+    this.#heartbeatMs = deps.heartbeatMs;
+  }
+
+  /** Heartbeats from now on; the first is written before this resolves. */
+  async start(): Promise<void> {
+    await this.#store.presence.heartbeat(this.id, Date.now());
+    this.#timer = setInterval(() => void this.#beat(), this.#heartbeatMs);
+    this.#timer.unref();
+  }
+
+  async #beat(): Promise<void> {
+    const now = Date.now();
+    try {
+      await this.#store.presence.heartbeat(this.id, now);
+      for (const dead of await this.#store.presence.lapsedBefore(now - FORGET_AFTER_MS)) await this.#store.presence.forget(dead);
+      await this.#store.expireRelay(now - FORGET_AFTER_MS);
+    } catch (e) {
+      this.#logger.error({ err: e }, 'cannot write the replica heartbeat; other replicas take this one for dead once it lapses');
+    }
+  }
+
+  /** Replicas whose heartbeat is at this time or later are alive. */
+  #freshSince(now: number): number {
+    return now - LAPSED_HEARTBEATS * this.#heartbeatMs;
+  }
+
+  /** A gateway's websocket is live here now. */
+  held(gatewayId: string): void {
+    this.#store.presence.hold(gatewayId, this.id, Date.now()).catch((e: unknown) => this.#logger.error({ gateway: gatewayId, err: e }, 'cannot record where the gateway is connected'));
+  }
+
+  /** A gateway's live websocket here closed. */
+  released(gatewayId: string): void {
+    this.#store.presence.release(gatewayId, this.id).catch((e: unknown) => this.#logger.error({ gateway: gatewayId, err: e }, 'cannot record that the gateway left this replica'));
+  }
+
+  /** The gateways a live replica holds (this one's included, as far as its rows are written). */
+  online(): Promise<Set<string>> {
+    return this.#store.presence.online(this.#freshSince(Date.now()));
+  }
+
+  /** Commands.send's route: the command to the replica holding the gateway. Never rejects. */
+  readonly route = async (gatewayId: string, msg: CommandMessage, timeoutMs: number): Promise<CommandOutcome> => {
+    const now = Date.now();
+    let holder: string | undefined;
+    try {
+      holder = await this.#store.presence.holder(gatewayId, this.#freshSince(now));
+    } catch (e) {
+      this.#logger.error({ gateway: gatewayId, id: msg.id, err: e }, 'cannot read which replica holds the gateway');
+      return { status: 'busy', reason: 'the hub cannot read where the gateway is connected; try again' };
+    }
+    // Its own row with no websocket here: the gateway just left, the row goes with it.
+    if (holder === undefined || holder === this.id) return { status: 'offline' };
+    const relayed: RelayedCommand = { kind: 'command', id: msg.id, gatewayId, command: msg.command, args: msg.args, timeoutMs, deadline: now + timeoutMs, replyTo: this.id };
+    const outcome = new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#routed.delete(msg.id);
+        this.#logger.warn({ gateway: gatewayId, command: msg.command, id: msg.id, holder, timeoutMs }, 'no result from the gateway through its replica in time');
+        resolve({ status: 'timeout', id: msg.id });
+      }, timeoutMs);
+      this.#routed.set(msg.id, { timer, resolve });
+    });
+    try {
+      await this.#store.relay(holder, JSON.stringify(relayed), now);
+    } catch (e) {
+      this.#logger.error({ gateway: gatewayId, id: msg.id, holder, err: e }, 'cannot hand the command to the replica holding the gateway');
+      this.#settle(msg.id, { status: 'busy', reason: 'the hub cannot reach the replica the gateway is connected to; try again' });
+    }
+    return outcome;
+  };
+
+  /** The gateway's desired config changed here but its websocket is elsewhere: the holder pushes it. Never rejects. */
+  async desiredElsewhere(gatewayId: string, who: Who): Promise<void> {
+    try {
+      const holder = await this.#store.presence.holder(gatewayId, this.#freshSince(Date.now()));
+      if (holder === undefined || holder === this.id) return;
+      await this.#store.relay(holder, JSON.stringify({ kind: 'desired', gatewayId, who: { name: who.name, role: who.role } }), Date.now());
+    } catch (e) {
+      this.#logger.error({ gateway: gatewayId, err: e }, 'cannot tell the replica holding the gateway of its new desired config; it gets it at its next hello');
+    }
+  }
+
+  #settle(id: string, outcome: CommandOutcome): boolean {
+    const waiting = this.#routed.get(id);
+    if (!waiting) return false;
+    clearTimeout(waiting.timer);
+    this.#routed.delete(id);
+    waiting.resolve(outcome);
+    return true;
+  }
+
+  /** A relay row for this replica was notified (or found waiting): taken, and handled once. */
+  async received(seq: number): Promise<void> {
+    // Anything else on the channel (a NOTIFY by hand) is not a row number.
+    if (!Number.isSafeInteger(seq)) return this.#logger.warn({ seq }, 'a notification on this replica\'s channel that names no message; ignored');
+    let body: string | undefined;
+    try {
+      body = await this.#store.take(this.id, seq);
+    } catch (e) {
+      this.#logger.error({ seq, err: e }, 'cannot read a message from another replica');
+      return;
+    }
+    if (body === undefined) return;
+    const msg = parseRelayMessage(body);
+    if (!msg) return this.#logger.warn({ seq }, 'a message from another replica that is none this replica understands; dropped');
+    await this.#handle(msg);
+  }
+
+  /** After (re)connecting the LISTEN connection: what was written while nobody listened. */
+  async listening(): Promise<void> {
+    try {
+      for (const seq of await this.#store.waiting(this.id)) await this.received(seq);
+    } catch (e) {
+      this.#logger.error({ err: e }, 'cannot read the messages other replicas left for this one');
+    }
+  }
+
+  async #handle(msg: RelayMessage): Promise<void> {
+    if (msg.kind === 'outcome') {
+      if (!this.#settle(msg.id, msg.outcome)) this.#logger.debug({ id: msg.id }, 'an outcome from another replica nothing waits for (late)');
+      return;
+    }
+    if (msg.kind === 'desired') return this.#desiredChanged(msg.gatewayId, msg.who);
+    if (Date.now() > msg.deadline) return this.#logger.warn({ gateway: msg.gatewayId, id: msg.id, from: msg.replyTo }, 'a routed command arrived after its asker gave up; not sent');
+    const command = message<CommandMessage>({ type: 'command', command: msg.command, args: msg.args }, msg.id);
+    const outcome = await this.#deliver(msg.gatewayId, command, msg.timeoutMs);
+    try {
+      await this.#store.relay(msg.replyTo, JSON.stringify({ kind: 'outcome', id: msg.id, outcome }), Date.now());
+    } catch (e) {
+      this.#logger.error({ gateway: msg.gatewayId, id: msg.id, to: msg.replyTo, err: e }, 'cannot send a routed command\'s outcome back; its asker times out');
+    }
+  }
+
+  /** Stops the heartbeat; what waits on other replicas ends now; this replica's rows go (its gateways reconnect elsewhere). */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    for (const id of [...this.#routed.keys()]) this.#settle(id, { status: 'disconnected', id });
+    try {
+      await this.#store.presence.forget(this.id);
+    } catch (e) {
+      this.#logger.error({ err: e }, 'cannot remove this replica\'s rows; others ignore them once its heartbeat lapses');
+    }
+  }
+}

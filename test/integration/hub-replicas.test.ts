@@ -1,0 +1,335 @@
+// Two fleet hub replicas on one real PostgreSQL database, in one process: a
+// command asked of one replica reaches a gateway connected to the other (once,
+// also with payloads over NOTIFY's 8000 bytes) and the asker answers with the
+// gateway's result; both replicas list the gateway as online; a gateway no
+// live replica holds is offline at once, also when the replica that held it
+// died without a word; a lost LISTEN connection is reopened; one replica runs
+// housekeeping, and another takes over when its lock's session ends.
+import { randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadHubConfig } from '../../edge-config/hub-load.js';
+import { startHub, type RunningHub } from '../../src/fleet/hub/server.js';
+import { HubStore } from '../../src/fleet/hub/store.js';
+import { postgresStore } from '../../src/fleet/hub/store/postgres-config.js';
+import type { CommandMessage, HubMessage } from '../../src/fleet/protocol.js';
+import { createLogger } from '../../src/log.js';
+import { defaultAnswer, FakeGateway, type FakeGatewayOptions } from '../support/fake-gateway.js';
+import { tempDir } from '../support/gateway.js';
+import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
+
+const OPS_TOKEN = 'ops-token-0123456789abcdef';
+const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6'];
+const tokenOf = (id: string) => `token-of-${id}-0123456789`;
+const HEARTBEAT_MS = 200;
+const TIMEOUT_MS = 1500;
+
+interface Replica {
+  hub: RunningHub;
+  logs(): string;
+  connect(id: string, more?: Partial<FakeGatewayOptions>): Promise<FakeGateway>;
+  api(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<{ status: number; body: any; ms: number }>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > deadline) return v;
+    await sleep(25);
+  }
+}
+
+const gatewayYaml = (storeId: string) => `version: 1
+store: { id: ${storeId}, region: test }
+gateway:
+  listen: { port: 8080 }
+  admin: { port: 9080 }
+paths:
+  - name: fiber
+    baseUrl: http://10.60.0.1
+routes:
+  - name: all
+    match: { path: /* }
+    class: normal
+`;
+
+const commandsOf = (gw: FakeGateway, id: string) => gw.received.filter((m: HubMessage) => m.type === 'command' && m.id === id);
+
+describePostgres('hub replicas on PostgreSQL', () => {
+  let db: TestDatabase;
+  let dir: string;
+  const replicas: Replica[] = [];
+  let a: Replica;
+  let b: Replica;
+
+  async function startReplica(): Promise<Replica> {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const r: Replica = {
+      hub: await startHub(loadHubConfig(join(dir, 'hub.yaml')), createLogger({ level: 'debug', destination })),
+      logs: () => lines.join(''),
+      connect: (id, more = {}) => FakeGateway.connect({ url: `${r.hub.url.replace('http', 'ws')}/v1/gateways/connect`, token: tokenOf(id), id, ...more }),
+      async api(method, path, body) {
+        const started = Date.now();
+        const res = await request(`${r.hub.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${OPS_TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+          body: body === undefined ? null : JSON.stringify(body),
+        });
+        const text = await res.body.text();
+        return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text), ms: Date.now() - started };
+      },
+    };
+    replicas.push(r);
+    return r;
+  }
+
+  /** The replica id holding `gatewayId`, as the presence table says. */
+  const holderOf = (gatewayId: string) => db.admin(`SELECT replica_id FROM hub_presence WHERE gateway_id = '${gatewayId}'`).trim();
+
+  beforeAll(async () => {
+    db = createTestDatabase();
+    dir = tempDir('storegw-replicas-');
+    writeFileSync(join(dir, 'gateway-tokens.yaml'), IDS.map((id) => `${id}: ${tokenOf(id)}`).join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'ops.token'), OPS_TOKEN + '\n', { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'hub.yaml'),
+      `version: 1
+listen: { host: 127.0.0.1, port: 0 }
+store: { postgres: ${JSON.stringify(db.config)}, flushIntervalMs: 50, housekeepingIntervalMs: 1000 }
+auth:
+  gatewayTokensFile: gateway-tokens.yaml
+  opsTokens: [ { tokenFile: ops.token, role: operator } ]
+connections: { heartbeatIntervalMs: ${HEARTBEAT_MS}, helloTimeoutMs: 2000 }
+commands: { timeoutMs: ${TIMEOUT_MS} }
+`,
+    );
+    a = await startReplica();
+    b = await startReplica();
+  });
+
+  afterAll(async () => {
+    for (const r of replicas) await r.hub.close().catch(() => undefined);
+    db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('a gateway on replica A, a command through replica B', () => {
+    let gw: FakeGateway;
+    beforeAll(async () => {
+      // The result names the gateway's own count of commands: B must hand back exactly this one.
+      let n = 0;
+      gw = await a.connect('g-1', {
+        onCommand: (cmd, g) => {
+          n++;
+          if (cmd.command === 'queue.settle') return defaultAnswer(cmd, g);
+          return cmd.command === 'queue.list' ? { ok: true, result: { n, big: 'x'.repeat(20_000) } } : { ok: true, result: { n, via: g.id } };
+        },
+      });
+      await eventually(async () => holderOf('g-1'), (h) => h !== '');
+    });
+
+    it('reaches the gateway once, and B answers with the gateway\'s result', async () => {
+      const res = await b.api('POST', '/v1/gateways/g-1/commands', { command: 'status' });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ gateway: 'g-1', command: 'status', ok: true, result: { via: 'g-1' } });
+      expect(commandsOf(gw, res.body.id)).toHaveLength(1);
+      // One log entry, by B, with the outcome: whichever replica reads it.
+      const detail = await a.api('GET', '/v1/gateways/g-1');
+      const logged = detail.body.commands.filter((c: { id: string }) => c.id === res.body.id);
+      expect(logged).toMatchObject([{ command: 'status', outcome: 'ok', result: res.body.result }]);
+      await sleep(200);
+      expect(commandsOf(gw, res.body.id)).toHaveLength(1);
+    });
+
+    it('carries what NOTIFY cannot (a payload over 8000 bytes) both ways', async () => {
+      const res = await b.api('POST', '/v1/gateways/g-1/commands', { command: 'queue.list', args: { state: 'dead' } });
+      expect(res.status).toBe(200);
+      expect(res.body.result.big).toHaveLength(20_000);
+      expect(commandsOf(gw, res.body.id)).toHaveLength(1);
+      // 400 receipts: about 16 KB of args to A, and as much of results back.
+      const receipts = Array.from({ length: 400 }, () => randomUUID());
+      const settled = await b.api('POST', '/v1/gateways/g-1/queue/settle', { receipts, as: 'retry' });
+      expect(settled.status).toBe(200);
+      expect(settled.body.result.results.map((r: { receipt: string }) => r.receipt)).toEqual(receipts);
+      expect((commandsOf(gw, settled.body.id)[0] as CommandMessage).args.receipts).toEqual(receipts);
+      // Taken by their addressees: nothing left in the table.
+      expect(db.admin(`SELECT count(*) FROM hub_relay`).trim()).toBe('0');
+    });
+
+    it('lists the gateway as online on both replicas, and a fleet command through B reaches it', async () => {
+      for (const r of [a, b]) {
+        const list = await r.api('GET', '/v1/gateways');
+        expect(list.body.find((g: { id: string }) => g.id === 'g-1')).toMatchObject({ online: true });
+        expect((await r.api('GET', '/v1/gateways/g-1')).body).toMatchObject({ online: true });
+      }
+      const fleet = await b.api('POST', '/v1/fleet/commands', { command: 'status', ids: ['g-1'] });
+      expect(fleet.body).toMatchObject({ matched: 1, sent: 1, ok: 1, offline: 0 });
+    });
+
+    it('a message notified twice is handled once', async () => {
+      const holder = holderOf('g-1');
+      const id = 'dup-0000-1111';
+      const body = JSON.stringify({ kind: 'command', id, gatewayId: 'g-1', command: 'status', args: {}, timeoutMs: 1000, deadline: Date.now() + 60_000, replyTo: 'nobody0000000000' });
+      const seq = db.admin(`INSERT INTO hub_relay (to_replica, body, created_at) VALUES ('${holder}', '${body}', ${Date.now()}) RETURNING seq`).trim().split('\n')[0];
+      db.admin(`SELECT pg_notify('storegw_hub_${holder}', '${seq}')`);
+      await gw.waitFor((m) => m.type === 'command' && m.id === id);
+      // Again once the first was answered (the gateway's answer no longer waited for: only the row says it was handled).
+      await sleep(300);
+      db.admin(`SELECT pg_notify('storegw_hub_${holder}', '${seq}')`);
+      await sleep(300);
+      expect(commandsOf(gw, id)).toHaveLength(1);
+      expect(db.admin(`SELECT count(*) FROM hub_relay WHERE to_replica = 'nobody0000000000'`).trim()).toBe('1');
+      db.admin(`DELETE FROM hub_relay WHERE to_replica = 'nobody0000000000'`);
+    });
+
+    it('reopens a lost LISTEN connection, logs why, and routes again', async () => {
+      const holder = holderOf('g-1');
+      const owner = holder === '' ? undefined : replicas.find((r) => r.logs().includes(`"replica":"${holder}"`));
+      expect(owner).toBe(a);
+      db.admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'storegw-hub-listen' AND datname = current_database()`);
+      await eventually(async () => a.logs(), (l) => l.includes('lost the PostgreSQL connection that hears other replicas'));
+      expect(a.logs()).toMatch(/"level":50[^\n]*"err":\{[^\n]*lost the PostgreSQL connection that hears other replicas/);
+      const res = await eventually(
+        () => b.api('POST', '/v1/gateways/g-1/commands', { command: 'status' }),
+        (r) => r.status === 200,
+        10_000,
+      );
+      expect(res.body).toMatchObject({ ok: true, result: { via: 'g-1' } });
+    });
+
+    it('once the gateway leaves A, B answers offline at once', async () => {
+      await gw.close();
+      expect(await eventually(async () => holderOf('g-1'), (h) => h === '')).toBe('');
+      const res = await b.api('POST', '/v1/gateways/g-1/commands', { command: 'status' });
+      expect(res.status).toBe(409);
+      expect(res.body.error).toBe('offline');
+      expect(res.ms).toBeLessThan(TIMEOUT_MS / 2);
+      expect((await b.api('GET', '/v1/gateways/g-1')).body).toMatchObject({ online: false });
+    });
+  });
+
+  it('presence: a newer hello\'s row is not overwritten by an older one written late, nor removed by the older socket\'s close', async () => {
+    const store = await HubStore.open({ postgres: postgresStore(db.config) });
+    try {
+      await store.presence.heartbeat('r-new', Date.now());
+      await store.presence.heartbeat('r-old', Date.now());
+      await store.presence.hold('g-6', 'r-new', 2000);
+      await store.presence.hold('g-6', 'r-old', 1000);
+      expect(await store.presence.holder('g-6', 0)).toBe('r-new');
+      await store.presence.release('g-6', 'r-old');
+      expect(await store.presence.holder('g-6', 0)).toBe('r-new');
+      await store.presence.hold('g-6', 'r-old', 3000);
+      expect(await store.presence.holder('g-6', 0)).toBe('r-old');
+    } finally {
+      await store.presence.forget('r-new');
+      await store.presence.forget('r-old');
+      await store.close();
+    }
+  });
+
+  it('a gateway connected nowhere is offline at once, through either replica', async () => {
+    for (const r of [a, b]) {
+      const res = await r.api('POST', '/v1/gateways/g-2/commands', { command: 'status' });
+      expect(res.status).toBe(409);
+      expect(res.ms).toBeLessThan(TIMEOUT_MS / 2);
+    }
+  });
+
+  it('a replica that died without a word: waited for until its heartbeat lapses, then offline at once', async () => {
+    // What a killed replica leaves behind: its heartbeat row and its presence, with nobody listening.
+    const dead = 'dead000000000000';
+    const until = Date.now() + 500;
+    db.admin(`INSERT INTO hub_replicas (id, heartbeat_at) VALUES ('${dead}', ${until}); INSERT INTO hub_presence (gateway_id, replica_id, since) VALUES ('g-3', '${dead}', ${until})`);
+    expect((await b.api('GET', '/v1/gateways')).body.find((g: { id: string }) => g.id === 'g-3')).toBeUndefined(); // never said hello: not listed
+    const waited = await b.api('POST', '/v1/gateways/g-3/commands', { command: 'status' });
+    expect(waited.status).toBe(504);
+    expect(db.admin(`SELECT count(*) FROM hub_relay WHERE to_replica = '${dead}'`).trim()).toBe('1');
+    // Its heartbeat is older than three intervals now.
+    await sleep(Math.max(0, until + 3 * HEARTBEAT_MS + 50 - Date.now()));
+    const lapsed = await b.api('POST', '/v1/gateways/g-3/commands', { command: 'status' });
+    expect(lapsed.status).toBe(409);
+    expect(lapsed.ms).toBeLessThan(TIMEOUT_MS / 2);
+  });
+
+  it('a desired config set through B is pushed at once by A, which holds the gateway', async () => {
+    const gw = await a.connect('g-5');
+    await eventually(async () => holderOf('g-5'), (h) => h !== '');
+    const put = await b.api('PUT', '/v1/gateways/g-5/config', { yaml: gatewayYaml('g-5') });
+    expect(put.status).toBe(202);
+    expect(put.body.online).toBe(true);
+    const apply = (await gw.waitFor((m) => m.type === 'command' && m.command === 'config.apply')) as CommandMessage;
+    expect(apply.args.yaml).toBe(gatewayYaml('g-5'));
+    const detail = await eventually(
+      () => b.api('GET', '/v1/gateways/g-5'),
+      // The reported version is A's to write, at its next flush: read through B, it follows.
+      (r) => r.body.config?.desired?.applyStatus === 'applied' && r.body.config?.inSync === true,
+    );
+    expect(detail.body.config).toMatchObject({ inSync: true, desired: { version: put.body.version, applyStatus: 'applied' } });
+    // Logged once, by A, as the operator's.
+    expect(detail.body.commands.filter((c: { command: string }) => c.command === 'config.apply')).toMatchObject([{ who: 'ops', role: 'operator', outcome: 'ok' }]);
+    expect(gw.received.filter((m) => m.type === 'command' && m.command === 'config.apply')).toHaveLength(1);
+    await gw.close();
+  });
+
+  it('replica A closes; its gateway reconnects to B and gets commands asked of a new replica A', async () => {
+    const seen: CommandMessage[] = [];
+    const onA = await a.connect('g-4', { onCommand: (cmd, g) => (seen.push(cmd), defaultAnswer(cmd, g)) });
+    await eventually(async () => holderOf('g-4'), (h) => h !== '');
+    await a.hub.close();
+    replicas.splice(replicas.indexOf(a), 1);
+    await onA.closed;
+    expect(holderOf('g-4')).toBe('');
+    expect((await b.api('POST', '/v1/gateways/g-4/commands', { command: 'status' })).status).toBe(409);
+
+    const onB = await b.connect('g-4', { onCommand: (cmd, g) => (seen.push(cmd), defaultAnswer(cmd, g)) });
+    await eventually(async () => holderOf('g-4'), (h) => h !== '');
+    a = await startReplica();
+    const res = await a.api('POST', '/v1/gateways/g-4/commands', { command: 'status' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ok: true, result: { store: { id: 'g-4' } } });
+    expect(seen.map((c) => c.id)).toEqual([res.body.id]);
+    await onB.close();
+  });
+
+  it('one replica runs housekeeping at a time; another takes over when the leader\'s session ends', async () => {
+    // The two-int advisory lock (HUB_APPLICATION_ID, 1): classid, objid, objsubid 2 in pg_locks.
+    const holders = () => db.admin(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 1397184328 AND objid = 1 AND objsubid = 2 AND granted`).trim().split('\n').filter(Boolean);
+    const leads = (r: Replica) => {
+      const lines = r.logs().split('\n').filter((l) => l.includes('runs housekeeping (it holds the leader lock)'));
+      return lines.at(-1)?.includes('this replica runs housekeeping') === true;
+    };
+    const leaders = async () => replicas.filter(leads);
+    expect(await eventually(leaders, (l) => l.length === 1, 5000)).toHaveLength(1);
+    expect(holders()).toHaveLength(1);
+    await sleep(2500);
+    expect(await leaders()).toHaveLength(1);
+
+    // The lock's session killed under the leader: it says so, and one replica holds the lock again.
+    const first = (await leaders())[0]!;
+    db.admin(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1397184328 AND objid = 1 AND objsubid = 2`);
+    await eventually(async () => first.logs(), (l) => l.includes('lost the PostgreSQL connection holding the leader lock'));
+    expect(first.logs()).toMatch(/"level":50[^\n]*"err":\{[^\n]*lost the PostgreSQL connection holding the leader lock/);
+    expect(await eventually(async () => holders(), (h) => h.length === 1, 5000)).toHaveLength(1);
+
+    // The leader stops: the other replica takes over at its next turn.
+    const leader = await eventually(leaders, (l) => l.length === 1, 5000);
+    expect(leader).toHaveLength(1);
+    const other = replicas.find((r) => r !== leader[0])!;
+    await leader[0]!.hub.close();
+    replicas.splice(replicas.indexOf(leader[0]!), 1);
+    expect(await eventually(async () => leads(other), (l) => l, 5000)).toBe(true);
+    expect(holders()).toHaveLength(1);
+  });
+});
