@@ -49,6 +49,8 @@ export class HubConnection {
   #heartbeat: NodeJS.Timeout | undefined;
   /** Failed dials since the last connection that held. */
   #failures = 0;
+  /** The token file's mode warning last logged, so an outage's redials do not repeat it. */
+  #modeWarning: string | undefined;
   /** Whether the current streak of failures (or of refusals) has been logged. */
   #failingLogged = false;
   #refusedLogged = false;
@@ -114,7 +116,9 @@ export class HubConnection {
     let token: string;
     try {
       const secret = readSecretFile(s.tokenFile);
-      if (secret.warning && this.#failures === 0) this.#logger.warn(secret.warning);
+      // Said once per change, not at every redial of an outage: a file made readable while running is told at the next dial.
+      if (secret.warning !== undefined && secret.warning !== this.#modeWarning) this.#logger.warn(secret.warning);
+      this.#modeWarning = secret.warning;
       token = secret.value;
     } catch (e) {
       // The message names the file, never its content.
