@@ -40,7 +40,9 @@ describe('forward', () => {
     expect(await forward(upstream, call(1000))).toMatchObject({ ok: false, failure: 'unreachable', maybeSent: false });
   });
 
-  it('resets the connection of a request it gave up on: what the kernel still held of it never reaches the ERP', async () => {
+  // Node 22's resetAndDestroy() still ends the connection in order when writes are queued (checked on 22.23.5);
+  // Node 24, the target, and 26 reset it.
+  it.skipIf(Number(process.versions.node.split('.')[0]) < 24)('resets the connection of a request it gave up on: what the kernel still held of it never reaches the ERP', async () => {
     // An ERP that does not read yet (a link that is down): the upload waits in the send queues.
     let erpSide: Socket | undefined;
     const tcp = createTcpServer((socket) => {

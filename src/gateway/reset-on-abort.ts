@@ -5,6 +5,9 @@
 // when the link is back — after a read-back had found it absent and the
 // gateway had sent it again. A reset (SO_LINGER 0) drops the queue, so an
 // abandoned attempt stays abandoned once the gateway has let go of it.
+// On Node 24 (the target) and 26; Node 22's resetAndDestroy() still ends a
+// connection with queued writes in order (checked on 22.23.5): there the
+// read-back's refusal check (sync/replay.ts) is the only guard.
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { buildConnector, errors } from 'undici';
