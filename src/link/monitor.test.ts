@@ -12,9 +12,12 @@ const silent = pino({ level: 'silent' });
  * A probe target on loopback that answers 200 and counts what it was asked.
  * `firstOnConnectionMs` delays the first answer on each connection (set-up
  * cost standing in for a TCP/TLS or WireGuard handshake); `close` answers with
- * Connection: close, so every probe needs a new connection.
+ * Connection: close, so every probe needs a new connection; `resendEvery`
+ * delays every nth answer as TCP's resend of a lost packet does.
  */
-async function pingServer(o: { firstOnConnectionMs?: number; close?: boolean } = {}): Promise<{ url: string; probes(): number; close(): Promise<void> }> {
+async function pingServer(
+  o: { firstOnConnectionMs?: number; close?: boolean; resendEvery?: { n: number; ms: number } } = {},
+): Promise<{ url: string; probes(): number; close(): Promise<void> }> {
   let probes = 0;
   const answered = new WeakSet<object>();
   const server: Server = createServer((req, res) => {
@@ -22,7 +25,8 @@ async function pingServer(o: { firstOnConnectionMs?: number; close?: boolean } =
     const first = !answered.has(req.socket);
     answered.add(req.socket);
     if (o.close) res.setHeader('connection', 'close');
-    setTimeout(() => res.end('pong'), first ? (o.firstOnConnectionMs ?? 0) : 0);
+    const resent = o.resendEvery !== undefined && probes % o.resendEvery.n === 0;
+    setTimeout(() => res.end('pong'), first ? (o.firstOnConnectionMs ?? 0) : resent ? o.resendEvery!.ms : 0);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -205,4 +209,19 @@ describe('LinkMonitor at start', () => {
     await eventually(() => expect(monitor!.status()[0]!.samples).toBeGreaterThanOrEqual(4));
     expect(monitor.status()[0]).toMatchObject({ state: 'up', lossPct: 0, rttMs: undefined });
   });
+
+  it('counts an answer as late as TCP\'s resend of a lost packet as a loss, not as a slow round trip: the path is DEGRADED, never DOWN', async () => {
+    const lossy = await pingServer({ resendEvery: { n: 5, ms: 260 } });
+    servers.push(lossy);
+    const c = settings(path('fiber', lossy.url), '{ downAfter: 2, upAfter: 2, degraded: { rttMs: 5000, jitterMs: 5000, lossPct: 5 } }');
+    const seen = new Set<string>();
+    monitor = new LinkMonitor(c.paths, c.link, silent, (change) => seen.add(change.to));
+    monitor.start();
+    await eventually(() => expect(monitor!.status()[0]!.state).toBe('degraded'), 10_000);
+    const s = monitor.status()[0]!;
+    expect(s.lossPct).toBeGreaterThan(5);
+    // Loopback answers in well under a millisecond; the 260 ms answers would carry the EWMA far above this.
+    expect(s.rttMs).toBeLessThan(40);
+    expect(seen.has('down')).toBe(false);
+  }, 15_000);
 });

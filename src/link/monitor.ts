@@ -256,12 +256,14 @@ export class LinkMonitor {
       if (!ok) {
         p.timing.lost();
         w.quality.record(null);
-      } else if (timed) {
-        p.timing.answered(rtt);
-        w.quality.record(rtt);
       } else {
-        p.timing.answered();
-        w.quality.recordUntimed();
+        // An answer TCP had to resend for is the path alive and a packet lost:
+        // the loss counts, its time (mostly the resend's wait) does not.
+        const retransmitted = p.timing.retransmitted(rtt, !timed);
+        p.timing.answered(timed ? rtt : undefined);
+        if (retransmitted) w.quality.record(null);
+        else if (timed) w.quality.record(rtt);
+        else w.quality.recordUntimed();
       }
       this.#observe(w, ok, 'probe');
       this.#schedule(w);

@@ -51,6 +51,43 @@ describe('probe deadlines', () => {
   });
 });
 
+describe('answers TCP had to resend for', () => {
+  it('judges an answer a retransmission\'s 200 ms later than the path\'s fastest recent round trip as resent', () => {
+    const t = warmed(3);
+    expect(t.retransmitted(210)).toBe(true);
+    expect(t.retransmitted(150)).toBe(false);
+  });
+
+  it('knows nothing of a path before its first timed answer', () => {
+    const t = new ProbeTiming(SETTINGS);
+    t.answered();
+    expect(t.retransmitted(5000)).toBe(false);
+  });
+
+  it('allows an answer on a new connection its set-up round trips', () => {
+    const t = warmed(20);
+    // 20 + 180 for the answer, three round trips more for TCP, WireGuard and TLS handshakes.
+    expect(t.retransmitted(250)).toBe(true);
+    expect(t.retransmitted(250, true)).toBe(false);
+    expect(t.retransmitted(300, true)).toBe(true);
+  });
+
+  it('leaves the ordinary spread of a variable path alone: only answers past its deadline estimate count', () => {
+    const t = new ProbeTiming(SETTINGS);
+    for (let i = 0; i < 30; i++) t.answered(i % 2 === 0 ? 150 : 250);
+    // Fastest 150 + 180 = 330, but SRTT + 4·RTTVAR is about 400: a 380 ms answer is this path's spread.
+    expect(t.retransmitted(380)).toBe(false);
+    expect(t.retransmitted(700)).toBe(true);
+  });
+
+  it('takes the floor over the recent answers only, so a path whose RTT rose is judged by its new round trips', () => {
+    const t = warmed(3);
+    for (let i = 0; i < 20; i++) t.answered(100);
+    expect(t.retransmitted(250)).toBe(false);
+    expect(t.retransmitted(320)).toBe(true);
+  });
+});
+
 describe('probe cadence', () => {
   it('probes at once first, then at the steady interval', () => {
     const t = warmed(2);
