@@ -3,8 +3,11 @@
 // also with payloads over NOTIFY's 8000 bytes) and the asker answers with the
 // gateway's result; both replicas list the gateway as online; a gateway no
 // live replica holds is offline at once, also when the replica that held it
-// died without a word; a lost LISTEN connection is reopened; one replica runs
-// housekeeping, and another takes over when its lock's session ends.
+// died without a word; a lost LISTEN connection is reopened; a rollout started
+// through one replica reaches and judges the other's gateways, one rollout at
+// a time across both, and one whose replica died is marked interrupted; a
+// region's drain budget is shared out across both, never above it; one
+// replica runs housekeeping, and another takes over when its lock's session ends.
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,9 +25,10 @@ import { tempDir } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
-const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6'];
+const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 'd-1', 'd-2', 'd-3'];
 const tokenOf = (id: string) => `token-of-${id}-0123456789`;
-const HEARTBEAT_MS = 200;
+// A replica is taken for dead after three missed heartbeats: 1.2 s, which a heartbeat write on a loaded 2-core CI host does not miss.
+const HEARTBEAT_MS = 400;
 const TIMEOUT_MS = 1500;
 
 interface Replica {
@@ -113,6 +117,7 @@ auth:
   opsTokens: [ { tokenFile: ops.token, role: operator } ]
 connections: { heartbeatIntervalMs: ${HEARTBEAT_MS}, helloTimeoutMs: 2000 }
 commands: { timeoutMs: ${TIMEOUT_MS} }
+regions: { drain: { drainBudgetPerSec: 120 } }
 `,
     );
     a = await startReplica();
@@ -282,6 +287,85 @@ commands: { timeoutMs: ${TIMEOUT_MS} }
     expect(gw.received.filter((m) => m.type === 'command' && m.command === 'config.apply')).toHaveLength(1);
     await gw.close();
   });
+
+  describe('staged rollouts across replicas', () => {
+    const shared = gatewayYaml('"${STORE_ID}"');
+    const applies = (gw: FakeGateway) => gw.received.filter((m) => m.type === 'command' && m.command === 'config.apply');
+    const held = (ids: string[]) => eventually(async () => ids.map(holderOf), (h) => h.every((x) => x !== ''));
+    const done = (r: Replica, id: string) =>
+      eventually(
+        () => r.api('GET', `/v1/fleet/rollouts/${id}`),
+        (x) => !['canary', 'rolling'].includes(x.body.status),
+        10_000,
+      ).then((x) => x.body);
+
+    it('a rollout through A judges a canary B holds from what B records, rolls on to both replicas\' gateways, and is the only one running', async () => {
+      const onB = await Promise.all(['r-1', 'r-2'].map((id) => b.connect(id, { region: 'roll' })));
+      const onA = await a.connect('r-3', { region: 'roll' });
+      await held(['r-1', 'r-2', 'r-3']);
+      const started = await a.api('POST', '/v1/fleet/rollouts', { yaml: shared, region: 'roll', canary: ['r-1'], healthyForMs: 300 });
+      expect(started).toMatchObject({ status: 202, body: { status: 'canary', canaries: [{ id: 'r-1' }], rest: { total: 2 }, replica: expect.any(String) } });
+      const elsewhere = await b.api('POST', '/v1/fleet/rollouts', { yaml: shared, region: 'roll', canary: ['r-2'], healthyForMs: 300 });
+      expect(elsewhere.status).toBe(409);
+      expect(elsewhere.body.message).toMatch(new RegExp(`rollout ${started.body.id} is still running .* on another hub replica`));
+      const result = await done(a, started.body.id);
+      expect(result).toMatchObject({ status: 'completed', canaries: [{ id: 'r-1', state: 'healthy', reported: started.body.version }], rest: { total: 2, applied: 2, failed: 0, pending: 0 } });
+      // Each gateway was sent the config once, by the replica holding it.
+      for (const gw of [...onB, onA]) expect(applies(gw)).toHaveLength(1);
+      expect((await b.api('GET', `/v1/fleet/rollouts/${started.body.id}`)).body).toMatchObject({ status: 'completed' });
+      await Promise.all([...onB, onA].map((g) => g.close()));
+    }, 20_000);
+
+    it('a canary on B that refuses the config stops a rollout run by A, with B\'s reason, and the rest is untouched', async () => {
+      const canary = await b.connect('f-1', { region: 'fail', onCommand: (c, g) => (c.command === 'config.apply' ? { ok: false, error: { code: 'invalid', message: 'journal path not writable' } } : defaultAnswer(c, g)) });
+      const rest = await a.connect('f-2', { region: 'fail' });
+      await held(['f-1', 'f-2']);
+      const started = await a.api('POST', '/v1/fleet/rollouts', { yaml: shared, region: 'fail', canary: ['f-1'], healthyForMs: 300 });
+      expect(started.status).toBe(202);
+      expect(await done(a, started.body.id)).toMatchObject({ status: 'failed', reason: 'canary f-1: config.apply failed: invalid: journal path not writable', rest: { untouched: 1, applied: 0 } });
+      expect(applies(rest)).toHaveLength(0);
+      await Promise.all([canary, rest].map((g) => g.close()));
+    }, 20_000);
+
+    it('a rollout whose replica died without a word is marked interrupted, and no longer blocks another', async () => {
+      const id = randomUUID();
+      const state = { id, status: 'rolling', version: 'abc123abc123', selector: {}, healthyForMs: 300, maxFailures: 0, createdBy: 'ops', createdAt: Date.now(), updatedAt: Date.now(), canaries: [], rest: { total: 1, applied: 0, pending: 0, failed: 0, inFlight: 1, untouched: 0 }, failures: [], replica: 'dead0000dead0000' };
+      db.admin(`INSERT INTO hub_replicas (id, heartbeat_at) VALUES ('dead0000dead0000', ${Date.now() - 60_000}); INSERT INTO rollouts (id, created_at, status, state) VALUES ('${id}', ${state.createdAt}, 'rolling', '${JSON.stringify(state)}')`);
+      expect((await b.api('GET', `/v1/fleet/rollouts/${id}`)).body).toMatchObject({ status: 'interrupted', reason: 'the hub replica running the rollout stopped; desired configs already set stay set' });
+      const gw = await b.connect('r-1', { region: 'again' });
+      await held(['r-1']);
+      const started = await a.api('POST', '/v1/fleet/rollouts', { yaml: shared, region: 'again', canary: ['r-1'], healthyForMs: 100 });
+      expect(started.status).toBe(202);
+      expect(await done(a, started.body.id)).toMatchObject({ status: 'completed' });
+      await gw.close();
+    }, 20_000);
+  });
+
+  it('a region\'s drain budget is shared out by both replicas in proportion to the stores each holds: the grants add up to the budget, not twice it', async () => {
+    const backlogged = async (r: Replica, id: string) => {
+      const gw = await r.connect(id, { region: 'drain' });
+      gw.queue = { pending: 500, dead: 0, oldestAgeS: 600 };
+      gw.telemetry();
+      return gw;
+    };
+    const onA = await backlogged(a, 'd-1');
+    const onB = await Promise.all(['d-2', 'd-3'].map((id) => backlogged(b, id)));
+    const granted = (gw: FakeGateway) => (gw.received.filter((m) => m.type === 'drain.grant').at(-1) as { ratePerSec: number } | undefined)?.ratePerSec ?? 0;
+    // A holds one of the region's three stores: a third of 120 is its to give, B the rest.
+    const overview = await eventually(
+      () => a.api('GET', '/v1/fleet/overview'),
+      (r) => r.body.regions?.find((x: { region: string }) => x.region === 'drain')?.budgetHerePerSec === 40,
+    );
+    expect(overview.body.regions.find((x: { region: string }) => x.region === 'drain')).toMatchObject({ budgetPerSec: 120, budgetHerePerSec: 40, stores: 1 });
+    const grants = await eventually(
+      async () => [onA, ...onB].map(granted),
+      (g) => g[0]! > 0 && g[0]! <= 40 && g[1]! + g[2]! <= 80 && g[1]! > 0,
+    );
+    expect(grants[0]).toBeLessThanOrEqual(40);
+    expect(grants[1]! + grants[2]!).toBeLessThanOrEqual(80);
+    expect(grants.reduce((x, y) => x + y)).toBeGreaterThan(60);
+    await Promise.all([onA, ...onB].map((g) => g.close()));
+  }, 20_000);
 
   it('replica A closes; its gateway reconnects to B and gets commands asked of a new replica A', async () => {
     const seen: CommandMessage[] = [];

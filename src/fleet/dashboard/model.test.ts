@@ -214,6 +214,8 @@ describe('region drain budgets', () => {
   it('says how much of a budget is granted and how fast the region drains', () => {
     expect(budgetUse(region)).toEqual({ pct: 95, granted: '380/s of 400/s (95 %)', draining: '312/s', stores: '12 of 50' });
     expect(budgetUse({ ...region, backlogged: 0, drainingPerSec: 0, grantedPerSec: 0 })).toMatchObject({ pct: 0, draining: 'idle' });
+    // Several hub replicas: the one that answered speaks for its part.
+    expect(budgetUse({ ...region, budgetHerePerSec: 200, grantedPerSec: 190 }).granted).toBe("190/s of 200/s (95 %, this hub replica's part of 400/s)");
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DrainBudgets } from './drain-budget.js';
 
-function budgets(drainBudgetPerSec = 100, leaseMs = 30_000) {
+function budgets(drainBudgetPerSec = 100, leaseMs = 30_000, heldElsewhere?: Map<string, number>) {
   let now = 1_000_000;
   const sent: { id: string; ratePerSec: number }[] = [];
   const unreachable = new Set<string>();
@@ -9,6 +9,7 @@ function budgets(drainBudgetPerSec = 100, leaseMs = 30_000) {
     budgets: { north: { drainBudgetPerSec } },
     leaseMs,
     send: (id, ratePerSec) => !unreachable.has(id) && sent.push({ id, ratePerSec }) > 0,
+    ...(heldElsewhere && { heldElsewhere: () => heldElsewhere }),
     now: () => now,
   });
   const last = (id: string) => sent.filter((s) => s.id === id).at(-1)?.ratePerSec;
@@ -38,6 +39,20 @@ describe('region drain budgets', () => {
     expect(last('b')).toBeGreaterThan(before);
     expect(last('a')).toBeLessThan(10);
     expect(b.view()[0]).toMatchObject({ region: 'north', budgetPerSec: 100, stores: 3, backlogged: 2, pending: 1000, drainingPerSec: 500 });
+  });
+
+  it('with other hub replicas, shares out the part of the budget its stores are of the region\'s, and follows as they move', () => {
+    const elsewhere = new Map([['north', 3]]);
+    const { b, last, now } = budgets(100, 30_000, elsewhere);
+    b.joined('a', 'north');
+    b.backlog('a', { pending: 500, oldestAgeS: 600 }, now());
+    // One store here, three on other replicas: a quarter of the budget is this replica's to give.
+    expect(last('a')).toBeLessThanOrEqual(25);
+    expect(last('a')).toBeGreaterThan(20);
+    expect(b.view()[0]).toMatchObject({ budgetPerSec: 100, budgetHerePerSec: 25 });
+    elsewhere.set('north', 0);
+    b.tick();
+    expect(last('a')).toBeGreaterThan(90);
   });
 
   it('tells the stores that give up budget before those that take it', () => {

@@ -5,6 +5,12 @@
 // renewed well before the lease ends. What a store that went away still holds
 // is not handed out again until its lease has run out: the stores' grants
 // never add up to more than the budget.
+//
+// With several hub replicas each shares out the part of the budget that its
+// stores are of the region's connected stores (the others' counted from
+// presence, read each second): the replicas' grants add up to the budget
+// without a replica having to know the others' backlogs. A replica whose
+// stores have no backlog leaves its part unused: slower, never above.
 import { shareBudget, type StoreBacklog } from './drain-share.js';
 
 export interface DrainBudgetDeps {
@@ -13,6 +19,8 @@ export interface DrainBudgetDeps {
   leaseMs: number;
   /** Sends a grant to the gateway's live connection; false when it could not be sent. */
   send(gatewayId: string, ratePerSec: number, leaseMs: number): boolean;
+  /** Per region, the stores other live hub replicas hold (PostgreSQL); absent on one replica. */
+  heldElsewhere?: () => ReadonlyMap<string, number>;
   now?: () => number;
 }
 
@@ -20,6 +28,11 @@ export interface DrainBudgetDeps {
 export interface RegionDrainView {
   region: string;
   budgetPerSec: number;
+  /**
+   * With several hub replicas: the part of the budget this one shares out. The
+   * other figures are then this replica's stores' too.
+   */
+  budgetHerePerSec?: number;
   /** The grants in force, a departed store's until its lease ends: never above the budget. */
   grantedPerSec: number;
   /** How fast the connected stores' backlogs shrink, from their last two telemetry samples. */
@@ -105,6 +118,7 @@ export class DrainBudgets {
       return {
         region,
         budgetPerSec: drainBudgetPerSec,
+        ...(this.#d.heldElsewhere && { budgetHerePerSec: round1(this.#partHere(region, drainBudgetPerSec, connected.length)) }),
         grantedPerSec: round1(members.reduce((sum, m) => sum + (this.#holds(m, now) ? m.grant!.ratePerSec : 0), 0)),
         drainingPerSec: round1(connected.reduce((sum, m) => sum + m.drainPerSec, 0)),
         stores: connected.length,
@@ -112,6 +126,12 @@ export class DrainBudgets {
         pending: connected.reduce((sum, m) => sum + m.pending, 0),
       };
     });
+  }
+
+  /** The region's budget in proportion to the stores held here among all the region's connected stores. */
+  #partHere(region: string, budgetPerSec: number, here: number): number {
+    const elsewhere = this.#d.heldElsewhere?.().get(region) ?? 0;
+    return here + elsewhere === 0 ? budgetPerSec : (budgetPerSec * here) / (here + elsewhere);
   }
 
   #holds(m: Member, now: number): boolean {
@@ -130,7 +150,7 @@ export class DrainBudgets {
       else if (this.#holds(m, now)) reserved += m.grant!.ratePerSec;
     }
     const backlogs: StoreBacklog[] = connected.map(([id, m]) => ({ id, pending: m.pending, oldestAgeS: m.oldestAgeS }));
-    const shares = shareBudget(budget.drainBudgetPerSec, backlogs, reserved);
+    const shares = shareBudget(this.#partHere(region, budget.drainBudgetPerSec, connected.length), backlogs, reserved);
     const lowered: [string, Member, number][] = [];
     const others: [string, Member, number][] = [];
     for (const [id, m] of connected) {

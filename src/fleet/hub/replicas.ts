@@ -100,6 +100,16 @@ export class Replica {
     return this.#store.presence.online(this.#freshSince(Date.now()));
   }
 
+  /** Per region, the gateways the other live replicas hold. */
+  heldElsewhereByRegion(): Promise<Map<string, number>> {
+    return this.#store.presence.heldElsewhereByRegion(this.id, this.#freshSince(Date.now()));
+  }
+
+  /** Whether the replica `id` is alive (its heartbeat has not lapsed). */
+  isLive(id: string): Promise<boolean> {
+    return this.#store.presence.isLive(id, this.#freshSince(Date.now()));
+  }
+
   /** Commands.send's route: the command to the replica holding the gateway. Never rejects. */
   readonly route = async (gatewayId: string, msg: CommandMessage, timeoutMs: number): Promise<CommandOutcome> => {
     const now = Date.now();

@@ -4,15 +4,25 @@
 // when more than maxFailures of them fail. A failed canary stage puts the
 // canaries' previous desired config back and leaves the rest untouched. One
 // rollout at a time; its state is kept in the hub database.
+//
+// With several hub replicas (PostgreSQL) a rollout runs on the replica it was
+// started on, one at a time across them all. A gateway another replica holds
+// is brought to its desired config by that replica (DesiredState there sends
+// config.apply and records the answer in the desired row); this one reads the
+// outcome, and a canary's reports and events, from the database each turn
+// (remote-canary.ts). A rollout whose replica died is marked interrupted by
+// whichever replica next looks at it.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Who } from './commands.js';
 import type { Connections } from './connections.js';
 import { checkDesiredConfig } from './desired-config.js';
 import type { ApplyOutcome, DesiredState } from './desired.js';
+import { remoteObservations } from './remote-canary.js';
 import { CanaryWatch, planRollout, type CanarySpec, type CanaryState, type Observation } from './rollout.js';
 import { selects, type Selector } from './select.js';
 import type { DesiredConfigs, DesiredRecord } from './store/desired-configs.js';
+import type { EventLog } from './store/events.js';
 import type { GatewayRegistry } from './store/registry.js';
 import type { RolloutStates } from './store/rollout-states.js';
 
@@ -44,7 +54,23 @@ export interface RolloutState {
   rest: { total: number; applied: number; pending: number; failed: number; inFlight: number; untouched: number };
   /** The first failures among the rest. */
   failures: { id: string; reason: string }[];
+  /** The hub replica running it, with several (PostgreSQL). */
+  replica?: string;
 }
+
+/** The other hub replicas, as a rollout sees them (PostgreSQL); absent on one replica. */
+export interface OtherReplicas {
+  /** This replica's id. */
+  id: string;
+  /** The gateways a live replica holds. */
+  online(): Promise<Set<string>>;
+  isLive(replicaId: string): Promise<boolean>;
+  /** Asks the replica holding the gateway to bring it to its desired config. */
+  push(gatewayId: string, who: Who): Promise<void>;
+}
+
+/** How applying the config to one of the rest went. */
+type RestResult = { applied: true } | { pending: true } | { failure: string };
 
 export type StartResult = { ok: true; state: RolloutState } | { ok: false; status: 400 | 409; message: string; problems?: string[] };
 
@@ -56,14 +82,22 @@ interface Active {
   previous: Map<string, DesiredRecord | undefined>;
   rest: string[];
   timer?: NodeJS.Timeout;
+  /** A turn is reading remote canaries from the database: the next waits for it. */
+  reading?: boolean;
 }
 
 const MAX_LISTED_FAILURES = 100;
+/** How often a rollout reads how another replica's gateway took the config. */
+const REMOTE_POLL_MS = 200;
+const INTERRUPTED = 'the hub stopped during the rollout; desired configs already set stay set';
+const ORPHANED = 'the hub replica running the rollout stopped; desired configs already set stay set';
 
 export class Rollouts {
   readonly #gateways: GatewayRegistry;
   readonly #states: RolloutStates;
   readonly #configs: DesiredConfigs;
+  readonly #events: EventLog;
+  readonly #replicas: OtherReplicas | undefined;
   readonly #desired: DesiredState;
   readonly #connections: Connections;
   readonly #logger: Logger;
@@ -72,10 +106,23 @@ export class Rollouts {
   #active: Active | undefined;
   #closed = false;
 
-  constructor(deps: { gateways: GatewayRegistry; states: RolloutStates; configs: DesiredConfigs; desired: DesiredState; connections: Connections; logger: Logger; concurrency: number; applyTimeoutMs: number }) {
+  constructor(deps: {
+    gateways: GatewayRegistry;
+    states: RolloutStates;
+    configs: DesiredConfigs;
+    events: EventLog;
+    replicas?: OtherReplicas | undefined;
+    desired: DesiredState;
+    connections: Connections;
+    logger: Logger;
+    concurrency: number;
+    applyTimeoutMs: number;
+  }) {
     this.#gateways = deps.gateways;
     this.#states = deps.states;
     this.#configs = deps.configs;
+    this.#events = deps.events;
+    this.#replicas = deps.replicas;
     this.#desired = deps.desired;
     this.#connections = deps.connections;
     this.#logger = deps.logger;
@@ -83,21 +130,47 @@ export class Rollouts {
     this.#applyTimeoutMs = deps.applyTimeoutMs;
   }
 
-  /** At startup: rollouts that were running when the hub stopped are marked interrupted. */
+  /** At startup: rollouts that were running when their hub replica stopped are marked interrupted. */
   async markInterrupted(): Promise<void> {
+    await this.#runningElsewhere();
+  }
+
+  /**
+   * A rollout another live replica runs, if any. Running rollouts whose
+   * replica is gone (or that this one ran before it restarted) are marked
+   * interrupted on the way.
+   */
+  async #runningElsewhere(): Promise<RolloutState | undefined> {
     for (const r of await this.#states.running()) {
-      const state = { ...(r.state as RolloutState), status: 'interrupted' as const, reason: 'the hub stopped during the rollout; desired configs already set stay set', updatedAt: Date.now() };
-      await this.#states.save({ id: r.id, createdAt: r.createdAt, status: state.status, state });
+      const state = r.state as RolloutState;
+      if (state.id === this.#active?.state.id) continue;
+      if (await this.#isOtherLive(state.replica)) return state;
+      await this.#interrupt(state, r.createdAt);
     }
+    return undefined;
+  }
+
+  async #isOtherLive(replica: string | undefined): Promise<boolean> {
+    return replica !== undefined && this.#replicas !== undefined && replica !== this.#replicas.id && (await this.#replicas.isLive(replica));
+  }
+
+  async #interrupt(state: RolloutState, createdAt: number): Promise<RolloutState> {
+    const reason = state.replica === undefined || state.replica === this.#replicas?.id ? INTERRUPTED : ORPHANED;
+    const interrupted = { ...state, status: 'interrupted' as const, reason, updatedAt: Date.now() };
+    await this.#states.save({ id: state.id, createdAt, status: interrupted.status, state: interrupted });
+    return interrupted;
   }
 
   async start(req: RolloutRequest, who: Who): Promise<StartResult> {
     const running = () => this.#active && ({ ok: false, status: 409, message: `rollout ${this.#active.state.id} is still running (${this.#active.state.status})` } as const);
     const before = running();
     if (before) return before;
-    const targets = (await this.#gateways.list())
-      .filter((g) => selects(req.selector, g))
-      .map((g) => ({ id: g.id, online: this.#connections.get(g.id) !== undefined }));
+    const elsewhere = await this.#runningElsewhere();
+    if (elsewhere) return { ok: false, status: 409, message: `rollout ${elsewhere.id} is still running (${elsewhere.status}) on another hub replica` };
+    const heldElsewhere = (await this.#replicas?.online()) ?? new Set<string>();
+    const selected = (await this.#gateways.list()).filter((g) => selects(req.selector, g));
+    const targets = selected.map((g) => ({ id: g.id, online: this.#connections.get(g.id) !== undefined || heldElsewhere.has(g.id) }));
+    const reportedPaths = new Map(selected.map((g) => [g.id, g.paths]));
     if (targets.length === 0) return { ok: false, status: 400, message: 'no gateway matches the rollout\'s region/tag' };
     const check = checkDesiredConfig(
       req.yaml,
@@ -123,6 +196,7 @@ export class Rollouts {
       canaries: plan.canaries.map((id) => ({ id, state: 'applying' as const })),
       rest: { total: plan.rest.length, applied: 0, pending: 0, failed: 0, inFlight: 0, untouched: plan.rest.length },
       failures: [],
+      ...(this.#replicas && { replica: this.#replicas.id }),
     };
     const previous = new Map<string, DesiredRecord | undefined>();
     for (const id of plan.canaries) previous.set(id, await this.#configs.get(id));
@@ -135,7 +209,7 @@ export class Rollouts {
       yaml: req.yaml,
       who: { name: `rollout ${state.id} (${who.name})`, role: 'rollout' },
       watches: plan.canaries.map((id) => {
-        const up = (this.#connections.get(id)?.reported?.paths ?? []).filter((p) => p.state === 'up').map((p) => p.name);
+        const up = (this.#connections.get(id)?.reported?.paths ?? reportedPaths.get(id) ?? []).filter((p) => p.state === 'up').map((p) => p.name);
         return new CanaryWatch(id, check.version, up, now, req.healthyForMs, deadline);
       }),
       previous,
@@ -146,15 +220,55 @@ export class Rollouts {
     this.#logger.info({ rollout: state.id, version: state.version, canaries: plan.canaries, rest: plan.rest.length, by: who.name }, 'rollout started');
 
     for (const w of active.watches) {
-      void this.#desired.set(w.id, req.yaml, check.version, active.who, req.graceMs).then((o) => this.#guard(() => this.#canaryAnswered(active, w, o)));
+      // Held by another replica: that one sends it, and the turns read how it went.
+      void this.#apply(w.id, active).then((o) => this.#guard(() => o && this.#canaryAnswered(active, w, o)));
     }
-    active.timer = setInterval(() => this.#guard(() => this.#checkCanaries(active)), Math.max(20, Math.min(1000, req.healthyForMs / 4)));
+    active.timer = setInterval(() => void this.#turn(active), Math.max(20, Math.min(1000, req.healthyForMs / 4)));
     return { ok: true, state };
   }
 
   async get(id: string): Promise<RolloutState | undefined> {
     if (this.#active?.state.id === id) return this.#active.state;
-    return (await this.#states.get(id)) as RolloutState | undefined;
+    const state = (await this.#states.get(id)) as RolloutState | undefined;
+    if (state?.replica === undefined || (state.status !== 'canary' && state.status !== 'rolling') || state.replica === this.#replicas?.id) return state;
+    return (await this.#isOtherLive(state.replica)) ? state : this.#interrupt(state, state.createdAt);
+  }
+
+  /**
+   * Makes the config the gateway's desired one. Its outcome, or undefined when
+   * another replica holds the gateway and was asked to send it.
+   */
+  async #apply(id: string, active: Active): Promise<ApplyOutcome | undefined> {
+    const o = await this.#desired.set(id, active.yaml, active.state.version, active.who, active.state.graceMs);
+    if (o.status !== 'offline' || !this.#replicas || !(await this.#replicas.online()).has(id)) return o;
+    await this.#replicas.push(id, active.who);
+    return undefined;
+  }
+
+  /** A turn of the canary stage: canaries other replicas hold are read from the database, then judged. */
+  async #turn(active: Active): Promise<void> {
+    if (active.reading || this.#closed) return;
+    active.reading = true;
+    try {
+      await this.#readRemoteCanaries(active);
+    } catch (e) {
+      this.#logger.error({ rollout: active.state.id, err: e }, 'cannot read the canaries other hub replicas hold; tried again at the next turn');
+    } finally {
+      active.reading = false;
+    }
+    this.#guard(() => this.#checkCanaries(active));
+  }
+
+  async #readRemoteCanaries(active: Active): Promise<void> {
+    const remote = active.watches.filter((w) => this.#connections.get(w.id) === undefined);
+    if (!this.#replicas || remote.length === 0 || active.state.status !== 'canary') return;
+    const online = await this.#replicas.online();
+    for (const w of remote) {
+      const [gateway, desired, events] = await Promise.all([this.#gateways.get(w.id), this.#configs.get(w.id), this.#events.recent(w.id, 20)]);
+      const since = events.filter((e) => e.ts >= active.state.createdAt).map((e) => e.event);
+      const now = Date.now();
+      for (const o of remoteObservations(active.state.version, { online: online.has(w.id), gateway, desired, events: since })) w.observe(o, now);
+    }
   }
 
   /** What a gateway reported; only the canaries of the running rollout care. */
@@ -172,7 +286,7 @@ export class Rollouts {
     const active = this.#active;
     if (!active) return;
     clearInterval(active.timer);
-    this.#finish(active, 'interrupted', 'the hub stopped during the rollout; desired configs already set stay set');
+    this.#finish(active, 'interrupted', INTERRUPTED);
   }
 
   #canaryAnswered(active: Active, w: CanaryWatch, o: ApplyOutcome): void {
@@ -229,14 +343,14 @@ export class Rollouts {
         const id = queue.shift()!;
         rest.untouched--;
         rest.inFlight++;
-        const o = await this.#desired.set(id, active.yaml, active.state.version, active.who, active.state.graceMs);
+        const o = await this.#apply(id, active);
+        const result = o ? this.#restOutcome(o) : await this.#remoteOutcome(id, active);
         if (this.#closed) return;
         rest.inFlight--;
-        const failure = this.#restOutcome(o);
-        if (failure === undefined) {
-          if (o.status === 'offline' || o.status === 'disconnected') rest.pending++;
-          else rest.applied++;
-        } else {
+        if ('applied' in result) rest.applied++;
+        else if ('pending' in result) rest.pending++;
+        else {
+          const failure = result.failure;
           rest.failed++;
           if (active.state.failures.length < MAX_LISTED_FAILURES) active.state.failures.push({ id, reason: failure });
           if (rest.failed > active.state.maxFailures) stopped = `${rest.failed} gateways failed (more than maxFailures ${active.state.maxFailures}); the others are untouched`;
@@ -251,20 +365,40 @@ export class Rollouts {
     this.#finish(active, stopped === undefined ? 'completed' : 'failed', stopped);
   }
 
-  /** Why applying to one of the rest failed, or undefined when it did not. */
-  #restOutcome(o: ApplyOutcome): string | undefined {
+  #restOutcome(o: ApplyOutcome): RestResult {
     switch (o.status) {
       case 'answered':
-        return o.ok ? undefined : `config.apply failed: ${o.error ? `${o.error.code}: ${o.error.message}` : 'refused'}`;
+        return o.ok ? { applied: true } : { failure: `config.apply failed: ${o.error ? `${o.error.code}: ${o.error.message}` : 'refused'}` };
       case 'timeout':
-        return 'no answer to config.apply in time';
+        return { failure: 'no answer to config.apply in time' };
       case 'busy':
-        return o.reason;
+        return { failure: o.reason };
       case 'not_retried':
-        return `refused this config before: ${o.error ?? 'failed'}`;
+        return { failure: `refused this config before: ${o.error ?? 'failed'}` };
+      case 'offline':
+      case 'disconnected':
+        return { pending: true };
       default:
-        return undefined;
+        return { applied: true };
     }
+  }
+
+  /** How another replica's gateway took the config, as that replica records it in the desired row. */
+  async #remoteOutcome(id: string, active: Active): Promise<RestResult> {
+    // The holder waits applyTimeoutMs (and the grace) for the answer, then records that it had none.
+    const deadline = Date.now() + this.#applyTimeoutMs + (active.state.graceMs ?? 0) + 5 * REMOTE_POLL_MS;
+    while (!this.#closed) {
+      const d = await this.#configs.get(id);
+      if (d?.version !== active.state.version) return { failure: 'its desired config was changed during the rollout' };
+      if (d.applyStatus === 'applied') return { applied: true };
+      if (d.applyStatus === 'failed') return { failure: `config.apply failed: ${d.applyError ?? 'refused'}` };
+      if (d.applyStatus === 'sent' && d.applyError !== null) return { failure: 'no answer to config.apply in time' };
+      // Recorded pending: the gateway left before it answered (sent again at its hello), or the holder was busy.
+      if (d.applyStatus === 'pending' && d.applyAt !== null) return d.applyError === null ? { pending: true } : { failure: d.applyError };
+      if (Date.now() > deadline) return { failure: 'no answer to config.apply in time' };
+      await new Promise((r) => setTimeout(r, REMOTE_POLL_MS));
+    }
+    return { pending: true };
   }
 
   #finish(active: Active, status: RolloutStatus, reason: string | undefined): void {

@@ -53,12 +53,26 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   // What the handlers below write by themselves: kept in order by the store, a failure logged.
   const background = (gateway: string, what: string, work: Promise<void>) => void work.catch((e: unknown) => log.error({ gateway, err: e }, `cannot record ${what}`));
   const ingest = new Ingest(store, log, c.store.flushIntervalMs);
+  // With replicas, how many of each region's stores the others hold, read each second: a region coming
+  // back after an outage reconnects its stores to every replica at once.
+  let heldElsewhere = new Map<string, number>();
   const drains = new DrainBudgets({
     budgets: c.regions,
     leaseMs: c.drain.grantLeaseMs,
     send: (id, ratePerSec, leaseMs) => connections.get(id)?.send(message<DrainGrantMessage>({ type: 'drain.grant', ratePerSec, leaseMs })) ?? false,
+    ...(postgres && { heldElsewhere: () => heldElsewhere }),
   });
-  const drainTimer = setInterval(() => drains.tick(), drains.tickMs);
+  const drainTurn = async () => {
+    if (replica && Object.keys(c.regions).length > 0) {
+      try {
+        heldElsewhere = await replica.heldElsewhereByRegion();
+      } catch (e) {
+        log.error({ err: e }, 'cannot read which stores the other hub replicas hold; region drain budgets are shared out as last read');
+      }
+    }
+    drains.tick();
+  };
+  const drainTimer = setInterval(() => void drainTurn(), postgres ? Math.min(1000, drains.tickMs) : drains.tickMs);
   drainTimer.unref();
 
   const connections = new Connections(
@@ -144,7 +158,18 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
       : undefined;
   const commands = new Commands({ connections, log: store.commands, logger: log, maxInFlightPerGateway: c.commands.maxInFlightPerGateway, ...(replica && { route: replica.route }) });
   const desired = new DesiredState({ configs: store.desired, commands, connections, logger: log, applyTimeoutMs: c.commands.configApplyTimeoutMs });
-  const rollouts = new Rollouts({ gateways: store.gateways, states: store.rollouts, configs: store.desired, desired, connections, logger: log, concurrency: c.rollouts.concurrency, applyTimeoutMs: c.commands.configApplyTimeoutMs });
+  const rollouts = new Rollouts({
+    gateways: store.gateways,
+    states: store.rollouts,
+    configs: store.desired,
+    events: store.events,
+    replicas: replica && { id: replica.id, online: () => replica.online(), isLive: (id) => replica.isLive(id), push: (gatewayId, who) => replica.desiredElsewhere(gatewayId, who) },
+    desired,
+    connections,
+    logger: log,
+    concurrency: c.rollouts.concurrency,
+    applyTimeoutMs: c.commands.configApplyTimeoutMs,
+  });
 
   // Which gateways are online: on SQLite the ones connected here; on PostgreSQL those a live replica holds, too.
   const onlineElsewhere = replica ? () => replica.online() : () => Promise.resolve(new Set<string>());

@@ -77,6 +77,8 @@ export function fmtAgo(ms: number | null | undefined): string;
 export interface RegionDrainView {
   region: string;
   budgetPerSec: number;
+  /** With several hub replicas: the part the replica that answered shares out; the other figures are its stores'. */
+  budgetHerePerSec?: number;
   grantedPerSec: number;
   drainingPerSec: number;
   stores: number;

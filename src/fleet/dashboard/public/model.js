@@ -273,10 +273,13 @@ export function fmtRate(v) {
  * no faster than its own rate, and its ERP answers when it can).
  */
 export function budgetUse(r) {
-  const pct = r.budgetPerSec > 0 ? Math.min(100, Math.round((r.grantedPerSec / r.budgetPerSec) * 100)) : 0;
+  // With several hub replicas the figures are those of the replica that answered, against its part.
+  const here = r.budgetHerePerSec ?? r.budgetPerSec;
+  const pct = here > 0 ? Math.min(100, Math.round((r.grantedPerSec / here) * 100)) : 0;
+  const part = r.budgetHerePerSec === undefined ? '' : `, this hub replica's part of ${fmtRate(r.budgetPerSec)}`;
   return {
     pct,
-    granted: `${fmtRate(r.grantedPerSec)} of ${fmtRate(r.budgetPerSec)} (${pct} %)`,
+    granted: `${fmtRate(r.grantedPerSec)} of ${fmtRate(here)} (${pct} %${part})`,
     draining: r.backlogged > 0 || r.drainingPerSec > 0 ? fmtRate(r.drainingPerSec) : 'idle',
     stores: `${r.backlogged} of ${r.stores}`,
   };

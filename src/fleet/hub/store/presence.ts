@@ -39,10 +39,26 @@ export class Presence {
     return row?.replica_id;
   }
 
+  /** Whether the replica's heartbeat is at `freshSince` or later. */
+  async isLive(replica: string, freshSince: number): Promise<boolean> {
+    return (await this.sql.get<{ id: string }>(`SELECT id FROM hub_replicas WHERE id = ? AND heartbeat_at >= ?`, [replica, freshSince])) !== undefined;
+  }
+
   /** Every gateway held by a replica whose heartbeat is at `freshSince` or later. */
   async online(freshSince: number): Promise<Set<string>> {
     const rows = await this.sql.all<{ gateway_id: string }>(`SELECT p.gateway_id FROM hub_presence p JOIN hub_replicas r ON r.id = p.replica_id WHERE r.heartbeat_at >= ?`, [freshSince]);
     return new Set(rows.map((r) => r.gateway_id));
+  }
+
+  /** Per region, the gateways held by live replicas other than `replica`. */
+  async heldElsewhereByRegion(replica: string, freshSince: number): Promise<Map<string, number>> {
+    const rows = await this.sql.all<{ region: string; n: number | string }>(
+      `SELECT g.region, count(*) AS n FROM hub_presence p JOIN hub_replicas r ON r.id = p.replica_id JOIN gateways g ON g.id = p.gateway_id
+       WHERE r.heartbeat_at >= ? AND p.replica_id <> ? GROUP BY g.region`,
+      [freshSince, replica],
+    );
+    // PostgreSQL's count is a bigint, which node-postgres hands over as a string.
+    return new Map(rows.map((r) => [r.region, Number(r.n)]));
   }
 
   /** The replica leaves (it shuts down, or it lapsed long ago): its row and its presence go. */
