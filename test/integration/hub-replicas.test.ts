@@ -5,7 +5,7 @@
 // live replica holds is offline at once, also when the replica that held it
 // died without a word; a lost LISTEN connection is reopened; a rollout started
 // through one replica reaches and judges the other's gateways, one rollout at
-// a time across both, and one whose replica died is marked interrupted; a
+// a time across both, and one whose replica died is taken over by the other; a
 // region's drain budget is shared out across both, never above it; one
 // replica runs housekeeping, and another takes over when its lock's session ends.
 import { randomUUID } from 'node:crypto';
@@ -15,6 +15,7 @@ import { Writable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadHubConfig } from '../../edge-config/hub-load.js';
+import { configVersionOf } from '../../src/fleet/hub/desired-config.js';
 import { startHub, type RunningHub } from '../../src/fleet/hub/server.js';
 import { HubStore } from '../../src/fleet/hub/store.js';
 import { postgresStore } from '../../src/fleet/hub/store/postgres-config.js';
@@ -25,7 +26,7 @@ import { tempDir } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
-const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 'd-1', 'd-2', 'd-3'];
+const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 'd-1', 'd-2', 'd-3', 't-1', 't-2', 't-3', 'c-1', 'c-2'];
 const tokenOf = (id: string) => `token-of-${id}-0123456789`;
 // A replica is taken for dead after three missed heartbeats: 1.2 s, which a heartbeat write on a loaded 2-core CI host does not miss.
 const HEARTBEAT_MS = 400;
@@ -327,17 +328,68 @@ regions: { drain: { drainBudgetPerSec: 120 } }
       await Promise.all([canary, rest].map((g) => g.close()));
     }, 20_000);
 
-    it('a rollout whose replica died without a word is marked interrupted, and no longer blocks another', async () => {
+    /** What a replica killed in the middle of a rollout leaves: its lapsed heartbeat, the rollout's row, the desired rows it wrote. */
+    function leftByDeadReplica(o: { status: 'canary' | 'rolling'; region: string; canaries: string[]; reached: string[]; version?: string; previous?: unknown }) {
       const id = randomUUID();
-      const state = { id, status: 'rolling', version: 'abc123abc123', selector: {}, healthyForMs: 300, maxFailures: 0, createdBy: 'ops', createdAt: Date.now(), updatedAt: Date.now(), canaries: [], rest: { total: 1, applied: 0, pending: 0, failed: 0, inFlight: 1, untouched: 0 }, failures: [], replica: 'dead0000dead0000' };
-      db.admin(`INSERT INTO hub_replicas (id, heartbeat_at) VALUES ('dead0000dead0000', ${Date.now() - 60_000}); INSERT INTO rollouts (id, created_at, status, state) VALUES ('${id}', ${state.createdAt}, 'rolling', '${JSON.stringify(state)}')`);
-      expect((await b.api('GET', `/v1/fleet/rollouts/${id}`)).body).toMatchObject({ status: 'interrupted', reason: 'the hub replica running the rollout stopped; desired configs already set stay set' });
-      const gw = await b.connect('r-1', { region: 'again' });
-      await held(['r-1']);
-      const started = await a.api('POST', '/v1/fleet/rollouts', { yaml: shared, region: 'again', canary: ['r-1'], healthyForMs: 100 });
-      expect(started.status).toBe(202);
-      expect(await done(a, started.body.id)).toMatchObject({ status: 'completed' });
-      await gw.close();
+      const dead = randomUUID().replaceAll('-', '').slice(0, 16);
+      const version = o.version ?? configVersionOf(shared);
+      const now = Date.now();
+      const state = {
+        id,
+        status: o.status,
+        version,
+        selector: { region: o.region },
+        healthyForMs: 200,
+        maxFailures: 0,
+        createdBy: 'ops',
+        createdAt: now,
+        updatedAt: now,
+        canaries: o.canaries.map((c) => ({ id: c, state: o.status === 'canary' ? 'watching' : 'healthy' })),
+        rest: { total: 2, applied: o.reached.length, pending: 0, failed: 0, inFlight: 0, untouched: 2 - o.reached.length },
+        failures: [],
+        replica: dead,
+        ...(o.previous !== undefined && { previous: o.previous }),
+      };
+      const desired = [...o.canaries, ...o.reached].map((g) => `INSERT INTO desired (gateway_id, yaml, version, set_by, set_at, apply_status, apply_error, apply_at) VALUES ('${g}', '${shared}', '${version}', 'rollout', ${now}, 'applied', NULL, ${now});`);
+      db.admin(`INSERT INTO hub_replicas (id, heartbeat_at) VALUES ('${dead}', ${now - 60_000}); ${desired.join(' ')} INSERT INTO rollouts (id, created_at, status, state) VALUES ('${id}', ${now}, '${o.status}', '${JSON.stringify(state)}')`);
+      return { id, dead };
+    }
+
+    it('a rollout whose replica died in the rolling stage is taken over by a live one and goes on with the gateways not reached yet', async () => {
+      const v = configVersionOf(shared);
+      const { id, dead } = leftByDeadReplica({ status: 'rolling', region: 'takeover', canaries: ['t-1'], reached: ['t-2'] });
+      const reached = await Promise.all(['t-1', 't-2'].map((g, i) => [a, b][i]!.connect(g, { region: 'takeover', configVersion: v })));
+      const left = await b.connect('t-3', { region: 'takeover' });
+      const result = await done(a, id);
+      expect(result).toMatchObject({ status: 'completed', rest: { total: 2, applied: 2, failed: 0, untouched: 0 } });
+      expect(result.replica).toMatch(/^[0-9a-f]{16}$/);
+      expect(result.replica).not.toBe(dead);
+      expect(applies(left)).toHaveLength(1);
+      for (const gw of reached) expect(applies(gw)).toHaveLength(0);
+      expect(a.logs() + b.logs()).toMatch(/took over a rollout whose hub replica stopped/);
+      await Promise.all([...reached, left].map((g) => g.close()));
+    }, 20_000);
+
+    it('one whose replica died in the canary stage starts the stage again, and puts the canary\'s previous config back if it fails', async () => {
+      const previous = gatewayYaml('c-1');
+      const { id } = leftByDeadReplica({ status: 'canary', region: 'takeover2', canaries: ['c-1'], reached: [], previous: [{ id: 'c-1', desired: { yaml: previous, version: configVersionOf(previous) } }] });
+      const canary = await b.connect('c-1', { region: 'takeover2', onCommand: (c, g) => (c.command === 'config.apply' && c.args.yaml === shared ? { ok: false, error: { code: 'invalid', message: 'no route to the ERP' } } : defaultAnswer(c, g)) });
+      const rest = await a.connect('c-2', { region: 'takeover2' });
+      expect(await done(b, id)).toMatchObject({ status: 'failed', reason: 'canary c-1: config.apply failed: invalid: no route to the ERP', rest: { untouched: 1 } });
+      expect((await b.api('GET', `/v1/fleet/rollouts/${id}`)).body.previous).toBeUndefined();
+      const back = await eventually(
+        () => a.api('GET', '/v1/gateways/c-1'),
+        (r) => r.body.config?.desired?.version === configVersionOf(previous),
+      );
+      expect(back.body.config.desired.version).toBe(configVersionOf(previous));
+      expect(applies(rest)).toHaveLength(0);
+      await Promise.all([canary, rest].map((g) => g.close()));
+    }, 20_000);
+
+    it('one whose config is no longer desired anywhere cannot be taken over: marked interrupted, saying why', async () => {
+      const { id } = leftByDeadReplica({ status: 'rolling', region: 'gone', canaries: [], reached: [], version: 'abc123abc123' });
+      const result = await done(b, id);
+      expect(result).toMatchObject({ status: 'interrupted', reason: expect.stringMatching(/the hub replica running the rollout stopped, and the rollout's config is no longer desired/) });
     }, 20_000);
   });
 

@@ -50,7 +50,7 @@ export class DesiredState {
   }
 
   /** Puts back what was desired before (a failed rollout's canaries), or nothing. */
-  revert(gatewayId: string, previous: DesiredRecord | undefined, who: Who): void {
+  revert(gatewayId: string, previous: Pick<DesiredRecord, 'yaml' | 'version'> | undefined, who: Who): void {
     this.#background(gatewayId, previous === undefined ? this.#configs.clear(gatewayId) : this.set(gatewayId, previous.yaml, previous.version, who));
   }
 

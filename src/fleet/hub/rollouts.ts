@@ -10,8 +10,9 @@
 // is brought to its desired config by that replica (DesiredState there sends
 // config.apply and records the answer in the desired row); this one reads the
 // outcome, and a canary's reports and events, from the database each turn
-// (remote-canary.ts). A rollout whose replica died is marked interrupted by
-// whichever replica next looks at it.
+// (remote-canary.ts). A rollout whose replica died is taken over by another
+// (rollout-takeover.ts): the canary stage starts again, the rolling stage goes
+// on with the gateways not reached yet.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Who } from './commands.js';
@@ -19,6 +20,7 @@ import type { Connections } from './connections.js';
 import { checkDesiredConfig } from './desired-config.js';
 import type { ApplyOutcome, DesiredState } from './desired.js';
 import { remoteObservations } from './remote-canary.js';
+import { restAfterTakeover } from './rollout-takeover.js';
 import { CanaryWatch, planRollout, type CanarySpec, type CanaryState, type Observation } from './rollout.js';
 import { selects, type Selector } from './select.js';
 import type { DesiredConfigs, DesiredRecord } from './store/desired-configs.js';
@@ -69,6 +71,15 @@ export interface OtherReplicas {
   push(gatewayId: string, who: Who): Promise<void>;
 }
 
+/**
+ * The state as stored: in the canary stage also the canaries' desired configs
+ * from before (null: none), for a replica taking the stage over to put back
+ * if a canary fails. Not shown by the API.
+ */
+interface StoredState extends RolloutState {
+  previous?: { id: string; desired: { yaml: string; version: string } | null }[];
+}
+
 /** How applying the config to one of the rest went. */
 type RestResult = { applied: true } | { pending: true } | { failure: string };
 
@@ -79,7 +90,7 @@ interface Active {
   yaml: string;
   who: Who;
   watches: CanaryWatch[];
-  previous: Map<string, DesiredRecord | undefined>;
+  previous: Map<string, Pick<DesiredRecord, 'yaml' | 'version'> | undefined>;
   rest: string[];
   timer?: NodeJS.Timeout;
   /** A turn is reading remote canaries from the database: the next waits for it. */
@@ -90,7 +101,7 @@ const MAX_LISTED_FAILURES = 100;
 /** How often a rollout reads how another replica's gateway took the config. */
 const REMOTE_POLL_MS = 200;
 const INTERRUPTED = 'the hub stopped during the rollout; desired configs already set stay set';
-const ORPHANED = 'the hub replica running the rollout stopped; desired configs already set stay set';
+const NO_CONFIG = 'the hub replica running the rollout stopped, and the rollout\'s config is no longer desired for any of its gateways; desired configs already set stay set';
 
 export class Rollouts {
   readonly #gateways: GatewayRegistry;
@@ -105,6 +116,10 @@ export class Rollouts {
   readonly #applyTimeoutMs: number;
   #active: Active | undefined;
   #closed = false;
+  /** With replicas: looks for rollouts whose replica died. */
+  #orphans: NodeJS.Timeout | undefined;
+  /** One look at the running rollouts at a time: two would take one over twice. */
+  #settling: Promise<RolloutState | undefined> = Promise.resolve(undefined);
 
   constructor(deps: {
     gateways: GatewayRegistry;
@@ -117,6 +132,8 @@ export class Rollouts {
     logger: Logger;
     concurrency: number;
     applyTimeoutMs: number;
+    /** With replicas: how often to look for rollouts whose replica died. */
+    orphanCheckMs?: number;
   }) {
     this.#gateways = deps.gateways;
     this.#states = deps.states;
@@ -130,43 +147,103 @@ export class Rollouts {
     this.#applyTimeoutMs = deps.applyTimeoutMs;
   }
 
-  /** At startup: rollouts that were running when their hub replica stopped are marked interrupted. */
-  async markInterrupted(): Promise<void> {
-    await this.#runningElsewhere();
+  /**
+   * At startup, and with replicas every `orphanCheckMs` after: a rollout
+   * running when its replica stopped is taken over (with replicas) or marked
+   * interrupted.
+   */
+  async settleAtStart(orphanCheckMs?: number): Promise<void> {
+    await this.#settleRunning();
+    if (this.#replicas && orphanCheckMs !== undefined && !this.#closed) {
+      this.#orphans = setInterval(() => void this.#settleRunning().catch((e: unknown) => this.#logger.error({ err: e }, 'cannot look for rollouts whose hub replica stopped')), orphanCheckMs);
+      this.#orphans.unref();
+    }
   }
 
   /**
-   * A rollout another live replica runs, if any. Running rollouts whose
-   * replica is gone (or that this one ran before it restarted) are marked
-   * interrupted on the way.
+   * A rollout another live replica runs, if any. A running rollout whose
+   * replica is gone is taken over on the way when this replica runs none (or
+   * marked interrupted when it cannot be: one hub, or its config is gone).
    */
-  async #runningElsewhere(): Promise<RolloutState | undefined> {
+  #settleRunning(): Promise<RolloutState | undefined> {
+    this.#settling = this.#settling.catch(() => undefined).then(() => this.#settleOnce());
+    return this.#settling;
+  }
+
+  async #settleOnce(): Promise<RolloutState | undefined> {
     for (const r of await this.#states.running()) {
-      const state = r.state as RolloutState;
+      const state = r.state as StoredState;
       if (state.id === this.#active?.state.id) continue;
       if (await this.#isOtherLive(state.replica)) return state;
-      await this.#interrupt(state, r.createdAt);
+      if (this.#closed) return undefined;
+      if (!this.#replicas || state.replica === undefined) await this.#interrupt(state, r.createdAt, INTERRUPTED);
+      // One rollout runs at a time: one taken over here waits while another runs here.
+      else if (this.#active === undefined && (await this.#takeOver(state, r.text)) === 'no config') await this.#interrupt(state, r.createdAt, NO_CONFIG);
     }
     return undefined;
+  }
+
+  /** Runs the rollout here from its stored state; 'elsewhere' when another replica claimed it first. */
+  async #takeOver(stored: StoredState, text: string): Promise<'here' | 'elsewhere' | 'no config'> {
+    const { previous: storedPrevious, ...was } = stored;
+    const canaries = was.canaries.map((c) => c.id);
+    const targets = (await this.#gateways.list()).filter((g) => selects(was.selector, g));
+    const desired = new Map<string, DesiredRecord>();
+    for (const g of targets) {
+      const d = await this.#configs.get(g.id);
+      if (d) desired.set(g.id, d);
+    }
+    const yaml = [...canaries, ...targets.map((g) => g.id)].map((id) => desired.get(id)).find((d) => d?.version === was.version)?.yaml;
+    if (yaml === undefined) return 'no config';
+    const stage = was.status === 'canary' ? 'canary' : 'rolling';
+    const left = restAfterTakeover(
+      stage,
+      was.version,
+      was.rest,
+      targets.map((g) => g.id).filter((id) => !canaries.includes(id)),
+      desired,
+    );
+    const now = Date.now();
+    const state: RolloutState = { ...was, rest: left.counts, replica: this.#replicas!.id, updatedAt: now };
+    if (stage === 'canary') state.canaries = was.canaries.map(({ id }) => ({ id, state: 'applying' as const }));
+    const previous = new Map(storedPrevious?.map((p) => [p.id, p.desired ?? undefined]));
+    if (!(await this.#states.claim(was.id, text, { status: state.status, state: this.#stored(state, previous) }))) return 'elsewhere';
+    if (this.#active || this.#closed) return 'here';
+    const deadline = this.#applyTimeoutMs + (was.graceMs ?? 0);
+    const paths = new Map(targets.map((g) => [g.id, g.paths]));
+    const active: Active = {
+      state,
+      yaml,
+      who: { name: `rollout ${was.id} (${was.createdBy})`, role: 'rollout' },
+      watches: stage === 'canary' ? canaries.map((id) => new CanaryWatch(id, was.version, upPaths(this.#connections.get(id)?.reported?.paths ?? paths.get(id)), now, was.healthyForMs, deadline)) : [],
+      previous,
+      rest: left.queue,
+    };
+    this.#active = active;
+    this.#logger.warn({ rollout: was.id, from: was.replica, stage, left: left.queue.length }, 'took over a rollout whose hub replica stopped');
+    if (stage === 'canary') this.#watchCanaries(active);
+    else void this.#rollRest(active).catch((e: unknown) => this.#logger.error({ rollout: was.id, err: e }, 'rollout failed'));
+    return 'here';
   }
 
   async #isOtherLive(replica: string | undefined): Promise<boolean> {
     return replica !== undefined && this.#replicas !== undefined && replica !== this.#replicas.id && (await this.#replicas.isLive(replica));
   }
 
-  async #interrupt(state: RolloutState, createdAt: number): Promise<RolloutState> {
-    const reason = state.replica === undefined || state.replica === this.#replicas?.id ? INTERRUPTED : ORPHANED;
-    const interrupted = { ...state, status: 'interrupted' as const, reason, updatedAt: Date.now() };
-    await this.#states.save({ id: state.id, createdAt, status: interrupted.status, state: interrupted });
-    return interrupted;
+  async #interrupt(stored: StoredState, createdAt: number, reason: string): Promise<void> {
+    const { previous: _previous, ...state } = stored;
+    await this.#states.save({ id: state.id, createdAt, status: 'interrupted', state: { ...state, status: 'interrupted', reason, updatedAt: Date.now() } });
   }
 
   async start(req: RolloutRequest, who: Who): Promise<StartResult> {
     const running = () => this.#active && ({ ok: false, status: 409, message: `rollout ${this.#active.state.id} is still running (${this.#active.state.status})` } as const);
     const before = running();
     if (before) return before;
-    const elsewhere = await this.#runningElsewhere();
+    const elsewhere = await this.#settleRunning();
     if (elsewhere) return { ok: false, status: 409, message: `rollout ${elsewhere.id} is still running (${elsewhere.status}) on another hub replica` };
+    // A rollout whose replica died may have just been taken over here.
+    const taken = running();
+    if (taken) return taken;
     const heldElsewhere = (await this.#replicas?.online()) ?? new Set<string>();
     const selected = (await this.#gateways.list()).filter((g) => selects(req.selector, g));
     const targets = selected.map((g) => ({ id: g.id, online: this.#connections.get(g.id) !== undefined || heldElsewhere.has(g.id) }));
@@ -209,8 +286,7 @@ export class Rollouts {
       yaml: req.yaml,
       who: { name: `rollout ${state.id} (${who.name})`, role: 'rollout' },
       watches: plan.canaries.map((id) => {
-        const up = (this.#connections.get(id)?.reported?.paths ?? reportedPaths.get(id) ?? []).filter((p) => p.state === 'up').map((p) => p.name);
-        return new CanaryWatch(id, check.version, up, now, req.healthyForMs, deadline);
+        return new CanaryWatch(id, check.version, upPaths(this.#connections.get(id)?.reported?.paths ?? reportedPaths.get(id)), now, req.healthyForMs, deadline);
       }),
       previous,
       rest: plan.rest,
@@ -219,19 +295,25 @@ export class Rollouts {
     this.#save(active);
     this.#logger.info({ rollout: state.id, version: state.version, canaries: plan.canaries, rest: plan.rest.length, by: who.name }, 'rollout started');
 
+    this.#watchCanaries(active);
+    return { ok: true, state };
+  }
+
+  /** Sends the canaries the config and judges them each turn. */
+  #watchCanaries(active: Active): void {
     for (const w of active.watches) {
       // Held by another replica: that one sends it, and the turns read how it went.
       void this.#apply(w.id, active).then((o) => this.#guard(() => o && this.#canaryAnswered(active, w, o)));
     }
-    active.timer = setInterval(() => void this.#turn(active), Math.max(20, Math.min(1000, req.healthyForMs / 4)));
-    return { ok: true, state };
+    active.timer = setInterval(() => void this.#turn(active), Math.max(20, Math.min(1000, active.state.healthyForMs / 4)));
   }
 
   async get(id: string): Promise<RolloutState | undefined> {
     if (this.#active?.state.id === id) return this.#active.state;
-    const state = (await this.#states.get(id)) as RolloutState | undefined;
-    if (state?.replica === undefined || (state.status !== 'canary' && state.status !== 'rolling') || state.replica === this.#replicas?.id) return state;
-    return (await this.#isOtherLive(state.replica)) ? state : this.#interrupt(state, state.createdAt);
+    const stored = (await this.#states.get(id)) as StoredState | undefined;
+    if (!stored) return undefined;
+    const { previous: _previous, ...state } = stored;
+    return state;
   }
 
   /**
@@ -280,13 +362,19 @@ export class Rollouts {
     w.observe(o, Date.now());
   }
 
-  /** At shutdown: a running rollout is recorded as interrupted. */
+  /**
+   * At shutdown: a running rollout is recorded as interrupted on one hub; with
+   * replicas it is left running, for another to take over (an upgrade rolls
+   * the pods one by one).
+   */
   close(): void {
     this.#closed = true;
+    clearInterval(this.#orphans);
     const active = this.#active;
     if (!active) return;
     clearInterval(active.timer);
-    this.#finish(active, 'interrupted', INTERRUPTED);
+    if (this.#replicas) this.#save(active);
+    else this.#finish(active, 'interrupted', INTERRUPTED);
   }
 
   #canaryAnswered(active: Active, w: CanaryWatch, o: ApplyOutcome): void {
@@ -412,8 +500,14 @@ export class Rollouts {
   #save(active: Active): void {
     active.state.updatedAt = Date.now();
     this.#states
-      .save({ id: active.state.id, createdAt: active.state.createdAt, status: active.state.status, state: active.state })
+      .save({ id: active.state.id, createdAt: active.state.createdAt, status: active.state.status, state: this.#stored(active.state, active.previous) })
       .catch((e: unknown) => this.#logger.error({ rollout: active.state.id, err: e }, 'cannot save the rollout state'));
+  }
+
+  /** In the canary stage, with replicas, the state keeps the canaries' previous configs for a replica taking over. */
+  #stored(state: RolloutState, previous: Active['previous']): StoredState {
+    if (state.status !== 'canary' || !this.#replicas) return state;
+    return { ...state, previous: [...previous].map(([id, d]) => ({ id, desired: d ? { yaml: d.yaml, version: d.version } : null })) };
   }
 
   /** Timer and promise callbacks: a failure is logged, never an unhandled rejection. */
@@ -425,4 +519,9 @@ export class Rollouts {
       this.#logger.error({ err: e }, 'rollout step failed');
     }
   }
+}
+
+/** The paths a gateway reported up: a canary must keep them up. */
+function upPaths(paths: readonly { name: string; state: string }[] | undefined): string[] {
+  return (paths ?? []).filter((p) => p.state === 'up').map((p) => p.name);
 }

@@ -186,7 +186,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     await replica?.start();
     await listener?.start();
     if (replica) log.info({ replica: replica.id }, 'hub replica on PostgreSQL: gateways connected to other replicas are reached through them');
-    await rollouts.markInterrupted();
+    await rollouts.settleAtStart(replica && c.connections.heartbeatIntervalMs);
     await app.listen({ host: c.listen.host, port: c.listen.port });
   } catch (e) {
     clearInterval(drainTimer);

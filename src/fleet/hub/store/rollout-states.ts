@@ -1,6 +1,6 @@
 // Rollout states (table rollouts): each rollout's state as JSON, kept so that
-// it can be read after it ended and so that one running when the hub stopped
-// is marked interrupted at the next start.
+// it can be read after it ended, and so that one running when its hub replica
+// stopped is taken over by another, or marked interrupted.
 import type { Sql } from './sql/database.js';
 
 export class RolloutStates {
@@ -19,9 +19,17 @@ export class RolloutStates {
     return row && (JSON.parse(row.state) as unknown);
   }
 
-  /** Rollouts that were running when the hub stopped, for it to mark as interrupted. */
-  async running(): Promise<{ id: string; createdAt: number; state: unknown }[]> {
+  /** Running rollouts, with their state's text as stored (claim() compares it). */
+  async running(): Promise<{ id: string; createdAt: number; state: unknown; text: string }[]> {
     const rows = await this.sql.all<{ id: string; created_at: number; state: string }>(`SELECT id, created_at, state FROM rollouts WHERE status IN ('canary', 'rolling')`);
-    return rows.map((r) => ({ id: r.id, createdAt: r.created_at, state: JSON.parse(r.state) as unknown }));
+    return rows.map((r) => ({ id: r.id, createdAt: r.created_at, state: JSON.parse(r.state) as unknown, text: r.state }));
+  }
+
+  /**
+   * Replaces the rollout's state only if it is still `text`: of two hub
+   * replicas taking over one rollout, one wins. True for the winner.
+   */
+  async claim(id: string, text: string, r: { status: string; state: unknown }): Promise<boolean> {
+    return (await this.sql.run(`UPDATE rollouts SET status = ?, state = ? WHERE id = ? AND state = ?`, [r.status, JSON.stringify(r.state), id, text])) === 1;
   }
 }
