@@ -292,7 +292,12 @@ regions: { drain: { drainBudgetPerSec: 120 } }
   describe('staged rollouts across replicas', () => {
     const shared = gatewayYaml('"${STORE_ID}"');
     const applies = (gw: FakeGateway) => gw.received.filter((m) => m.type === 'command' && m.command === 'config.apply');
-    const held = (ids: string[]) => eventually(async () => ids.map(holderOf), (h) => h.every((x) => x !== ''));
+    // Connected somewhere and in the registry: both are written in the background of a hello.
+    const held = (ids: string[]) =>
+      eventually(
+        async () => [...ids.map(holderOf), db.admin(`SELECT count(*) FROM gateways WHERE id IN (${ids.map((id) => `'${id}'`).join(', ')})`).trim()],
+        (h) => h.slice(0, -1).every((x) => x !== '') && h.at(-1) === String(ids.length),
+      );
     const done = (r: Replica, id: string) =>
       eventually(
         () => r.api('GET', `/v1/fleet/rollouts/${id}`),
@@ -357,9 +362,10 @@ regions: { drain: { drainBudgetPerSec: 120 } }
 
     it('a rollout whose replica died in the rolling stage is taken over by a live one and goes on with the gateways not reached yet', async () => {
       const v = configVersionOf(shared);
-      const { id, dead } = leftByDeadReplica({ status: 'rolling', region: 'takeover', canaries: ['t-1'], reached: ['t-2'] });
       const reached = await Promise.all(['t-1', 't-2'].map((g, i) => [a, b][i]!.connect(g, { region: 'takeover', configVersion: v })));
       const left = await b.connect('t-3', { region: 'takeover' });
+      await held(['t-1', 't-2', 't-3']);
+      const { id, dead } = leftByDeadReplica({ status: 'rolling', region: 'takeover', canaries: ['t-1'], reached: ['t-2'] });
       const result = await done(a, id);
       expect(result).toMatchObject({ status: 'completed', rest: { total: 2, applied: 2, failed: 0, untouched: 0 } });
       expect(result.replica).toMatch(/^[0-9a-f]{16}$/);
@@ -372,9 +378,10 @@ regions: { drain: { drainBudgetPerSec: 120 } }
 
     it('one whose replica died in the canary stage starts the stage again, and puts the canary\'s previous config back if it fails', async () => {
       const previous = gatewayYaml('c-1');
-      const { id } = leftByDeadReplica({ status: 'canary', region: 'takeover2', canaries: ['c-1'], reached: [], previous: [{ id: 'c-1', desired: { yaml: previous, version: configVersionOf(previous) } }] });
       const canary = await b.connect('c-1', { region: 'takeover2', onCommand: (c, g) => (c.command === 'config.apply' && c.args.yaml === shared ? { ok: false, error: { code: 'invalid', message: 'no route to the ERP' } } : defaultAnswer(c, g)) });
       const rest = await a.connect('c-2', { region: 'takeover2' });
+      await held(['c-1', 'c-2']);
+      const { id } = leftByDeadReplica({ status: 'canary', region: 'takeover2', canaries: ['c-1'], reached: [], previous: [{ id: 'c-1', desired: { yaml: previous, version: configVersionOf(previous) } }] });
       expect(await done(b, id)).toMatchObject({ status: 'failed', reason: 'canary c-1: config.apply failed: invalid: no route to the ERP', rest: { untouched: 1 } });
       expect((await b.api('GET', `/v1/fleet/rollouts/${id}`)).body.previous).toBeUndefined();
       const back = await eventually(

@@ -19,7 +19,7 @@ import type { Who } from './commands.js';
 import type { Connections } from './connections.js';
 import { checkDesiredConfig } from './desired-config.js';
 import type { ApplyOutcome, DesiredState } from './desired.js';
-import { remoteObservations } from './remote-canary.js';
+import { RolloutElsewhere, type OtherReplicas, type RestResult } from './rollout-elsewhere.js';
 import { restAfterTakeover } from './rollout-takeover.js';
 import { CanaryWatch, planRollout, type CanarySpec, type CanaryState, type Observation } from './rollout.js';
 import { selects, type Selector } from './select.js';
@@ -60,17 +60,6 @@ export interface RolloutState {
   replica?: string;
 }
 
-/** The other hub replicas, as a rollout sees them (PostgreSQL); absent on one replica. */
-export interface OtherReplicas {
-  /** This replica's id. */
-  id: string;
-  /** The gateways a live replica holds. */
-  online(): Promise<Set<string>>;
-  isLive(replicaId: string): Promise<boolean>;
-  /** Asks the replica holding the gateway to bring it to its desired config. */
-  push(gatewayId: string, who: Who): Promise<void>;
-}
-
 /**
  * The state as stored: in the canary stage also the canaries' desired configs
  * from before (null: none), for a replica taking the stage over to put back
@@ -80,8 +69,6 @@ interface StoredState extends RolloutState {
   previous?: { id: string; desired: { yaml: string; version: string } | null }[];
 }
 
-/** How applying the config to one of the rest went. */
-type RestResult = { applied: true } | { pending: true } | { failure: string };
 
 export type StartResult = { ok: true; state: RolloutState } | { ok: false; status: 400 | 409; message: string; problems?: string[] };
 
@@ -98,8 +85,6 @@ interface Active {
 }
 
 const MAX_LISTED_FAILURES = 100;
-/** How often a rollout reads how another replica's gateway took the config. */
-const REMOTE_POLL_MS = 200;
 const INTERRUPTED = 'the hub stopped during the rollout; desired configs already set stay set';
 const NO_CONFIG = 'the hub replica running the rollout stopped, and the rollout\'s config is no longer desired for any of its gateways; desired configs already set stay set';
 
@@ -107,8 +92,7 @@ export class Rollouts {
   readonly #gateways: GatewayRegistry;
   readonly #states: RolloutStates;
   readonly #configs: DesiredConfigs;
-  readonly #events: EventLog;
-  readonly #replicas: OtherReplicas | undefined;
+  readonly #elsewhere: RolloutElsewhere | undefined;
   readonly #desired: DesiredState;
   readonly #connections: Connections;
   readonly #logger: Logger;
@@ -138,8 +122,7 @@ export class Rollouts {
     this.#gateways = deps.gateways;
     this.#states = deps.states;
     this.#configs = deps.configs;
-    this.#events = deps.events;
-    this.#replicas = deps.replicas;
+    this.#elsewhere = deps.replicas && new RolloutElsewhere({ replicas: deps.replicas, gateways: deps.gateways, configs: deps.configs, events: deps.events });
     this.#desired = deps.desired;
     this.#connections = deps.connections;
     this.#logger = deps.logger;
@@ -154,7 +137,7 @@ export class Rollouts {
    */
   async settleAtStart(orphanCheckMs?: number): Promise<void> {
     await this.#settleRunning();
-    if (this.#replicas && orphanCheckMs !== undefined && !this.#closed) {
+    if (this.#elsewhere && orphanCheckMs !== undefined && !this.#closed) {
       this.#orphans = setInterval(() => void this.#settleRunning().catch((e: unknown) => this.#logger.error({ err: e }, 'cannot look for rollouts whose hub replica stopped')), orphanCheckMs);
       this.#orphans.unref();
     }
@@ -174,9 +157,9 @@ export class Rollouts {
     for (const r of await this.#states.running()) {
       const state = r.state as StoredState;
       if (state.id === this.#active?.state.id) continue;
-      if (await this.#isOtherLive(state.replica)) return state;
+      if (await this.#elsewhere?.isOtherLive(state.replica)) return state;
       if (this.#closed) return undefined;
-      if (!this.#replicas || state.replica === undefined) await this.#interrupt(state, r.createdAt, INTERRUPTED);
+      if (!this.#elsewhere || state.replica === undefined) await this.#interrupt(state, r.createdAt, INTERRUPTED);
       // One rollout runs at a time: one taken over here waits while another runs here.
       else if (this.#active === undefined && (await this.#takeOver(state, r.text)) === 'no config') await this.#interrupt(state, r.createdAt, NO_CONFIG);
     }
@@ -204,7 +187,7 @@ export class Rollouts {
       desired,
     );
     const now = Date.now();
-    const state: RolloutState = { ...was, rest: left.counts, replica: this.#replicas!.id, updatedAt: now };
+    const state: RolloutState = { ...was, rest: left.counts, replica: this.#elsewhere!.replicaId, updatedAt: now };
     if (stage === 'canary') state.canaries = was.canaries.map(({ id }) => ({ id, state: 'applying' as const }));
     const previous = new Map(storedPrevious?.map((p) => [p.id, p.desired ?? undefined]));
     if (!(await this.#states.claim(was.id, text, { status: state.status, state: this.#stored(state, previous) }))) return 'elsewhere';
@@ -226,10 +209,6 @@ export class Rollouts {
     return 'here';
   }
 
-  async #isOtherLive(replica: string | undefined): Promise<boolean> {
-    return replica !== undefined && this.#replicas !== undefined && replica !== this.#replicas.id && (await this.#replicas.isLive(replica));
-  }
-
   async #interrupt(stored: StoredState, createdAt: number, reason: string): Promise<void> {
     const { previous: _previous, ...state } = stored;
     await this.#states.save({ id: state.id, createdAt, status: 'interrupted', state: { ...state, status: 'interrupted', reason, updatedAt: Date.now() } });
@@ -244,7 +223,7 @@ export class Rollouts {
     // A rollout whose replica died may have just been taken over here.
     const taken = running();
     if (taken) return taken;
-    const heldElsewhere = (await this.#replicas?.online()) ?? new Set<string>();
+    const heldElsewhere = (await this.#elsewhere?.online()) ?? new Set<string>();
     const selected = (await this.#gateways.list()).filter((g) => selects(req.selector, g));
     const targets = selected.map((g) => ({ id: g.id, online: this.#connections.get(g.id) !== undefined || heldElsewhere.has(g.id) }));
     const reportedPaths = new Map(selected.map((g) => [g.id, g.paths]));
@@ -273,7 +252,7 @@ export class Rollouts {
       canaries: plan.canaries.map((id) => ({ id, state: 'applying' as const })),
       rest: { total: plan.rest.length, applied: 0, pending: 0, failed: 0, inFlight: 0, untouched: plan.rest.length },
       failures: [],
-      ...(this.#replicas && { replica: this.#replicas.id }),
+      ...(this.#elsewhere && { replica: this.#elsewhere.replicaId }),
     };
     const previous = new Map<string, DesiredRecord | undefined>();
     for (const id of plan.canaries) previous.set(id, await this.#configs.get(id));
@@ -322,9 +301,7 @@ export class Rollouts {
    */
   async #apply(id: string, active: Active): Promise<ApplyOutcome | undefined> {
     const o = await this.#desired.set(id, active.yaml, active.state.version, active.who, active.state.graceMs);
-    if (o.status !== 'offline' || !this.#replicas || !(await this.#replicas.online()).has(id)) return o;
-    await this.#replicas.push(id, active.who);
-    return undefined;
+    return o.status === 'offline' && (await this.#elsewhere?.push(id, active.who)) ? undefined : o;
   }
 
   /** A turn of the canary stage: canaries other replicas hold are read from the database, then judged. */
@@ -342,15 +319,12 @@ export class Rollouts {
   }
 
   async #readRemoteCanaries(active: Active): Promise<void> {
-    const remote = active.watches.filter((w) => this.#connections.get(w.id) === undefined);
-    if (!this.#replicas || remote.length === 0 || active.state.status !== 'canary') return;
-    const online = await this.#replicas.online();
-    for (const w of remote) {
-      const [gateway, desired, events] = await Promise.all([this.#gateways.get(w.id), this.#configs.get(w.id), this.#events.recent(w.id, 20)]);
-      const since = events.filter((e) => e.ts >= active.state.createdAt).map((e) => e.event);
-      const now = Date.now();
-      for (const o of remoteObservations(active.state.version, { online: online.has(w.id), gateway, desired, events: since })) w.observe(o, now);
-    }
+    if (active.state.status !== 'canary') return;
+    await this.#elsewhere?.observe(
+      active.watches.filter((w) => this.#connections.get(w.id) === undefined),
+      active.state.version,
+      active.state.createdAt,
+    );
   }
 
   /** What a gateway reported; only the canaries of the running rollout care. */
@@ -373,7 +347,7 @@ export class Rollouts {
     const active = this.#active;
     if (!active) return;
     clearInterval(active.timer);
-    if (this.#replicas) this.#save(active);
+    if (this.#elsewhere) this.#save(active);
     else this.#finish(active, 'interrupted', INTERRUPTED);
   }
 
@@ -432,7 +406,7 @@ export class Rollouts {
         rest.untouched--;
         rest.inFlight++;
         const o = await this.#apply(id, active);
-        const result = o ? this.#restOutcome(o) : await this.#remoteOutcome(id, active);
+        const result = o ? this.#restOutcome(o) : await this.#elsewhere!.outcome(id, active.state.version, this.#applyTimeoutMs + (active.state.graceMs ?? 0), () => this.#closed);
         if (this.#closed) return;
         rest.inFlight--;
         if ('applied' in result) rest.applied++;
@@ -471,24 +445,6 @@ export class Rollouts {
     }
   }
 
-  /** How another replica's gateway took the config, as that replica records it in the desired row. */
-  async #remoteOutcome(id: string, active: Active): Promise<RestResult> {
-    // The holder waits applyTimeoutMs (and the grace) for the answer, then records that it had none.
-    const deadline = Date.now() + this.#applyTimeoutMs + (active.state.graceMs ?? 0) + 5 * REMOTE_POLL_MS;
-    while (!this.#closed) {
-      const d = await this.#configs.get(id);
-      if (d?.version !== active.state.version) return { failure: 'its desired config was changed during the rollout' };
-      if (d.applyStatus === 'applied') return { applied: true };
-      if (d.applyStatus === 'failed') return { failure: `config.apply failed: ${d.applyError ?? 'refused'}` };
-      if (d.applyStatus === 'sent' && d.applyError !== null) return { failure: 'no answer to config.apply in time' };
-      // Recorded pending: the gateway left before it answered (sent again at its hello), or the holder was busy.
-      if (d.applyStatus === 'pending' && d.applyAt !== null) return d.applyError === null ? { pending: true } : { failure: d.applyError };
-      if (Date.now() > deadline) return { failure: 'no answer to config.apply in time' };
-      await new Promise((r) => setTimeout(r, REMOTE_POLL_MS));
-    }
-    return { pending: true };
-  }
-
   #finish(active: Active, status: RolloutStatus, reason: string | undefined): void {
     active.state.status = status;
     if (reason !== undefined) active.state.reason = reason;
@@ -506,7 +462,7 @@ export class Rollouts {
 
   /** In the canary stage, with replicas, the state keeps the canaries' previous configs for a replica taking over. */
   #stored(state: RolloutState, previous: Active['previous']): StoredState {
-    if (state.status !== 'canary' || !this.#replicas) return state;
+    if (state.status !== 'canary' || !this.#elsewhere) return state;
     return { ...state, previous: [...previous].map(([id, d]) => ({ id, desired: d ? { yaml: d.yaml, version: d.version } : null })) };
   }
 
