@@ -49,11 +49,13 @@ export async function gatewayStatus({ holder, monitor, journal, replay, backup, 
 
 /** For the staff page on the LAN port: states and counts only, nothing of addresses, quality figures or replay. */
 export async function staffFacts({ holder, monitor, journal }: Pick<StatusSources, 'holder' | 'monitor' | 'journal'>): Promise<StaffFacts> {
-  const q = await journal.stats();
+  // A journal that cannot be read (its worker gone, its disk failing) is IT's to see in /v1/status and the
+  // logs; the staff page still tells whether the store is online.
+  const q = await journal.stats().catch(() => null);
   return {
     store: holder.current.loaded.config.store.id,
     paths: monitor.status().map((p) => ({ name: p.name, state: p.state, monitored: p.monitored, stateAgeS: p.stateAgeS })),
-    queue: { pending: q.pending, unknown: q.unknown, dead: q.dead, oldestAgeS: q.oldestAgeS },
+    queue: q && { pending: q.pending, unknown: q.unknown, dead: q.dead, oldestAgeS: q.oldestAgeS },
   };
 }
 

@@ -6,7 +6,7 @@ const NOW = Date.UTC(2025, 2, 14, 13, 5, 9);
 const clock = { now: NOW, timeZone: 'Europe/Paris' };
 const path = (name: string, state: StaffFacts['paths'][number]['state'], stateAgeS = 60, monitored = true) => ({ name, state, monitored, stateAgeS });
 const EMPTY = { pending: 0, unknown: 0, dead: 0, oldestAgeS: 0 };
-const facts = (paths: StaffFacts['paths'], queue: Partial<StaffFacts['queue']> = {}): StaffFacts => ({ store: 'store-0042', paths, queue: { ...EMPTY, ...queue } });
+const facts = (paths: StaffFacts['paths'], queue: Partial<NonNullable<StaffFacts['queue']>> = {}): StaffFacts => ({ store: 'store-0042', paths, queue: { ...EMPTY, ...queue } });
 
 describe('staff view: the store', () => {
   it('is online when one uplink works, whatever the others do', () => {
@@ -100,5 +100,13 @@ describe('ageWords', () => {
     [3 * 86400 + 4 * 3600 + 59 * 60, '3 days 4 hours'],
   ])('%i s is "%s"', (s, words) => {
     expect(ageWords(s)).toBe(words);
+  });
+});
+
+describe('staff view: a journal that cannot be read', () => {
+  it('still tells the store\'s connection, and says the orders cannot be counted instead of failing', () => {
+    const v = staffView({ store: 'store-0042', paths: [path('fiber', 'up')], queue: null }, clock);
+    expect(v.headline).toBe('The store is online.');
+    expect(v.orders).toEqual({ waiting: null, beingChecked: null, needAttention: null, oldestWaitingS: null, oldestWaitingWords: null, words: ['The orders kept in the store cannot be counted right now: tell IT. Keep selling.'] });
   });
 });

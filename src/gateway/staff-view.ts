@@ -10,8 +10,8 @@ import type { LinkState } from '../link/path-view.js';
 export interface StaffFacts {
   store: string;
   paths: readonly { name: string; state: LinkState; monitored: boolean; stateAgeS: number }[];
-  /** The journal's counts; oldestAgeS is the oldest pending entry's age (0 when none is pending). */
-  queue: { pending: number; unknown: number; dead: number; oldestAgeS: number };
+  /** The journal's counts; oldestAgeS is the oldest pending entry's age (0 when none is pending). Null when the journal cannot be read. */
+  queue: { pending: number; unknown: number; dead: number; oldestAgeS: number } | null;
 }
 
 /**
@@ -44,13 +44,14 @@ export interface StaffView {
   /** What staff should do about it, when there is something to say; else null. */
   advice: string | null;
   uplinks: StaffUplink[];
+  /** The counts are null when the journal cannot be read: the page says so rather than failing. */
   orders: {
     /** Journaled, not yet sent to the ERP. */
-    waiting: number;
+    waiting: number | null;
     /** Sent once, with no answer that settles whether the ERP has them: held until a read-back or an operator settles them. */
-    beingChecked: number;
+    beingChecked: number | null;
     /** Dead letters: refused by the ERP or given up; IT must look at them. */
-    needAttention: number;
+    needAttention: number | null;
     /** Seconds the oldest waiting order has waited; null when none waits. */
     oldestWaitingS: number | null;
     /** e.g. "14 minutes"; null when none waits. */
@@ -124,6 +125,10 @@ function uplinkWords(p: StaffFacts['paths'][number], since: string): string {
 }
 
 function ordersView(q: StaffFacts['queue']): StaffView['orders'] {
+  if (q === null) {
+    const words = ['The orders kept in the store cannot be counted right now: tell IT. Keep selling.'];
+    return { waiting: null, beingChecked: null, needAttention: null, oldestWaitingS: null, oldestWaitingWords: null, words };
+  }
   const oldestWaitingS = q.pending > 0 ? Math.round(q.oldestAgeS) : null;
   const oldestWaitingWords = oldestWaitingS === null ? null : ageWords(oldestWaitingS);
   const words: string[] = [];
