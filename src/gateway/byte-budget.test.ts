@@ -6,7 +6,8 @@ const MAX_HOLD_MS = 500;
 /** A budget that has measured 250 000 bytes/s (2 Mbit/s) over one bulk answer. */
 function measured(targetMs = 50) {
   const b = new ByteBudget(targetMs, MAX_HOLD_MS);
-  const a = b.started(62_500, 0);
+  const a = b.started(63_500, 0);
+  b.read(a, 1_000, 0);
   b.read(a, 62_500, 250);
   b.ended(a, 250);
   return b;
@@ -19,14 +20,29 @@ describe('byte budget', () => {
     expect(b.admits(7)).toBe(true);
   });
 
-  it('measures the rate over the time answers were being read, not the gaps between them', () => {
+  it('measures the rate over the time answers were being read, not the gaps between them, nor what came in during a gap', () => {
     const b = new ByteBudget(50, MAX_HOLD_MS);
     for (let i = 0; i < 4; i++) {
       const t = i * 1000;
       const a = b.started(undefined, t);
+      // What came with the headers after a gap: no time of its own to count against.
+      b.read(a, 9_000, t);
       b.read(a, 25_000, t + 100);
       b.ended(a, t + 100);
     }
+    expect(b.bytesPerSecond).toBe(250_000);
+  });
+
+  it('counts the first bytes of an answer that starts while another is being read', () => {
+    const b = new ByteBudget(50, MAX_HOLD_MS);
+    const first = b.started(undefined, 0);
+    b.read(first, 1_000, 0);
+    b.read(first, 25_000, 100);
+    const second = b.started(undefined, 100);
+    b.read(second, 25_000, 200);
+    b.ended(first, 200);
+    b.read(second, 12_500, 250);
+    b.ended(second, 250);
     expect(b.bytesPerSecond).toBe(250_000);
   });
 
@@ -37,8 +53,8 @@ describe('byte budget', () => {
     b.read(a, 55_000, 1220);
     expect(b.outstanding(1)).toBe(7_500);
     expect(b.admits(1)).toBe(true);
-    // A second request granted, not answered yet: it counts as an answer of the usual size.
-    expect(b.outstanding(2)).toBe(7_500 + 62_500);
+    // A second request granted, not answered yet: it counts as an answer of the usual size (the last one's).
+    expect(b.outstanding(2)).toBe(7_500 + 63_500);
     expect(b.admits(2)).toBe(false);
     b.read(a, 7_500, 1250);
     b.ended(a, 1250);
@@ -49,7 +65,7 @@ describe('byte budget', () => {
     const b = measured();
     const a = b.started(undefined, 1000);
     b.read(a, 60_000, 1240);
-    expect(b.outstanding(1)).toBe(2_500);
+    expect(b.outstanding(1)).toBe(3_500);
   });
 
   it('always grants one bulk request when none is in flight: bulk is slowed, never starved', () => {

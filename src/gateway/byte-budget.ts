@@ -17,6 +17,12 @@ export interface BulkAnswer {
   /** Its Content-Length; undefined when the ERP did not say (chunked). */
   readonly declared: number | undefined;
   read: number;
+  /**
+   * It started while no other bulk answer was being read: its first bytes
+   * came in while the clock stood (they crossed the link since its request
+   * went, a moment not known here), so they do not count towards the rate.
+   */
+  unclocked: boolean;
 }
 
 /** Weight of the latest bulk answer in the expected size of the next one. */
@@ -85,13 +91,14 @@ export class ByteBudget {
 
   started(declared: number | undefined, now: number): BulkAnswer {
     this.#tick(0, now);
-    const answer: BulkAnswer = { declared, read: 0 };
+    const answer: BulkAnswer = { declared, read: 0, unclocked: this.#answers.size === 0 };
     this.#answers.add(answer);
     return answer;
   }
 
   read(answer: BulkAnswer, bytes: number, now: number): void {
-    this.#tick(bytes, now);
+    this.#tick(answer.unclocked ? 0 : bytes, now);
+    answer.unclocked = false;
     answer.read += bytes;
   }
 

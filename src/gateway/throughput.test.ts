@@ -18,12 +18,13 @@ describe('throughput estimator', () => {
     expect(e.bytesPerSecond).toBeCloseTo(250_000, -2);
   });
 
-  it('keeps the best of the recent bins, and forgets it after eight more', () => {
+  it('reads a burst after a held spell at the rate of both together, and forgets old bins after eight more', () => {
     const e = new ThroughputEstimator();
-    e.add(100_000, 250);
-    e.add(25_000, 250);
-    expect(e.bytesPerSecond).toBe(400_000);
-    for (let i = 0; i < 8; i++) e.add(25_000, 250);
+    // 250 ms held (little read), then what was held read at once.
+    e.add(5_000, 250);
+    e.add(45_000, 250);
     expect(e.bytesPerSecond).toBe(100_000);
+    for (let i = 0; i < 8; i++) e.add(50_000, 250);
+    expect(e.bytesPerSecond).toBe(200_000);
   });
 });

@@ -8,12 +8,12 @@
 
 /** Busy time per bin: long enough to hold several packets on a thin link, short enough to follow a change within a couple of seconds. */
 const BIN_MS = 250;
-/** Bins kept: the estimate is the best of the last two seconds of busy time. */
+/** Bins kept: the estimate is the rate over the last two seconds of busy time. */
 const BINS = 8;
 
 export class ThroughputEstimator {
-  /** Completed bins' rates, bytes per second, oldest first. */
-  readonly #rates: number[] = [];
+  /** Completed bins, oldest first. */
+  readonly #bins: { bytes: number; ms: number }[] = [];
   #bytes = 0;
   #ms = 0;
 
@@ -22,18 +22,26 @@ export class ThroughputEstimator {
     this.#bytes += bytes;
     this.#ms += busyMs;
     if (this.#ms < BIN_MS) return;
-    this.#rates.push((this.#bytes * 1000) / this.#ms);
-    if (this.#rates.length > BINS) this.#rates.shift();
+    this.#bins.push({ bytes: this.#bytes, ms: this.#ms });
+    if (this.#bins.length > BINS) this.#bins.shift();
     this.#bytes = 0;
     this.#ms = 0;
   }
 
   /**
-   * Bytes per second the path carried at its best recently (a max filter, as
-   * BBR's bottleneck estimate: a bin where the sender was slow says less of
-   * the link than the fastest one); undefined until a bin is complete.
+   * Bytes per second over the kept bins; undefined until a bin is complete.
+   * A mean, not the best bin (as BBR's max filter): a bin boundary may fall
+   * between a spell of held reading and the burst read when it ends, or
+   * within an event-loop stall, and the best bin is then that burst.
    */
   get bytesPerSecond(): number | undefined {
-    return this.#rates.length === 0 ? undefined : Math.max(...this.#rates);
+    if (this.#bins.length === 0) return undefined;
+    let bytes = 0;
+    let ms = 0;
+    for (const b of this.#bins) {
+      bytes += b.bytes;
+      ms += b.ms;
+    }
+    return (bytes * 1000) / ms;
   }
 }
