@@ -1,6 +1,6 @@
-// The I/O side of a path's byte budget (byte-budget.ts): bulk answers are read
-// through a meter that counts their bytes and, while critical work waits on
-// the path, stops pulling them. Reading held, the answer's stream fills, undici
+// The I/O side of a path's byte budget (byte-budget.ts): the bytes of bulk
+// answers are counted as they are read, and while critical work waits on the
+// path the answers are passed on no further. Reading held, the answer's stream fills, undici
 // stops reading its socket, the kernel's receive buffer fills and TCP's window
 // closes: the ERP's side stops sending bulk into the link until the critical
 // answer is through. The scheduler asks the lane before each bulk grant.
@@ -18,11 +18,6 @@ export class BulkLane implements BulkGate {
 
   constructor(settings: { targetMs: number; maxHoldMs: number }) {
     this.#budget = new ByteBudget(settings.targetMs, settings.maxHoldMs);
-  }
-
-  /** The path's usable throughput in bytes per second; undefined until measured. */
-  get bytesPerSecond(): number | undefined {
-    return this.#budget.bytesPerSecond;
   }
 
   admitsBulk(heldBulk: number): boolean {
