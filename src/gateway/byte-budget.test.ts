@@ -14,10 +14,11 @@ function measured(targetMs = 50) {
 }
 
 describe('byte budget', () => {
-  it('does not limit an unmeasured path', () => {
+  it('sends one bulk request at a time on a path not measured yet', () => {
     const b = new ByteBudget(50, MAX_HOLD_MS);
     expect(b.bytesPerSecond).toBeUndefined();
-    expect(b.admits(7)).toBe(true);
+    expect(b.admits(0)).toBe(true);
+    expect(b.admits(1)).toBe(false);
   });
 
   it('measures the rate over the time answers were being read, not the gaps between them, nor what came in during a gap', () => {

@@ -20,7 +20,8 @@ export interface BulkAnswer {
   /**
    * It started while no other bulk answer was being read: its first bytes
    * came in while the clock stood (they crossed the link since its request
-   * went, a moment not known here), so they do not count towards the rate.
+   * went, a moment not known here), so neither they nor the time until them
+   * count towards the rate.
    */
   unclocked: boolean;
 }
@@ -54,14 +55,16 @@ export class ByteBudget {
 
   /**
    * Whether one more bulk request may be sent, `heldBulk` holding slots now.
-   * One always may when none is in flight: bulk is slowed, never starved. An
-   * unmeasured path is not limited (its first loaded quarter second measures it).
+   * One always may when none is in flight: bulk is slowed, never starved. On
+   * a path not measured yet only that one: a flood's first grants, all at
+   * once, would put one answer per slot in the link's queue (1.5 s of it at
+   * 512 kbit/s), and the first tenth of a second of busy time measures it.
    */
   admits(heldBulk: number): boolean {
     if (heldBulk === 0) return true;
     if (this.#criticalSince !== undefined) return false;
     const rate = this.#estimator.bytesPerSecond;
-    if (rate === undefined) return true;
+    if (rate === undefined) return false;
     return this.outstanding(heldBulk) < (rate * this.targetMs) / 1000;
   }
 
@@ -97,9 +100,12 @@ export class ByteBudget {
   }
 
   read(answer: BulkAnswer, bytes: number, now: number): void {
-    this.#tick(answer.unclocked ? 0 : bytes, now);
-    answer.unclocked = false;
     answer.read += bytes;
+    if (!answer.unclocked) return this.#tick(bytes, now);
+    answer.unclocked = false;
+    // Alone, the clock starts at its first bytes; beside answers started since, it runs for them.
+    if (this.#answers.size > 1) this.#tick(0, now);
+    else this.#clock = now;
   }
 
   /** The answer was read whole, or abandoned. */

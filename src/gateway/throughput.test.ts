@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ThroughputEstimator } from './throughput.js';
 
 describe('throughput estimator', () => {
-  it('knows nothing before a quarter second of busy time', () => {
+  it('knows nothing before a tenth of a second of busy time', () => {
     const e = new ThroughputEstimator();
-    e.add(10_000, 100);
-    e.add(10_000, 100);
+    e.add(4_000, 40);
+    e.add(4_000, 40);
     expect(e.bytesPerSecond).toBeUndefined();
-    e.add(5_000, 50);
+    e.add(2_000, 20);
     expect(e.bytesPerSecond).toBe(100_000);
   });
 
@@ -18,13 +18,13 @@ describe('throughput estimator', () => {
     expect(e.bytesPerSecond).toBeCloseTo(250_000, -2);
   });
 
-  it('reads a burst after a held spell at the rate of both together, and forgets old bins after eight more', () => {
+  it('reads a burst after a held spell at the rate of both together, and forgets old bins after twenty more', () => {
     const e = new ThroughputEstimator();
-    // 250 ms held (little read), then what was held read at once.
-    e.add(5_000, 250);
-    e.add(45_000, 250);
+    // 100 ms held (little read), then what was held read at once.
+    e.add(2_000, 100);
+    e.add(18_000, 100);
     expect(e.bytesPerSecond).toBe(100_000);
-    for (let i = 0; i < 8; i++) e.add(50_000, 250);
+    for (let i = 0; i < 20; i++) e.add(20_000, 100);
     expect(e.bytesPerSecond).toBe(200_000);
   });
 });

@@ -6,10 +6,13 @@
 // (which would shrink a budget built on it, and with it the rate, for ever).
 // Pure: the caller supplies the busy time.
 
-/** Busy time per bin: long enough to hold several packets on a thin link, short enough to follow a change within a couple of seconds. */
-const BIN_MS = 250;
+/**
+ * Busy time per bin: a few packets even at 512 kbit/s, and short, since bulk
+ * goes one request at a time until the first bin is complete.
+ */
+const BIN_MS = 100;
 /** Bins kept: the estimate is the rate over the last two seconds of busy time. */
-const BINS = 8;
+const BINS = 20;
 
 export class ThroughputEstimator {
   /** Completed bins, oldest first. */
