@@ -102,6 +102,29 @@ const Probe = Type.Object(
   { additionalProperties: false },
 );
 
+const ByteBudget = Type.Object(
+  {
+    enabled: Type.Boolean({
+      default: false,
+      description:
+        'ERP first in bytes: bulk requests are granted only while the bulk bytes in flight would take the link at most targetMs to deliver (at the rate the path was seen to carry), and bulk answers are read no further while critical work waits. For thin links; needs priority queueing.',
+    }),
+    targetMs: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 50,
+      description: "How long the bulk bytes in flight may take the link to deliver: about the bulk queue a critical answer may meet. Keep it above the path's round trip, or bulk cannot fill the link.",
+    }),
+    maxHoldMs: Type.Integer({
+      minimum: 0,
+      maximum: 60_000,
+      default: 500,
+      description: 'The longest bulk answers are held for one spell of critical work, so a slow critical answer never stalls a download into its idle timeout.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 const PathSchema = Type.Object(
   {
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$', description: 'Uplink name, e.g. fiber or lte.' }),
@@ -121,6 +144,7 @@ const PathSchema = Type.Object(
       Type.Integer({ minimum: 0, maximum: 10_000, description: 'Slots only critical traffic may use (default: a quarter of maxInFlight, at least 1 when maxInFlight > 1).' }),
     ),
     metered: Type.Boolean({ default: false, description: 'A metered uplink (LTE): preferred last when several can carry a class.' }),
+    byteBudget: ByteBudget,
   },
   { additionalProperties: false },
 );

@@ -20,6 +20,11 @@
 # WireGuard leaves. Only htb and u32 are used, found in any Debian kernel (the
 # lab kernel here has neither prio, fq_codel nor cake).
 # Egress only: what the store downloads is queued at the ISP, out of reach.
+# Inside the tunnels it sees only WireGuard, so a checkout and a bulk download
+# are one flow to it. Those two halves are storegw's own: a path's byte budget
+# (paths[].byteBudget) keeps the bulk answers in flight to about targetMs of
+# the link and holds their reading while a checkout waits, so the download
+# queue at the far end stays short (docs/architecture.md, "ERP first in bytes").
 set -euo pipefail
 
 usage() {

@@ -51,7 +51,9 @@ export async function attemptThrough(call: AttemptCall, ctx: AttemptContext): Pr
   const upstream = pickUpstream(call.cls, ctx.pathViews, ctx.upstreams, ctx.classes);
   if (!upstream) return undefined;
   const { cls, kind, maxQueueMs, ...request } = call;
-  const result = await forward(upstream, { ...request, lane: { cls, kind, maxQueueMs } });
+  const forwarded = await forward(upstream, { ...request, lane: { cls, kind, maxQueueMs } });
+  // A bulk answer on a path with a byte budget is read through its meter (bytes.ts).
+  const result = forwarded.ok && cls === 'bulk' && upstream.bulk ? { ...forwarded, body: upstream.bulk.meter(forwarded.body, forwarded.headers) } : forwarded;
   let judged = false;
   return {
     path: upstream.name,

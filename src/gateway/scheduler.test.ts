@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClassName } from '../../edge-config/schema.js';
-import { FifoScheduler, SlotScheduler, type Kind, type SchedulerSettings, type Waiter } from './scheduler.js';
+import { FifoScheduler, SlotScheduler, type BulkGate, type Kind, type SchedulerSettings, type Waiter } from './scheduler.js';
 
 const SETTINGS: SchedulerSettings = {
   maxInFlight: 4,
@@ -10,8 +10,8 @@ const SETTINGS: SchedulerSettings = {
 };
 
 /** A scheduler whose grants are recorded in order, by label. */
-function harness(settings: Partial<SchedulerSettings> = {}) {
-  const s = new SlotScheduler({ ...SETTINGS, ...settings });
+function harness(settings: Partial<SchedulerSettings> = {}, gate?: BulkGate) {
+  const s = new SlotScheduler({ ...SETTINGS, ...settings }, gate);
   const granted: string[] = [];
   const running: ClassName[] = [];
   const add = (label: string, cls: ClassName, kind: Kind = 'live') => {
@@ -127,6 +127,61 @@ describe('slot scheduler', () => {
     expect(h.s.cancel(gone)).toBe(false);
     h.finish();
     expect(h.granted).toEqual(['busy', 'next']);
+  });
+});
+
+describe('slot scheduler with a bulk gate (the byte budget)', () => {
+  /** A gate admitting up to `limit` bulk requests in flight, recording what it is told of critical work. */
+  function gate(limit: number) {
+    const told: boolean[] = [];
+    const g = {
+      limit,
+      told,
+      asked: [] as number[],
+      admitsBulk(heldBulk: number) {
+        g.asked.push(heldBulk);
+        return heldBulk < g.limit && told.at(-1) !== true;
+      },
+      criticalWaiting: (waiting: boolean) => told.push(waiting),
+    };
+    return g;
+  }
+
+  it('grants bulk only as far as the gate admits, and the rest when woken', () => {
+    const g = gate(1);
+    const h = harness({}, g);
+    h.add('b1', 'bulk');
+    h.add('b2', 'bulk');
+    h.add('n1', 'normal');
+    expect(h.granted).toEqual(['b1', 'n1']);
+    g.limit = 2;
+    h.s.wake();
+    expect(h.granted).toEqual(['b1', 'n1', 'b2']);
+  });
+
+  it('tells the gate when critical work starts and stops waiting, before any bulk grant in the same turn', () => {
+    const g = gate(10);
+    const h = harness({ maxInFlight: 2, reservedCritical: 1 }, g);
+    h.add('b1', 'bulk');
+    h.add('b2', 'bulk');
+    h.add('c1', 'critical');
+    expect(g.told).toEqual([true]);
+    // b1 finishes while c1 is in flight: the gate, told, keeps b2 waiting.
+    h.s.release('bulk');
+    expect(h.granted).toEqual(['b1', 'c1']);
+    h.s.release('critical');
+    expect(g.told).toEqual([true, false]);
+    expect(h.granted).toEqual(['b1', 'c1', 'b2']);
+  });
+
+  it('counts a queued critical request as waiting, and one that gave up as gone', () => {
+    const g = gate(10);
+    const h = harness({ maxInFlight: 1, reservedCritical: 0 }, g);
+    h.add('b1', 'bulk');
+    const c = h.add('c1', 'critical');
+    expect(g.told).toEqual([true]);
+    h.s.cancel(c);
+    expect(g.told).toEqual([true, false]);
   });
 });
 

@@ -8,7 +8,9 @@
 // - replay traffic of a class waits behind live traffic of that class and of
 //   every class above it;
 // - on a DEGRADED path a class may hold only its `degradedShare` of the slots
-//   (0 pauses it there).
+//   (0 pauses it there);
+// - with a bulk gate (byte-budget.ts), a bulk request also waits while the
+//   path's bulk bytes in flight are over budget or critical work waits.
 import type { ClassName } from '../../edge-config/schema.js';
 
 export type Kind = 'live' | 'replay';
@@ -28,6 +30,13 @@ export interface Waiter {
   kind: Kind;
   /** Called once, when the waiter gets its slot. */
   grant(): void;
+}
+
+/** A limit on bulk beyond the slots: asked before each bulk grant, told when critical work starts and stops waiting. */
+export interface BulkGate {
+  admitsBulk(heldBulk: number): boolean;
+  /** Critical requests are queued or in flight on the path (true), or none are any more (false). */
+  criticalWaiting(waiting: boolean): void;
 }
 
 const CLASSES: readonly ClassName[] = ['critical', 'interactive', 'normal', 'bulk'];
@@ -52,9 +61,12 @@ export class SlotScheduler implements Scheduler {
   /** The classes that share the unreserved slots, highest priority first. */
   readonly #shared: readonly ClassName[];
   #degraded = false;
+  readonly #gate: BulkGate | undefined;
+  #criticalWaiting = false;
 
-  constructor(settings: SchedulerSettings) {
+  constructor(settings: SchedulerSettings, gate?: BulkGate) {
     this.#s = settings;
+    this.#gate = gate;
     this.#shared = CLASSES.filter((c) => c !== 'critical').sort((a, b) => settings.priority[a] - settings.priority[b]);
   }
 
@@ -95,12 +107,18 @@ export class SlotScheduler implements Scheduler {
     const i = q?.indexOf(w) ?? -1;
     if (i === -1) return false;
     q!.splice(i, 1);
+    this.#tellGate();
     return true;
   }
 
   /** A granted request finished: its slot goes to whoever is next. */
   release(cls: ClassName): void {
     if (this.#held[cls] > 0) this.#held[cls]--;
+    this.#dispatch();
+  }
+
+  /** The gate's limit moved (bulk bytes were read, critical work ended): grants what it now admits. */
+  wake(): void {
     this.#dispatch();
   }
 
@@ -115,6 +133,8 @@ export class SlotScheduler implements Scheduler {
   }
 
   #next(): Waiter | undefined {
+    // Before each grant, so a bulk request is not granted in the same turn as the critical one that stops it.
+    this.#tellGate();
     if (this.inFlight >= this.#s.maxInFlight) return undefined;
     const critical = this.#head('critical', false);
     if (critical) return critical;
@@ -143,8 +163,16 @@ export class SlotScheduler implements Scheduler {
     return CLASSES.some((c) => c !== cls && (c === 'critical' || this.#s.priority[c] < p) && (this.#queues.get(key(c, 'live'))?.length ?? 0) > 0);
   }
 
+  #tellGate(): void {
+    const waiting = this.#held.critical > 0 || this.depth('critical') > 0;
+    if (waiting === this.#criticalWaiting) return;
+    this.#criticalWaiting = waiting;
+    this.#gate?.criticalWaiting(waiting);
+  }
+
   #fits(cls: ClassName): boolean {
     if (this.depth(cls) === 0) return false;
+    if (cls === 'bulk' && this.#gate && !this.#gate.admitsBulk(this.#held.bulk)) return false;
     const shared = this.#s.maxInFlight - this.#s.reservedCritical;
     const held = this.inFlight - this.#held.critical;
     if (held >= shared) return false;

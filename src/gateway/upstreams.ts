@@ -6,6 +6,7 @@ import type { ClassName, ClassSettingsConfig, PathConfig } from '../../edge-conf
 import type { PathView } from '../link/path-view.js';
 import { choosePath } from './path-choice.js';
 import { resettingConnector } from './reset-on-abort.js';
+import { BulkLane } from './bytes.js';
 import { FifoScheduler, SlotScheduler } from './scheduler.js';
 import { PathSlots, type SlotObserver } from './slots.js';
 
@@ -16,6 +17,8 @@ export interface Upstream {
   basePath: string;
   /** At most maxInFlight requests at once; who goes next is the scheduler's. */
   slots: PathSlots;
+  /** The path's byte budget for bulk (`byteBudget.enabled`, priority queueing only). */
+  bulk: BulkLane | undefined;
 }
 
 /** A quarter of the slots, at least one when there are two or more. */
@@ -35,12 +38,16 @@ export function createUpstream(path: PathConfig, classes: Record<ClassName, Clas
     }),
   });
   const pick = <K extends keyof ClassSettingsConfig>(k: K) => Object.fromEntries(Object.entries(classes).map(([c, v]) => [c, v[k]])) as Record<ClassName, ClassSettingsConfig[K]>;
-  const scheduler =
-    path.queueing === 'fifo'
-      ? new FifoScheduler(path.maxInFlight)
-      : new SlotScheduler({ maxInFlight: path.maxInFlight, reservedCritical: reservedCritical(path), priority: pick('priority'), degradedShare: pick('degradedShare') });
+  const bulk = path.queueing === 'priority' && path.byteBudget.enabled ? new BulkLane(path.byteBudget) : undefined;
+  const scheduler = path.queueing === 'fifo' ? new FifoScheduler(path.maxInFlight) : slotScheduler(path, pick, bulk);
   const slots = new PathSlots(scheduler, observer);
-  return { name: path.name, pool, basePath: url.pathname.replace(/\/+$/, ''), slots };
+  return { name: path.name, pool, basePath: url.pathname.replace(/\/+$/, ''), slots, bulk };
+}
+
+function slotScheduler(path: PathConfig, pick: <K extends keyof ClassSettingsConfig>(k: K) => Record<ClassName, ClassSettingsConfig[K]>, bulk: BulkLane | undefined): SlotScheduler {
+  const scheduler = new SlotScheduler({ maxInFlight: path.maxInFlight, reservedCritical: reservedCritical(path), priority: pick('priority'), degradedShare: pick('degradedShare') }, bulk);
+  if (bulk) bulk.wake = () => scheduler.wake();
+  return scheduler;
 }
 
 /**

@@ -35,6 +35,8 @@ export interface LoadOptions {
   connections: number;
   durationS: number;
   warmupS: number;
+  /** How long a request may take before the client gives up on it (autocannon's timeout): 10 s unless said. */
+  timeoutS?: number;
 }
 
 class Samples {
@@ -53,7 +55,7 @@ class Samples {
   }
 }
 
-function runCannon(base: string, spec: RequestSpec, connections: number, durationS: number, samples?: Samples): Promise<number> {
+function runCannon(base: string, spec: RequestSpec, connections: number, durationS: number, timeoutS: number, samples?: Samples): Promise<number> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -64,7 +66,7 @@ function runCannon(base: string, spec: RequestSpec, connections: number, duratio
         connections,
         pipelining: 1,
         duration: durationS,
-        timeout: 10,
+        timeout: timeoutS,
       },
       (err, result) => (err ? reject(err) : resolve(result.duration)),
     );
@@ -79,9 +81,10 @@ function runCannon(base: string, spec: RequestSpec, connections: number, duratio
 
 /** The highest rate: `connections` clients, each sending its next request as soon as the last is answered. */
 export async function maxLoad(base: string, spec: RequestSpec, o: LoadOptions): Promise<LoadResult> {
-  if (o.warmupS > 0) await runCannon(base, spec, o.connections, o.warmupS);
+  const timeoutS = o.timeoutS ?? 10;
+  if (o.warmupS > 0) await runCannon(base, spec, o.connections, o.warmupS, timeoutS);
   const samples = new Samples();
-  const durationS = await runCannon(base, spec, o.connections, o.durationS, samples);
+  const durationS = await runCannon(base, spec, o.connections, o.durationS, timeoutS, samples);
   return samples.result(durationS);
 }
 

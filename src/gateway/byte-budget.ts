@@ -1,0 +1,123 @@
+// ERP first in bytes, not only in slots: how many bulk bytes a path may have
+// in flight. The slot scheduler decides who is sent next, but a bulk answer
+// already sent sits in the link's queue (the shaper, the modem, the far end of
+// the tunnel) ahead of any checkout answered after it, and no slot order can
+// reach it there. So a bulk request is granted only while the bulk bytes still
+// to come over the path would take the link at most `targetMs` to deliver, at
+// the rate the path has been seen to carry (throughput.ts): the link's queue
+// then holds about targetMs of bulk, plus at most one answer, instead of every
+// bulk answer that has a slot. While critical work waits on the path, no bulk
+// request is granted and the bulk answers' reading is held (bytes.ts), so TCP
+// holds their senders; when it is done both go on at once, at the rate and
+// budget they had. Pure: the caller supplies the clock.
+import { ThroughputEstimator } from './throughput.js';
+
+/** A bulk answer being read. */
+export interface BulkAnswer {
+  /** Its Content-Length; undefined when the ERP did not say (chunked). */
+  readonly declared: number | undefined;
+  read: number;
+  /**
+   * It started while no other bulk answer was being read: its first bytes
+   * came in while the clock stood (they crossed the link since its request
+   * went, a moment not known here), so neither they nor the time until them
+   * count towards the rate.
+   */
+  unclocked: boolean;
+}
+
+/** Weight of the latest bulk answer in the expected size of the next one. */
+const SIZE_ALPHA = 0.25;
+
+export class ByteBudget {
+  readonly #estimator = new ThroughputEstimator();
+  readonly #answers = new Set<BulkAnswer>();
+  /** Expected size of a bulk answer whose headers have not come yet (mean of recent ones). */
+  #expected: number | undefined;
+  /** Up to when the busy time has been counted. */
+  #clock = 0;
+  /** Since when critical work has waited on the path, or undefined. */
+  #criticalSince: number | undefined;
+
+  /**
+   * @param targetMs how long the bulk bytes in flight may take the link to deliver
+   * @param maxHoldMs how long reading may be held for one spell of critical work: a slow ERP answer must not stall bulk downloads into their idle timeout
+   */
+  constructor(
+    private readonly targetMs: number,
+    private readonly maxHoldMs: number,
+  ) {}
+
+  /** The path's usable throughput in bytes per second; undefined until measured. */
+  get bytesPerSecond(): number | undefined {
+    return this.#estimator.bytesPerSecond;
+  }
+
+  /**
+   * Whether one more bulk request may be sent, `heldBulk` holding slots now.
+   * One always may when none is in flight: bulk is slowed, never starved. On
+   * a path not measured yet only that one: a flood's first grants, all at
+   * once, would put one answer per slot in the link's queue (1.5 s of it at
+   * 512 kbit/s), and the first tenth of a second of busy time measures it.
+   */
+  admits(heldBulk: number): boolean {
+    if (heldBulk === 0) return true;
+    if (this.#criticalSince !== undefined) return false;
+    const rate = this.#estimator.bytesPerSecond;
+    if (rate === undefined) return false;
+    return this.outstanding(heldBulk) < (rate * this.targetMs) / 1000;
+  }
+
+  /** Bulk bytes still to come: what the answers being read have left, and an expected answer for each request not answered yet. */
+  outstanding(heldBulk: number): number {
+    const expected = this.#expected ?? 0;
+    let bytes = Math.max(0, heldBulk - this.#answers.size) * expected;
+    for (const a of this.#answers) bytes += Math.max(0, (a.declared ?? expected) - a.read);
+    return bytes;
+  }
+
+  /** Whether bulk answers' reading is held now. */
+  holds(now: number): boolean {
+    return this.#criticalSince !== undefined && now - this.#criticalSince < this.maxHoldMs;
+  }
+
+  /** When a hold that started now ends by itself (the lane's timer); undefined when nothing is held. */
+  holdEnds(): number | undefined {
+    return this.#criticalSince === undefined ? undefined : this.#criticalSince + this.maxHoldMs;
+  }
+
+  /** Critical work queued or in flight on the path, or none any more. */
+  setCritical(waiting: boolean, now: number): void {
+    if (waiting === (this.#criticalSince !== undefined)) return;
+    this.#criticalSince = waiting ? now : undefined;
+  }
+
+  started(declared: number | undefined, now: number): BulkAnswer {
+    this.#tick(0, now);
+    const answer: BulkAnswer = { declared, read: 0, unclocked: this.#answers.size === 0 };
+    this.#answers.add(answer);
+    return answer;
+  }
+
+  read(answer: BulkAnswer, bytes: number, now: number): void {
+    answer.read += bytes;
+    if (!answer.unclocked) return this.#tick(bytes, now);
+    answer.unclocked = false;
+    // Alone, the clock starts at its first bytes; beside answers started since, it runs for them.
+    if (this.#answers.size > 1) this.#tick(0, now);
+    else this.#clock = now;
+  }
+
+  /** The answer was read whole, or abandoned. */
+  ended(answer: BulkAnswer, now: number): void {
+    if (!this.#answers.delete(answer)) return;
+    this.#tick(0, now);
+    this.#expected = this.#expected === undefined ? answer.read : this.#expected + SIZE_ALPHA * (answer.read - this.#expected);
+  }
+
+  /** Counts busy time (some answer being read) up to now, with the bytes read meanwhile. */
+  #tick(bytes: number, now: number): void {
+    if (this.#answers.size > 0) this.#estimator.add(bytes, Math.max(0, now - this.#clock));
+    this.#clock = now;
+  }
+}
