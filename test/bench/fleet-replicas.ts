@@ -28,6 +28,15 @@
 // STOREGW_BENCH_FLEET_REPLICAS_SIZE=2000   gateways (default 10000)
 // STOREGW_BENCH_FLEET_REPLICAS_RUNS=1      kill runs (default 2)
 // STOREGW_BENCH_FLEET_REPLICAS_STEADY_S=10 steady window (default 20)
+// STOREGW_BENCH_FLEET_REPLICAS_SYNC_COMMIT=off  a diagnostic peer: the hub's database role
+//   gets synchronous_commit = off (commits not waiting for the WAL flush), to see how much
+//   of a replica's store queue is fsync. Not what the hub does by itself.
+//
+// Each replica's store is one connection that runs its statements in turn
+// (store/sql/serial.ts), and every hello writes to it: after the ramp, and
+// after the kill on the survivor, the bench waits for the hellos to be in the
+// database (presence rows) and reports how long that took, since commands and
+// telemetry writes wait in the same queue.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +54,7 @@ import { num, type Table } from './table.js';
 const SIZE = Number(process.env.STOREGW_BENCH_FLEET_REPLICAS_SIZE ?? 10_000);
 const RUNS = Number(process.env.STOREGW_BENCH_FLEET_REPLICAS_RUNS ?? 2);
 const STEADY_S = Number(process.env.STOREGW_BENCH_FLEET_REPLICAS_STEADY_S ?? 20);
+const SYNC_COMMIT_OFF = process.env.STOREGW_BENCH_FLEET_REPLICAS_SYNC_COMMIT === 'off';
 const REPLICAS = 2;
 const CONNECT_PER_SEC = 500;
 const TELEMETRY_MS = 10_000;
@@ -58,8 +68,12 @@ const COMMAND_RATE = 20;
 const STEADY_COMMANDS = 320;
 /** Commands keep going this long before the kill. */
 const BEFORE_KILL_MS = 5000;
-/** A command with no HTTP answer this long after it was asked is lost (the hub gives up after COMMAND_TIMEOUT_MS). */
-const ANSWER_DEADLINE_MS = COMMAND_TIMEOUT_MS + 15_000;
+/** A command with no HTTP answer this long after it was asked is lost (the hub's own timeout is COMMAND_TIMEOUT_MS). */
+const ANSWER_DEADLINE_MS = 120_000;
+/** An answer later than this is counted as late (past the hub's timeout and a margin). */
+const LATE_MS = COMMAND_TIMEOUT_MS + 5000;
+/** How long the bench waits for the hellos to be in the database, or telemetry to stop arriving. */
+const CATCH_UP_DEADLINE_MS = 300_000;
 const RECONNECT_DEADLINE_MS = 180_000;
 const COMMAND_CONNECTIONS = 8;
 const PER_WORKER = 2500;
@@ -235,6 +249,8 @@ interface CommandStats {
   p50: number;
   p99: number;
   max: number;
+  /** Answered later than LATE_MS. */
+  late: number;
   direct: { n: number; p99: number };
   routed: { n: number; p99: number };
 }
@@ -257,6 +273,7 @@ function commandStats(asked: Asked[]): CommandStats {
     p50: percentile(all, 0.5),
     p99: percentile(all, 0.99),
     max: all.at(-1) ?? Number.NaN,
+    late: all.filter((ms) => ms > LATE_MS).length,
     direct: { n: direct.length, p99: percentile(direct, 0.99) },
     routed: { n: routed.length, p99: percentile(routed, 0.99) },
   };
@@ -321,7 +338,7 @@ interface RunResult {
   run: number;
   gateways: number;
   workers: number;
-  ramp: { seconds: number; online: number[]; complete: boolean };
+  ramp: { seconds: number; online: number[]; complete: boolean; helloStoredS: number };
   steady: {
     seconds: number;
     rssMiB: number[];
@@ -330,7 +347,10 @@ interface RunResult {
     held: number[];
     workersCpuPct: number;
     sent: number;
+    /** 2.5 s after the window (two flushes), and once the count stopped growing, storedAfterS after the window. */
+    storedSoon: number;
     stored: number;
+    storedAfterS: number;
   };
   commands: CommandStats;
   kill: {
@@ -338,6 +358,8 @@ interface RunResult {
     held: number;
     reconnectS: number;
     reconnected: boolean;
+    /** From the kill until the survivor's presence rows for them are written. */
+    rehelloStoredS: number;
     survivorHolds: number;
     dialsFailed: number;
     commands: KillCommands;
@@ -350,6 +372,36 @@ interface RunResult {
 async function countTelemetry(client: pg.Client, from: number, to: number): Promise<number> {
   const r = await client.query<{ n: string }>('SELECT count(*) AS n FROM telemetry WHERE ts >= $1 AND ts < $2', [from, to]);
   return Number(r.rows[0]?.n ?? 0);
+}
+
+/** Presence rows written since `since` (ms): the hellos a replica's store queue has got through. */
+async function presenceSince(client: pg.Client, since: number): Promise<number> {
+  const r = await client.query<{ n: string }>('SELECT count(*) AS n FROM hub_presence WHERE since >= $1', [since]);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/** Seconds from `from` (performance.now()) until `want` presence rows since `sinceMs` are written, or NaN past the deadline. */
+async function presenceCaughtUp(client: pg.Client, sinceMs: number, want: number, from: number): Promise<number> {
+  for (;;) {
+    if ((await presenceSince(client, sinceMs)) >= want) return (performance.now() - from) / 1000;
+    if (performance.now() - from > CATCH_UP_DEADLINE_MS) return Number.NaN;
+    await sleep(250);
+  }
+}
+
+/** Telemetry rows with ts in [from, to) once the count has stopped growing for 3 s, and when it stopped (s after `to`). */
+async function storedEventually(client: pg.Client, from: number, to: number): Promise<{ stored: number; afterS: number }> {
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const n = await countTelemetry(client, from, to);
+    if (n !== last) {
+      last = n;
+      lastChange = Date.now();
+    }
+    if (Date.now() - lastChange >= 3000 || Date.now() - to > CATCH_UP_DEADLINE_MS) return { stored: last, afterS: (lastChange - to) / 1000 };
+    await sleep(500);
+  }
 }
 
 async function readyGateways(hub: Hub): Promise<number> {
@@ -383,6 +435,7 @@ async function measure(run: number, db: TestDatabase, client: pg.Client): Promis
 
     // Ramp: every gateway connects to its first replica (i mod 2) and says hello.
     const rampStart = performance.now();
+    const rampStartMs = Date.now();
     const share = Math.ceil(SIZE / count);
     await Promise.all(
       workers.map((w, k) => {
@@ -408,7 +461,10 @@ async function measure(run: number, db: TestDatabase, client: pg.Client): Promis
       await sleep(200);
     }
     const rampSeconds = (performance.now() - rampStart) / 1000;
-    process.stdout.write(`  run ${run}: ${num(SIZE)} gateways, ${online.map((n) => num(n)).join(' + ')} online after ${num(rampSeconds, 1)} s\n`);
+    const helloStoredS = await presenceCaughtUp(client, rampStartMs, SIZE, rampStart);
+    process.stdout.write(
+      `  run ${run}: ${num(SIZE)} gateways, ${online.map((n) => num(n)).join(' + ')} online after ${num(rampSeconds, 1)} s, their hellos in the database after ${num(helloStoredS, 1)} s\n`,
+    );
 
     // Steady state: a telemetry interval to settle, then the window; RSS sampled every second.
     await sleep(TELEMETRY_MS);
@@ -433,7 +489,8 @@ async function measure(run: number, db: TestDatabase, client: pg.Client): Promis
     await commander.settled();
     const steadyStats = commandStats(commander.asked);
     await sleep(FLUSH_MS * 2.5);
-    const stored = await countTelemetry(client, t1, t2);
+    const storedSoon = await countTelemetry(client, t1, t2);
+    const { stored, afterS: storedAfterS } = await storedEventually(client, t1, t2);
     const sent = (await stats(`?from=${t1}&to=${t2}`)).reduce((s, w) => s + (w.sentInWindow ?? 0), 0);
     clearInterval(sampler);
     await commander.close();
@@ -465,7 +522,10 @@ async function measure(run: number, db: TestDatabase, client: pg.Client): Promis
       if (performance.now() - killedAt > RECONNECT_DEADLINE_MS) break;
       await sleep(100);
     }
-    process.stdout.write(`  run ${run}: ${num(survivorHolds)} on replica B ${Number.isFinite(reconnectS) ? `after ${num(reconnectS, 1)} s` : `after ${RECONNECT_DEADLINE_MS / 1000} s (not all)`}\n`);
+    const rehelloStoredS = await presenceCaughtUp(client, killedAtMs, heldByVictim, killedAt);
+    process.stdout.write(
+      `  run ${run}: ${num(survivorHolds)} on replica B ${Number.isFinite(reconnectS) ? `after ${num(reconnectS, 1)} s` : `after ${RECONNECT_DEADLINE_MS / 1000} s (not all)`}, their hellos in the database after ${num(rehelloStoredS, 1)} s\n`,
+    );
     // Commands on past the reconnect for one command timeout and a bit, so that those routed to the dead replica have timed out.
     await sleep(COMMAND_TIMEOUT_MS + 2000);
     commander.stop();
@@ -477,13 +537,13 @@ async function measure(run: number, db: TestDatabase, client: pg.Client): Promis
     const seen = (await Promise.all(workers.map((w) => workerJson<CommandSeen[]>(w, 'GET', `/commands?since=${killedAtMs - BEFORE_KILL_MS - 1000}`)))).flat();
     const killMatched = matchCommands(commander.asked, seen);
     const killStats = commandStats(commander.asked);
-    const killStored = await countTelemetry(client, k0, k1);
+    const killStored = (await storedEventually(client, k0, k1)).stored;
 
     return {
       run,
       gateways: SIZE,
       workers: count,
-      ramp: { seconds: rampSeconds, online, complete: online.reduce((s, n) => s + n, 0) >= SIZE },
+      ramp: { seconds: rampSeconds, online, complete: online.reduce((s, n) => s + n, 0) >= SIZE, helloStoredS },
       steady: {
         seconds: wall,
         rssMiB: rssSteady,
@@ -492,7 +552,9 @@ async function measure(run: number, db: TestDatabase, client: pg.Client): Promis
         held,
         workersCpuPct: ((wcpu2 - wcpu1) / wall) * 100,
         sent,
+        storedSoon,
         stored,
+        storedAfterS,
       },
       commands: steadyStats,
       kill: {
@@ -500,6 +562,7 @@ async function measure(run: number, db: TestDatabase, client: pg.Client): Promis
         held: heldByVictim,
         reconnectS,
         reconnected: Number.isFinite(reconnectS),
+        rehelloStoredS,
         survivorHolds,
         dialsFailed: after.reduce((s, w) => s + w.dialsFailed, 0) - dials0,
         commands: killMatched,
@@ -527,6 +590,7 @@ async function run(): Promise<SectionReport> {
   const skip = postgresSkipReason();
   if (skip !== undefined) return { tables: [], summary: [`skipped: ${skip}`], json: { skipped: skip } };
   const db = createTestDatabase();
+  if (SYNC_COMMIT_OFF) db.admin(`ALTER ROLE ${db.name} SET synchronous_commit = off`);
   const connection = postgresStore(db.config);
   const client = new pg.Client({ host: connection.host, port: connection.port, database: connection.database, user: connection.user, password: connection.password });
   const results: RunResult[] = [];
@@ -540,49 +604,54 @@ async function run(): Promise<SectionReport> {
 
   const tables: Table[] = [
     {
-      title: `Two hub replicas on one PostgreSQL, ${num(SIZE)} gateways (gateway i on replica i mod 2; telemetry every ${TELEMETRY_MS / 1000} s; steady window ${STEADY_S} s)`,
-      columns: ['run', 'ramp s', 'held A / B', 'RSS A / B MiB', 'RSS max A / B MiB', 'CPU % A / B', 'gateway procs CPU %', 'sent/s', 'stored/s', 'stored/sent'],
+      title: `Two hub replicas on one PostgreSQL${SYNC_COMMIT_OFF ? ' (diagnostic: synchronous_commit = off)' : ''}, ${num(SIZE)} gateways (gateway i on replica i mod 2; telemetry every ${TELEMETRY_MS / 1000} s; steady window ${STEADY_S} s)`,
+      columns: ['run', 'ramp s', 'hellos stored s', 'held A / B', 'RSS A / B MiB', 'RSS max A / B MiB', 'CPU % A / B', 'gateway procs CPU %', 'sent/s', 'stored/s by +2.5 s', 'stored/s', 'stored/sent', 'last stored +s'],
       rows: results.map((r) => [
         String(r.run),
         `${num(r.ramp.seconds, 1)}${r.ramp.complete ? '' : ' (not all)'}`,
+        num(r.ramp.helloStoredS, 1),
         r.steady.held.map((n) => num(n)).join(' / '),
         r.steady.rssMiB.map((n) => num(n)).join(' / '),
         r.steady.rssMaxMiB.map((n) => num(n)).join(' / '),
         r.steady.cpuPct.map((n) => num(n, 1)).join(' / '),
         num(r.steady.workersCpuPct, 1),
         num(r.steady.sent / STEADY_S, 1),
+        num(r.steady.storedSoon / STEADY_S, 1),
         num(r.steady.stored / STEADY_S, 1),
         num(r.steady.sent ? r.steady.stored / r.steady.sent : Number.NaN, 3),
+        num(r.steady.storedAfterS, 1),
       ]),
       notes: [
         'RSS at the end of the window and its maximum over it (sampled each second); CPU: each replica\'s user + system over the window, % of one core, with the commands below running in it.',
-        'stored: telemetry rows in the database with ts in the window (after two flushes); sent: what the gateways sent with ts in it.',
+        'hellos stored: from the first connect until every gateway\'s presence row is written (each replica\'s store queue got through the hellos); the window starts after it and one telemetry interval.',
+        'stored: telemetry rows in the database with ts in the window, 2.5 s after it (two flushes) and once the count stopped growing (last stored: when it was first read at its final value, after the window\'s end); sent: what the gateways sent with ts in it.',
       ],
     },
     {
       title: `Commands in the steady window: POST /v1/gateways/<id>/commands status, ${STEADY_COMMANDS} at ${COMMAND_RATE}/s, each asked of a random replica (ms)`,
-      columns: ['run', 'ok', 'p50', 'p99', 'max', 'p99 / goal', 'direct n', 'direct p99', 'routed n', 'routed p99', 'other answers'],
+      columns: ['run', 'ok', 'p50', 'p99', 'max', `> ${LATE_MS / 1000} s`, 'p99 / goal', 'direct n', 'direct p99', 'routed n', 'routed p99', 'other answers'],
       rows: results.map((r) => {
         const c = r.commands;
         const other = Object.fromEntries(Object.entries(c.statuses).filter(([k]) => k !== '200'));
-        return [String(r.run), `${c.ok}/${c.asked}`, num(c.p50, 1), num(c.p99, 1), num(c.max, 1), `${num(c.p99 / GOAL_P99_MS, 2)}×`, num(c.direct.n), num(c.direct.p99, 1), num(c.routed.n), num(c.routed.p99, 1), describe(other)];
+        return [String(r.run), `${c.ok}/${c.asked}`, num(c.p50, 1), num(c.p99, 1), num(c.max, 1), num(c.late), `${num(c.p99 / GOAL_P99_MS, 2)}×`, num(c.direct.n), num(c.direct.p99, 1), num(c.routed.n), num(c.routed.p99, 1), describe(other)];
       }),
       notes: ['From when a command was due to its answer\'s last byte. routed: asked of the replica that does not hold the gateway (relay row + NOTIFY there and back).'],
     },
     {
       title: `SIGKILL to replica A under load (commands at ${COMMAND_RATE}/s from ${BEFORE_KILL_MS / 1000} s before the kill to ${(COMMAND_TIMEOUT_MS + 2000) / 1000} s after the last gateway is back)`,
-      columns: ['run', 'A held', 'all back s', 'on B', 'failed dials', 'asked', 'answers', 'lost', 'executed twice', 'delivered twice', 'timeout/502 yet executed', 'asker killed (executed)', 'p99 ms'],
+      columns: ['run', 'A held', 'all back s', 'hellos stored s', 'on B', 'failed dials', 'asked', 'answers', 'lost', 'executed twice', 'delivered twice', 'timeout/502 yet executed', 'asker killed (executed)', 'p99 ms'],
       rows: results.map((r) => {
         const k = r.kill;
         return [
           String(r.run),
           num(k.held),
           k.reconnected ? num(k.reconnectS, 1) : `> ${RECONNECT_DEADLINE_MS / 1000}`,
+          num(k.rehelloStoredS, 1),
           num(k.survivorHolds),
           num(k.dialsFailed),
           num(k.commands.asked),
           describe(k.commands.byOutcome),
-          num(k.commands.lost),
+          `${num(k.commands.lost)}${k.commandStats.late > 0 ? ` (${num(k.commandStats.late)} late)` : ''}`,
           num(k.commands.executedTwice),
           num(k.commands.deliveredTwice),
           num(k.commands.unknownButExecuted),
@@ -591,9 +660,10 @@ async function run(): Promise<SectionReport> {
         ];
       }),
       notes: [
-        'all back: from the SIGKILL until replica B holds every gateway and every gateway process says all are open. Gateways redial with the agent\'s backoff (full jitter, 1 s base) and try the other replica after a failed dial.',
+        'all back: from the SIGKILL until replica B holds every gateway and every gateway process says all are open; hellos stored: until B\'s presence rows for them are written. Gateways redial with the agent\'s backoff (full jitter, 1 s base) and try the other replica after a failed dial.',
         'answers: HTTP status (200 ok, 504 timeout, 502 disconnected, 409 offline, 503 busy) or the client\'s error when the replica asked died with the request.',
-        `lost: no HTTP answer within ${ANSWER_DEADLINE_MS / 1000} s, or 200 ok with no gateway having seen the id. executed twice: an id a gateway acted on more than once (it remembers ids as the agent does).`,
+        `lost: no HTTP answer within ${ANSWER_DEADLINE_MS / 1000} s, or 200 ok with no gateway having seen the id; late: answered, but after ${LATE_MS / 1000} s (the hub's command timeout is ${COMMAND_TIMEOUT_MS / 1000} s).`,
+        `executed twice: an id a gateway acted on more than once (it remembers ids as the agent does).`,
         'asker killed: asked of replica A, which died before answering; (executed): of those, how many a gateway acted on (matched by gateway among ids no answer named).',
       ],
     },
@@ -621,12 +691,15 @@ async function run(): Promise<SectionReport> {
   const twice = results.reduce((s, r) => s + r.kill.commands.executedTwice, 0);
   summary.push(`kill -9 of a replica under load, ${results.length} run(s): commands lost ${lost}, executed twice ${twice} — ${lost === 0 && twice === 0 ? 'met (0 and 0)' : 'NOT met'}`);
   summary.push(
+    `hellos through each replica's store queue: ${results.map((r) => `${num(SIZE)} connected in ${num(r.ramp.seconds, 1)} s, in the database after ${num(r.ramp.helloStoredS, 1)} s; after the kill ${num(r.kill.held)} back on B in ${num(r.kill.reconnectS, 1)} s, in the database after ${num(r.kill.rehelloStoredS, 1)} s`).join('; ')} (commands asked meanwhile wait in the same queue)`,
+  );
+  summary.push(
     `reconnect after the kill: ${results.map((r) => (r.kill.reconnected ? `${num(r.kill.held)} gateways back in ${num(r.kill.reconnectS, 1)} s` : `not all back in ${RECONNECT_DEADLINE_MS / 1000} s (${num(r.kill.survivorHolds)} on B)`)).join('; ')}`,
   );
   summary.push(
     `telemetry around the kill: ${results.map((r) => `${num(r.kill.telemetry.sent - r.kill.telemetry.stored)} of ${num(r.kill.telemetry.sent)} sent not stored, ${num(r.kill.telemetry.unsent)} ticks not sent while disconnected`).join('; ')} (the agent would spool the latter; the simulated gateways have no spool)`,
   );
-  return { tables, summary, json: { settings: { size: SIZE, runs: RUNS, steadyS: STEADY_S, connectPerSec: CONNECT_PER_SEC, telemetryMs: TELEMETRY_MS, heartbeatMs: HEARTBEAT_MS, flushMs: FLUSH_MS, commandTimeoutMs: COMMAND_TIMEOUT_MS, agentBackoff: AGENT_BACKOFF, commandRate: COMMAND_RATE }, results } };
+  return { tables, summary, json: { settings: { size: SIZE, runs: RUNS, synchronousCommitOff: SYNC_COMMIT_OFF, steadyS: STEADY_S, connectPerSec: CONNECT_PER_SEC, telemetryMs: TELEMETRY_MS, heartbeatMs: HEARTBEAT_MS, flushMs: FLUSH_MS, commandTimeoutMs: COMMAND_TIMEOUT_MS, agentBackoff: AGENT_BACKOFF, commandRate: COMMAND_RATE }, results } };
 }
 
 export const fleetReplicasBench: BenchSection = {
