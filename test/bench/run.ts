@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { drainBench } from './drain.js';
 import { fleetBench } from './fleet.js';
+import { fleetReplicasBench } from './fleet-replicas.js';
 import { installCleanup, repoRoot, stopAll } from './harness.js';
 import { journalBench } from './journal.js';
 import { linkBench } from './link.js';
@@ -15,7 +16,7 @@ import { replicasBench } from './replicas.js';
 import type { BenchSection } from './section.js';
 import { formatTable } from './table.js';
 
-const SECTIONS: BenchSection[] = [proxyOverhead, journalBench, schedulerBench, schedulerLabBench, linkBench, fleetBench, drainBench, replicasBench];
+const SECTIONS: BenchSection[] = [proxyOverhead, journalBench, schedulerBench, schedulerLabBench, linkBench, fleetBench, drainBench, replicasBench, fleetReplicasBench];
 
 async function main(): Promise<number> {
   installCleanup();

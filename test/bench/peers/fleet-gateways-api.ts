@@ -14,6 +14,31 @@ export interface StartRequest {
   connectPerSec: number;
   telemetryIntervalMs: number;
   regions: number;
+  /**
+   * Hub replicas (the fleet-replicas bench): gateway i dials urls[i % urls.length] first, and
+   * after a dial that fails the next one, as a load balancer in front of replicas sends a
+   * new connection to a live one. `url` is then ignored.
+   */
+  urls?: string[];
+  /**
+   * Redial as the agent does (src/fleet/agent/connection.ts: full-jitter backoff from
+   * backoff.ts, a connection that held for heartbeatMs resets the failures) instead of
+   * the default fixed 1–3 s pause.
+   */
+  agentBackoff?: { baseMs: number; maxMs: number; heartbeatMs: number };
+}
+
+/** One command id as the simulated gateways saw it (GET /commands). */
+export interface CommandSeen {
+  id: string;
+  gateway: string;
+  command: string;
+  /** Times the id arrived; more than once is a repeat, answered from memory. */
+  deliveries: number;
+  /** Times it was acted on: the gateway remembers ids as the agent does (CommandMemo), so 1. */
+  executions: number;
+  /** Date.now() when first acted on. */
+  at: number;
 }
 
 export interface WorkerStats {
@@ -29,6 +54,10 @@ export interface WorkerStats {
   /** Open connections that closed while the run was not stopping, by close code. */
   drops: Record<string, number>;
   telemetrySent: number;
+  /** Telemetry ticks that fell while the gateway had no open connection: not sent (the real agent spools them; these do not). */
+  telemetryUnsent: number;
+  /** Dials that failed (refused, reset, timed out) before opening. */
+  dialsFailed: number;
   commandsAnswered: Record<string, number>;
   /** `error` messages from the hub, by code (rate_limited, invalid...). */
   hubErrors: Record<string, number>;

@@ -8,12 +8,22 @@
 // process), says hello, sends telemetry every interval from a random phase on
 // (so a fleet's telemetry is spread evenly), answers every command at once with
 // a `result`, and reconnects after a jittered pause if the hub drops it.
+//
+// For the fleet-replicas bench: several hub URLs (a gateway moves to the next
+// after a failed dial, as a load balancer would send it to a live replica), the
+// agent's own reconnect backoff, command ids remembered as the agent does (a
+// repeated id is answered from memory, not acted on twice) and every id seen
+// kept for the bench (GET /commands). The telemetry cadence, once started, runs
+// on while the gateway is disconnected; those ticks are counted as unsent. The
+// real agent spools them and sends them after reconnecting: these gateways have
+// no spool.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
+import { reconnectDelay, refusedDelay } from '../../../src/fleet/agent/backoff.js';
 import { exitWithParent } from '../harness.js';
-import { fleetGatewayId, fleetGatewayToken, type StartRequest, type WorkerStats } from './fleet-gateways-api.js';
+import { fleetGatewayId, fleetGatewayToken, type CommandSeen, type StartRequest, type WorkerStats } from './fleet-gateways-api.js';
 
 const REGIONS = ['north', 'south', 'east', 'west', 'central', 'coast', 'alps', 'lakes'];
 const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
@@ -27,6 +37,13 @@ class SimGateway {
   paused = false;
   pending: number;
   dead = 0;
+  /** Added to the index to pick among several hub URLs; moved on after a failed dial. */
+  shift = 0;
+  /** Failed dials in a row, counted as the agent counts them (connection.ts). */
+  failures = 0;
+  openedAt: number | undefined;
+  /** Results by command id, the last 1000 (the agent's CommandMemo). */
+  readonly memo = new Map<string, unknown>();
   readonly base: { fiberRtt: number; lteRtt: number; load: number };
 
   constructor(
@@ -40,6 +57,10 @@ class SimGateway {
     this.pending = index % 13 === 0 ? 40 + (index % 50) : 0;
   }
 
+  get cadence(): boolean {
+    return this.phase !== undefined || this.every !== undefined;
+  }
+
   stopTimers(): void {
     clearTimeout(this.phase);
     clearInterval(this.every);
@@ -49,7 +70,9 @@ class SimGateway {
 
 class Fleet {
   readonly gateways: SimGateway[] = [];
-  readonly stats: Omit<WorkerStats, 'open' | 'gateways' | 'pid'> = { connects: 0, refused: {}, connectErrors: 0, drops: {}, telemetrySent: 0, commandsAnswered: {}, hubErrors: {} };
+  readonly stats: Omit<WorkerStats, 'open' | 'gateways' | 'pid'> = { connects: 0, refused: {}, connectErrors: 0, drops: {}, telemetrySent: 0, telemetryUnsent: 0, dialsFailed: 0, commandsAnswered: {}, hubErrors: {} };
+  /** Every command id the gateways were sent, for the bench to match with what it asked. */
+  readonly commands = new Map<string, CommandSeen>();
   /** Telemetry sent per second of its ts: the bench counts what was sent within its steady window. */
   readonly sentPerSecond = new Map<number, number>();
   #opts: StartRequest | undefined;
@@ -87,10 +110,13 @@ class Fleet {
   #connect(g: SimGateway): void {
     const o = this.#opts!;
     if (this.#stopping) return;
-    const ws = new WebSocket(o.url, { headers: { authorization: `Bearer ${g.token}` }, perMessageDeflate: false, handshakeTimeout: 30_000 });
+    const url = o.urls && o.urls.length > 0 ? o.urls[(g.index + g.shift) % o.urls.length]! : o.url;
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${g.token}` }, perMessageDeflate: false, handshakeTimeout: 30_000 });
     g.ws = ws;
     let opened = false;
+    let refusedWith: number | undefined;
     ws.on('unexpected-response', (_req, res) => {
+      refusedWith = res.statusCode;
       bump(this.stats.refused, res.statusCode ?? 0);
       res.resume();
       ws.terminate();
@@ -100,25 +126,43 @@ class Fleet {
     });
     ws.on('open', () => {
       opened = true;
+      g.openedAt = Date.now();
       this.stats.connects++;
       g.open = true;
       ws.send(JSON.stringify(this.#hello(g)));
       // A random phase, then a fixed cadence: the fleet's telemetry is spread over the interval.
-      g.phase = setTimeout(() => {
-        this.#telemetry(g);
-        g.every = setInterval(() => this.#telemetry(g), o.telemetryIntervalMs);
-      }, Math.random() * o.telemetryIntervalMs);
+      // The cadence is the gateway's, not the connection's: it runs on through a reconnect.
+      if (!g.cadence) {
+        g.phase = setTimeout(() => {
+          g.phase = undefined;
+          this.#telemetry(g);
+          g.every = setInterval(() => this.#telemetry(g), o.telemetryIntervalMs);
+        }, Math.random() * o.telemetryIntervalMs);
+      }
     });
     ws.on('message', (data) => this.#onMessage(g, data as Buffer));
     ws.on('close', (code) => {
-      g.stopTimers();
       const wasOpen = g.open;
       g.open = false;
       if (g.ws === ws) g.ws = undefined;
       if (this.#stopping) return;
       if (wasOpen) bump(this.stats.drops, code);
-      // An agent reconnects with a jittered backoff; one step of it is enough here.
-      setTimeout(() => this.#connect(g), 1000 + Math.random() * 2000);
+      else {
+        this.stats.dialsFailed++;
+        // The next dial goes to the next replica.
+        g.shift++;
+      }
+      const b = o.agentBackoff;
+      if (!b) {
+        // One step of an agent's jittered backoff is enough for the one-hub bench.
+        setTimeout(() => this.#connect(g), 1000 + Math.random() * 2000);
+        return;
+      }
+      // As HubConnection does: a connection that held for a heartbeat resets the count, any other close adds one.
+      if (wasOpen && g.openedAt !== undefined && Date.now() - g.openedAt >= b.heartbeatMs) g.failures = 0;
+      else g.failures++;
+      const refused = refusedWith === 401 || refusedWith === 403;
+      setTimeout(() => this.#connect(g), refused ? refusedDelay(b) : reconnectDelay(Math.max(0, g.failures - 1), b));
     });
   }
 
@@ -136,9 +180,12 @@ class Fleet {
 
   #telemetry(g: SimGateway): void {
     const ws = g.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
     const load = g.base.load;
     const count = (mean: number) => Math.floor(mean * (0.5 + Math.random()));
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      this.stats.telemetryUnsent++;
+      return;
+    }
     if (g.pending > 0 && !g.paused) g.pending = Math.max(0, g.pending - count(10));
     const ts = Date.now();
     const msg = {
@@ -173,6 +220,26 @@ class Fleet {
     }
     if (m.type !== 'command' || typeof m.id !== 'string') return;
     const command = String(m.command);
+    const id = m.id;
+    // Acted on once per id, as the agent's CommandMemo does: a repeated id gets the first result again.
+    let seen = this.commands.get(id);
+    if (!seen) this.commands.set(id, (seen = { id, gateway: g.id, command, deliveries: 0, executions: 0, at: Date.now() }));
+    seen.deliveries++;
+    let result = g.memo.get(id);
+    if (result === undefined) {
+      seen.executions++;
+      result = this.#act(g, command);
+      g.memo.set(id, result);
+      for (const oldest of g.memo.keys()) {
+        if (g.memo.size <= 1000) break;
+        g.memo.delete(oldest);
+      }
+    }
+    g.ws?.send(JSON.stringify({ type: 'result', id: randomUUID(), ts: Date.now(), re: id, ok: true, result }));
+    bump(this.stats.commandsAnswered, command);
+  }
+
+  #act(g: SimGateway, command: string): unknown {
     let result: unknown;
     switch (command) {
       case 'replay.pause':
@@ -197,8 +264,7 @@ class Fleet {
       default:
         result = { command };
     }
-    g.ws?.send(JSON.stringify({ type: 'result', id: randomUUID(), ts: Date.now(), re: m.id, ok: true, result }));
-    bump(this.stats.commandsAnswered, command);
+    return result;
   }
 
   sentBetween(from: number, to: number): number {
@@ -258,6 +324,10 @@ const server = createServer((req, res) => {
           ...(from !== null && to !== null && { sentInWindow: fleet.sentBetween(Number(from), Number(to)) }),
         };
         return reply(res, 200, stats);
+      }
+      if (req.method === 'GET' && url.pathname === '/commands') {
+        const since = Number(url.searchParams.get('since') ?? 0);
+        return reply(res, 200, [...fleet.commands.values()].filter((c) => c.at >= since));
       }
       if (req.method === 'POST' && url.pathname === '/stop') {
         await fleet.stop();
