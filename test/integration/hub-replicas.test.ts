@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadHubConfig } from '../../edge-config/hub-load.js';
@@ -19,6 +20,7 @@ import { configVersionOf } from '../../src/fleet/hub/desired-config.js';
 import { startHub, type RunningHub } from '../../src/fleet/hub/server.js';
 import { HubStore } from '../../src/fleet/hub/store.js';
 import { postgresStore } from '../../src/fleet/hub/store/postgres-config.js';
+import { clientConfig } from '../../src/fleet/hub/store/sql/postgres.js';
 import type { CommandMessage, HubMessage } from '../../src/fleet/protocol.js';
 import { createLogger } from '../../src/log.js';
 import { defaultAnswer, FakeGateway, type FakeGatewayOptions } from '../support/fake-gateway.js';
@@ -26,7 +28,7 @@ import { tempDir } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
-const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 'd-1', 'd-2', 'd-3', 't-1', 't-2', 't-3', 'c-1', 'c-2'];
+const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 'd-1', 'd-2', 'd-3', 't-1', 't-2', 't-3', 'c-1', 'c-2', 'h-1'];
 const tokenOf = (id: string) => `token-of-${id}-0123456789`;
 // A replica is taken for dead after three missed heartbeats: 1.2 s, which a heartbeat write on a loaded 2-core CI host does not miss.
 const HEARTBEAT_MS = 400;
@@ -424,6 +426,26 @@ regions: { drain: { drainBudgetPerSec: 120 } }
     expect(grants[1]! + grants[2]!).toBeLessThanOrEqual(80);
     expect(grants.reduce((x, y) => x + y)).toBeGreaterThan(60);
     await Promise.all([onA, ...onB].map((g) => g.close()));
+  }, 20_000);
+
+  it('a replica whose store is held up (a table locked under it) still beats on its own connection: the others do not take it for dead', async () => {
+    // After a mass reconnect every hello writes to the store's one connection, and its queue runs a minute behind.
+    const locker = new pg.Client(clientConfig(postgresStore(db.config), 'storegw-test-locker'));
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE gateways IN ACCESS EXCLUSIVE MODE');
+      // Its hello's write waits on the lock, and everything A writes after it waits behind.
+      const gw = await a.connect('h-1');
+      await sleep(4 * HEARTBEAT_MS);
+      const now = Date.now();
+      const fresh = await locker.query<{ n: string }>('SELECT count(*) AS n FROM hub_replicas WHERE heartbeat_at >= $1', [now - 3 * HEARTBEAT_MS]);
+      expect(Number(fresh.rows[0]!.n)).toBe(2);
+      await locker.query('ROLLBACK');
+      await gw.close();
+    } finally {
+      await locker.end();
+    }
   }, 20_000);
 
   it('replica A closes; its gateway reconnects to B and gets commands asked of a new replica A', async () => {

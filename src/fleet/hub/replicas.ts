@@ -35,6 +35,12 @@ export interface ReplicaDeps {
   deliver(gatewayId: string, msg: CommandMessage, timeoutMs: number): Promise<CommandOutcome>;
   /** Brings a gateway held here to its desired config (DesiredState.changed). */
   desiredChanged(gatewayId: string, who: Who): void;
+  /**
+   * Writes this replica's heartbeat row on a connection apart from the store's
+   * (the LISTEN session): behind the store's queue a heartbeat could land a
+   * minute late and the others take a busy replica for dead.
+   */
+  beat(replica: string, now: number): Promise<void>;
   logger: Logger;
   heartbeatMs: number;
 }
@@ -47,6 +53,7 @@ export class Replica {
   readonly #store: ReplicaStore;
   readonly #deliver: ReplicaDeps['deliver'];
   readonly #desiredChanged: ReplicaDeps['desiredChanged'];
+  readonly #beatOn: ReplicaDeps['beat'];
   readonly #logger: Logger;
   readonly #heartbeatMs: number;
   /** Commands this replica routed elsewhere, by id, waiting for their outcome. */
@@ -58,6 +65,7 @@ export class Replica {
     this.#store = deps.store;
     this.#deliver = deps.deliver;
     this.#desiredChanged = deps.desiredChanged;
+    this.#beatOn = deps.beat;
     this.#logger = deps.logger.child({ replica: id });
     this.#heartbeatMs = deps.heartbeatMs;
   }
@@ -72,11 +80,16 @@ export class Replica {
   async #beat(): Promise<void> {
     const now = Date.now();
     try {
-      await this.#store.presence.heartbeat(this.id, now);
+      await this.#beatOn(this.id, now);
+    } catch (e) {
+      this.#logger.error({ err: e }, 'cannot write the replica heartbeat; other replicas take this one for dead once it lapses');
+      return;
+    }
+    try {
       for (const dead of await this.#store.presence.lapsedBefore(now - FORGET_AFTER_MS)) await this.#store.presence.forget(dead);
       await this.#store.expireRelay(now - FORGET_AFTER_MS);
     } catch (e) {
-      this.#logger.error({ err: e }, 'cannot write the replica heartbeat; other replicas take this one for dead once it lapses');
+      this.#logger.error({ err: e }, 'cannot forget replicas long dead or expire old relay rows; tried again at the next heartbeat');
     }
   }
 

@@ -18,6 +18,7 @@ import { DrainBudgets } from './drain-budget.js';
 import { Ingest } from './ingest.js';
 import { newReplicaId, Replica } from './replicas.js';
 import { Rollouts } from './rollouts.js';
+import { Presence } from './store/presence.js';
 import { HubStore } from './store.js';
 import { postgresStore } from './store/postgres-config.js';
 import { relayChannel } from './store/relay.js';
@@ -137,7 +138,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     log,
   );
   // The handlers above run only once gateways connect, after these exist.
-  const replica = postgres
+  const replica: Replica | undefined = postgres
     ? new Replica(newReplicaId(), {
         store: {
           presence: store.presence,
@@ -148,11 +149,12 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
         },
         deliver: (gatewayId, msg, timeoutMs) => commands.deliver(gatewayId, msg, timeoutMs),
         desiredChanged: (gatewayId, who) => desired.changed(gatewayId, who),
+        beat: async (id: string, now: number): Promise<void> => new Presence(listener!.session()).heartbeat(id, now),
         logger: log,
         heartbeatMs: c.connections.heartbeatIntervalMs,
       })
     : undefined;
-  const listener =
+  const listener: PostgresListener | undefined =
     postgres && replica
       ? new PostgresListener(postgres, relayChannel(replica.id), { notification: (seq) => void replica.received(Number(seq)), listening: () => void replica.listening() }, log)
       : undefined;

@@ -3,10 +3,14 @@
 // LISTEN with it). When the connection fails it is reopened, with a growing
 // pause; `listening` is called after every (re)connection, so that the caller
 // can pick up what was sent while nobody listened (a NOTIFY is not queued for
-// a connection that is not there).
+// a connection that is not there). The replica's heartbeat is written on this
+// session too (session()): apart from the store's one connection, whose queue
+// runs a minute behind after a mass reconnect (every hello writes to it), and
+// alive exactly while the replica can hear what the others send it.
 import type { Logger } from 'pino';
 import pg from 'pg';
-import { clientConfig, type PostgresConnection } from './postgres.js';
+import type { Sql } from './database.js';
+import { clientConfig, PostgresSql, type PostgresConnection } from './postgres.js';
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 10_000;
@@ -46,6 +50,7 @@ export class PostgresListener {
     const reopen = (e: Error) => {
       if (!live || this.#closed) return;
       live = false;
+      if (this.#client === client) this.#client = undefined;
       this.#logger.error({ err: e, retryInMs: this.#retryMs }, 'lost the PostgreSQL connection that hears other replicas; reopening it (commands routed to this replica wait until then)');
       void client.end().catch(() => undefined);
       this.#schedule();
@@ -83,6 +88,13 @@ export class PostgresListener {
         this.#schedule();
       });
     }, wait);
+  }
+
+  /** Statements on the listening session; rejects while it is being reopened. */
+  session(): Sql {
+    const client = this.#client;
+    if (!client || this.#closed) throw new Error('the PostgreSQL connection that hears other replicas is not open');
+    return new PostgresSql(client);
   }
 
   async close(): Promise<void> {

@@ -46,9 +46,9 @@ export function clientConfig(c: PostgresConnection, applicationName: string): pg
   };
 }
 
-class PostgresSql implements Sql {
-
-  constructor(private readonly client: pg.Pool | pg.PoolClient) {}
+/** Statements on a pool, a pooled client or a connection of its own (the replica's LISTEN session). */
+export class PostgresSql implements Sql {
+  constructor(private readonly client: pg.Pool | pg.PoolClient | pg.Client) {}
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return (await this.client.query(numbered(sql), params as SqlValue[])).rowCount ?? 0;
