@@ -28,7 +28,7 @@ import { tempDir } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
-const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 'd-1', 'd-2', 'd-3', 't-1', 't-2', 't-3', 'c-1', 'c-2', 'h-1'];
+const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 'd-1', 'd-2', 'd-3', 't-1', 't-2', 't-3', 'c-1', 'c-2', 'h-1', 'h-2'];
 const tokenOf = (id: string) => `token-of-${id}-0123456789`;
 // A replica is taken for dead after three missed heartbeats: 1.2 s, which a heartbeat write on a loaded 2-core CI host does not miss.
 const HEARTBEAT_MS = 400;
@@ -446,6 +446,26 @@ regions: { drain: { drainBudgetPerSec: 120 } }
     } finally {
       await locker.end();
     }
+  }, 20_000);
+
+  it('a routed command\'s timeout counts from the ask: a lookup of its holder stuck behind the store does not stretch it', async () => {
+    const gw = await a.connect('h-2');
+    await eventually(async () => holderOf('h-2'), (h) => h !== '');
+    const locker = new pg.Client(clientConfig(postgresStore(db.config), 'storegw-test-locker'));
+    await locker.connect();
+    let released = false;
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE hub_presence IN ACCESS EXCLUSIVE MODE');
+      const asked = b.api('POST', '/v1/gateways/h-2/commands', { command: 'status' }).then((r) => ({ ...r, released }));
+      const answer = await Promise.race([asked, sleep(4 * TIMEOUT_MS).then(() => undefined)]);
+      expect(answer).toMatchObject({ status: 504, released: false });
+    } finally {
+      released = true;
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    await gw.close();
   }, 20_000);
 
   it('replica A closes; its gateway reconnects to B and gets commands asked of a new replica A', async () => {

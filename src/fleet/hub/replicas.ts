@@ -124,34 +124,46 @@ export class Replica {
   }
 
   /** Commands.send's route: the command to the replica holding the gateway. Never rejects. */
-  readonly route = async (gatewayId: string, msg: CommandMessage, timeoutMs: number): Promise<CommandOutcome> => {
+  readonly route = (gatewayId: string, msg: CommandMessage, timeoutMs: number): Promise<CommandOutcome> => {
     const now = Date.now();
+    // The timeout counts from the ask, the holder's lookup included: the store's queue may be long.
+    const outcome = new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#routed.delete(msg.id);
+        this.#logger.warn({ gateway: gatewayId, command: msg.command, id: msg.id, timeoutMs }, 'no result from the gateway through its replica in time');
+        resolve({ status: 'timeout', id: msg.id });
+      }, timeoutMs);
+      this.#routed.set(msg.id, { timer, resolve });
+    });
+    void this.#handOn(gatewayId, msg, timeoutMs, now);
+    return outcome;
+  };
+
+  /** Finds the gateway's holder and hands it the command; settles the command here when it cannot. Never rejects. */
+  async #handOn(gatewayId: string, msg: CommandMessage, timeoutMs: number, now: number): Promise<void> {
     let holder: string | undefined;
     try {
       holder = await this.#store.presence.holder(gatewayId, this.#freshSince(now));
     } catch (e) {
       this.#logger.error({ gateway: gatewayId, id: msg.id, err: e }, 'cannot read which replica holds the gateway');
-      return { status: 'busy', reason: 'the hub cannot read where the gateway is connected; try again' };
+      this.#settle(msg.id, { status: 'busy', reason: 'the hub cannot read where the gateway is connected; try again' });
+      return;
     }
     // Its own row with no websocket here: the gateway just left, the row goes with it.
-    if (holder === undefined || holder === this.id) return { status: 'offline' };
+    if (holder === undefined || holder === this.id) {
+      this.#settle(msg.id, { status: 'offline' });
+      return;
+    }
+    // Timed out while the holder was looked up: nothing to hand on.
+    if (!this.#routed.has(msg.id)) return;
     const relayed: RelayedCommand = { kind: 'command', id: msg.id, gatewayId, command: msg.command, args: msg.args, timeoutMs, deadline: now + timeoutMs, replyTo: this.id };
-    const outcome = new Promise<CommandOutcome>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#routed.delete(msg.id);
-        this.#logger.warn({ gateway: gatewayId, command: msg.command, id: msg.id, holder, timeoutMs }, 'no result from the gateway through its replica in time');
-        resolve({ status: 'timeout', id: msg.id });
-      }, timeoutMs);
-      this.#routed.set(msg.id, { timer, resolve });
-    });
     try {
       await this.#store.relay(holder, JSON.stringify(relayed), now);
     } catch (e) {
       this.#logger.error({ gateway: gatewayId, id: msg.id, holder, err: e }, 'cannot hand the command to the replica holding the gateway');
       this.#settle(msg.id, { status: 'busy', reason: 'the hub cannot reach the replica the gateway is connected to; try again' });
     }
-    return outcome;
-  };
+  }
 
   /** The gateway's desired config changed here but its websocket is elsewhere: the holder pushes it. Never rejects. */
   async desiredElsewhere(gatewayId: string, who: Who): Promise<void> {
