@@ -31,4 +31,17 @@ describe('request bodies', () => {
     await new Promise((resolve) => limited.on('close', resolve));
     expect(limited.destroyed).toBe(true);
   });
+
+  it('fails a body whose stream closes before it ended, and not one that ended first', async () => {
+    const cut = new PassThrough();
+    cut.write('{"a":');
+    const reading = readBounded(cut, 100);
+    cut.destroy();
+    await expect(reading).rejects.toThrow('request closed before its body ended');
+    const whole = new PassThrough();
+    const read = readBounded(whole, 100);
+    whole.end('{"a":1}');
+    await once(whole, 'close');
+    expect((await read).toString()).toBe('{"a":1}');
+  });
 });

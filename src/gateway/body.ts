@@ -23,10 +23,17 @@ export function readBounded(stream: Readable, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     };
+    // 'close' follows 'end' on every request: the Error (and its stack trace) is made only when it is one.
+    let ended = false;
     stream.on('data', onData);
-    stream.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
+    stream.once('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    });
     stream.once('error', reject);
-    stream.once('close', () => reject(new Error('request closed before its body ended')));
+    stream.once('close', () => {
+      if (!ended) reject(new Error('request closed before its body ended'));
+    });
   });
 }
 

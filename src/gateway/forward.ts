@@ -1,7 +1,7 @@
 // Sends one request upstream through a path's pool and hands back the
 // response to stream to the client. Bodies are streamed both ways.
 import type { Readable } from 'node:stream';
-import { errors } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import { BodyTooLargeError } from './body.js';
 import type { ClassName } from '../../edge-config/schema.js';
 import type { Kind } from './scheduler.js';
@@ -63,16 +63,17 @@ export async function forward(upstream: Upstream, req: ForwardRequest): Promise<
   const left = Math.max(1, req.timeoutMs - slot.waitedMs);
   const deadline = new AbortController();
   let connectedAtDeadline = 0;
+  // undici leaves an aborted request pending while its connection is still
+  // being made (up to connect.timeout, on a path that silently lost its link):
+  // the deadline is kept here, not by undici. The timer rejects the one
+  // promise awaited below itself (no race of two promises, no abort listener: this is on every request).
+  let expire: (e: Error) => void = () => undefined;
   const timer = setTimeout(() => {
     // Read before the abort, which tears this request's own connection down.
     connectedAtDeadline = upstream.pool.stats.connected;
     deadline.abort();
+    expire(new Error('deadline'));
   }, left);
-  // undici leaves an aborted request pending while its connection is still
-  // being made (up to connect.timeout, on a path that silently lost its link):
-  // the deadline is kept here, not by undici.
-  const expired = new Promise<never>((_, reject) => deadline.signal.addEventListener('abort', () => reject(new Error('deadline')), { once: true }));
-  expired.catch(() => undefined);
   let released = false;
   const pending = upstream.pool.request({
     method: req.method,
@@ -85,7 +86,10 @@ export async function forward(upstream: Upstream, req: ForwardRequest): Promise<
     bodyTimeout: req.timeoutMs,
   });
   try {
-    const res = await Promise.race([pending, expired]);
+    const res = await new Promise<Dispatcher.ResponseData>((resolve, reject) => {
+      expire = reject;
+      pending.then(resolve, reject);
+    });
     // The slot is held until the answer has been read (or abandoned), not just its headers.
     res.body.once('close', slot.release);
     released = true;

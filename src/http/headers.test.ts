@@ -57,4 +57,19 @@ describe('client response headers', () => {
       clientResponseHeaders({ connection: 'close, x-hop', 'x-hop': '1', 'keep-alive': 'x', 'transfer-encoding': 'chunked', 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] }),
     ).toEqual({ 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
   });
+
+  it('reads the common Connection values as the list they are (the fast paths agree with the general one)', () => {
+    const upstream = { close: 'a header named like the option', 'keep-alive': 'timeout=5', 'x-end': '1' };
+    expect(clientResponseHeaders({ ...upstream, connection: 'close' })).toEqual({ 'x-end': '1' });
+    expect(clientResponseHeaders({ ...upstream, connection: 'keep-alive' })).toEqual({ close: 'a header named like the option', 'x-end': '1' });
+    expect(clientResponseHeaders({ ...upstream, connection: 'Keep-Alive' })).toEqual({ close: 'a header named like the option', 'x-end': '1' });
+    expect(clientResponseHeaders({ ...upstream, connection: ['close', 'x-end'] })).toEqual({});
+    expect(clientResponseHeaders(upstream)).toEqual({ close: 'a header named like the option', 'x-end': '1' });
+  });
+
+  it('takes only the headers of the object itself, never inherited ones', () => {
+    const inherited = Object.assign(Object.create({ 'x-injected': 'from a prototype' }) as Record<string, string>, { 'x-own': '1' });
+    expect(clientResponseHeaders(inherited)).toEqual({ 'x-own': '1' });
+    expect(upstreamRequestHeaders(inherited, who)).not.toHaveProperty('x-injected');
+  });
 });

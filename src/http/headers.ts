@@ -39,9 +39,15 @@ const GATEWAY_ASSERTED = new Set([
  */
 const ANSWERED_HERE = new Set(['expect']);
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+const CLOSE_ONLY: ReadonlySet<string> = new Set(['close']);
+
 /** Header names a Connection header declares hop-by-hop. */
-function connectionTokens(value: string | string[] | undefined): Set<string> {
-  const text = Array.isArray(value) ? value.join(',') : value ?? '';
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  // Most requests and answers have none, or just keep-alive (hop-by-hop anyway) or close: no set to build on every one.
+  if (value === undefined || value === 'keep-alive') return NO_TOKENS;
+  if (value === 'close') return CLOSE_ONLY;
+  const text = Array.isArray(value) ? value.join(',') : value;
   return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
@@ -57,7 +63,9 @@ export interface ForwardIdentity {
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, who: ForwardIdentity): Record<string, string | string[]> {
   const listed = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(incoming)) {
+  // Object.keys, not Object.entries: no array of pairs on every request.
+  for (const name of Object.keys(incoming)) {
+    const value = incoming[name];
     if (value === undefined || HOP_BY_HOP.has(name) || GATEWAY_ASSERTED.has(name) || ANSWERED_HERE.has(name) || listed.has(name)) continue;
     out[name] = value;
   }
@@ -76,7 +84,8 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, who: Forwa
 export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const listed = connectionTokens(upstream.connection);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name of Object.keys(upstream)) {
+    const value = upstream[name];
     if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue;
     out[name] = value;
   }

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 export interface Peer {
   name: string;
   url: string;
+  /** The process started (its CPU time is the server's, with what it forks: proc-cpu.ts). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -125,7 +127,7 @@ export function spawnPeer(o: SpawnOptions): Promise<Peer> {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      resolve({ name: o.name, url, stop });
+      resolve({ name: o.name, url, pid: child.pid!, stop });
     };
     const timer = setTimeout(() => fail(`not listening within ${o.timeoutMs ?? 15000} ms`), o.timeoutMs ?? 15000);
     child.once('error', (e) => fail(e.message));

@@ -29,6 +29,8 @@ export interface LoadResult {
   /** Mean size of a successful response: with its head for maxLoad (autocannon counts so), the body only for pacedLoad. */
   bytesPerResponse: number;
   durationS: number;
+  /** CPU seconds the server used per successful response in the measured window, when a CPU clock was given. */
+  cpuSPerResponse?: number;
 }
 
 export interface LoadOptions {
@@ -79,13 +81,20 @@ function runCannon(base: string, spec: RequestSpec, connections: number, duratio
   });
 }
 
-/** The highest rate: `connections` clients, each sending its next request as soon as the last is answered. */
-export async function maxLoad(base: string, spec: RequestSpec, o: LoadOptions): Promise<LoadResult> {
+/**
+ * The highest rate: `connections` clients, each sending its next request as
+ * soon as the last is answered. `cpuClock`: the server's CPU seconds so far
+ * (proc-cpu.ts), read around the measured window.
+ */
+export async function maxLoad(base: string, spec: RequestSpec, o: LoadOptions, cpuClock?: () => number): Promise<LoadResult> {
   const timeoutS = o.timeoutS ?? 10;
   if (o.warmupS > 0) await runCannon(base, spec, o.connections, o.warmupS, timeoutS);
   const samples = new Samples();
+  const cpu0 = cpuClock?.();
   const durationS = await runCannon(base, spec, o.connections, o.durationS, timeoutS, samples);
-  return samples.result(durationS);
+  const result = samples.result(durationS);
+  if (cpuClock && cpu0 !== undefined && result.ok > 0) result.cpuSPerResponse = (cpuClock() - cpu0) / result.ok;
+  return result;
 }
 
 /**
