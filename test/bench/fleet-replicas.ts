@@ -38,7 +38,7 @@
 // database (presence rows) and reports how long that took, since commands and
 // telemetry writes wait in the same queue.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -47,7 +47,9 @@ import { Pool, request } from 'undici';
 import { postgresStore } from '../../src/fleet/hub/store/postgres-config.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../support/postgres.js';
 import { distFile, spawnNode, spawnPeer, type Peer } from './harness.js';
-import { fleetGatewayId, fleetGatewayToken, type CommandSeen, type StartRequest, type WorkerStats } from './peers/fleet-gateways-api.js';
+import { fleetGatewayId, fleetGatewayToken, workerJson, type CommandSeen, type StartRequest, type WorkerStats } from './peers/fleet-gateways-api.js';
+import { percentileOfSorted } from './load.js';
+import { cpuSeconds, rssMiB } from './proc.js';
 import type { BenchSection, SectionReport } from './section.js';
 import { num, type Table } from './table.js';
 
@@ -87,20 +89,6 @@ const GOAL_P99_MS = 100;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
 
 interface Hub extends Peer {
   pid: number;
@@ -159,13 +147,6 @@ async function startHub(index: number, dir: string, config: string): Promise<Hub
     },
   };
   return hub;
-}
-
-async function workerJson<T>(w: Peer, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const res = await request(w.url + path, { method, ...(body !== undefined && { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
-  const value = (await res.body.json()) as T;
-  if (res.statusCode >= 300) throw new Error(`${w.name} ${path}: ${res.statusCode} ${JSON.stringify(value)}`);
-  return value;
 }
 
 /** One command asked through the ops API, and what became of it. */
@@ -275,12 +256,12 @@ function commandStats(asked: Asked[]): CommandStats {
     asked: asked.length,
     ok: asked.filter((a) => a.outcome === '200' && a.ok === true).length,
     statuses,
-    p50: percentile(all, 0.5),
-    p99: percentile(all, 0.99),
+    p50: percentileOfSorted(all, 0.5),
+    p99: percentileOfSorted(all, 0.99),
     max: all.at(-1) ?? Number.NaN,
     late: all.filter((ms) => ms > LATE_MS).length,
-    direct: { n: direct.length, p99: percentile(direct, 0.99) },
-    routed: { n: routed.length, p99: percentile(routed, 0.99) },
+    direct: { n: direct.length, p99: percentileOfSorted(direct, 0.99) },
+    routed: { n: routed.length, p99: percentileOfSorted(routed, 0.99) },
   };
 }
 

@@ -13,14 +13,16 @@
 // STOREGW_BENCH_FLEET_CPU_PROF=DIR    the hub runs with --cpu-prof, profiles in DIR
 // STOREGW_BENCH_FLEET_HEARTBEAT_MS=N  the hub's heartbeat interval (default: the hub's, 15 s), for a diagnostic run
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { Pool, request } from 'undici';
 import { distFile, peerOwningDir, spawnNode, spawnPeer, type Peer } from './harness.js';
-import { fleetGatewayId, fleetGatewayToken, type StartRequest, type WorkerStats } from './peers/fleet-gateways-api.js';
+import { fleetGatewayId, fleetGatewayToken, workerJson, type StartRequest, type WorkerStats } from './peers/fleet-gateways-api.js';
+import { percentileOfSorted } from './load.js';
+import { cpuSeconds, rssMiB } from './proc.js';
 import type { BenchSection, SectionReport } from './section.js';
 import { num, type Table } from './table.js';
 
@@ -48,21 +50,6 @@ const GOAL_P99_MS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const MB = (mib: number) => mib * 1.048576;
-
-/** CPU seconds (user + system) a process has used; Linux reports clock ticks of 1/100 s. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
 
 interface Hub extends Peer {
   pid: number;
@@ -121,13 +108,6 @@ auth:
 
 interface Worker extends Peer {
   pid: number;
-}
-
-async function workerJson<T>(w: Peer, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const res = await request(w.url + path, { method, ...(body !== undefined && { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
-  const value = (await res.body.json()) as T;
-  if (res.statusCode >= 300) throw new Error(`${w.name} ${path}: ${res.statusCode} ${JSON.stringify(value)}`);
-  return value;
 }
 
 /** The hub's RSS every second, for its maximum and a timeline in the JSON. */
@@ -334,11 +314,11 @@ async function measure(n: number): Promise<SizeResult> {
         sent: COMMANDS,
         ok,
         statuses,
-        p50: percentile(latencies, 0.5),
-        p99: percentile(latencies, 0.99),
+        p50: percentileOfSorted(latencies, 0.5),
+        p99: percentileOfSorted(latencies, 0.99),
         max: latencies.at(-1) ?? NaN,
         hubCpuPct: commandCpuPct,
-        healthz: { count: probeMs.length, p50: percentile(probeMs, 0.5), p99: percentile(probeMs, 0.99), max: probeMs.at(-1) ?? NaN, stalls },
+        healthz: { count: probeMs.length, p50: percentileOfSorted(probeMs, 0.5), p99: percentileOfSorted(probeMs, 0.99), max: probeMs.at(-1) ?? NaN, stalls },
       },
       fleet: { status: fRes.statusCode, ms: fMs, matched: fBody.matched ?? 0, sent: fBody.sent ?? 0, ok: fBody.ok ?? 0, failed: fBody.failed ?? 0, bytes: Buffer.byteLength(fText), rssAfterMiB: rssAfterFleet },
       health: {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 export interface Peer {
   name: string;
   url: string;
-  /** The process started (its CPU time is the server's, with what it forks: proc-cpu.ts). */
+  /** The process started (its CPU time is the server's, with what it forks: proc.ts). */
   pid: number;
   stop(): Promise<void>;
 }

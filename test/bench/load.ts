@@ -51,7 +51,7 @@ class Samples {
   }
   result(durationS: number): LoadResult {
     const sorted = Float64Array.from(this.ms).sort();
-    const at = (q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+    const at = (q: number) => percentileOfSorted(sorted, q);
     const ok = sorted.length;
     return { rps: ok / durationS, p50: at(0.5), p99: at(0.99), ok, failed: this.failed, bytesPerResponse: ok ? this.bytes / ok : 0, durationS };
   }
@@ -84,7 +84,7 @@ function runCannon(base: string, spec: RequestSpec, connections: number, duratio
 /**
  * The highest rate: `connections` clients, each sending its next request as
  * soon as the last is answered. `cpuClock`: the server's CPU seconds so far
- * (proc-cpu.ts), read around the measured window.
+ * (proc.ts), read around the measured window.
  */
 export async function maxLoad(base: string, spec: RequestSpec, o: LoadOptions, cpuClock?: () => number): Promise<LoadResult> {
   const timeoutS = o.timeoutS ?? 10;
@@ -152,4 +152,9 @@ async function paced(pool: RawHttpPool, rate: number, durationS: number, samples
   });
   await Promise.all(inFlight);
   return durationS;
+}
+
+/** The value at quantile `q` (0..1) of values sorted ascending; NaN for none. */
+export function percentileOfSorted(sorted: ArrayLike<number>, q: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }

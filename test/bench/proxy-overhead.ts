@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { spawnNode, type Peer } from './harness.js';
 import { maxLoad, pacedLoad, type LoadOptions, type LoadResult, type RequestSpec } from './load.js';
 import { startGatewayPeer } from './peers/gateway.js';
-import { treeCpuSeconds } from './proc-cpu.js';
+import { treeCpuSeconds } from './proc.js';
 import { findNginx, startNginx } from './peers/nginx.js';
 import type { BenchSection, SectionReport } from './section.js';
 import { num, type Table } from './table.js';

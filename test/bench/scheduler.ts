@@ -69,13 +69,15 @@ export async function criticalUnderFlood(gatewayUrl: string, flood: boolean, bul
   return { critical, bulk };
 }
 
+/** A case's critical p50, p99, p99 against idle, failures. */
+function criticalCells(r: FloodResult, idle: FloodResult): string[] {
+  return [num(r.critical.p50, 1), num(r.critical.p99, 1), num(r.critical.p99 / idle.critical.p99, 2), String(r.critical.failed)];
+}
+
 export function floodTable(title: string, idle: FloodResult, priority: FloodResult, fifo: FloodResult, notes: string[]): Table {
   const row = (name: string, r: FloodResult) => [
     name,
-    num(r.critical.p50, 1),
-    num(r.critical.p99, 1),
-    num(r.critical.p99 / idle.critical.p99, 2),
-    String(r.critical.failed),
+    ...criticalCells(r, idle),
     r.bulk ? num(r.bulk.rps) : '-',
     r.bulk ? String(r.bulk.failed) : '-',
   ];
@@ -152,10 +154,7 @@ function labTable(rate: string, results: Record<LabCase, FloodResult>): Table {
   const idle = results.idle;
   const row = (name: string, r: FloodResult) => [
     name,
-    num(r.critical.p50, 1),
-    num(r.critical.p99, 1),
-    num(r.critical.p99 / idle.critical.p99, 2),
-    String(r.critical.failed),
+    ...criticalCells(r, idle),
     r.bulk ? `${num(linkShare(r, rate) * 100)} %` : '-',
     r.bulk ? String(r.bulk.failed) : '-',
     String(r.degradedVerdicts ?? 0),

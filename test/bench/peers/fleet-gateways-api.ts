@@ -2,6 +2,7 @@
 // the control API's shapes and how gateway ids and tokens are made. No side
 // effects, so the bench can import it.
 import { createHmac } from 'node:crypto';
+import { request } from 'undici';
 
 export interface StartRequest {
   /** ws://host:port/v1/gateways/connect */
@@ -67,3 +68,11 @@ export interface WorkerStats {
 
 export const fleetGatewayId = (i: number) => `gw-${String(i).padStart(5, '0')}`;
 export const fleetGatewayToken = (seed: string, id: string) => createHmac('sha256', seed).update(id).digest('base64url');
+
+/** A call to a gateway process's control API (its JSON answer); throws on an error status. */
+export async function workerJson<T>(w: { name: string; url: string }, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const res = await request(w.url + path, { method, ...(body !== undefined && { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+  const value = (await res.body.json()) as T;
+  if (res.statusCode >= 300) throw new Error(`${w.name} ${path}: ${res.statusCode} ${JSON.stringify(value)}`);
+  return value;
+}
