@@ -164,10 +164,12 @@ export class SlotScheduler implements Scheduler {
   }
 
   #tellGate(): void {
+    // Run before every grant: a path without a gate pays nothing for it.
+    if (!this.#gate) return;
     const waiting = this.#held.critical > 0 || this.depth('critical') > 0;
     if (waiting === this.#criticalWaiting) return;
     this.#criticalWaiting = waiting;
-    this.#gate?.criticalWaiting(waiting);
+    this.#gate.criticalWaiting(waiting);
   }
 
   #fits(cls: ClassName): boolean {

@@ -171,11 +171,8 @@ export class Rollouts {
     const { previous: storedPrevious, ...was } = stored;
     const canaries = was.canaries.map((c) => c.id);
     const targets = (await this.#gateways.list()).filter((g) => selects(was.selector, g));
-    const desired = new Map<string, DesiredRecord>();
-    for (const g of targets) {
-      const d = await this.#configs.get(g.id);
-      if (d) desired.set(g.id, d);
-    }
+    // One read, not one per target: a rollout may span a region of thousands behind the store's one connection.
+    const desired = new Map((await this.#configs.all()).map((d) => [d.gatewayId, d]));
     const yaml = [...canaries, ...targets.map((g) => g.id)].map((id) => desired.get(id)).find((d) => d?.version === was.version)?.yaml;
     if (yaml === undefined) return 'no config';
     const stage = was.status === 'canary' ? 'canary' : 'rolling';
