@@ -1,12 +1,14 @@
-// The soak's memory verdict. A leak shows as memory in use that keeps rising:
-// JavaScript objects nobody frees raise the floor of the JS heap's sawtooth
-// (its lowest reading between collections). The process's RSS is a poor leak
-// signal on its own: V8 sizes its heap to the allocation rate, and on Node 24 a
-// replay burst (the backlog of a WAN outage sent at once) grows the young
-// generation to 3 × 32 MiB and the old space's headroom with it — reserved
-// once, kept, and not a leak (measured: the heap in use stayed at 35–80 MiB
-// while the heap V8 held went from 67 to 168 MiB). So the verdict judges the
-// floor of the heap in use for growth, and the RSS against a budget.
+// The soak's memory verdict. A leak is objects nobody frees: they survive a
+// full garbage collection. So the verdict compares the JS heap in use right
+// after a forced full collection (heap-after-gc.ts) at the start of the
+// gateway's last life and after the final drain. Readings sampled from the
+// gateway's metrics are no leak signal: they carry whatever garbage the old
+// generation holds until its next major collection, and right after a WAN
+// outage's backlog is replayed that is tens of MiB (a 3-minute soak once
+// failed on a sampled floor of 28 → 54 MiB). RSS is judged against a budget:
+// V8 sizes its heap to the allocation rate, and on Node 24 a replay burst grows
+// the young generation to 3 × 32 MiB and the old space's headroom with it —
+// reserved once, kept, and not a leak.
 
 export interface MemorySample {
   /** Seconds since the soak started. */
@@ -19,59 +21,61 @@ export interface MemorySample {
   heapTotalKiB?: number;
 }
 
+/** The heap in use after a full collection, in KiB, at the two ends of the last life; a reading that failed says why. */
+export interface CollectedHeap {
+  startKiB: number | string;
+  endKiB: number | string;
+}
+
 export interface MemoryVerdict {
   ok: boolean;
   life: number;
   seconds: number;
-  firstThirdFloorMiB: number;
-  lastThirdFloorMiB: number;
-  floorLimitMiB: number;
+  /** Heap in use after a full collection at the start of the life and after the drain, and the limit on the latter. */
+  startMiB: number;
+  endMiB: number;
+  limitMiB: number;
   rssPeakMiB: number;
   heapTotalPeakMiB: number;
   reason: string;
 }
 
-/** The heap's floor may end at most this much above the first third's: caches settling. */
-export const HEAP_FLOOR_GROWTH_PCT = 20;
-export const HEAP_FLOOR_GROWTH_MIB = 8;
+/** The collected heap may end at most this much above where it started: caches settling, pools filled. */
+export const HEAP_GROWTH_PCT = 20;
+export const HEAP_GROWTH_MIB = 8;
 /** What a store PC gives the gateway: a bound on RSS however V8 sizes its heap. */
 export const RSS_BUDGET_MIB = 384;
 
 const mib = (k: number) => Math.round((k / 1024) * 10) / 10;
 
 /**
- * Judged on the longest life of the gateway (kills start a new process; the
- * soak keeps its last 60 % free of kills so that life is long): the lowest
- * heap-in-use reading of its last third may exceed that of its first third by
- * at most HEAP_FLOOR_GROWTH_PCT % (+ HEAP_FLOOR_GROWTH_MIB), and its RSS stays
- * under RSS_BUDGET_MIB throughout. Sampled every 2 s, a third holds a dozen
- * readings or more, so its lowest is taken after a collection. A 3-minute run
- * catches a leak of ≈ 12 MiB/min and up; longer runs smaller ones.
+ * Judged on the gateway's last life (the soak kills only in its first 40 %,
+ * so that life is the long one): the heap in use after a full collection may
+ * end at most HEAP_GROWTH_PCT % (+ HEAP_GROWTH_MIB) above where it started,
+ * and RSS stays under RSS_BUDGET_MIB throughout. The start reading is taken
+ * under load and the end one idle after the drain, so live state that belongs
+ * to traffic (requests in flight, a backlog) only makes the check milder; what
+ * a 3-minute run catches is ≈ 10 MiB of objects kept, e.g. 2 KiB for each of
+ * the ~5,000 requests of the life.
  */
-export function memoryVerdict(samples: readonly MemorySample[]): MemoryVerdict {
-  const lives = new Map<number, MemorySample[]>();
-  for (const s of samples) lives.set(s.life, [...(lives.get(s.life) ?? []), s]);
-  const [life, series] = [...lives.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? [0, []];
-  const heap = series.filter((s) => s.heapUsedKiB !== undefined);
-  const none = { life, seconds: 0, firstThirdFloorMiB: 0, lastThirdFloorMiB: 0, floorLimitMiB: 0, rssPeakMiB: 0, heapTotalPeakMiB: 0 };
-  if (heap.length < 9) return { ok: false, ...none, reason: `too few readings of the gateway's heap to judge (${heap.length})` };
-  const third = Math.floor(heap.length / 3);
-  const floor = (xs: readonly MemorySample[]) => Math.min(...xs.map((s) => s.heapUsedKiB!));
-  const first = floor(heap.slice(0, third));
-  const last = floor(heap.slice(-third));
-  const limit = first * (1 + HEAP_FLOOR_GROWTH_PCT / 100) + HEAP_FLOOR_GROWTH_MIB * 1024;
-  const rssPeak = Math.max(...series.map((s) => s.rssKiB));
+export function memoryVerdict(samples: readonly MemorySample[], collected: CollectedHeap): MemoryVerdict {
+  const life = Math.max(0, ...samples.map((s) => s.life));
+  const series = samples.filter((s) => s.life === life);
   const verdict = {
     life,
-    seconds: Math.round(series.at(-1)!.t - series[0]!.t),
-    firstThirdFloorMiB: mib(first),
-    lastThirdFloorMiB: mib(last),
-    floorLimitMiB: mib(limit),
-    rssPeakMiB: mib(rssPeak),
-    heapTotalPeakMiB: mib(Math.max(...heap.map((s) => s.heapTotalKiB ?? 0))),
+    seconds: series.length ? Math.round(series.at(-1)!.t - series[0]!.t) : 0,
+    startMiB: typeof collected.startKiB === 'number' ? mib(collected.startKiB) : 0,
+    endMiB: typeof collected.endKiB === 'number' ? mib(collected.endKiB) : 0,
+    limitMiB: typeof collected.startKiB === 'number' ? mib(collected.startKiB * (1 + HEAP_GROWTH_PCT / 100) + HEAP_GROWTH_MIB * 1024) : 0,
+    rssPeakMiB: mib(Math.max(0, ...series.map((s) => s.rssKiB))),
+    heapTotalPeakMiB: mib(Math.max(0, ...series.map((s) => s.heapTotalKiB ?? 0))),
   };
-  if (last > limit) return { ok: false, ...verdict, reason: `the JS heap in use grew from a floor of ${mib(first)} MiB to ${mib(last)} MiB (limit ${mib(limit)} MiB)` };
-  if (rssPeak > RSS_BUDGET_MIB * 1024) return { ok: false, ...verdict, reason: `RSS reached ${mib(rssPeak)} MiB, over the ${RSS_BUDGET_MIB} MiB budget` };
+  const fail = (reason: string) => ({ ok: false, ...verdict, reason });
+  if (typeof collected.startKiB !== 'number') return fail(`the heap after a full collection could not be read at the start of life ${life}: ${collected.startKiB}`);
+  if (typeof collected.endKiB !== 'number') return fail(`the heap after a full collection could not be read after the drain: ${collected.endKiB}`);
+  if (verdict.endMiB > verdict.limitMiB) return fail(`the JS heap in use after a full collection grew from ${verdict.startMiB} MiB to ${verdict.endMiB} MiB (limit ${verdict.limitMiB} MiB)`);
+  if (series.length === 0) return fail(`no RSS reading of life ${life}`);
+  if (verdict.rssPeakMiB > RSS_BUDGET_MIB) return fail(`RSS reached ${verdict.rssPeakMiB} MiB, over the ${RSS_BUDGET_MIB} MiB budget`);
   return { ok: true, ...verdict, reason: 'bounded' };
 }
 

@@ -7,7 +7,8 @@
 // tunnels (fiber, LTE, and both for --outage-s, default 60 s). Then it
 // drains and prints the counts (acknowledged, delivered, lost, duplicated),
 // p99 per class and the gateway's memory over time, and exits 1 on any loss, any
-// duplicate, or memory growth (see memory.ts).
+// duplicate, or memory growth (see memory.ts: the gateway runs with --inspect
+// so that its heap can be read after a full collection).
 //
 //   npm run soak -- --minutes 3                 # what CI runs (test/soak/soak.test.ts)
 //   npm run soak -- --minutes 60 --outage-s 60  # a long one
@@ -25,7 +26,8 @@ import { Lab, labSkipReason } from '../lab/topology.js';
 import { tempDir } from '../support/gateway.js';
 import { freePort, GatewayProcess, type GatewayProcessOptions } from '../support/gateway-process.js';
 import { LOAD_CLASSES, LoadMix, percentile, type LoadVerdict } from '../support/load-mix.js';
-import { heapFromMetrics, memoryVerdict, RSS_BUDGET_MIB, type MemorySample } from './memory.js';
+import { heapAfterFullGc } from './heap-after-gc.js';
+import { heapFromMetrics, memoryVerdict, RSS_BUDGET_MIB, type CollectedHeap, type MemorySample } from './memory.js';
 
 const toMiB = (kib: number | undefined) => (kib === undefined ? undefined : Math.round(kib / 102.4) / 10);
 
@@ -71,6 +73,7 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
   let launch: Partial<GatewayProcessOptions> = {};
   let target: string;
   let admin: string;
+  let inspector: string;
   if (useLab) {
     lab = await Lab.create();
     erp = await startErpSimulator({ host: lab.mgmt.hostAddress, port: 0 });
@@ -82,6 +85,7 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
     launch = { spawner: (cmd, args, opts) => l.spawn('store', cmd, args, opts) };
     target = `http://${lab.lan.storeAddress}:8080`;
     admin = `http://${lab.lan.storeAddress}:9080`;
+    inspector = `${lab.lan.storeAddress}:9229`;
   } else {
     erp = await startErpSimulator();
     dir = tempDir('storegw-soak-');
@@ -89,13 +93,17 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
     yaml = bedYaml({ erpUrl: erp.url, port, adminPort, storeId: 'store-soak' });
     target = `http://127.0.0.1:${port}`;
     admin = `http://127.0.0.1:${adminPort}`;
+    inspector = `127.0.0.1:${await freePort()}`;
   }
   const config = join(dir, 'gateway.yaml');
   writeFileSync(join(dir, 'devices.yaml'), deviceTokensYaml(), { mode: 0o600 });
   writeFileSync(config, yaml);
-  const start = () => GatewayProcess.start({ config, cwd: dir, keepLines: 2000, ...launch });
+  const start = () => GatewayProcess.start({ config, cwd: dir, keepLines: 2000, nodeArgs: [`--inspect=${inspector}`], ...launch });
   let gw = await start();
   let life = 0;
+  let lifeStartedS = 0;
+  const collected: CollectedHeap = { startKiB: 'not taken', endKiB: 'not taken' };
+  const collectHeap = () => heapAfterFullGc(inspector).catch((e: Error) => e.message);
 
   // RSS from /proc, the JS heap from the gateway's own metrics (a reading the gateway is too busy to answer within a second is skipped).
   const memory: MemorySample[] = [];
@@ -126,7 +134,11 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
     await sleep(3000);
     while (elapsedS() < faultsUntil) {
       const now = elapsedS();
-      if (useLab && now >= outageAt) {
+      // The last life's first reading: under load, between faults, 10 s after its start.
+      if (collected.startKiB === 'not taken' && now >= killsUntil && now - lifeStartedS >= 10) {
+        collected.startKiB = await collectHeap();
+        if (typeof collected.startKiB === 'number') o.log(`  ${now.toFixed(0)}s: JS heap in use after a full collection: ${toMiB(collected.startKiB)} MiB`);
+      } else if (useLab && now >= outageAt) {
         outageAt = Infinity;
         count(`both uplinks down ${outageS} s`);
         o.log(`  ${now.toFixed(0)}s: both uplinks down for ${outageS} s`);
@@ -162,6 +174,7 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
             await sleep(rand(300, 1500));
             life++;
             gw = await start();
+            lifeStartedS = elapsedS();
             break;
           }
           case 'cut': {
@@ -182,6 +195,7 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
     if (left > 0) await sleep(left * 1000);
     await mix.stop(60_000);
     await gw.drained(120_000);
+    collected.endKiB = await collectHeap();
   } catch (e) {
     failure = (e as Error).message;
   } finally {
@@ -190,7 +204,7 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
 
   const v: LoadVerdict = mix.verify(erp);
   const misses = mix.deadlineMisses();
-  const verdict = memoryVerdict(memory);
+  const verdict = memoryVerdict(memory, collected);
   const classes = Object.fromEntries(
     LOAD_CLASSES.map((c) => {
       const s = mix.stats[c];
@@ -234,7 +248,7 @@ export async function soak(o: Options): Promise<{ ok: boolean; report: Record<st
   }
   o.log(`memory over time (s: RSS / JS heap in use / JS heap held, MiB, life): ${report.memoryOverTime.map((s) => `${s.t}: ${s.rssMiB} / ${s.heapUsedMiB ?? '?'} / ${s.heapTotalMiB ?? '?'} (${s.life})`).join(', ')}`);
   o.log(
-    `memory verdict (life ${verdict.life}, ${verdict.seconds} s): ${verdict.reason}; JS heap in use, floor: first third ${verdict.firstThirdFloorMiB} MiB, last third ${verdict.lastThirdFloorMiB} MiB, limit ${verdict.floorLimitMiB} MiB; peaks: RSS ${verdict.rssPeakMiB} MiB (budget ${RSS_BUDGET_MIB}), JS heap held ${verdict.heapTotalPeakMiB} MiB`,
+    `memory verdict (life ${verdict.life}, ${verdict.seconds} s): ${verdict.reason}; JS heap in use after a full collection: ${verdict.startMiB} MiB early in the life, ${verdict.endMiB} MiB after the drain, limit ${verdict.limitMiB} MiB; peaks: RSS ${verdict.rssPeakMiB} MiB (budget ${RSS_BUDGET_MIB}), JS heap held ${verdict.heapTotalPeakMiB} MiB`,
   );
 
   await gw.stop().catch(() => undefined);
