@@ -233,12 +233,12 @@ regions: { drain: { drainBudgetPerSec: 120 } }
     try {
       await store.presence.heartbeat('r-new', Date.now());
       await store.presence.heartbeat('r-old', Date.now());
-      await store.presence.hold('g-6', 'r-new', 2000);
-      await store.presence.hold('g-6', 'r-old', 1000);
+      await store.presence.hold([{ gatewayId: 'g-6', replica: 'r-new', since: 2000 }]);
+      await store.presence.hold([{ gatewayId: 'g-6', replica: 'r-old', since: 1000 }]);
       expect(await store.presence.holder('g-6', 0)).toBe('r-new');
-      await store.presence.release('g-6', 'r-old');
+      await store.presence.release([{ gatewayId: 'g-6', replica: 'r-old' }]);
       expect(await store.presence.holder('g-6', 0)).toBe('r-new');
-      await store.presence.hold('g-6', 'r-old', 3000);
+      await store.presence.hold([{ gatewayId: 'g-6', replica: 'r-old', since: 3000 }]);
       expect(await store.presence.holder('g-6', 0)).toBe('r-old');
     } finally {
       await store.presence.forget('r-new');

@@ -98,16 +98,6 @@ export class Replica {
     return now - LAPSED_HEARTBEATS * this.#heartbeatMs;
   }
 
-  /** A gateway's websocket is live here now. */
-  held(gatewayId: string): void {
-    this.#store.presence.hold(gatewayId, this.id, Date.now()).catch((e: unknown) => this.#logger.error({ gateway: gatewayId, err: e }, 'cannot record where the gateway is connected'));
-  }
-
-  /** A gateway's live websocket here closed. */
-  released(gatewayId: string): void {
-    this.#store.presence.release(gatewayId, this.id).catch((e: unknown) => this.#logger.error({ gateway: gatewayId, err: e }, 'cannot record that the gateway left this replica'));
-  }
-
   /** The gateways a live replica holds (this one's included, as far as its rows are written). */
   online(): Promise<Set<string>> {
     return this.#store.presence.online(this.#freshSince(Date.now()));

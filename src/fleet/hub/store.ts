@@ -6,19 +6,23 @@
 // embedded default, on the hub's event loop) or PostgreSQL (a central hub that
 // outlives its pods). What spans families is here: an ingest batch written in
 // one transaction (telemetry, each gateway's latest state, events, last-seen
-// times; one per flush, however many gateways sent something), and
-// housekeeping's bounded passes.
+// times; one per flush, however many gateways sent something), gateways'
+// hellos and departures written by group commit (group-commit.ts: the registry
+// row and the presence row of every hello that came in while the previous
+// write was under way, in one transaction), and housekeeping's bounded passes.
 import type { TelemetrySample } from './downsample.js';
+import { GroupCommit } from './group-commit.js';
 import { CommandLog } from './store/command-log.js';
 import { openSqliteHubDatabase } from './store/database.js';
 import { DesiredConfigs } from './store/desired-configs.js';
 import { EventLog, type NewEvent } from './store/events.js';
 import { openPostgresHubDatabase, type PostgresStore } from './store/postgres.js';
 import { Presence } from './store/presence.js';
-import { GatewayRegistry } from './store/registry.js';
+import { GatewayRegistry, type HelloRecord } from './store/registry.js';
 import { RelayMailbox } from './store/relay.js';
 import { RolloutStates } from './store/rollout-states.js';
 import type { Sql, SqlDatabase } from './store/sql/database.js';
+import { rounds } from './store/sql/values.js';
 import { TelemetryHistory } from './store/telemetry.js';
 
 export interface IngestBatch {
@@ -34,6 +38,19 @@ export interface HousekeepingResult {
   /** More work was left for another pass (each pass is bounded so the event loop keeps turning). */
   more: boolean;
 }
+
+/**
+ * A gateway said hello, or its live connection closed. `holder`: this replica's id, when the
+ * change moves the gateway's presence row (a connection's first hello, its close; replicas only).
+ */
+export type SessionChange =
+  | { kind: 'hello'; hello: HelloRecord; now: number; holder: string | undefined }
+  | { kind: 'left'; gatewayId: string; now: number; holder: string | undefined };
+
+/** Session changes per transaction: about one multi-row statement per table. */
+const SESSIONS_PER_WRITE = 500;
+
+const gatewayOf = (c: SessionChange) => (c.kind === 'hello' ? c.hello.id : c.gatewayId);
 
 /** Where the hub keeps its data. */
 export type HubDatabase = { sqlite: { path: string } } | { postgres: PostgresStore };
@@ -63,6 +80,7 @@ class Tables {
 
 export class HubStore extends Tables {
   readonly #db: SqlDatabase;
+  readonly #sessions = new GroupCommit<SessionChange>((changes) => this.#writeSessions(changes), SESSIONS_PER_WRITE);
 
   private constructor(db: SqlDatabase) {
     super(db);
@@ -84,8 +102,10 @@ export class HubStore extends Tables {
     return this.#db.ping();
   }
 
-  close(): Promise<void> {
-    return this.#db.close();
+  /** Once the session changes asked for are written (failed or not). */
+  async close(): Promise<void> {
+    await this.#sessions.settle();
+    await this.#db.close();
   }
 
   /** A message for another hub replica: its row and its NOTIFY, both or neither (PostgreSQL only). */
@@ -93,8 +113,35 @@ export class HubStore extends Tables {
     return this.#db.transaction((tx) => new RelayMailbox(tx).put(to, body, now));
   }
 
+  /** A gateway said hello. Resolves once its rows are written, with those of the hellos around it. */
+  hello(hello: HelloRecord, now: number, holder: string | undefined): Promise<void> {
+    return this.#sessions.add({ kind: 'hello', hello, now, holder });
+  }
+
+  /** A gateway's live connection closed. Written after its hello, with the changes around it. */
+  left(gatewayId: string, now: number, holder: string | undefined): Promise<void> {
+    return this.#sessions.add({ kind: 'left', gatewayId, now, holder });
+  }
+
+  /** Session changes in one transaction, in rounds: a gateway's changes in the order they came. */
+  #writeSessions(changes: readonly SessionChange[]): Promise<void> {
+    return this.#db.transaction(async (tx) => {
+      const t = new Tables(tx);
+      for (const round of rounds(changes, gatewayOf)) {
+        const hellos = round.filter((c) => c.kind === 'hello');
+        const left = round.filter((c) => c.kind === 'left');
+        await t.gateways.hello(hellos);
+        await t.presence.hold(hellos.flatMap((c) => (c.holder === undefined ? [] : [{ gatewayId: c.hello.id, replica: c.holder, since: c.now }])));
+        await t.gateways.setOffline(left.map((c) => ({ id: c.gatewayId, now: c.now })));
+        await t.presence.release(left.flatMap((c) => (c.holder === undefined ? [] : [{ gatewayId: c.gatewayId, replica: c.holder }])));
+      }
+    });
+  }
+
   /** Writes a batch in one transaction: telemetry rows, each gateway's latest state, events, last-seen times. */
   writeBatch(batch: IngestBatch): Promise<void> {
+    // The hellos heard so far go first: a new gateway's row is there for its latest state.
+    this.#sessions.flush();
     return this.#db.transaction(async (tx) => {
       const t = new Tables(tx);
       const samples = batch.telemetry.map(({ gatewayId, sample }) => ({ id: gatewayId, sample, data: JSON.stringify(sample) }));
