@@ -21,7 +21,13 @@ export const LAPSED_HEARTBEATS = 3;
 const FORGET_AFTER_MS = 3_600_000;
 
 export interface ReplicaStore {
+  /** The replicas' rows and who holds what, for rollouts and drain budgets: the store's connection. */
   presence: Presence;
+  /**
+   * Which live replica holds a gateway, like the relay below on the connection that routes
+   * commands (HubStore.routing): a routed command does not wait behind the store's writes.
+   */
+  holder(gatewayId: string, freshSince: number): Promise<string | undefined>;
   /** Writes a relay row for `to` and notifies it (store/relay.ts). */
   relay(to: string, body: string, now: number): Promise<void>;
   take(to: string, seq: number): Promise<string | undefined>;
@@ -133,7 +139,7 @@ export class Replica {
   async #handOn(gatewayId: string, msg: CommandMessage, timeoutMs: number, now: number): Promise<void> {
     let holder: string | undefined;
     try {
-      holder = await this.#store.presence.holder(gatewayId, this.#freshSince(now));
+      holder = await this.#store.holder(gatewayId, this.#freshSince(now));
     } catch (e) {
       this.#logger.error({ gateway: gatewayId, id: msg.id, err: e }, 'cannot read which replica holds the gateway');
       this.#settle(msg.id, { status: 'busy', reason: 'the hub cannot read where the gateway is connected; try again' });
@@ -158,7 +164,7 @@ export class Replica {
   /** The gateway's desired config changed here but its websocket is elsewhere: the holder pushes it. Never rejects. */
   async desiredElsewhere(gatewayId: string, who: Who): Promise<void> {
     try {
-      const holder = await this.#store.presence.holder(gatewayId, this.#freshSince(Date.now()));
+      const holder = await this.#store.holder(gatewayId, this.#freshSince(Date.now()));
       if (holder === undefined || holder === this.id) return;
       await this.#store.relay(holder, JSON.stringify({ kind: 'desired', gatewayId, who: { name: who.name, role: who.role } }), Date.now());
     } catch (e) {

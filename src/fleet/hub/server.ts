@@ -138,10 +138,11 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     ? new Replica(newReplicaId(), {
         store: {
           presence: store.presence,
+          holder: store.routing.holder,
           relay: (to, body, now) => store.relayTo(to, body, now),
-          take: (to, seq) => store.relay.take(to, seq),
-          waiting: (to) => store.relay.waiting(to),
-          expireRelay: (cutoff) => store.relay.expire(cutoff),
+          take: (to, seq) => store.routing.relay.take(to, seq),
+          waiting: (to) => store.routing.relay.waiting(to),
+          expireRelay: (cutoff) => store.routing.relay.expire(cutoff),
         },
         deliver: (gatewayId, msg, timeoutMs) => commands.deliver(gatewayId, msg, timeoutMs),
         desiredChanged: (gatewayId, who) => desired.changed(gatewayId, who),

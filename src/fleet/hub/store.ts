@@ -10,13 +10,16 @@
 // hellos and departures written by group commit (group-commit.ts: the registry
 // row and the presence row of every hello that came in while the previous
 // write was under way, in one transaction), and housekeeping's bounded passes.
+// On PostgreSQL what routes commands between replicas (the holder's presence
+// row, relay rows) has a connection of its own: on the store's one connection
+// it waited behind every hello and telemetry flush queued there (issue #17).
 import type { TelemetrySample } from './downsample.js';
 import { GroupCommit } from './group-commit.js';
 import { CommandLog } from './store/command-log.js';
 import { openSqliteHubDatabase } from './store/database.js';
 import { DesiredConfigs } from './store/desired-configs.js';
 import { EventLog, type NewEvent } from './store/events.js';
-import { openPostgresHubDatabase, type PostgresStore } from './store/postgres.js';
+import { openPostgresHubDatabase, openPostgresRoutingDatabase, type PostgresStore } from './store/postgres.js';
 import { Presence } from './store/presence.js';
 import { GatewayRegistry, type HelloRecord } from './store/registry.js';
 import { RelayMailbox } from './store/relay.js';
@@ -80,11 +83,20 @@ class Tables {
 
 export class HubStore extends Tables {
   readonly #db: SqlDatabase;
+  readonly #routingDb: SqlDatabase;
+  /**
+   * What a routed command reads and writes (its holder's presence row, relay rows), on a
+   * connection of its own on PostgreSQL; on SQLite the store's.
+   */
+  readonly routing: { holder: Presence['holder']; relay: RelayMailbox };
   readonly #sessions = new GroupCommit<SessionChange>((changes) => this.#writeSessions(changes), SESSIONS_PER_WRITE);
 
-  private constructor(db: SqlDatabase) {
+  private constructor(db: SqlDatabase, routingDb: SqlDatabase) {
     super(db);
     this.#db = db;
+    this.#routingDb = routingDb;
+    const presence = new Presence(routingDb);
+    this.routing = { holder: (gatewayId, freshSince) => presence.holder(gatewayId, freshSince), relay: new RelayMailbox(routingDb) };
   }
 
   /**
@@ -93,8 +105,13 @@ export class HubStore extends Tables {
    * `onError`: PostgreSQL dropped an idle connection (the next query opens another).
    */
   static async open(where: HubDatabase, onError: (e: Error) => void = () => undefined): Promise<HubStore> {
-    const db = 'sqlite' in where ? openSqliteHubDatabase(where.sqlite.path) : await openPostgresHubDatabase(where.postgres, onError);
-    return new HubStore(db);
+    if ('sqlite' in where) {
+      // One replica, on the hub's event loop: nothing to route, and no network round trip to wait behind.
+      const db = openSqliteHubDatabase(where.sqlite.path);
+      return new HubStore(db, db);
+    }
+    const db = await openPostgresHubDatabase(where.postgres, onError);
+    return new HubStore(db, openPostgresRoutingDatabase(where.postgres, onError));
   }
 
   /** Resolves when the database answers: what the hub's readiness reflects. */
@@ -105,12 +122,13 @@ export class HubStore extends Tables {
   /** Once the session changes asked for are written (failed or not). */
   async close(): Promise<void> {
     await this.#sessions.settle();
+    if (this.#routingDb !== this.#db) await this.#routingDb.close();
     await this.#db.close();
   }
 
   /** A message for another hub replica: its row and its NOTIFY, both or neither (PostgreSQL only). */
   relayTo(to: string, body: string, now: number): Promise<void> {
-    return this.#db.transaction((tx) => new RelayMailbox(tx).put(to, body, now));
+    return this.#routingDb.transaction((tx) => new RelayMailbox(tx).put(to, body, now));
   }
 
   /** A gateway said hello. Resolves once its rows are written, with those of the hellos around it. */
