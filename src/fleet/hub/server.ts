@@ -139,7 +139,7 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
         store: {
           presence: store.presence,
           holder: store.routing.holder,
-          relay: (to, body, now) => store.relayTo(to, body, now),
+          relay: (to, body, now) => store.routing.relay.put(to, body, now),
           take: (to, seq) => store.routing.relay.take(to, seq),
           waiting: (to) => store.routing.relay.waiting(to),
           expireRelay: (cutoff) => store.routing.relay.expire(cutoff),

@@ -119,16 +119,11 @@ export class HubStore extends Tables {
     return this.#db.ping();
   }
 
-  /** Once the session changes asked for are written (failed or not). */
+  /** Closes once the session changes asked for are written (failed or not). */
   async close(): Promise<void> {
     await this.#sessions.settle();
     if (this.#routingDb !== this.#db) await this.#routingDb.close();
     await this.#db.close();
-  }
-
-  /** A message for another hub replica: its row and its NOTIFY, both or neither (PostgreSQL only). */
-  relayTo(to: string, body: string, now: number): Promise<void> {
-    return this.#routingDb.transaction((tx) => new RelayMailbox(tx).put(to, body, now));
   }
 
   /** A gateway said hello. Resolves once its rows are written, with those of the hellos around it. */
