@@ -33,10 +33,12 @@
 //   of a replica's store queue is fsync. Not what the hub does by itself.
 //
 // Each replica's store is one connection that runs its statements in turn
-// (store/sql/serial.ts), and every hello writes to it: after the ramp, and
-// after the kill on the survivor, the bench waits for the hellos to be in the
-// database (presence rows) and reports how long that took, since commands and
-// telemetry writes wait in the same queue.
+// (store/sql/serial.ts), and every hello writes to it (by group commit: the
+// hellos heard while the previous write was under way in one transaction):
+// after the ramp, and after the kill on the survivor, the bench waits for the
+// hellos to be in the database (presence rows) and reports how long that took,
+// since telemetry writes wait in the same queue. (Routed commands do not: a
+// connection of their own looks up the holder and writes the relay rows.)
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -677,7 +679,7 @@ async function run(): Promise<SectionReport> {
   const twice = results.reduce((s, r) => s + r.kill.commands.executedTwice, 0);
   summary.push(`kill -9 of a replica under load, ${results.length} run(s): commands lost ${lost}, executed twice ${twice} — ${lost === 0 && twice === 0 ? 'met (0 and 0)' : 'NOT met'}`);
   summary.push(
-    `hellos through each replica's store queue: ${results.map((r) => `${num(SIZE)} connected in ${num(r.ramp.seconds, 1)} s, in the database after ${num(r.ramp.helloStoredS, 1)} s; after the kill ${num(r.kill.held)} back on B in ${num(r.kill.reconnectS, 1)} s, in the database after ${num(r.kill.rehelloStoredS, 1)} s`).join('; ')} (commands asked meanwhile wait in the same queue)`,
+    `hellos through each replica's store queue: ${results.map((r) => `${num(SIZE)} connected in ${num(r.ramp.seconds, 1)} s, in the database after ${num(r.ramp.helloStoredS, 1)} s; after the kill ${num(r.kill.held)} back on B in ${num(r.kill.reconnectS, 1)} s, in the database after ${num(r.kill.rehelloStoredS, 1)} s`).join('; ')} (telemetry writes wait in the same queue; routed commands have a connection of their own)`,
   );
   summary.push(
     `reconnect after the kill: ${results.map((r) => (r.kill.reconnected ? `${num(r.kill.held)} gateways back in ${num(r.kill.reconnectS, 1)} s` : `not all back in ${RECONNECT_DEADLINE_MS / 1000} s (${num(r.kill.survivorHolds)} on B)`)).join('; ')}`,

@@ -3,7 +3,8 @@
 // also with payloads over NOTIFY's 8000 bytes) and the asker answers with the
 // gateway's result; both replicas list the gateway as online; a gateway no
 // live replica holds is offline at once, also when the replica that held it
-// died without a word; a lost LISTEN connection is reopened; a rollout started
+// died without a word; a routed command is answered while both replicas'
+// stores wait behind hellos; a lost LISTEN connection is reopened; a rollout started
 // through one replica reaches and judges the other's gateways, one rollout at
 // a time across both, and one whose replica died is taken over by the other; a
 // region's drain budget is shared out across both, never above it; one
@@ -28,7 +29,7 @@ import { tempDir } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
-const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 'd-1', 'd-2', 'd-3', 't-1', 't-2', 't-3', 'c-1', 'c-2', 'h-1', 'h-2'];
+const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 'd-1', 'd-2', 'd-3', 't-1', 't-2', 't-3', 'c-1', 'c-2', 'h-1', 'h-2', 'h-3', 'h-4', 'h-5'];
 const tokenOf = (id: string) => `token-of-${id}-0123456789`;
 // A replica is taken for dead after three missed heartbeats: 1.2 s, which a heartbeat write on a loaded 2-core CI host does not miss.
 const HEARTBEAT_MS = 400;
@@ -233,12 +234,12 @@ regions: { drain: { drainBudgetPerSec: 120 } }
     try {
       await store.presence.heartbeat('r-new', Date.now());
       await store.presence.heartbeat('r-old', Date.now());
-      await store.presence.hold('g-6', 'r-new', 2000);
-      await store.presence.hold('g-6', 'r-old', 1000);
+      await store.presence.hold([{ gatewayId: 'g-6', replica: 'r-new', since: 2000 }]);
+      await store.presence.hold([{ gatewayId: 'g-6', replica: 'r-old', since: 1000 }]);
       expect(await store.presence.holder('g-6', 0)).toBe('r-new');
-      await store.presence.release('g-6', 'r-old');
+      await store.presence.release([{ gatewayId: 'g-6', replica: 'r-old' }]);
       expect(await store.presence.holder('g-6', 0)).toBe('r-new');
-      await store.presence.hold('g-6', 'r-old', 3000);
+      await store.presence.hold([{ gatewayId: 'g-6', replica: 'r-old', since: 3000 }]);
       expect(await store.presence.holder('g-6', 0)).toBe('r-old');
     } finally {
       await store.presence.forget('r-new');
@@ -463,6 +464,32 @@ regions: { drain: { drainBudgetPerSec: 120 } }
     } finally {
       released = true;
       await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    await gw.close();
+  }, 20_000);
+
+  it('a routed command is answered while both replicas\' stores wait behind hellos (their own connection routes it)', async () => {
+    const gw = await a.connect('h-3');
+    await eventually(async () => holderOf('h-3'), (h) => h !== '');
+    const locker = new pg.Client(clientConfig(postgresStore(db.config), 'storegw-test-locker'));
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE gateways IN ACCESS EXCLUSIVE MODE');
+      // A hello on each replica: each store's write of it waits on the lock, and whatever the store is asked next waits behind it.
+      const onA = await a.connect('h-4');
+      const onB = await b.connect('h-5');
+      await sleep(200);
+      const answer = await b.api('POST', '/v1/gateways/h-3/commands', { command: 'status' });
+      expect(answer).toMatchObject({ status: 200, body: { ok: true } });
+      expect(commandsOf(gw, answer.body.id)).toHaveLength(1);
+      await locker.query('ROLLBACK');
+      // Then the hellos that waited are written.
+      await eventually(async () => holderOf('h-4'), (h) => h !== '');
+      await eventually(async () => holderOf('h-5'), (h) => h !== '');
+      await Promise.all([onA.close(), onB.close()]);
+    } finally {
       await locker.end();
     }
     await gw.close();

@@ -21,7 +21,13 @@ export const LAPSED_HEARTBEATS = 3;
 const FORGET_AFTER_MS = 3_600_000;
 
 export interface ReplicaStore {
+  /** The replicas' rows and who holds what, for rollouts and drain budgets: the store's connection. */
   presence: Presence;
+  /**
+   * Which live replica holds a gateway, like the relay below on the connection that routes
+   * commands (HubStore.routing): a routed command does not wait behind the store's writes.
+   */
+  holder(gatewayId: string, freshSince: number): Promise<string | undefined>;
   /** Writes a relay row for `to` and notifies it (store/relay.ts). */
   relay(to: string, body: string, now: number): Promise<void>;
   take(to: string, seq: number): Promise<string | undefined>;
@@ -98,16 +104,6 @@ export class Replica {
     return now - LAPSED_HEARTBEATS * this.#heartbeatMs;
   }
 
-  /** A gateway's websocket is live here now. */
-  held(gatewayId: string): void {
-    this.#store.presence.hold(gatewayId, this.id, Date.now()).catch((e: unknown) => this.#logger.error({ gateway: gatewayId, err: e }, 'cannot record where the gateway is connected'));
-  }
-
-  /** A gateway's live websocket here closed. */
-  released(gatewayId: string): void {
-    this.#store.presence.release(gatewayId, this.id).catch((e: unknown) => this.#logger.error({ gateway: gatewayId, err: e }, 'cannot record that the gateway left this replica'));
-  }
-
   /** The gateways a live replica holds (this one's included, as far as its rows are written). */
   online(): Promise<Set<string>> {
     return this.#store.presence.online(this.#freshSince(Date.now()));
@@ -143,7 +139,7 @@ export class Replica {
   async #handOn(gatewayId: string, msg: CommandMessage, timeoutMs: number, now: number): Promise<void> {
     let holder: string | undefined;
     try {
-      holder = await this.#store.presence.holder(gatewayId, this.#freshSince(now));
+      holder = await this.#store.holder(gatewayId, this.#freshSince(now));
     } catch (e) {
       this.#logger.error({ gateway: gatewayId, id: msg.id, err: e }, 'cannot read which replica holds the gateway');
       this.#settle(msg.id, { status: 'busy', reason: 'the hub cannot read where the gateway is connected; try again' });
@@ -168,7 +164,7 @@ export class Replica {
   /** The gateway's desired config changed here but its websocket is elsewhere: the holder pushes it. Never rejects. */
   async desiredElsewhere(gatewayId: string, who: Who): Promise<void> {
     try {
-      const holder = await this.#store.presence.holder(gatewayId, this.#freshSince(Date.now()));
+      const holder = await this.#store.holder(gatewayId, this.#freshSince(Date.now()));
       if (holder === undefined || holder === this.id) return;
       await this.#store.relay(holder, JSON.stringify({ kind: 'desired', gatewayId, who: { name: who.name, role: who.role } }), Date.now());
     } catch (e) {

@@ -82,13 +82,10 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     {
       hello(conn, msg, first) {
         const now = Date.now();
-        background(
-          conn.id,
-          'a hello',
-          store.gateways.hello({ id: conn.id, region: msg.store.region, tags: msg.store.tags, version: msg.version, configVersion: msg.configVersion, ts: Math.min(msg.ts, now), paths: msg.paths }, now),
-        );
+        // With replicas, a connection's first hello also records that this replica holds the gateway.
+        const hello = { id: conn.id, region: msg.store.region, tags: msg.store.tags, version: msg.version, configVersion: msg.configVersion, ts: Math.min(msg.ts, now), paths: msg.paths };
+        background(conn.id, 'a hello', store.hello(hello, now, first ? replica?.id : undefined));
         if (first) {
-          replica?.held(conn.id);
           log.info({ gateway: conn.id, remote: conn.remote, version: msg.version, configVersion: msg.configVersion }, 'gateway connected');
           ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.connected', details: { remote: conn.remote, version: msg.version, configVersion: msg.configVersion } });
           rollouts.observe(conn.id, { kind: 'online' });
@@ -126,10 +123,9 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
       closed(conn, wasLive, code) {
         commands.connectionClosed(conn);
         if (!wasLive) return;
-        replica?.released(conn.id);
         const now = Date.now();
         log.info({ gateway: conn.id, code }, 'gateway disconnected');
-        background(conn.id, 'a disconnect', store.gateways.setOffline(conn.id, now));
+        background(conn.id, 'a disconnect', store.left(conn.id, now, replica?.id));
         ingest.event({ gatewayId: conn.id, ts: now, source: 'hub', event: 'hub.disconnected', details: { code } });
         rollouts.observe(conn.id, { kind: 'offline' });
         drains.left(conn.id);
@@ -142,10 +138,11 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
     ? new Replica(newReplicaId(), {
         store: {
           presence: store.presence,
-          relay: (to, body, now) => store.relayTo(to, body, now),
-          take: (to, seq) => store.relay.take(to, seq),
-          waiting: (to) => store.relay.waiting(to),
-          expireRelay: (cutoff) => store.relay.expire(cutoff),
+          holder: store.routing.holder,
+          relay: (to, body, now) => store.routing.relay.put(to, body, now),
+          take: (to, seq) => store.routing.relay.take(to, seq),
+          waiting: (to) => store.routing.relay.waiting(to),
+          expireRelay: (cutoff) => store.routing.relay.expire(cutoff),
         },
         deliver: (gatewayId, msg, timeoutMs) => commands.deliver(gatewayId, msg, timeoutMs),
         desiredChanged: (gatewayId, who) => desired.changed(gatewayId, who),

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JournalStore } from '../../../sync/journal-store.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../../../test/support/postgres.js';
@@ -11,6 +12,7 @@ import { HUB_APPLICATION_ID, HUB_SCHEMA_VERSION, hubMigrations } from './store-s
 import { HubStore } from './store.js';
 import { HubStoreError } from './store/database.js';
 import { postgresStore } from './store/postgres-config.js';
+import { clientConfig } from './store/sql/postgres.js';
 
 const H = 3_600_000;
 const NOW = 1_700_000_040_000 + 30 * 24 * H;
@@ -38,7 +40,7 @@ function storeCases(open: () => Promise<HubStore>) {
   });
 
   it('keeps the registry, the latest state and history; a late spooled message does not replace newer state', async () => {
-    await store.gateways.hello(hello('store-1'), NOW);
+    await store.hello(hello('store-1'), NOW, undefined);
     await store.writeBatch({
       telemetry: [
         { gatewayId: 'store-1', sample: sample(NOW + 10_000, 5, 'v2') },
@@ -52,13 +54,14 @@ function storeCases(open: () => Promise<HubStore>) {
     expect(gw.latest?.queue.pending).toBe(5);
     expect((await store.telemetry.since('store-1', 0, 100)).points.map((p) => p.ts)).toEqual([NOW - 60_000, NOW + 10_000]);
     expect(await store.events.recent('store-1', 10)).toMatchObject([{ event: 'link.state', source: 'gateway', details: { path: 'fiber' } }]);
-    await store.gateways.setOffline('store-1', NOW + 20_000);
+    await store.left('store-1', NOW + 20_000, undefined);
     expect(await store.gateways.list()).toMatchObject([{ id: 'store-1', online: false, lastSeen: NOW + 20_000 }]);
   });
 
   it('writes a batch larger than one statement takes: every gateway its newest sample, every sample in history', async () => {
     const ids = Array.from({ length: 600 }, (_, i) => `gw-${String(i).padStart(3, '0')}`);
-    for (const id of ids) await store.gateways.hello(hello(id), NOW);
+    // Heard together: written by group commit, more than one statement's rows and more than one write's.
+    await Promise.all(ids.map((id) => store.hello(hello(id), NOW, undefined)));
     await store.writeBatch({
       telemetry: ids.flatMap((gatewayId, i) => [
         { gatewayId, sample: sample(NOW + 2000, i) },
@@ -75,8 +78,31 @@ function storeCases(open: () => Promise<HubStore>) {
     expect((await store.telemetry.since('gw-599', 0, 10)).points).toMatchObject([{ ts: NOW, resolution: 'minute', samples: 2 }]);
   });
 
+  it('writes hellos and departures heard together in the order they came: each gateway as its last change left it', async () => {
+    await store.presence.heartbeat('r-1', NOW);
+    await store.presence.heartbeat('r-2', NOW);
+    await Promise.all([
+      store.hello(hello('a'), NOW, 'r-1'),
+      store.hello(hello('b', NOW + 5), NOW + 5, 'r-1'),
+      store.left('a', NOW + 10, 'r-1'),
+      // An older report heard later: seen, but its config version is not the gateway's latest.
+      store.hello({ ...hello('b', NOW + 1), configVersion: 'v0' }, NOW + 6, undefined),
+      store.hello(hello('a'), NOW + 20, 'r-2'),
+      store.hello(hello('c'), NOW + 30, 'r-1'),
+      store.left('c', NOW + 40, 'r-1'),
+    ]);
+    expect(await store.gateways.list()).toMatchObject([
+      { id: 'a', online: true, firstSeen: NOW, lastSeen: NOW + 20 },
+      { id: 'b', online: true, configVersion: 'v1', firstSeen: NOW + 5, lastSeen: NOW + 6 },
+      { id: 'c', online: false, lastSeen: NOW + 40 },
+    ]);
+    expect(await store.presence.holder('a', 0)).toBe('r-2');
+    expect(await store.presence.holder('b', 0)).toBe('r-1');
+    expect(await store.presence.holder('c', 0)).toBeUndefined();
+  });
+
   it('rolls raw telemetry older than the raw window up per minute, and expires what is past retention', async () => {
-    await store.gateways.hello(hello('store-1'), NOW);
+    await store.hello(hello('store-1'), NOW, undefined);
     const old = NOW - 30 * H; // minute-aligned, past the 24 h raw window
     const samples = [0, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000].map((dt, i) => ({ gatewayId: 'store-1', sample: sample(old + dt, i) }));
     const recent = { gatewayId: 'store-1', sample: sample(NOW - H, 1) };
@@ -100,7 +126,7 @@ function storeCases(open: () => Promise<HubStore>) {
   });
 
   it('survives a restart', async () => {
-    await store.gateways.hello(hello('store-1'), NOW);
+    await store.hello(hello('store-1'), NOW, undefined);
     await store.desired.set({ gatewayId: 'store-1', yaml: 'version: 1\n', version: 'abc', setBy: 'ops', setAt: NOW });
     await store.commands.log({ id: 'c1', gatewayId: 'store-1', command: 'status', args: {}, who: 'ops', role: 'operator', sentAt: NOW });
     await store.commands.finish('c1', 'ok', { paused: false }, NOW + 5);
@@ -113,7 +139,7 @@ function storeCases(open: () => Promise<HubStore>) {
   });
 
   it("finds a gateway's events and commands of one kind, newest first, among the others", async () => {
-    await store.gateways.hello(hello('store-1'), NOW);
+    await store.hello(hello('store-1'), NOW, undefined);
     const event = (gatewayId: string, ts: number, name: string, n: number) => ({ gatewayId, ts, source: 'gateway' as const, event: name, details: { n } });
     await store.writeBatch({
       telemetry: [],
@@ -207,10 +233,38 @@ describePostgres('hub store on PostgreSQL', () => {
     await expect(HubStore.open({ postgres: postgresStore(db.config) })).rejects.toThrow(/newer than this storegw/);
   });
 
+  it('a thousand hellos heard together cost a handful of commits, not one or two each', async () => {
+    const commits = () => Number(db.admin(`SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`).trim());
+    const store = await HubStore.open({ postgres: postgresStore(db.config) });
+    await store.presence.heartbeat('r-1', NOW);
+    const before = commits();
+    const ids = Array.from({ length: 1000 }, (_, i) => `gw-${i}`);
+    await Promise.all(ids.map((id) => store.hello(hello(id), NOW, 'r-1')));
+    // A backend hands its counts over when its session ends.
+    await store.close();
+    // A control that must show in the counts before they are read: a hundred commits of a session of its own.
+    const control = new pg.Client(clientConfig(postgresStore(db.config), 'storegw-test-control'));
+    await control.connect();
+    for (let i = 0; i < 100; i++) await control.query('SELECT txid_current()');
+    await control.end();
+    const counted = await vi.waitFor(
+      () => {
+        const n = commits() - before;
+        expect(n).toBeGreaterThanOrEqual(100);
+        return n;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+    // The store's own, beyond the control's and these reads': the first hello alone, then the rest in writes of 500.
+    expect(counted - 100).toBeLessThan(20);
+    expect(db.admin(`SELECT count(*) FROM gateways WHERE online = 1`).trim()).toBe('1000');
+    expect(db.admin(`SELECT count(*) FROM hub_presence WHERE replica_id = 'r-1'`).trim()).toBe('1000');
+  });
+
   it('comes back by itself when the server drops its connection', async () => {
     const errors: Error[] = [];
     const store = await HubStore.open({ postgres: postgresStore(db.config) }, (e) => errors.push(e));
-    await store.gateways.hello(hello('store-1'), NOW);
+    await store.hello(hello('store-1'), NOW, undefined);
     db.admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db.name}' AND pid <> pg_backend_pid()`);
     await vi.waitFor(() => expect(errors).toHaveLength(1));
     await store.ping();

@@ -36,7 +36,7 @@ async function migrate(tx: Sql, where: string): Promise<void> {
 /** Connects to the hub's PostgreSQL database and brings it to the current schema. Throws HubStoreError. */
 export async function openPostgresHubDatabase(c: PostgresStore, onError: (e: Error) => void): Promise<PostgresDatabase> {
   const where = `postgres database ${c.label}`;
-  const db = new PostgresDatabase(c, onError);
+  const db = new PostgresDatabase(c, 'storegw-hub', onError);
   try {
     await db.transaction((tx) => migrate(tx, where));
     return db;
@@ -45,4 +45,14 @@ export async function openPostgresHubDatabase(c: PostgresStore, onError: (e: Err
     if (e instanceof HubStoreError) throw e;
     throw new HubStoreError(where, `cannot prepare the hub database (${(e as Error).message})`);
   }
+}
+
+/**
+ * The connection that routes commands between replicas (presence reads, relay rows), apart
+ * from the store's: there a routed command waited behind every hello and telemetry flush
+ * queued before it. Its routine writes are to the unlogged relay table, so their commits do
+ * not wait for a WAL flush either. Opened on first use, after the store's migration.
+ */
+export function openPostgresRoutingDatabase(c: PostgresStore, onError: (e: Error) => void): PostgresDatabase {
+  return new PostgresDatabase(c, 'storegw-hub-route', onError);
 }

@@ -4,6 +4,7 @@
 // replica that died without a word (its rows still there) stops counting on
 // its own once its heartbeat lapses.
 import type { Sql } from './sql/database.js';
+import { statementRuns, values } from './sql/values.js';
 
 export class Presence {
   constructor(private readonly sql: Sql) {}
@@ -14,20 +15,28 @@ export class Presence {
   }
 
   /**
-   * The gateway's live websocket is on `replica` since `now`. A newer hello anywhere replaces
-   * the row; an older one written late (its replica's queue was slower) does not.
+   * Each gateway's live websocket is on `replica` since `since`. A newer hello anywhere
+   * replaces the row; an older one written late (its replica's queue was slower) does not.
+   * Each gateway at most once (one statement cannot update a row twice).
    */
-  async hold(gatewayId: string, replica: string, now: number): Promise<void> {
-    await this.sql.run(
-      `INSERT INTO hub_presence (gateway_id, replica_id, since) VALUES (?, ?, ?)
-       ON CONFLICT (gateway_id) DO UPDATE SET replica_id = excluded.replica_id, since = excluded.since WHERE excluded.since >= hub_presence.since`,
-      [gatewayId, replica, now],
-    );
+  async hold(held: readonly { gatewayId: string; replica: string; since: number }[]): Promise<void> {
+    for (const run of statementRuns(held)) {
+      await this.sql.run(
+        `INSERT INTO hub_presence (gateway_id, replica_id, since) ${values(run.length, '?, ?, ?')}
+         ON CONFLICT (gateway_id) DO UPDATE SET replica_id = excluded.replica_id, since = excluded.since WHERE excluded.since >= hub_presence.since`,
+        run.flatMap((h) => [h.gatewayId, h.replica, h.since]),
+      );
+    }
   }
 
-  /** The gateway's websocket on `replica` closed. A row another replica wrote since (the gateway moved) stays. */
-  async release(gatewayId: string, replica: string): Promise<void> {
-    await this.sql.run(`DELETE FROM hub_presence WHERE gateway_id = ? AND replica_id = ?`, [gatewayId, replica]);
+  /** Each gateway's websocket on `replica` closed. A row another replica wrote since (the gateway moved) stays. */
+  async release(released: readonly { gatewayId: string; replica: string }[]): Promise<void> {
+    for (const run of statementRuns(released)) {
+      await this.sql.run(
+        `DELETE FROM hub_presence WHERE (gateway_id, replica_id) IN (${values(run.length, '?, ?')})`,
+        run.flatMap((r) => [r.gatewayId, r.replica]),
+      );
+    }
   }
 
   /** The replica whose heartbeat is at `freshSince` or later holding the gateway, if any. */

@@ -64,22 +64,35 @@ const later = (a: string, b: string) => `CASE WHEN ${a} >= ${b} THEN ${a} ELSE $
 export class GatewayRegistry {
   constructor(private readonly sql: Sql) {}
 
-  /** A gateway said hello: it exists from now on, and is online. */
-  async hello(h: HelloRecord, now: number): Promise<void> {
-    // The existing row's columns are named with the table (gateways.x): unqualified, PostgreSQL could not tell them from excluded's.
-    await this.sql.run(
-      `INSERT INTO gateways (id, region, tags, version, config_version, reported_ts, paths, first_seen, last_seen, online)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-       ON CONFLICT (id) DO UPDATE SET region = excluded.region, tags = excluded.tags, version = excluded.version,
-         config_version = CASE WHEN excluded.reported_ts >= gateways.reported_ts THEN excluded.config_version ELSE gateways.config_version END,
-         paths = CASE WHEN excluded.reported_ts >= gateways.reported_ts THEN excluded.paths ELSE gateways.paths END,
-         reported_ts = ${later('gateways.reported_ts', 'excluded.reported_ts')}, last_seen = excluded.last_seen, online = 1`,
-      [h.id, h.region, JSON.stringify(h.tags), h.version, h.configVersion, h.ts, JSON.stringify(h.paths), now, now],
-    );
+  /**
+   * Gateways said hello (`now`: when the hub heard it): each exists from now on, and is online.
+   * Each gateway at most once (one statement cannot update a row twice: HubStore.writeSessions).
+   */
+  async hello(hellos: readonly { hello: HelloRecord; now: number }[]): Promise<void> {
+    for (const run of statementRuns(hellos)) {
+      // The existing row's columns are named with the table (gateways.x): unqualified, PostgreSQL could not tell them from excluded's.
+      await this.sql.run(
+        `INSERT INTO gateways (id, region, tags, version, config_version, reported_ts, paths, first_seen, last_seen, online)
+         ${values(run.length, '?, ?, ?, ?, ?, ?, ?, ?, ?, 1')}
+         ON CONFLICT (id) DO UPDATE SET region = excluded.region, tags = excluded.tags, version = excluded.version,
+           config_version = CASE WHEN excluded.reported_ts >= gateways.reported_ts THEN excluded.config_version ELSE gateways.config_version END,
+           paths = CASE WHEN excluded.reported_ts >= gateways.reported_ts THEN excluded.paths ELSE gateways.paths END,
+           reported_ts = ${later('gateways.reported_ts', 'excluded.reported_ts')}, last_seen = excluded.last_seen, online = 1`,
+        run.flatMap(({ hello: h, now }) => [h.id, h.region, JSON.stringify(h.tags), h.version, h.configVersion, h.ts, JSON.stringify(h.paths), now, now]),
+      );
+    }
   }
 
-  async setOffline(id: string, now: number): Promise<void> {
-    await this.sql.run(`UPDATE gateways SET online = 0, last_seen = ${later('last_seen', '?')} WHERE id = ?`, [now, now, id]);
+  /** Gateways whose live connection closed at `now`. */
+  async setOffline(left: readonly { id: string; now: number }[]): Promise<void> {
+    for (const run of statementRuns(left)) {
+      await this.sql.run(
+        `UPDATE gateways SET online = 0, last_seen = ${later('gateways.last_seen', 'v.column2')}
+         FROM (${values(run.length, '?, CAST(? AS BIGINT)')}) AS v
+         WHERE gateways.id = v.column1`,
+        run.flatMap((l) => [l.id, l.now]),
+      );
+    }
   }
 
   /** At startup: nothing is connected yet, whatever the last run left behind. */

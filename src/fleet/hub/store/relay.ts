@@ -12,12 +12,16 @@ export class RelayMailbox {
   constructor(private readonly sql: Sql) {}
 
   /**
-   * Writes the message for `to` and notifies it. In a transaction (HubStore.relayTo),
-   * PostgreSQL delivers the notification at commit, when the row is visible.
+   * Writes the message for `to` and notifies it (PostgreSQL only). One statement, so one
+   * transaction and one round trip (a routed command makes two of these): the notification
+   * is delivered at its commit, when the row is visible, and never without the row.
    */
   async put(to: string, body: string, now: number): Promise<void> {
-    const row = await this.sql.get<{ seq: number }>(`INSERT INTO hub_relay (to_replica, body, created_at) VALUES (?, ?, ?) RETURNING seq`, [to, body, now]);
-    await this.sql.get(`SELECT pg_notify(?, ?)`, [relayChannel(to), String(row!.seq)]);
+    await this.sql.get(
+      `WITH r AS (INSERT INTO hub_relay (to_replica, body, created_at) VALUES (?, ?, ?) RETURNING seq)
+       SELECT pg_notify(?, CAST(r.seq AS TEXT)) FROM r`,
+      [to, body, now, relayChannel(to)],
+    );
   }
 
   /** The message `seq` for `to`, taken out of the table; undefined when already taken (or not its). */

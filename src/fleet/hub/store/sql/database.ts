@@ -3,7 +3,8 @@
 // at a time, in the order they were asked for (serial.ts), as the synchronous
 // SQLite store did: a command's log entry is written before its outcome, a
 // desired config before the read that follows it, and nothing slips into
-// another caller's transaction.
+// another caller's transaction. (A hub on PostgreSQL has a second connection
+// for routing commands, ordered on its own: HubStore.routing.)
 
 /** The SQL a backend speaks, where the schema's migrations differ (store-schema.ts). */
 export type Dialect = 'sqlite' | 'postgres';

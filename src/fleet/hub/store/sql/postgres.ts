@@ -1,8 +1,9 @@
 // The Sql interface over PostgreSQL, with node-postgres (pg): the most used
 // and longest kept PostgreSQL client for Node, pure JavaScript (no native
 // build next to better-sqlite3's), with a pool that replaces a connection the
-// server dropped. One connection: the hub's operations run one at a time
-// anyway (serial.ts), and their order is what the hub relies on.
+// server dropped. One connection per database: its operations run one at a
+// time anyway (serial.ts), and their order is what the hub relies on. A hub
+// opens two (HubStore.open): the store's, and one that routes commands.
 import pg from 'pg';
 import type { Sql, SqlValue } from './database.js';
 import { SerialDatabase } from './serial.js';
@@ -66,9 +67,12 @@ export class PostgresSql implements Sql {
 export class PostgresDatabase extends SerialDatabase {
   readonly #pool: pg.Pool;
 
-  /** `onError`: a connection lost while idle (the pool opens another when next needed). */
-  constructor(c: PostgresConnection, onError: (e: Error) => void) {
-    const pool = new pg.Pool({ ...clientConfig(c, 'storegw-hub'), max: 1 });
+  /**
+   * `applicationName`: what pg_stat_activity shows for it.
+   * `onError`: a connection lost while idle (the pool opens another when next needed).
+   */
+  constructor(c: PostgresConnection, applicationName: string, onError: (e: Error) => void) {
+    const pool = new pg.Pool({ ...clientConfig(c, applicationName), max: 1 });
     super(new PostgresSql(pool));
     this.#pool = pool;
     this.#pool.on('error', onError);

@@ -15,3 +15,20 @@ export function statementRuns<T>(items: readonly T[]): T[][] {
 
 /** `VALUES (row), (row)...` for `count` rows; `row` is one row's placeholders, e.g. "?, CAST(? AS BIGINT)". */
 export const values = (count: number, row: string): string => `VALUES ${Array.from({ length: count }, () => `(${row})`).join(', ')}`;
+
+/**
+ * `items` in rounds in which no key comes twice: round k holds each key's k-th item, in the
+ * order added. One multi-row upsert cannot touch a row twice (PostgreSQL refuses it), and
+ * rounds written one after the other keep each key's items in their order.
+ */
+export function rounds<T>(items: readonly T[], key: (item: T) => string): T[][] {
+  const seen = new Map<string, number>();
+  const out: T[][] = [];
+  for (const item of items) {
+    const k = key(item);
+    const n = seen.get(k) ?? 0;
+    seen.set(k, n + 1);
+    (out[n] ??= []).push(item);
+  }
+  return out;
+}
