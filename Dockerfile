@@ -56,6 +56,10 @@ WORKDIR /app
 COPY --from=build /src/pkg ./
 COPY --from=deps /deps/node_modules node_modules
 ENV NODE_ENV=production
+# For the gateway: V8 grows its young generation to 128 MiB under a replay burst; capped at
+# 2 × 16 MiB it peaks about 100 MiB lower after a WAN outage (docs/operations.md, "Memory").
+# The hub's Kubernetes deployment sets NODE_OPTIONS of its own.
+ENV NODE_OPTIONS=--max-semi-space-size=16
 # The gateway's journal, read cache and fleet spool (buffer.path: /var/lib/storegw/journal.db),
 # or the hub's database (store.path: /var/lib/storegw/hub.db). A new volume takes the owner above.
 VOLUME ["/var/lib/storegw"]

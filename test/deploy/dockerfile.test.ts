@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build, defaultCacheDir, dockerignore, execForm, flags, lastOf, lint, parseDockerfile, stageEnv, type BuildResult, type LintContext } from './dockerfile.js';
 import { RegistryOnlyNetwork } from './registry-only.js';
+import { GATEWAY_NODE_FLAGS } from '../support/gateway-process.js';
 
 const dockerfile = parseDockerfile(readFileSync('Dockerfile', 'utf8'));
 const ignored = dockerignore(readFileSync('.dockerignore', 'utf8'));
@@ -79,6 +80,8 @@ describe('Dockerfile (lint)', () => {
     expect(exec('ENTRYPOINT')).toEqual(['node', `/app/${pkg.bin.storegw}`]);
     expect(exec('CMD')).toEqual(['gateway', '--config', '/etc/storegw/gateway.yaml']);
     expect(lastOf(final, 'WORKDIR')!.args).toBe('/app');
+    // The gateway as it is tested (the soak's RSS budget holds with these flags); the hub's deployment sets its own.
+    expect(stageEnv(final).NODE_OPTIONS).toBe(GATEWAY_NODE_FLAGS.join(' '));
     expect(execForm(lastOf(final, 'VOLUME')!.args)).toEqual(['/var/lib/storegw']);
     expect([uid, gid]).toEqual([10001, 10001]);
     expect(healthcheck.slice(0, 2)).toEqual(['node', '-e']);

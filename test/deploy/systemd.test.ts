@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { GATEWAY_NODE_FLAGS } from '../support/gateway-process.js';
 
 const DIR = 'deploy/systemd';
 const GATEWAY = join(DIR, 'storegw-gateway.service');
@@ -97,6 +98,11 @@ describe.each([
 });
 
 describe('the gateway unit', () => {
+  it('runs node with the flags the gateway is tested with (the soak holds its RSS budget with them)', () => {
+    const env = all(gateway, 'Service', 'Environment').find((e) => e.startsWith('NODE_OPTIONS='));
+    expect(env).toBe(`NODE_OPTIONS=${GATEWAY_NODE_FLAGS.join(' ')}`);
+  });
+
   it('keeps its journal and cache where the example configs put them', () => {
     const state = `/var/lib/${last(gateway, 'Service', 'StateDirectory')}/`;
     for (const f of ['one-uplink.yaml', 'fiber-lte.yaml']) {

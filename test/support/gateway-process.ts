@@ -33,6 +33,13 @@ export function runStoregw(args: readonly string[], o: { env?: NodeJS.ProcessEnv
 
 export type Spawner = (cmd: string, args: string[], opts: SpawnOptions) => ChildProcess;
 
+/**
+ * The node flags the gateway is deployed with (the systemd unit's and the image's
+ * NODE_OPTIONS; test/deploy holds them equal): a gateway under test runs as deployed, and
+ * the soak's RSS budget holds for that.
+ */
+export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16'];
+
 export interface GatewayProcessOptions {
   config: string;
   cwd?: string;
@@ -97,7 +104,7 @@ export class GatewayProcess {
 
   static async start(o: GatewayProcessOptions): Promise<GatewayProcess> {
     const spawner: Spawner = o.spawner ?? ((cmd, args, opts) => spawn(cmd, args, opts));
-    const proc = spawner(process.execPath, [...(o.nodeArgs ?? []), CLI, 'gateway', '--config', o.config], {
+    const proc = spawner(process.execPath, [...GATEWAY_NODE_FLAGS, ...(o.nodeArgs ?? []), CLI, 'gateway', '--config', o.config], {
       cwd: o.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_LEVEL: 'info', ...o.env },
