@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BATCH_EXAMPLES, MAX_FRAME_BYTES, message, parseCommandArgs, parseGatewayMessage, parseHubMessage, type EventMessage, type TelemetryMessage } from './protocol.js';
+import { ACKS_FEATURE, BATCH_EXAMPLES, MAX_ACK_IDS, MAX_FRAME_BYTES, message, offers, parseCommandArgs, parseGatewayMessage, parseHubMessage, type EventMessage, type TelemetryMessage } from './protocol.js';
 
 const telemetry = message<TelemetryMessage>({
   type: 'telemetry',
@@ -52,6 +52,24 @@ describe('fleet protocol', () => {
     expect(parseCommandArgs('replay.setRate', { ratePerSec: -1 })).toMatchObject({ ok: false, message: expect.stringContaining('ratePerSec') });
     expect(parseCommandArgs('queue.retry', { receipts: ['not-a-receipt'] }).ok).toBe(false);
     expect(parseCommandArgs('replay.pause', { now: true }).ok).toBe(false);
+  });
+
+  it('takes an ack naming one to MAX_ACK_IDS message ids, from the hub only', () => {
+    const ack = { type: 'ack', id: 'a1', ts: 5, ids: [telemetry.id, 'e-2'] };
+    expect(parseHubMessage(JSON.stringify(ack))).toEqual({ ok: true, message: ack });
+    expect(parseHubMessage(JSON.stringify({ ...ack, ids: [] }))).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringContaining('/ids') } });
+    expect(parseHubMessage(JSON.stringify({ ...ack, ids: Array.from({ length: MAX_ACK_IDS + 1 }, (_, i) => `m${i}`) }))).toMatchObject({ ok: false, error: { message: expect.stringContaining('/ids') } });
+    expect(parseHubMessage(JSON.stringify({ ...ack, ids: ['not an id'] }))).toMatchObject({ ok: false, error: { message: expect.stringContaining('/ids/0') } });
+    expect(parseGatewayMessage(JSON.stringify(ack))).toMatchObject({ ok: false, error: { code: 'unknown_type' } });
+  });
+
+  it('reads the features header as an HTTP list: any case, any spacing, repeated headers; absent is none', () => {
+    expect(offers('acks', ACKS_FEATURE)).toBe(true);
+    expect(offers('later, ACKS ', ACKS_FEATURE)).toBe(true);
+    expect(offers(['later', 'acks'], ACKS_FEATURE)).toBe(true);
+    expect(offers('acksx, later', ACKS_FEATURE)).toBe(false);
+    expect(offers('', ACKS_FEATURE)).toBe(false);
+    expect(offers(undefined, ACKS_FEATURE)).toBe(false);
   });
 
   it('takes a drain grant only with a rate and a lease in bounds, and says what is wrong', () => {

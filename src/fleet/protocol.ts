@@ -8,6 +8,25 @@ import { Ajv, type ErrorObject } from 'ajv';
 /** The largest frame either side takes (a config.apply carries a whole YAML file). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
+/**
+ * What one side of a connection offers, named on the websocket upgrade: the
+ * agent lists what it takes in this request header, the hub answers with those
+ * it gives in the same response header. Neither side has to send the other a
+ * message it may not know (an older hub refuses unknown fields, an older agent
+ * unknown types), and a side that names nothing gets the protocol as it was.
+ */
+export const FEATURES_HEADER = 'x-storegw-fleet-features';
+/** The hub acknowledges telemetry and events once they are committed (`ack`); the agent resends the others after a reconnect. */
+export const ACKS_FEATURE = 'acks';
+/** The most message ids one ack names. */
+export const MAX_ACK_IDS = 1000;
+
+/** Whether a FEATURES_HEADER value (comma-separated names, as HTTP lists go) names `feature`. */
+export function offers(header: string | string[] | undefined, feature: string): boolean {
+  const list = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return list.split(',').some((name) => name.trim().toLowerCase() === feature);
+}
+
 export const COMMANDS = ['config.apply', 'replay.setRate', 'replay.pause', 'replay.resume', 'queue.list', 'queue.retry', 'queue.discard', 'queue.settle', 'status'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -246,6 +265,13 @@ const DrainGrant = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Telemetry and events (by id) the hub has committed to its database: the
+ * gateway may forget them. Sent only on a connection whose gateway asked for
+ * acks and whose hub said it gives them (FEATURES_HEADER); not answered.
+ */
+const Ack = Type.Object({ type: Type.Literal('ack'), ...Envelope, ids: Type.Array(Id, { minItems: 1, maxItems: MAX_ACK_IDS }) }, { additionalProperties: false });
+
 export type HelloMessage = Static<typeof Hello>;
 export type TelemetryMessage = Static<typeof Telemetry>;
 export type EventMessage = Static<typeof Event>;
@@ -253,6 +279,7 @@ export type ResultMessage = Static<typeof Result>;
 export type ErrorMessage = Static<typeof ErrorMessage>;
 export type CommandMessage = Static<typeof Command>;
 export type DrainGrantMessage = Static<typeof DrainGrant>;
+export type AckMessage = Static<typeof Ack>;
 export type PathTelemetry = Static<typeof PathTelemetrySchema>;
 export type QueueTelemetry = Static<typeof QueueTelemetrySchema>;
 export type EventName = (typeof EVENTS)[number];
@@ -262,7 +289,7 @@ export type EntrySummary = Static<typeof EntrySummarySchema>;
 export type NearExpiry = Static<typeof NearExpirySchema>;
 
 export type GatewayMessage = HelloMessage | TelemetryMessage | EventMessage | ResultMessage | ErrorMessage;
-export type HubMessage = CommandMessage | DrainGrantMessage | ErrorMessage;
+export type HubMessage = CommandMessage | DrainGrantMessage | AckMessage | ErrorMessage;
 
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 const validators = {
@@ -273,12 +300,13 @@ const validators = {
   error: ajv.compile<ErrorMessage>(ErrorMessage),
   command: ajv.compile<CommandMessage>(Command),
   'drain.grant': ajv.compile<DrainGrantMessage>(DrainGrant),
+  ack: ajv.compile<AckMessage>(Ack),
 };
 const argValidators = Object.fromEntries(COMMANDS.map((c) => [c, ajv.compile(CommandArgsSchemas[c])])) as Record<CommandName, ReturnType<typeof ajv.compile>>;
 const detailValidators = Object.fromEntries(Object.entries(EventDetailsSchemas).map(([e, schema]) => [e, ajv.compile(schema)])) as Partial<Record<EventName, ReturnType<typeof ajv.compile>>>;
 
 const FROM_GATEWAY = new Set(['hello', 'telemetry', 'event', 'result', 'error']);
-const FROM_HUB = new Set(['command', 'drain.grant', 'error']);
+const FROM_HUB = new Set(['command', 'drain.grant', 'ack', 'error']);
 
 export type ProtocolErrorCode = 'too_large' | 'malformed' | 'unknown_type' | 'invalid';
 

@@ -79,6 +79,7 @@ async function sendOrder(g: TestGateway, uuid: string) {
   return { status: res.statusCode, body: (await res.body.json()) as { receipt: string } };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isHello = (m: { type: string }) => m.type === 'hello';
 const isEvent = (name: string) => (m: { type: string }) => m.type === 'event' && (m as EventMessage).event === name;
 const telemetry = (h: FakeHub) => h.messages.filter((m): m is TelemetryMessage => m.type === 'telemetry');
@@ -397,8 +398,8 @@ describe('fleet agent: unknown outcomes and bursts of dead letters (fake gateway
     agent = dir = undefined;
   });
 
-  async function startAgent(): Promise<{ hub: FakeHub; host: FakeAgentHost; logs: () => string }> {
-    hub = await startFakeHub({ token: TOKEN });
+  async function startAgent(o: { offerAcks?: boolean } = {}): Promise<{ hub: FakeHub; host: FakeAgentHost; logs: () => string }> {
+    hub = await startFakeHub({ token: TOKEN, ...o });
     dir = tempDir('storegw-agent-');
     writeFileSync(join(dir, 'fleet.token'), `${TOKEN}\n`, { mode: 0o600 });
     // The host is fake: its configuration only needs to be valid and carry the fleet section.
@@ -444,7 +445,7 @@ describe('fleet agent: unknown outcomes and bursts of dead letters (fake gateway
   it('keeps unknown outcomes through a hub outage and sends them after, marked spooled', async () => {
     const { hub, host, logs } = await startAgent();
     await hub.stop();
-    // Once the agent knows: a message written into a connection as it dies is lost (the protocol has no acks; telemetry's count stands for it).
+    // Once the agent knows: a message written into a connection as it dies is lost (this fake hub gives no acks; telemetry's count stands for it).
     await eventually(() => expect(logs()).toMatch(/connection to the fleet hub lost/), 5000);
     const at = Date.now();
     host.unknownOutcome(outcome(C));
@@ -453,6 +454,38 @@ describe('fleet agent: unknown outcomes and bursts of dead letters (fake gateway
     const event = await hub.waitFor<EventMessage>(isEvent('unknown_outcome'), { since, timeoutMs: 5000 });
     expect(event).toMatchObject({ spooled: true, details: outcome(C) });
     expect(event.ts).toBeGreaterThanOrEqual(at);
+  });
+
+  it('keeps what a hub that gives acks has not acked, and sends it again after a reconnect, marked spooled; never what it acked', async () => {
+    const { hub, host } = await startAgent({ offerAcks: true });
+    expect(hub.asked).toEqual(['acks']);
+    const [t0, t1] = [await hub.waitFor<TelemetryMessage>((m) => m.type === 'telemetry'), await hub.waitFor<TelemetryMessage>((m) => m.type === 'telemetry' && hub.messages.indexOf(m) > 1)];
+    host.unknownOutcome(outcome(A));
+    const event = await hub.waitFor<EventMessage>(isEvent('unknown_outcome'));
+    hub.ack([t0.id]);
+    await sleep(100);
+    // As a hub killed before its flush: t1 and the event were received, never committed.
+    await hub.stop();
+    const since = hub.messages.length;
+    await hub.restart();
+    const again = await hub.waitFor<EventMessage>((m) => m.id === event.id, { since, timeoutMs: 5000 });
+    expect(again).toMatchObject({ spooled: true, details: outcome(A) });
+    expect(await hub.waitFor((m) => m.id === t1.id, { since })).toMatchObject({ spooled: true, ts: t1.ts });
+    await hub.waitFor((m) => m.type === 'telemetry' && !m.spooled, { since });
+    expect(hub.messages.slice(since).filter((m) => m.id === t0.id)).toEqual([]);
+  });
+
+  it('keeps nothing for a hub that does not give acks (older than acks): each message is sent once', async () => {
+    const { hub } = await startAgent();
+    expect(hub.asked).toEqual(['acks']);
+    await hub.waitFor((m) => m.type === 'telemetry' && hub.messages.indexOf(m) > 2);
+    await hub.stop();
+    const since = hub.messages.length;
+    await hub.restart();
+    await hub.waitFor((m) => m.type === 'telemetry' && hub.messages.indexOf(m) > since + 2, { timeoutMs: 5000 });
+    const ids = hub.messages.map((m) => m.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(hub.messages.slice(since).filter((m) => m.type === 'telemetry' && m.spooled)).toEqual([]);
   });
 
   it('lists unknown entries and settles them as the hub says, with who decided, then wakes replay', async () => {

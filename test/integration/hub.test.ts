@@ -23,7 +23,7 @@ import { createTestDatabase, describePostgres, type TestDatabase } from '../supp
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
 const VIEWER_TOKEN = 'viewer-token-0123456789abcdef';
-const IDS = ['s-auth', 's-list', 's-other', 's-bad', 's-big', 's-rate', 's-flood', 's-twice', 's-hang', 's-cmd', 's-mute', 'n-1', 'n-2', 'n-3', 'south-1', 's-desired', 'r-1', 'r-2', 'r-3', 'k-1', 'k-2', 'k-3', 's-unknown', 's-expiry'];
+const IDS = ['s-auth', 's-list', 's-other', 's-bad', 's-big', 's-rate', 's-flood', 's-twice', 's-hang', 's-cmd', 's-mute', 'n-1', 'n-2', 'n-3', 'south-1', 's-desired', 'r-1', 'r-2', 'r-3', 'k-1', 'k-2', 'k-3', 's-unknown', 's-expiry', 's-ack', 's-noack'];
 const tokenOf = (id: string) => `token-of-${id}-0123456789`;
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -416,6 +416,40 @@ function fleetHub(store: () => string, secrets: () => string[] = () => []) {
         expect(gw.open).toBe(true);
         await gw.close();
       });
+    });
+
+    it('acks telemetry and events once committed to a gateway that asks, and stores a resend once; an older gateway gets no ack', async () => {
+      const gw = await t.connect('s-ack', { features: 'acks' });
+      expect(gw.hubFeatures).toBe('acks');
+      const from = Date.now() - 1000;
+      const sample = gw.telemetry();
+      const event = gw.event('link.state', { path: 'fiber', from: 'up', to: 'down' });
+      const acked = async (id: string) => gw.waitFor((m) => m.type === 'ack' && m.ids.includes(id));
+      await acked(sample.id);
+      await acked(event.id);
+      const history = () => t.api('GET', `/v1/gateways/s-ack/telemetry?since=${from}`);
+      expect((await history()).body.points).toHaveLength(1);
+      // As after a hub was killed between its commit and its ack: the same messages again, marked spooled. Acked again, kept once.
+      const since = gw.received.length;
+      gw.send({ ...sample, spooled: true });
+      gw.send({ ...event, spooled: true });
+      await gw.waitFor((m) => m.type === 'ack' && m.ids.includes(sample.id) && gw.received.indexOf(m) >= since);
+      await gw.waitFor((m) => m.type === 'ack' && m.ids.includes(event.id) && gw.received.indexOf(m) >= since);
+      expect((await history()).body.points).toHaveLength(1);
+      const events = (await t.api('GET', '/v1/gateways/s-ack')).body.events as { event: string }[];
+      expect(events.filter((e) => e.event === 'link.state')).toHaveLength(1);
+      await gw.close();
+
+      const old = await t.connect('s-noack');
+      expect(old.hubFeatures).toBeUndefined();
+      old.telemetry();
+      await eventually(
+        () => t.api('GET', `/v1/gateways/s-noack/telemetry?since=${from}`),
+        (r) => r.body.points.length === 1,
+      );
+      // Stored, and the gateway heard nothing it would not know.
+      expect(old.received.map((m) => m.type)).not.toContain('ack');
+      await old.close();
     });
 
         it('keeps telemetry history for a gateway', async () => {

@@ -13,6 +13,7 @@ import type { EntryState, EntryView } from '../../sync/journal-store.js';
 import type { AgentHost, AgentStatus, DeadLetter, ExpiredEntries, ExpiryWarningChange } from '../../src/fleet/agent/host.js';
 import type { PathStateChange } from '../../src/link/monitor.js';
 import {
+  FEATURES_HEADER,
   message,
   parseHubMessage,
   type CommandMessage,
@@ -48,6 +49,8 @@ export interface FakeGatewayOptions {
   keepMessages?: boolean;
   /** False: no hello is sent on connect. */
   hello?: boolean;
+  /** The features header's value on the upgrade (protocol.ts FEATURES_HEADER): 'acks' as the agent asks. None: a gateway older than features. */
+  features?: string;
 }
 
 const sha12 = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
@@ -101,6 +104,8 @@ export class FakeGateway {
   readonly unknown = new Map<string, EntryView>();
   /** What queue.settle settled, in order. */
   readonly settled: { receipt: string; as: 'retry' | 'delivered'; by: string }[] = [];
+  /** The features the hub named in its answer to the upgrade. */
+  hubFeatures: string | string[] | undefined;
   /** Resolves when the connection closes, with the hub's close code and reason. */
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly #ws: WebSocket;
@@ -120,8 +125,9 @@ export class FakeGateway {
 
   /** Opens the websocket and says hello. Rejects with `status` when the hub refuses the upgrade. */
   static connect(opts: FakeGatewayOptions): Promise<FakeGateway> {
-    const ws = new WebSocket(opts.url, { headers: { authorization: `Bearer ${opts.token}` }, autoPong: opts.autoPong ?? true });
+    const ws = new WebSocket(opts.url, { headers: { authorization: `Bearer ${opts.token}`, ...(opts.features !== undefined && { [FEATURES_HEADER]: opts.features }) }, autoPong: opts.autoPong ?? true });
     const gw = new FakeGateway(ws, opts);
+    ws.once('upgrade', (res) => (gw.hubFeatures = res.headers[FEATURES_HEADER]));
     return new Promise((resolve, reject) => {
       ws.once('unexpected-response', (_req, res) => {
         ws.terminate();

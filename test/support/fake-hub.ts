@@ -2,12 +2,13 @@
 // checks the bearer token before the upgrade (401 otherwise), records and
 // validates every frame a gateway sends, sends commands and waits for their
 // results, can stop answering pings, and can be stopped and started again on
-// the same port.
+// the same port. Like a hub older than acks unless told to offer them; then it
+// acks only what the test says (ack()).
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { parseGatewayMessage, type CommandName, type GatewayMessage, type ResultMessage } from '../../src/fleet/protocol.js';
+import { ACKS_FEATURE, FEATURES_HEADER, message, offers, parseGatewayMessage, type AckMessage, type CommandName, type GatewayMessage, type ResultMessage } from '../../src/fleet/protocol.js';
 
 export interface FakeHub {
   /** ws://127.0.0.1:<port>/v1/gateways/connect */
@@ -28,6 +29,10 @@ export interface FakeHub {
   command(command: CommandName | string, args?: Record<string, unknown>, opts?: { id?: string; timeoutMs?: number }): Promise<ResultMessage>;
   /** Sends a raw frame on the open connection. */
   send(frame: string | Buffer): void;
+  /** Acknowledges messages by id on the open connection (offerAcks). */
+  ack(ids: string[]): void;
+  /** The features header of each upgrade accepted, in order. */
+  asked: (string | string[] | undefined)[];
   answerPings(answer: boolean): void;
   /** Closes the listener and drops every connection, as a hub going away does. */
   stop(): Promise<void>;
@@ -35,8 +40,9 @@ export interface FakeHub {
   restart(): Promise<void>;
 }
 
-export async function startFakeHub(opts: { token: string; port?: number }): Promise<FakeHub> {
+export async function startFakeHub(opts: { token: string; port?: number; offerAcks?: boolean }): Promise<FakeHub> {
   const messages: GatewayMessage[] = [];
+  const asked: (string | string[] | undefined)[] = [];
   const invalid: string[] = [];
   const waiters = new Set<{ match: (m: GatewayMessage) => boolean; resolve: (m: GatewayMessage) => void }>();
   const sockets = new Set<Socket>();
@@ -47,6 +53,9 @@ export async function startFakeHub(opts: { token: string; port?: number }): Prom
   let server: Server;
   // Pongs are sent by hand, so that the hub can fall silent.
   const wss = new WebSocketServer({ noServer: true, autoPong: false });
+  wss.on('headers', (headers, req) => {
+    if (opts.offerAcks && offers(req.headers[FEATURES_HEADER], ACKS_FEATURE)) headers.push(`${FEATURES_HEADER}: ${ACKS_FEATURE}`);
+  });
 
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
@@ -63,6 +72,7 @@ export async function startFakeHub(opts: { token: string; port?: number }): Prom
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
           accepted++;
+          asked.push(req.headers[FEATURES_HEADER]);
           current = ws;
           ws.on('ping', (data) => {
             if (answerPings) ws.pong(data);
@@ -131,6 +141,10 @@ export async function startFakeHub(opts: { token: string; port?: number }): Prom
       return result;
     },
     send,
+    ack(ids) {
+      send(JSON.stringify(message<AckMessage>({ type: 'ack', ids })));
+    },
+    asked,
     answerPings(answer) {
       answerPings = answer;
     },

@@ -1,11 +1,15 @@
 // The gateway's fleet agent: one connection to the hub, over which it says
 // hello, reports telemetry and events, and answers commands. What it takes
 // while the hub is away waits in the spool and follows once it is back, oldest
-// first and at a bounded pace. Nothing here is on the proxy path: every step
-// is asynchronous, buffers are bounded, and a slow hub only fills the spool.
+// first and at a bounded pace. A hub that acknowledges what it committed (the
+// `acks` feature) gets at-least-once delivery: what it has not acknowledged
+// when the connection closes goes back to the spool and is sent again. Nothing
+// here is on the proxy path: every step is asynchronous, buffers are bounded,
+// and a slow hub only fills the spool.
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../../../edge-config/schema.js';
 import {
+  ACKS_FEATURE,
   MAX_FRAME_BYTES,
   message as stamp,
   parseHubMessage,
@@ -25,6 +29,7 @@ import type { AgentHost } from './host.js';
 import type { Outcome } from './outcome.js';
 import { Spool, type SpooledMessage } from './spool.js';
 import { pathTelemetry, QuotaWatch, RequestDeltas, telemetryBody } from './telemetry.js';
+import { Unacked } from './unacked.js';
 import { packageVersion } from './version.js';
 
 export type FleetConfig = NonNullable<GatewayConfig['fleet']>;
@@ -37,6 +42,8 @@ const DRAIN_TICK_MS = 100;
 /** Results waiting for a connection (a command answered after the one that brought it dropped). */
 const MAX_PENDING_RESULTS = 100;
 const MAX_ERROR_MESSAGE = 4096;
+/** Sent messages waited for: a hub acks within a flush interval, so this is minutes of telemetry, or a drained spool's worth of seconds. */
+const MAX_UNACKED = 1000;
 
 export class FleetAgent {
   readonly #host: AgentHost;
@@ -52,10 +59,13 @@ export class FleetAgent {
   readonly #quota = new QuotaWatch();
   readonly #entryLimit = new EntryEventLimit();
   readonly #drainWatch: DrainWatch;
+  readonly #unacked = new Unacked<SpooledMessage>(MAX_UNACKED);
   readonly #unsubscribe: (() => void)[] = [];
   #stopped = false;
   /** Hello sent on the current connection: messages may go out directly. */
   #ready = false;
+  /** The hub of the current connection acknowledges committed messages: what it has not is kept. */
+  #acks = false;
   /** Counts connections, so a hello prepared for one that closed is not sent on the next. */
   #generation = 0;
   #pendingResults: string[] = [];
@@ -74,7 +84,12 @@ export class FleetAgent {
     this.#started = fleet;
     this.spoolFile = fleet.spoolPath;
     this.#spool = Spool.open(this.spoolFile, () => ({ maxEntries: this.#fleet().spoolMaxEntries, maxBytes: this.#fleet().spoolMaxBytes }), logger);
-    this.#conn = new HubConnection(() => this.#connectionSettings(), { open: () => this.#opened(), frame: (f) => this.#frame(f), closed: () => this.#closed() }, logger);
+    this.#conn = new HubConnection(
+      () => this.#connectionSettings(),
+      [ACKS_FEATURE],
+      { open: (offered) => this.#opened(offered(ACKS_FEATURE)), frame: (f) => this.#frame(f), closed: () => this.#closed() },
+      logger,
+    );
     this.#applier = new ConfigApplier({ host, logger, event: (name, details) => this.#event(name, details), defaultGraceMs: () => this.#fleet().configGraceMs });
     this.#commands = new CommandRunner({ host, config: this.#applier, logger });
     this.#drainWatch = new DrainWatch({
@@ -130,9 +145,10 @@ export class FleetAgent {
     return { url: f.hubUrl, tokenFile: f.tokenFile, heartbeatIntervalMs: f.heartbeatIntervalMs, reconnect: f.reconnect };
   }
 
-  #opened(): void {
+  #opened(acks: boolean): void {
     const generation = ++this.#generation;
     this.#badFrames = 0;
+    this.#acks = acks;
     this.#hello()
       .then((hello) => {
         if (generation !== this.#generation || this.#stopped || !this.#conn.send(JSON.stringify(hello))) return;
@@ -150,7 +166,11 @@ export class FleetAgent {
   #closed(): void {
     this.#generation++;
     this.#ready = false;
+    this.#acks = false;
     clearInterval(this.#drainTimer);
+    // Not acknowledged: perhaps in a batch the hub never committed. Sent again on the next connection (to the spool even
+    // while stopping: the spool outlives the process).
+    for (const m of this.#unacked.takeAll()) this.#spool.append(m);
   }
 
   async #hello(): Promise<HelloMessage> {
@@ -219,11 +239,14 @@ export class FleetAgent {
   }
 
   #send(m: SpooledMessage, spooled: boolean): void {
+    const acks = this.#acks;
     const sent = this.#conn.send(JSON.stringify(spooled ? { ...m, spooled: true } : m), (error) => {
-      // Never reached the socket: kept for the next connection.
-      if (error && !this.#stopped) this.#spool.append(m);
+      // Never reached the socket: kept for the next connection (once: unless the close already gave it back).
+      if (error && !this.#stopped && (!acks || this.#unacked.forget(m.id))) this.#spool.append(m);
     });
-    if (!sent) this.#spool.append(m);
+    if (!sent) return this.#spool.append(m);
+    // Past the bound, the oldest go back to the spool: sent again later, which the hub takes as a repeat.
+    if (acks) for (const over of this.#unacked.sent(m)) this.#spool.append(over);
   }
 
   /** Sends the spool's oldest few while the connection keeps up; live messages go alongside. */
@@ -245,6 +268,10 @@ export class FleetAgent {
     if (m.type === 'error') {
       // Never answered: two sides answering each other's errors would never stop.
       this.#logger.warn({ re: m.re, code: m.error.code, error: m.error.message }, 'the fleet hub refused a message from this gateway');
+      return;
+    }
+    if (m.type === 'ack') {
+      this.#unacked.acked(m.ids);
       return;
     }
     if (m.type === 'drain.grant') {

@@ -1,11 +1,12 @@
 // The agent's one websocket to the hub: dialled out (stores sit behind NAT),
 // authenticated with the gateway's bearer token, kept honest with pings, and
 // redialled with jittered backoff whenever it drops. Knows nothing of the
-// messages it carries.
+// messages it carries; names the features the agent takes on the upgrade and
+// tells it which ones this hub gives (protocol.ts, FEATURES_HEADER).
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { readSecretFile } from '../../util/secret-file.js';
-import { MAX_FRAME_BYTES } from '../protocol.js';
+import { FEATURES_HEADER, MAX_FRAME_BYTES, offers } from '../protocol.js';
 import { reconnectDelay, refusedDelay, type BackoffSettings } from './backoff.js';
 
 export interface ConnectionSettings {
@@ -16,7 +17,8 @@ export interface ConnectionSettings {
 }
 
 export interface ConnectionHandlers {
-  open(): void;
+  /** `offered`: whether this hub said on the upgrade that it gives a feature. */
+  open(offered: (feature: string) => boolean): void;
   frame(data: Buffer): void;
   closed(): void;
 }
@@ -40,6 +42,7 @@ const CLOSE_WAIT_MS = 1000;
 
 export class HubConnection {
   readonly #settings: () => ConnectionSettings;
+  readonly #features: readonly string[];
   readonly #on: ConnectionHandlers;
   readonly #logger: Logger;
   #ws: WebSocket | undefined;
@@ -56,8 +59,10 @@ export class HubConnection {
   #refusedLogged = false;
   #redialNow = false;
 
-  constructor(settings: () => ConnectionSettings, handlers: ConnectionHandlers, logger: Logger) {
+  /** `features`: what the agent takes, named to every hub it dials. */
+  constructor(settings: () => ConnectionSettings, features: readonly string[], handlers: ConnectionHandlers, logger: Logger) {
     this.#settings = settings;
+    this.#features = features;
     this.#on = handlers;
     this.#logger = logger;
   }
@@ -129,7 +134,7 @@ export class HubConnection {
     let ws: WebSocket;
     try {
       ws = new WebSocket(s.url, {
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${token}`, ...(this.#features.length > 0 && { [FEATURES_HEADER]: this.#features.join(', ') }) },
         maxPayload: MAX_FRAME_BYTES,
         handshakeTimeout: Math.max(MIN_HANDSHAKE_TIMEOUT_MS, s.heartbeatIntervalMs),
         perMessageDeflate: false,
@@ -144,6 +149,8 @@ export class HubConnection {
     this.#ws = ws;
     let refusedWith: number | undefined;
     let openedAt: number | undefined;
+    // What the hub answered the upgrade with: a hub older than features names none.
+    let hubFeatures: string | string[] | undefined;
     // What ws last said went wrong, and in words where its own do not say (a frame over the limit).
     let lastError: { err: Error; reason?: string } | undefined;
 
@@ -152,6 +159,7 @@ export class HubConnection {
       res.resume();
       ws.terminate();
     });
+    ws.on('upgrade', (res) => (hubFeatures = res.headers[FEATURES_HEADER]));
     ws.on('open', () => {
       openedAt = Date.now();
       this.#open = true;
@@ -159,7 +167,7 @@ export class HubConnection {
       this.#failingLogged = false;
       this.#refusedLogged = false;
       this.#startHeartbeat(ws, s.heartbeatIntervalMs);
-      this.#on.open();
+      this.#on.open((feature) => offers(hubFeatures, feature));
     });
     ws.on('message', (data: Buffer) => {
       // Whatever the hub sends, the gateway keeps running.

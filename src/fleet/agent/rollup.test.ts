@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TelemetryMessage } from '../protocol.js';
-import { rollUp } from './rollup.js';
+import { rollUp, rollupId } from './rollup.js';
 
 function sample(ts: number, over: Partial<TelemetryMessage> = {}): TelemetryMessage {
   return {
@@ -37,7 +37,7 @@ describe('telemetry roll-up', () => {
     ]);
     expect(merged).toEqual({
       type: 'telemetry',
-      id: 't-1000',
+      id: 'r3-t-1000',
       ts: 1000,
       configVersion: 'v2',
       paths: [
@@ -65,6 +65,14 @@ describe('telemetry roll-up', () => {
 
     it('counts the samples inside earlier roll-ups', () => {
     expect(rollUp([sample(1, { rolledUp: 10 }), sample(2, { rolledUp: 10 }), sample(3)]).rolledUp).toBe(21);
+  });
+
+  it('gives a roll-up an id of its own, never its first sample\'s (which a hub may have stored), the same for the same roll-up', () => {
+    const uuid = '0b6f3c1e-8a2d-4c55-9a7e-3f1d2c4b5a69';
+    expect(rollupId(uuid, 10)).toBe(`r10-${uuid}`);
+    expect(rollupId(`r10-${uuid}`, 100)).toBe(`r100-${uuid}`);
+    expect(rollupId('x'.repeat(64), 1000)).toHaveLength(64);
+    expect(rollUp([sample(1), sample(2)]).id).toBe(rollUp([sample(1), sample(2)]).id);
   });
 
   it('leaves a single message as it is', () => {

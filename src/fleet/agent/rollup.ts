@@ -60,7 +60,7 @@ export function rollUp(messages: readonly TelemetryMessage[]): TelemetryMessage 
   }
   return {
     type: 'telemetry',
-    id: first.id,
+    id: rollupId(first.id, count),
     ts: first.ts,
     // The version that ran last: the one the gateway came out of the outage with.
     configVersion,
@@ -69,4 +69,15 @@ export function rollUp(messages: readonly TelemetryMessage[]): TelemetryMessage 
     requests,
     rolledUp: count,
   };
+}
+
+/**
+ * A roll-up is a message of its own, not its first sample again: that sample may
+ * have been sent and stored by a hub that was killed before acknowledging it, and
+ * the hub skips a message id it has stored. Derived, not random, so the same
+ * roll-up sent twice is still one; within the protocol's 64 characters.
+ */
+export function rollupId(firstId: string, count: number): string {
+  const prefix = `r${count}-`;
+  return prefix + firstId.replace(/^r\d+-/, '').slice(0, 64 - prefix.length);
 }

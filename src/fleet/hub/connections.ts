@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { MAX_FRAME_BYTES, message, parseGatewayMessage, type ErrorMessage, type GatewayMessage, type HelloMessage, type HubMessage, type PathTelemetry } from '../protocol.js';
+import { ACKS_FEATURE, FEATURES_HEADER, MAX_ACK_IDS, MAX_FRAME_BYTES, message, offers, parseGatewayMessage, type AckMessage, type ErrorMessage, type GatewayMessage, type HelloMessage, type HubMessage, type PathTelemetry } from '../protocol.js';
 import type { GatewayIdentity, HubAuth } from './auth.js';
 import { MessageRateLimit, type RateLimitSettings } from './rate-limit.js';
 
@@ -51,6 +51,8 @@ export class GatewayConnection {
   readonly identity: GatewayIdentity;
   readonly remote: string;
   readonly connectedAt: number;
+  /** The gateway asked for acks on the upgrade (and was told it gets them): it keeps what is not acknowledged and sends it again. */
+  readonly acks: boolean;
   /** What the gateway last reported (hello or telemetry, by its timestamps): the hub's live view of it. */
   reported: { ts: number; configVersion: string; paths: PathTelemetry[] } | undefined;
   alive = true;
@@ -63,11 +65,12 @@ export class GatewayConnection {
   readonly #logger: Logger;
   #slow = false;
 
-  constructor(ws: WebSocket, identity: GatewayIdentity, remote: string, settings: ConnectionSettings, logger: Logger) {
+  constructor(ws: WebSocket, identity: GatewayIdentity, remote: string, acks: boolean, settings: ConnectionSettings, logger: Logger) {
     this.#ws = ws;
     this.id = identity.id;
     this.identity = identity;
     this.remote = remote;
+    this.acks = acks;
     this.connectedAt = Date.now();
     this.limiter = new MessageRateLimit(settings.rateLimit, this.connectedAt);
     this.#maxBuffered = settings.maxBufferedBytes;
@@ -88,6 +91,16 @@ export class GatewayConnection {
     this.#slow = false;
     this.#ws.send(text);
     return true;
+  }
+
+  /** Tells a gateway that takes acks which of its messages are committed; others are never sent one (an older agent does not know the type). */
+  ack(ids: readonly string[]): void {
+    if (!this.acks) return;
+    // Never dropped for a slow reader as other messages are: an ack lost costs a resend, and acks are small.
+    for (let i = 0; i < ids.length; i += MAX_ACK_IDS) {
+      if (this.#ws.readyState !== WebSocket.OPEN) return;
+      this.#ws.send(JSON.stringify(message<AckMessage>({ type: 'ack', ids: ids.slice(i, i + MAX_ACK_IDS) })));
+    }
   }
 
   sendError(code: string, text: string, re: string | undefined): void {
@@ -149,6 +162,10 @@ export class Connections {
     this.#settings = settings;
     this.#handlers = handlers;
     this.#logger = logger;
+    // The answer to a gateway that asked for acks: this hub gives them. One that did not ask hears nothing new.
+    this.#wss.on('headers', (headers: string[], req: IncomingMessage) => {
+      if (offers(req.headers[FEATURES_HEADER], ACKS_FEATURE)) headers.push(`${FEATURES_HEADER}: ${ACKS_FEATURE}`);
+    });
     // One timer for all connections, a slice of them per tick: pinging ten
     // thousand sockets in one go would stall the event loop (and every
     // command's answer) for a quarter of a second. Each connection is still
@@ -183,11 +200,11 @@ export class Connections {
       this.#logger.warn({ remote }, 'gateway connection refused: missing or unknown token');
       return refuse(socket, 401, 'Unauthorized', 'WWW-Authenticate: Bearer realm="storegw-hub"\r\n');
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#attach(ws, identity, remote));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#attach(ws, identity, remote, offers(req.headers[FEATURES_HEADER], ACKS_FEATURE)));
   };
 
-  #attach(ws: WebSocket, identity: GatewayIdentity, remote: string): void {
-    const conn = new GatewayConnection(ws, identity, remote, this.#settings, this.#logger);
+  #attach(ws: WebSocket, identity: GatewayIdentity, remote: string, acks: boolean): void {
+    const conn = new GatewayConnection(ws, identity, remote, acks, this.#settings, this.#logger);
     this.#all.add(conn);
     const helloTimer = setTimeout(() => {
       if (conn.ready) return;

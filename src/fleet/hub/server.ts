@@ -53,7 +53,11 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
   await store.gateways.markAllOffline();
   // What the handlers below write by themselves: kept in order by the store, a failure logged.
   const background = (gateway: string, what: string, work: Promise<void>) => void work.catch((e: unknown) => log.error({ gateway, err: e }, `cannot record ${what}`));
-  const ingest = new Ingest(store, log, c.store.flushIntervalMs);
+  // Committed telemetry and events are acknowledged to the gateways that take acks (on this replica, still connected):
+  // until then they keep them, and send them again after a reconnect.
+  const ingest = new Ingest(store, log, c.store.flushIntervalMs, (ids) => {
+    for (const [gatewayId, committed] of ids) connections.get(gatewayId)?.ack(committed);
+  });
   // With replicas, how many of each region's stores the others hold, read each second: a region coming
   // back after an outage reconnects its stores to every replica at once.
   let heldElsewhere = new Map<string, number>();
@@ -102,14 +106,14 @@ export async function startHub(loaded: LoadedHubConfig, logger: Logger): Promise
             const ts = Math.min(msg.ts, Date.now());
             conn.report(ts, msg.configVersion, msg.paths);
             const { type: _type, id: _id, ...sample } = msg;
-            ingest.telemetry(conn.id, { ...sample, ts });
+            ingest.telemetry(conn.id, { ...sample, ts }, msg.id);
             if (msg.spooled) break;
             rollouts.observe(conn.id, { kind: 'report', configVersion: msg.configVersion, paths: msg.paths });
             drains.backlog(conn.id, msg.queue, ts);
             break;
           }
           case 'event':
-            ingest.event({ gatewayId: conn.id, ts: Math.min(msg.ts, Date.now()), source: 'gateway', event: msg.event, details: { ...msg.details, ...(msg.spooled && { spooled: true }) } });
+            ingest.event({ gatewayId: conn.id, ts: Math.min(msg.ts, Date.now()), source: 'gateway', event: msg.event, details: { ...msg.details, ...(msg.spooled && { spooled: true }) }, msgId: msg.id });
             if (msg.spooled) break;
             if (msg.event === 'config.rolled_back') desired.rolledBack(conn.id, msg.details);
             rollouts.observe(conn.id, { kind: 'event', event: msg.event });

@@ -128,6 +128,16 @@ const MIGRATIONS: readonly ((t: ColumnTypes) => string)[] = [
      created_at  ${t.int} NOT NULL
    );
    CREATE INDEX hub_relay_age ON hub_relay (created_at);`,
+  // At-least-once delivery (the `acks` feature): a gateway resends what the hub
+  // had not acknowledged, which a hub killed after its commit had stored. The
+  // message's id, unique per gateway, makes the resend a no-op (ON CONFLICT DO
+  // NOTHING). NULL where there is none (older rows, the hub's own events,
+  // roll-ups), and left out of the index: the rows already there (a day of raw
+  // telemetry) are read once to build it, not written into it.
+  () => `ALTER TABLE telemetry ADD COLUMN msg_id TEXT;
+   CREATE UNIQUE INDEX telemetry_message ON telemetry (gateway_id, msg_id) WHERE msg_id IS NOT NULL;
+   ALTER TABLE events ADD COLUMN msg_id TEXT;
+   CREATE UNIQUE INDEX events_message ON events (gateway_id, msg_id) WHERE msg_id IS NOT NULL;`,
 ];
 
 /** The migrations in `dialect`'s SQL. */

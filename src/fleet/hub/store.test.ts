@@ -58,6 +58,39 @@ function storeCases(open: () => Promise<HubStore>) {
     expect(await store.gateways.list()).toMatchObject([{ id: 'store-1', online: false, lastSeen: NOW + 20_000 }]);
   });
 
+  it("stores a gateway's message once however often it is sent: a resend, in a later batch or the same one, is skipped", async () => {
+    await store.hello(hello('store-1'), NOW, undefined);
+    await store.hello(hello('store-2'), NOW, undefined);
+    const event = (msgId: string | undefined) => ({ gatewayId: 'store-1', ts: NOW, source: 'gateway' as const, event: 'link.state', details: { path: 'fiber' }, ...(msgId && { msgId }) });
+    const first = {
+      telemetry: [
+        { gatewayId: 'store-1', sample: sample(NOW + 1000, 1), msgId: 't1' },
+        { gatewayId: 'store-1', sample: sample(NOW + 2000, 2), msgId: 't2' },
+      ],
+      events: [event('e1')],
+      seen: new Map<string, number>(),
+    };
+    await store.writeBatch(first);
+    // The hub that stored these was killed before it acked: the gateway sends them again, marked spooled, with one new of each.
+    await store.writeBatch({
+      telemetry: [
+        { gatewayId: 'store-1', sample: { ...sample(NOW + 1000, 1), spooled: true }, msgId: 't1' },
+        { gatewayId: 'store-1', sample: sample(NOW + 3000, 3), msgId: 't3' },
+        { gatewayId: 'store-1', sample: sample(NOW + 3000, 3), msgId: 't3' },
+        // Ids are the gateway's own: another gateway's t1 is another message.
+        { gatewayId: 'store-2', sample: sample(NOW + 1000, 7), msgId: 't1' },
+        // Older gateways' messages, and roll-ups, may come without one: never taken for repeats.
+        { gatewayId: 'store-1', sample: sample(NOW + 4000, 4) },
+        { gatewayId: 'store-1', sample: sample(NOW + 4000, 4) },
+      ],
+      events: [event('e1'), event('e2'), event(undefined), event(undefined), { gatewayId: 'store-1', ts: NOW, source: 'hub', event: 'hub.connected', details: {} }],
+      seen: new Map(),
+    });
+    expect((await store.telemetry.since('store-1', 0, 100)).points.map((p) => p.ts)).toEqual([NOW + 1000, NOW + 2000, NOW + 3000, NOW + 4000, NOW + 4000]);
+    expect((await store.telemetry.since('store-2', 0, 100)).points.map((p) => p.ts)).toEqual([NOW + 1000]);
+    expect((await store.events.recent('store-1', 100)).map((e) => e.event)).toEqual(['hub.connected', 'link.state', 'link.state', 'link.state', 'link.state']);
+  });
+
   it('writes a batch larger than one statement takes: every gateway its newest sample, every sample in history', async () => {
     const ids = Array.from({ length: 600 }, (_, i) => `gw-${String(i).padStart(3, '0')}`);
     // Heard together: written by group commit, more than one statement's rows and more than one write's.
@@ -180,7 +213,9 @@ describe('hub store on SQLite', () => {
     await store.close();
     const after = new Database(v1, { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(HUB_SCHEMA_VERSION);
-    expect(after.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('events_gateway_event', 'commands_gateway_command') ORDER BY name`).pluck().all()).toEqual(['commands_gateway_command', 'events_gateway_event']);
+    expect(
+      after.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('events_gateway_event', 'commands_gateway_command', 'telemetry_message', 'events_message') ORDER BY name`).pluck().all(),
+    ).toEqual(['commands_gateway_command', 'events_gateway_event', 'events_message', 'telemetry_message']);
     after.close();
   });
 
@@ -216,10 +251,12 @@ describePostgres('hub store on PostgreSQL', () => {
     expect(await store.events.recentNamed('store-1', 'unknown_outcome', 10)).toMatchObject([{ details: { n: 1 }, ts: NOW }]);
     await store.close();
     expect(db.admin(`SELECT version FROM storegw_hub`).trim()).toBe(String(HUB_SCHEMA_VERSION));
-    expect(db.admin(`SELECT indexname FROM pg_indexes WHERE indexname IN ('events_gateway_event', 'commands_gateway_command') ORDER BY indexname`).trim().split('\n')).toEqual([
-      'commands_gateway_command',
-      'events_gateway_event',
-    ]);
+    expect(
+      db
+        .admin(`SELECT indexname FROM pg_indexes WHERE indexname IN ('events_gateway_event', 'commands_gateway_command', 'telemetry_message', 'events_message') ORDER BY indexname`)
+        .trim()
+        .split('\n'),
+    ).toEqual(['commands_gateway_command', 'events_gateway_event', 'events_message', 'telemetry_message']);
   });
 
   it("refuses another application's database, and one of a newer schema, and leaves them as they were", async () => {

@@ -29,7 +29,8 @@ import { rounds } from './store/sql/values.js';
 import { TelemetryHistory } from './store/telemetry.js';
 
 export interface IngestBatch {
-  telemetry: { gatewayId: string; sample: TelemetrySample }[];
+  /** msgId: the gateway's message id, which makes a resend of a stored message a no-op. */
+  telemetry: { gatewayId: string; sample: TelemetrySample; msgId?: string }[];
   events: NewEvent[];
   /** Gateway id -> when it was last heard from. */
   seen: Map<string, number>;
@@ -157,7 +158,7 @@ export class HubStore extends Tables {
     this.#sessions.flush();
     return this.#db.transaction(async (tx) => {
       const t = new Tables(tx);
-      const samples = batch.telemetry.map(({ gatewayId, sample }) => ({ id: gatewayId, sample, data: JSON.stringify(sample) }));
+      const samples = batch.telemetry.map(({ gatewayId, sample, msgId }) => ({ id: gatewayId, msgId, sample, data: JSON.stringify(sample) }));
       await t.telemetry.insert(samples);
       // A spooled message is older than what the gateway reported since: it goes to history, not to the latest state.
       await t.gateways.telemetry(samples);

@@ -55,6 +55,8 @@ export interface WorkerStats {
   /** Open connections that closed while the run was not stopping, by close code. */
   drops: Record<string, number>;
   telemetrySent: number;
+  /** Telemetry sent again after a reconnect because the hub had not acknowledged it (the acks feature), counted apart from telemetrySent. */
+  telemetryResent: number;
   /** Telemetry ticks that fell while the gateway had no open connection: not sent (the real agent spools them; these do not). */
   telemetryUnsent: number;
   /** Dials that failed (refused, reset, timed out) before opening. */

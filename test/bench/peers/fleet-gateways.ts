@@ -16,12 +16,17 @@
 // kept for the bench (GET /commands). The telemetry cadence, once started, runs
 // on while the gateway is disconnected; those ticks are counted as unsent. The
 // real agent spools them and sends them after reconnecting: these gateways have
-// no spool.
+// no spool for them. They do take acks as the agent does (the acks feature,
+// with the agent's own bookkeeping, src/fleet/agent/unacked.ts): they ask for
+// them on the upgrade, keep what a hub that gives them has not acked, and send
+// it again, marked spooled, right after the hello of their next connection.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { reconnectDelay, refusedDelay } from '../../../src/fleet/agent/backoff.js';
+import { Unacked } from '../../../src/fleet/agent/unacked.js';
+import { ACKS_FEATURE, FEATURES_HEADER, offers } from '../../../src/fleet/protocol.js';
 import { exitWithParent } from '../harness.js';
 import { fleetGatewayId, fleetGatewayToken, type CommandSeen, type StartRequest, type WorkerStats } from './fleet-gateways-api.js';
 
@@ -29,9 +34,22 @@ const REGIONS = ['north', 'south', 'east', 'west', 'central', 'coast', 'alps', '
 const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
 const bump = (m: Record<string, number>, k: string | number) => (m[String(k)] = (m[String(k)] ?? 0) + 1);
 
+/** As the agent's bound (agent.ts MAX_UNACKED). */
+const MAX_UNACKED = 1000;
+
+interface SimMessage {
+  id: string;
+  [field: string]: unknown;
+}
+
 class SimGateway {
   ws: WebSocket | undefined;
   open = false;
+  /** The hub of the current connection acks what it committed. */
+  acks = false;
+  readonly unacked = new Unacked<SimMessage>(MAX_UNACKED);
+  /** Not acked when a connection closed (or past the bound): sent again on the next, as the agent's spool does. */
+  resend: SimMessage[] = [];
   phase: NodeJS.Timeout | undefined;
   every: NodeJS.Timeout | undefined;
   paused = false;
@@ -70,7 +88,7 @@ class SimGateway {
 
 class Fleet {
   readonly gateways: SimGateway[] = [];
-  readonly stats: Omit<WorkerStats, 'open' | 'gateways' | 'pid'> = { connects: 0, refused: {}, connectErrors: 0, drops: {}, telemetrySent: 0, telemetryUnsent: 0, dialsFailed: 0, commandsAnswered: {}, hubErrors: {} };
+  readonly stats: Omit<WorkerStats, 'open' | 'gateways' | 'pid'> = { connects: 0, refused: {}, connectErrors: 0, drops: {}, telemetrySent: 0, telemetryResent: 0, telemetryUnsent: 0, dialsFailed: 0, commandsAnswered: {}, hubErrors: {} };
   /** Every command id the gateways were sent, for the bench to match with what it asked. */
   readonly commands = new Map<string, CommandSeen>();
   /** Telemetry sent per second of its ts: the bench counts what was sent within its steady window. */
@@ -111,8 +129,9 @@ class Fleet {
     const o = this.#opts!;
     if (this.#stopping) return;
     const url = o.urls && o.urls.length > 0 ? o.urls[(g.index + g.shift) % o.urls.length]! : o.url;
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${g.token}` }, perMessageDeflate: false, handshakeTimeout: 30_000 });
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${g.token}`, [FEATURES_HEADER]: ACKS_FEATURE }, perMessageDeflate: false, handshakeTimeout: 30_000 });
     g.ws = ws;
+    ws.on('upgrade', (res) => (g.acks = offers(res.headers[FEATURES_HEADER], ACKS_FEATURE)));
     let opened = false;
     let refusedWith: number | undefined;
     ws.on('unexpected-response', (_req, res) => {
@@ -130,6 +149,10 @@ class Fleet {
       this.stats.connects++;
       g.open = true;
       ws.send(JSON.stringify(this.#hello(g)));
+      for (const m of g.resend.splice(0)) {
+        this.#send(g, ws, { ...m, spooled: true });
+        this.stats.telemetryResent++;
+      }
       // A random phase, then a fixed cadence: the fleet's telemetry is spread over the interval.
       // The cadence is the gateway's, not the connection's: it runs on through a reconnect.
       if (!g.cadence) {
@@ -144,6 +167,8 @@ class Fleet {
     ws.on('close', (code) => {
       const wasOpen = g.open;
       g.open = false;
+      g.acks = false;
+      g.resend.push(...g.unacked.takeAll());
       if (g.ws === ws) g.ws = undefined;
       if (this.#stopping) return;
       if (wasOpen) bump(this.stats.drops, code);
@@ -201,14 +226,20 @@ class Fleet {
         bulk: { forwarded: count(15 * load) },
       },
     };
-    ws.send(JSON.stringify(msg));
+    this.#send(g, ws, msg);
     this.stats.telemetrySent++;
     const second = Math.floor(ts / 1000);
     this.sentPerSecond.set(second, (this.sentPerSecond.get(second) ?? 0) + 1);
   }
 
+  /** Sends telemetry, kept until acked when the hub gives acks. */
+  #send(g: SimGateway, ws: WebSocket, msg: SimMessage): void {
+    ws.send(JSON.stringify(msg));
+    if (g.acks) g.resend.push(...g.unacked.sent(msg));
+  }
+
   #onMessage(g: SimGateway, data: Buffer): void {
-    let m: { type?: unknown; id?: unknown; command?: unknown; error?: { code?: unknown } };
+    let m: { type?: unknown; id?: unknown; ids?: unknown; command?: unknown; error?: { code?: unknown } };
     try {
       m = JSON.parse(data.toString('utf8')) as typeof m;
     } catch {
@@ -216,6 +247,10 @@ class Fleet {
     }
     if (m.type === 'error') {
       bump(this.stats.hubErrors, String(m.error?.code ?? 'unknown'));
+      return;
+    }
+    if (m.type === 'ack' && Array.isArray(m.ids)) {
+      g.unacked.acked(m.ids as string[]);
       return;
     }
     if (m.type !== 'command' || typeof m.id !== 'string') return;

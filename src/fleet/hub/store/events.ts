@@ -8,9 +8,11 @@ export interface NewEvent {
   source: 'gateway' | 'hub';
   event: string;
   details: Record<string, unknown>;
+  /** The gateway's message id: a resend of an event already stored is skipped. None for the hub's own. */
+  msgId?: string;
 }
 
-export interface EventRecord extends NewEvent {
+export interface EventRecord extends Omit<NewEvent, 'msgId'> {
   seq: number;
 }
 
@@ -38,7 +40,14 @@ export class EventLog {
   constructor(private readonly sql: Sql) {}
 
   async insert(e: NewEvent): Promise<void> {
-    await this.sql.run(`INSERT INTO events (gateway_id, ts, source, event, details) VALUES (?, ?, ?, ?, ?)`, [e.gatewayId, e.ts, e.source, e.event, JSON.stringify(e.details)]);
+    await this.sql.run(`INSERT INTO events (gateway_id, ts, source, event, details, msg_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, [
+      e.gatewayId,
+      e.ts,
+      e.source,
+      e.event,
+      JSON.stringify(e.details),
+      e.msgId ?? null,
+    ]);
   }
 
   /** The gateway's latest events, newest first. */

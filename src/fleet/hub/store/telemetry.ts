@@ -10,10 +10,13 @@ export type TelemetryPoint = ({ resolution: 'raw' } & TelemetrySample) | RollupV
 export class TelemetryHistory {
   constructor(private readonly sql: Sql) {}
 
-  /** Keeps samples, as sent; `data` is each one's JSON. */
-  async insert(samples: readonly { id: string; sample: TelemetrySample; data: string }[]): Promise<void> {
+  /** Keeps samples, as sent; `data` is each one's JSON. A message id the gateway already had stored is skipped: a resend. */
+  async insert(samples: readonly { id: string; msgId: string | undefined; sample: TelemetrySample; data: string }[]): Promise<void> {
     for (const run of statementRuns(samples)) {
-      await this.sql.run(`INSERT INTO telemetry (gateway_id, ts, data) ${values(run.length, '?, ?, ?')}`, run.flatMap((s) => [s.id, s.sample.ts, s.data]));
+      await this.sql.run(
+        `INSERT INTO telemetry (gateway_id, ts, data, msg_id) ${values(run.length, '?, ?, ?, ?')} ON CONFLICT DO NOTHING`,
+        run.flatMap((s) => [s.id, s.sample.ts, s.data, s.msgId ?? null]),
+      );
     }
   }
 
