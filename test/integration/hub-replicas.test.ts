@@ -429,70 +429,62 @@ regions: { drain: { drainBudgetPerSec: 120 } }
     await Promise.all([onA, ...onB].map((g) => g.close()));
   }, 20_000);
 
-  it('a replica whose store is held up (a table locked under it) still beats on its own connection: the others do not take it for dead', async () => {
-    // After a mass reconnect every hello writes to the store's one connection, and its queue runs a minute behind.
+  /** Runs `fn` while a session of the test's holds `table` locked (what a store queue stuck a minute behind looks like), given that session; the lock goes after. */
+  async function whileLocked(table: string, fn: (locker: pg.Client) => Promise<void>): Promise<void> {
     const locker = new pg.Client(clientConfig(postgresStore(db.config), 'storegw-test-locker'));
     await locker.connect();
     try {
       await locker.query('BEGIN');
-      await locker.query('LOCK TABLE gateways IN ACCESS EXCLUSIVE MODE');
-      // Its hello's write waits on the lock, and everything A writes after it waits behind.
-      const gw = await a.connect('h-1');
-      await sleep(4 * HEARTBEAT_MS);
-      const now = Date.now();
-      const fresh = await locker.query<{ n: string }>('SELECT count(*) AS n FROM hub_replicas WHERE heartbeat_at >= $1', [now - 3 * HEARTBEAT_MS]);
-      expect(Number(fresh.rows[0]!.n)).toBe(2);
-      await locker.query('ROLLBACK');
-      await gw.close();
+      await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+      await fn(locker);
     } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
       await locker.end();
     }
+  }
+
+  it('a replica whose store is held up (a table locked under it) still beats on its own connection: the others do not take it for dead', async () => {
+    // After a mass reconnect every hello writes to the store's one connection, and its queue runs a minute behind.
+    let gw: FakeGateway | undefined;
+    await whileLocked('gateways', async (locker) => {
+      // Its hello's write waits on the lock, and everything A writes after it waits behind.
+      gw = await a.connect('h-1');
+      await sleep(4 * HEARTBEAT_MS);
+      const fresh = await locker.query<{ n: string }>('SELECT count(*) AS n FROM hub_replicas WHERE heartbeat_at >= $1', [Date.now() - 3 * HEARTBEAT_MS]);
+      expect(Number(fresh.rows[0]!.n)).toBe(2);
+    });
+    await gw?.close();
   }, 20_000);
 
   it('a routed command\'s timeout counts from the ask: a lookup of its holder stuck behind the store does not stretch it', async () => {
     const gw = await a.connect('h-2');
     await eventually(async () => holderOf('h-2'), (h) => h !== '');
-    const locker = new pg.Client(clientConfig(postgresStore(db.config), 'storegw-test-locker'));
-    await locker.connect();
     let released = false;
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE hub_presence IN ACCESS EXCLUSIVE MODE');
+    await whileLocked('hub_presence', async () => {
       const asked = b.api('POST', '/v1/gateways/h-2/commands', { command: 'status' }).then((r) => ({ ...r, released }));
       const answer = await Promise.race([asked, sleep(4 * TIMEOUT_MS).then(() => undefined)]);
-      expect(answer).toMatchObject({ status: 504, released: false });
-    } finally {
       released = true;
-      await locker.query('ROLLBACK');
-      await locker.end();
-    }
+      expect(answer).toMatchObject({ status: 504, released: false });
+    });
     await gw.close();
   }, 20_000);
 
   it('a routed command is answered while both replicas\' stores wait behind hellos (their own connection routes it)', async () => {
     const gw = await a.connect('h-3');
     await eventually(async () => holderOf('h-3'), (h) => h !== '');
-    const locker = new pg.Client(clientConfig(postgresStore(db.config), 'storegw-test-locker'));
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE gateways IN ACCESS EXCLUSIVE MODE');
+    const held: FakeGateway[] = [];
+    await whileLocked('gateways', async () => {
       // A hello on each replica: each store's write of it waits on the lock, and whatever the store is asked next waits behind it.
-      const onA = await a.connect('h-4');
-      const onB = await b.connect('h-5');
+      held.push(await a.connect('h-4'), await b.connect('h-5'));
       await sleep(200);
       const answer = await b.api('POST', '/v1/gateways/h-3/commands', { command: 'status' });
       expect(answer).toMatchObject({ status: 200, body: { ok: true } });
       expect(commandsOf(gw, answer.body.id)).toHaveLength(1);
-      await locker.query('ROLLBACK');
-      // Then the hellos that waited are written.
-      await eventually(async () => holderOf('h-4'), (h) => h !== '');
-      await eventually(async () => holderOf('h-5'), (h) => h !== '');
-      await Promise.all([onA.close(), onB.close()]);
-    } finally {
-      await locker.end();
-    }
-    await gw.close();
+    });
+    // Then the hellos that waited are written.
+    await eventually(async () => holderOf('h-4'), (h) => h !== '');
+    await eventually(async () => holderOf('h-5'), (h) => h !== '');
+    await Promise.all([...held, gw].map((g) => g.close()));
   }, 20_000);
 
   it('replica A closes; its gateway reconnects to B and gets commands asked of a new replica A', async () => {
