@@ -1,5 +1,5 @@
 // Where a buffered request's idempotency keys and ordering key come from. Pure.
-import { randomUUID } from 'node:crypto';
+import { newEntryId } from './entry-ids.js';
 import type { OrderingKey, RouteConfig } from '../edge-config/schema.js';
 import { getJsonPath, parseBatchPath, parseJsonPath, setJsonPath, type BatchPath, type JsonPath } from '../edge-config/json-path.js';
 
@@ -80,7 +80,7 @@ function keyPath(text: string): { batch: BatchPath } | { path: JsonPath } {
 export function requestKeys(route: Pick<RouteConfig, 'idempotencyKey'>, req: KeyedRequest): RequestKeys {
   const from = route.idempotencyKey;
   if (!from) return { ok: false, reason: 'this route has no idempotency key source' };
-  if ('generate' in from) return { ok: true, items: [{ key: randomUUID() }], batch: false };
+  if ('generate' in from) return { ok: true, items: [{ key: newEntryId() }], batch: false };
   if ('header' in from) {
     const h = req.headers[from.header.toLowerCase()];
     const found = usable(Array.isArray(h) ? h[0] : h);

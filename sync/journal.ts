@@ -33,8 +33,6 @@ export class Journal {
   #queued: QueuedWrite[] = [];
   #committing = false;
   #closed = false;
-  /** Commits made and entries they carried, for the group-commit figures. */
-  readonly commitStats = { commits: 0, entries: 0 };
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -117,8 +115,6 @@ export class Journal {
       this.#queued = [];
       try {
         const results = (await this.#call('write', batch.map((p) => p.op))) as WriteResult[];
-        this.commitStats.commits++;
-        this.commitStats.entries += batch.length;
         batch.forEach((p, i) => p.resolve(results[i]!));
       } catch (e) {
         for (const p of batch) p.reject(e as Error);

@@ -3,11 +3,11 @@
 // tried live within the route's deadline. The client gets the ERP's answer
 // when the live try settles everything it sent, else the route's held answer
 // (held-answer.ts), and the replay engine delivers the rest.
-import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { RouteConfig } from '../../edge-config/schema.js';
 import { orderingKey, requestKeys, type RequestKeys } from '../../sync/idempotency.js';
+import { newEntryId } from '../../sync/entry-ids.js';
 import type { Journal } from '../../sync/journal.js';
 import type { AppendResult, EntryView, StoredResponse } from '../../sync/journal-store.js';
 import { settle, UnrecordedError, type ReplayEngine, type ReplaySettings, type RoutePolicy } from '../../sync/replay.js';
@@ -119,7 +119,7 @@ export async function handleBuffered(b: Buffering, req: BufferedRequest) {
     item.json === undefined ? { key: item.key, headers: call.headers, body: call.body } : { key: item.key, headers: itemHeaders, body: Buffer.from(JSON.stringify(item.json)) },
   );
   // Leased before they exist: the replay engine must never pick a new entry this request is about to try live.
-  const receipts = parts.map(() => randomUUID());
+  const receipts = parts.map(() => newEntryId());
   const release = b.replay.leaseForLive(receipts);
   try {
     return await journalAndAnswer(b, req, keys, parts, receipts, json);
