@@ -16,10 +16,16 @@ export interface RequestSpec {
   path: string;
   headers?: Record<string, string>;
   body?: string;
+  /** The status a successful answer has, for a request the server answers itself with a refusal; any 2xx unless said. */
+  okStatus?: number;
+}
+
+function succeeded(spec: RequestSpec, status: number): boolean {
+  return spec.okStatus === undefined ? status >= 200 && status < 300 : status === spec.okStatus;
 }
 
 export interface LoadResult {
-  /** Successful (2xx) responses per second. */
+  /** Successful responses (2xx, or the spec's okStatus) per second. */
   rps: number;
   p50: number;
   p99: number;
@@ -74,7 +80,7 @@ function runCannon(base: string, spec: RequestSpec, connections: number, duratio
     );
     if (!samples) return;
     instance.on('response', (_client, status, bytes, ms) => {
-      if (status >= 200 && status < 300) samples.ok(ms, bytes);
+      if (succeeded(spec, status)) samples.ok(ms, bytes);
       else samples.failed++;
     });
     instance.on('reqError', () => samples.failed++);
@@ -106,23 +112,23 @@ export async function maxLoad(base: string, spec: RequestSpec, o: LoadOptions, c
 export async function pacedLoad(base: string, spec: RequestSpec, rate: number, o: LoadOptions): Promise<LoadResult> {
   const pool = new RawHttpPool(base, spec, o.connections);
   try {
-    if (o.warmupS > 0) await paced(pool, rate, o.warmupS, new Samples());
+    if (o.warmupS > 0) await paced(pool, spec, rate, o.warmupS, new Samples());
     const samples = new Samples();
-    const durationS = await paced(pool, rate, o.durationS, samples);
+    const durationS = await paced(pool, spec, rate, o.durationS, samples);
     return samples.result(durationS);
   } finally {
     pool.close();
   }
 }
 
-async function paced(pool: RawHttpPool, rate: number, durationS: number, samples: Samples): Promise<number> {
+async function paced(pool: RawHttpPool, spec: RequestSpec, rate: number, durationS: number, samples: Samples): Promise<number> {
   const inFlight = new Set<Promise<void>>();
   const send = () => {
     const t0 = performance.now();
     const p = pool
       .send()
       .then((a) => {
-        if (a.status >= 200 && a.status < 300) samples.ok(performance.now() - t0, a.bytes);
+        if (succeeded(spec, a.status)) samples.ok(performance.now() - t0, a.bytes);
         else samples.failed++;
       })
       .catch(() => {
