@@ -1,0 +1,43 @@
+// The floor for a proxy written on Node: node:http on the client side, an undici
+// Pool to the upstream given as the first argument, the body streamed both ways,
+// and nothing else (no routing, no header rules, no classification, no metrics).
+// What any Node proxy pays per request at least, measured beside nginx.
+import { createServer } from 'node:http';
+import { pipeline } from 'node:stream';
+import { Pool } from 'undici';
+import { exitWithParent } from '../harness.js';
+
+const upstream = process.argv[2];
+if (!upstream) throw new Error('usage: node-proxy.js UPSTREAM_URL');
+const pool = new Pool(upstream, { connections: 64 });
+/** Hop-by-hop headers and the ones undici sets itself. */
+const DROP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'content-length']);
+
+const server = createServer((req, res) => {
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP.has(k)) headers[k] = v;
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+  pool.request({ method: req.method as 'GET', path: req.url ?? '/', headers, body: hasBody ? req : null }).then(
+    (up) => {
+      // The client left while the upstream answered (a load run's end): pipeline() would throw.
+      if (res.destroyed) return void up.body.dump().catch(() => undefined);
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive') out[k] = v;
+      res.writeHead(up.statusCode, out);
+      pipeline(up.body, res, () => undefined);
+    },
+    () => {
+      res.statusCode = 502;
+      res.end();
+    },
+  );
+});
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  process.stdout.write(`${JSON.stringify({ listening: `http://127.0.0.1:${address.port}` })}\n`);
+});
+exitWithParent(async () => {
+  server.close();
+  await pool.close();
+});
