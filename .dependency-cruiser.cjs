@@ -91,6 +91,9 @@ module.exports = {
   options: {
     parser: 'swc',
     doNotFollow: { path: 'node_modules' },
+    // Packages are resolved as Node loads them from an ES module: by `exports` when they
+    // have it (uuid has no `main`), under Node's conditions for `import`.
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'node', 'default'] },
     // Hand-written declarations of the dashboard's browser modules: ambient `export const x: T;`, which swc parses only as a .d.ts (and types, no imports).
     exclude: { path: '\\.d\\.ts$' },
   },
