@@ -4,7 +4,7 @@
 // naive journal (one commit per request); what journaling at full rate does to
 // passthrough latency; how fast a backlog drains; memory with a million entries.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,27 +13,21 @@ import { JournalStore, type NewEntry } from '../../sync/journal-store.js';
 import { freePort, listeningLine, spawnNode, type Peer } from './harness.js';
 import { maxLoad, pacedLoad, type RequestSpec } from './load.js';
 import { startGatewayPeer, type GatewayPeer } from './peers/gateway.js';
+import { cpuSeconds, rssMiB } from './proc.js';
 import type { BenchSection, SectionReport } from './section.js';
 import { num, type Table } from './table.js';
 
-const ORDER: RequestSpec = {
-  method: 'POST',
-  path: '/orders',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { model: 'pos.order', method: 'sync_from_ui', args: [[{ amount_total: 12.5, lines: [[0, 0, { product_id: 42, qty: 1 }]] }]] } }),
-};
+/** A JSON-RPC call of one order's size; `model` and `method` name what Odoo would run. */
+const rpcBody = (model: string, method: string) =>
+  JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { model, method, args: [[{ amount_total: 12.5, lines: [[0, 0, { product_id: 42, qty: 1 }]] }]] } });
+const ORDER: RequestSpec = { method: 'POST', path: '/orders', headers: { 'content-type': 'application/json' }, body: rpcBody('pos.order', 'sync_from_ui') };
 /**
- * The gateway's own HTTP ceiling for such a POST: a JSON-RPC call of the same size that it
- * reads, parses and classifies, and answers itself (404, no route: the `live` route takes
- * GETs only), i.e. everything a durable 202 costs but the journal.
+ * The gateway's own HTTP ceiling for such a POST: a JSON-RPC call of about the same size
+ * that it reads, parses and classifies, and answers itself (404, no route: the `live`
+ * route takes GETs only), i.e. what a durable 202 costs but the journal, and a JSON parse
+ * the 202 on /orders does not make (its key is generated).
  */
-const OWN_ANSWER: RequestSpec = {
-  method: 'POST',
-  path: '/web/dataset/call_kw/res.partner/read',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { model: 'res.partner', method: 'read', args: [[{ amount_total: 12.5, lines: [[0, 0, { product_id: 42, qty: 1 }]] }]] } }),
-  okStatus: 404,
-};
+const OWN_ANSWER: RequestSpec = { ...ORDER, path: '/web/dataset/call_kw/res.partner/read', body: rpcBody('res.partner', 'read'), okStatus: 404 };
 const PASSTHROUGH: RequestSpec = { method: 'GET', path: '/_sim/blob?bytes=1024' };
 /** Entries for the memory measure; STOREGW_BENCH_PENDING=100000 makes a quick run. */
 const MANY = Number(process.env.STOREGW_BENCH_PENDING ?? 1_000_000);
@@ -83,17 +77,6 @@ async function startGateway(upstream: string, journal: string, replay: string): 
 async function adminJson(g: Gateway, method: 'GET' | 'POST', path: string): Promise<unknown> {
   const res = await request(g.admin + path, { method });
   return res.body.json();
-}
-
-/** CPU seconds (user + system) a process has used; Linux reports clock ticks of 1/100 s. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 function entry(i: number, lanes: number): NewEntry {
@@ -159,15 +142,14 @@ async function run(): Promise<SectionReport> {
     const gw = await startGateway(sim.url, join(dir, 'live.db'), '{ ratePerSec: 50, concurrency: 4 }');
     peers.push(gw);
     await adminJson(gw, 'POST', '/v1/replay/pause');
+    const gwCpu = () => cpuSeconds(gw.pid);
     const durable: { c: number; rps: number; p99: number; failed: number; cpuUsPer202: number }[] = [];
     for (const c of [1, 16, 128]) {
-      const cpu0 = cpuSeconds(gw.pid);
-      const r = await maxLoad(gw.url, ORDER, { connections: c, durationS: 5, warmupS: 0 });
-      durable.push({ c, rps: r.rps, p99: r.p99, failed: r.failed, cpuUsPer202: ((cpuSeconds(gw.pid) - cpu0) / (r.rps * r.durationS)) * 1e6 });
+      const r = await maxLoad(gw.url, ORDER, { connections: c, durationS: 5, warmupS: 0 }, gwCpu);
+      durable.push({ c, rps: r.rps, p99: r.p99, failed: r.failed, cpuUsPer202: (r.cpuSPerResponse ?? Number.NaN) * 1e6 });
     }
-    const cpuOwn = cpuSeconds(gw.pid);
-    const ownRun = await maxLoad(gw.url, OWN_ANSWER, { connections: 128, durationS: 5, warmupS: 0 });
-    const own = { rps: ownRun.rps, p99: ownRun.p99, failed: ownRun.failed, cpuUsEach: ((cpuSeconds(gw.pid) - cpuOwn) / (ownRun.rps * ownRun.durationS)) * 1e6 };
+    const ownRun = await maxLoad(gw.url, OWN_ANSWER, { connections: 128, durationS: 5, warmupS: 0 }, gwCpu);
+    const own = { rps: ownRun.rps, p99: ownRun.p99, failed: ownRun.failed, cpuUsEach: (ownRun.cpuSPerResponse ?? Number.NaN) * 1e6 };
 
     // 2. Passthrough latency: idle, then while the journal is written at full rate.
     const paced = { connections: 32, durationS: 6, warmupS: 1 };
@@ -230,7 +212,7 @@ async function run(): Promise<SectionReport> {
         ],
         notes: [
           `One naive commit (fsync) takes ${num(naive.p50, 2)} ms (p99 ${num(naive.p99, 2)} ms): that is how long the event loop would stop per commit if the journal ran on it; it runs on a worker thread.`,
-          'own ceiling: a JSON-RPC POST of the same size that the gateway reads, parses, classifies and answers itself (no route: 404), i.e. all a durable 202 costs but the journal.',
+          'own ceiling: a JSON-RPC POST of about the same size that the gateway reads, parses, classifies and answers itself (no route: 404): what a durable 202 costs but the journal, and a JSON parse the 202 does not make.',
           `${durable.reduce((n, d) => n + d.failed, 0)} non-202 answers in all runs (${own.failed} not 404 for the own ceiling). The load generator, the ERP simulator and the gateway share the machine's cores;`,
           `gateway CPU per durable 202 (main thread + journal worker) is the figure that does not depend on that sharing.`,
         ],

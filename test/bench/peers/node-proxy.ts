@@ -4,7 +4,7 @@
 // What any Node proxy pays per request at least, measured beside nginx.
 import { createServer } from 'node:http';
 import { pipeline } from 'node:stream';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { exitWithParent } from '../harness.js';
 
 const upstream = process.argv[2];
@@ -17,7 +17,7 @@ const server = createServer((req, res) => {
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !DROP.has(k)) headers[k] = v;
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-  pool.request({ method: req.method as 'GET', path: req.url ?? '/', headers, body: hasBody ? req : null }).then(
+  pool.request({ method: req.method as Dispatcher.HttpMethod, path: req.url ?? '/', headers, body: hasBody ? req : null }).then(
     (up) => {
       // The client left while the upstream answered (a load run's end): pipeline() would throw.
       if (res.destroyed) return void up.body.dump().catch(() => undefined);
