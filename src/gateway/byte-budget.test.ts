@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ByteBudget } from './byte-budget.js';
+import { ByteBudget, MIN_WINDOW_BYTES } from './byte-budget.js';
 
 const MAX_HOLD_MS = 500;
 
@@ -19,6 +19,22 @@ describe('byte budget', () => {
     expect(b.bytesPerSecond).toBeUndefined();
     expect(b.admits(0)).toBe(true);
     expect(b.admits(1)).toBe(false);
+  });
+
+  it('still sends one at a time while the first answer, its rate known, has not been read whole: its size is not known yet', () => {
+    // 80 000 bytes/s × 200 ms: a budget of 16 000 bytes.
+    const b = new ByteBudget(200, MAX_HOLD_MS);
+    const a = b.started(10_000, 0);
+    b.read(a, 1_000, 0);
+    b.read(a, 8_000, 100);
+    expect(b.bytesPerSecond).toBe(80_000);
+    // 1 000 bytes left, well within the budget, but each request granted now would bring an answer of a size not seen yet.
+    expect(b.admits(1)).toBe(false);
+    b.read(a, 1_000, 112);
+    b.ended(a, 112);
+    // Now one more answer of that size fits.
+    expect(b.admits(1)).toBe(true);
+    expect(b.admits(2)).toBe(false);
   });
 
   it('measures the rate over the time answers were being read, not the gaps between them, nor what came in during a gap', () => {
@@ -98,5 +114,21 @@ describe('byte budget', () => {
     // A second call while it still waits does not restart the spell.
     b.setCritical(true, 1400);
     expect(b.holdEnds()).toBe(1000 + MAX_HOLD_MS);
+  });
+
+  it('gives each bulk connection the budget shared by the answers being read as its receive window, none before the path is measured', () => {
+    expect(new ByteBudget(50, MAX_HOLD_MS).windowBytes()).toBeUndefined();
+    const b = measured();
+    // 250 000 bytes/s × 50 ms, with no answer or one being read.
+    expect(b.windowBytes()).toBe(12_500);
+    const first = b.started(16_384, 1000);
+    expect(b.windowBytes()).toBe(12_500);
+    const second = b.started(16_384, 1000);
+    expect(b.windowBytes()).toBe(6_250);
+    b.ended(first, 1000);
+    b.ended(second, 1000);
+    expect(b.windowBytes()).toBe(12_500);
+    // Never under a couple of segments, however thin the link or short the target.
+    expect(measured(2).windowBytes()).toBe(MIN_WINDOW_BYTES);
   });
 });

@@ -28,6 +28,12 @@ export interface BulkAnswer {
 
 /** Weight of the latest bulk answer in the expected size of the next one. */
 const SIZE_ALPHA = 0.25;
+/**
+ * The least receive window a bulk connection gets: under a segment or two,
+ * every segment is small and its headers (TCP, IP, WireGuard's) a large
+ * share of the link.
+ */
+export const MIN_WINDOW_BYTES = 2048;
 
 export class ByteBudget {
   readonly #estimator = new ThroughputEstimator();
@@ -59,12 +65,15 @@ export class ByteBudget {
    * a path not measured yet only that one: a flood's first grants, all at
    * once, would put one answer per slot in the link's queue (1.5 s of it at
    * 512 kbit/s), and the first tenth of a second of busy time measures it.
+   * Measured means an answer's size too, read whole: until then a request
+   * not answered yet would count as no bytes, and the grants made while the
+   * first answer's last bytes are read would be one per slot again.
    */
   admits(heldBulk: number): boolean {
     if (heldBulk === 0) return true;
     if (this.#criticalSince !== undefined) return false;
     const rate = this.#estimator.bytesPerSecond;
-    if (rate === undefined) return false;
+    if (rate === undefined || this.#expected === undefined) return false;
     return this.outstanding(heldBulk) < (rate * this.targetMs) / 1000;
   }
 
@@ -74,6 +83,20 @@ export class ByteBudget {
     let bytes = Math.max(0, heldBulk - this.#answers.size) * expected;
     for (const a of this.#answers) bytes += Math.max(0, (a.declared ?? expected) - a.read);
     return bytes;
+  }
+
+  /**
+   * The receive window each bulk connection gets (receive-window.ts): the
+   * budget's bytes shared by the answers being read, so that what the far end
+   * may have in flight towards the gateway, the link's queue included, is the
+   * budget and not a whole answer per connection; and a held answer stops
+   * crossing the link within one window. Undefined until the path is
+   * measured: its first answer comes at the kernel's window and measures it.
+   */
+  windowBytes(): number | undefined {
+    const rate = this.#estimator.bytesPerSecond;
+    if (rate === undefined) return undefined;
+    return Math.max(MIN_WINDOW_BYTES, Math.round((rate * this.targetMs) / 1000 / Math.max(1, this.#answers.size)));
   }
 
   /** Whether bulk answers' reading is held now. */
