@@ -9,9 +9,10 @@
 # is reachable at review time, pin the digest as well (node:24.22.3-bookworm-slim@sha256:...).
 ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
-# Production dependencies. better-sqlite3 is native: it is compiled here, from source, against
-# this image's own Node headers, so the build fetches nothing but npm packages (no prebuilt
-# binary from GitHub, no headers from nodejs.org) and the toolchain stays in this stage.
+# Production dependencies. better-sqlite3 and sockopt are native: they are compiled here, from
+# source, against this image's own Node headers, so the build fetches nothing but npm packages
+# (no prebuilt binary from GitHub, no headers from nodejs.org) and the toolchain stays in this
+# stage.
 FROM ${NODE_IMAGE} AS deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -20,11 +21,11 @@ ENV npm_config_build_from_source=true \
     npm_config_nodedir=/usr/local
 WORKDIR /deps
 COPY package.json package-lock.json ./
-# --ignore-scripts: no dependency runs an install script but the one rebuilt by name (the
-# lockfile's only one, package.json "allowScripts"), and the root package's "prepare" (tsc, a
+# --ignore-scripts: no dependency runs an install script but the ones rebuilt by name (the
+# lockfile's only ones, package.json "allowScripts"), and the root package's "prepare" (tsc, a
 # dev dependency) does not run either.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm rebuild better-sqlite3
+ && npm rebuild better-sqlite3 sockopt
 
 # The build: dev dependencies and tsc (the published build, .tsconfig.build.json: no tests, no
 # source maps), then the package exactly as npm would ship it (package.json "files": the compiled

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../../edge-config/load.js';
 import type { ReplaySettings } from '../../sync/replay.js';
+import { kernelShrinksWindows } from '../gateway/receive-window.js';
 import { buildRuntime, type GatewayRuntime } from '../gateway/runtime.js';
 import type { SlotObserver } from '../gateway/slots.js';
 import { readSecretFile } from '../util/secret-file.js';
@@ -20,6 +21,12 @@ export interface AppRuntime extends GatewayRuntime {
 /** Throws (with the file named) when a referenced file cannot be used; nothing running is touched. */
 export function buildAppRuntime(loaded: LoadedConfig, slotObserver: SlotObserver, logger: Logger): AppRuntime {
   for (const warning of loaded.warnings) logger.warn({ file: loaded.file }, warning);
+  const budgeted = loaded.config.paths.filter((p) => p.queueing === 'priority' && p.byteBudget.enabled).map((p) => p.name);
+  if (budgeted.length > 0 && !kernelShrinksWindows())
+    logger.warn(
+      { paths: budgeted },
+      "byte budget: the kernel keeps the receive window a connection announced (net.ipv4.tcp_shrink_window is not 1), so each new bulk connection's first answer may still fill the link's queue (about 14 KiB); deploy/sysctl/90-storegw.conf sets it",
+    );
   const adminToken = readAdminToken(loaded, logger);
   const { replay } = loaded.config;
   return {

@@ -3,16 +3,29 @@
 // path the answers are passed on no further. Reading held, the answer's stream fills, undici
 // stops reading its socket, the kernel's receive buffer fills and TCP's window
 // closes: the ERP's side stops sending bulk into the link until the critical
-// answer is through. The scheduler asks the lane before each bulk grant.
+// answer is through. Bulk has connections of its own (upstreams.ts), whose
+// receive window is the budget's (receive-window.ts): without it, a whole
+// answer fits in the kernel's window, is in the link's queue before any
+// holding can matter, and every checkout answered meanwhile waits behind it.
+// The scheduler asks the lane before each bulk grant.
+import type { Socket } from 'node:net';
 import { Transform, pipeline, type Readable } from 'node:stream';
+import type { buildConnector } from 'undici';
 import { ByteBudget } from './byte-budget.js';
+import { setReceiveWindow } from './receive-window.js';
 import type { BulkGate } from './scheduler.js';
+
+/** A window change smaller than this share of the last one is not worth a system call per connection. */
+const WINDOW_STEP = 1 / 8;
 
 export class BulkLane implements BulkGate {
   readonly #budget: ByteBudget;
   /** Held chunks' callbacks, called when the hold ends. */
   readonly #held = new Set<() => void>();
   #holdTimer: NodeJS.Timeout | undefined;
+  /** The bulk connections open now, and the receive window they were given. */
+  readonly #sockets = new Set<Socket>();
+  #window: number | undefined;
   /** Grants what the budget admits now (the scheduler's wake, set once the scheduler exists). */
   wake: () => void = () => undefined;
 
@@ -32,10 +45,25 @@ export class BulkLane implements BulkGate {
     queueMicrotask(() => this.#letGo());
   }
 
+  /** The bulk connections' connector: `connect`'s, each socket kept at the budget's receive window while it is open. */
+  connector(connect: buildConnector.connector): buildConnector.connector {
+    return (opts, callback) =>
+      connect(opts, (err, socket) => {
+        if (socket) {
+          const s = socket as Socket;
+          this.#sockets.add(s);
+          s.once('close', () => this.#sockets.delete(s));
+          if (this.#window !== undefined) setReceiveWindow(s, this.#window);
+        }
+        (callback as (e: Error | null, s: Socket | null) => void)(err, socket as Socket | null);
+      });
+  }
+
   /** A bulk answer, read through the meter: the stream to hand on instead of `body`. */
   meter(body: Readable, headers: Record<string, string | string[] | undefined>): Readable {
     const length = Number(headers['content-length']);
     const answer = this.#budget.started(Number.isSafeInteger(length) && length >= 0 ? length : undefined, performance.now());
+    this.#sizeWindows();
     const lane = this;
     const held = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -54,11 +82,20 @@ export class BulkLane implements BulkGate {
     // Ended when the answer's stream is, before its slot is freed (on close), so the scheduler never sees the slot free and the answer open.
     const ended = () => {
       this.#budget.ended(answer, performance.now());
+      this.#sizeWindows();
       this.wake();
     };
     body.once('end', ended);
     body.once('close', ended);
     return held;
+  }
+
+  /** Gives the bulk connections the budget's window, when it moved enough to matter. */
+  #sizeWindows(): void {
+    const w = this.#budget.windowBytes();
+    if (w === undefined || (this.#window !== undefined && Math.abs(w - this.#window) < this.#window * WINDOW_STEP)) return;
+    this.#window = w;
+    for (const s of this.#sockets) setReceiveWindow(s, w);
   }
 
   /** Keeps `go` for when the hold ends; false when nothing is held now. */

@@ -5,7 +5,7 @@ import { errors, type Dispatcher } from 'undici';
 import { BodyTooLargeError } from './body.js';
 import type { ClassName } from '../../edge-config/schema.js';
 import type { Kind } from './scheduler.js';
-import type { Upstream } from './upstreams.js';
+import { poolFor, type Upstream } from './upstreams.js';
 
 export interface ForwardRequest {
   method: string;
@@ -61,6 +61,7 @@ export async function forward(upstream: Upstream, req: ForwardRequest): Promise<
   // its route's timeout. The timer is cleared once headers arrive, so a long
   // download is bounded by the idle bodyTimeout instead.
   const left = Math.max(1, req.timeoutMs - slot.waitedMs);
+  const pool = poolFor(upstream, cls);
   const deadline = new AbortController();
   let connectedAtDeadline = 0;
   // undici leaves an aborted request pending while its connection is still
@@ -70,12 +71,12 @@ export async function forward(upstream: Upstream, req: ForwardRequest): Promise<
   let expire: (e: Error) => void = () => undefined;
   const timer = setTimeout(() => {
     // Read before the abort, which tears this request's own connection down.
-    connectedAtDeadline = upstream.pool.stats.connected;
+    connectedAtDeadline = pool.stats.connected;
     deadline.abort();
     expire(new Error('deadline'));
   }, left);
   let released = false;
-  const pending = upstream.pool.request({
+  const pending = pool.request({
     method: req.method,
     path: upstream.basePath + req.target,
     headers: req.headers,

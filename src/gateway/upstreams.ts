@@ -1,6 +1,7 @@
-// One undici connection pool per uplink. Every upstream request the gateway
-// makes goes through one of these, and each is bound to its path's configured
-// ingress origin: there is no code path that sends anywhere else.
+// One undici connection pool per uplink (two with a byte budget: bulk gets
+// connections of its own). Every upstream request the gateway makes goes
+// through one of these, and each is bound to its path's configured ingress
+// origin: there is no code path that sends anywhere else.
 import { Pool } from 'undici';
 import type { ClassName, ClassSettingsConfig, PathConfig } from '../../edge-config/schema.js';
 import type { PathView } from '../link/path-view.js';
@@ -13,6 +14,8 @@ import { PathSlots, type SlotObserver } from './slots.js';
 export interface Upstream {
   name: string;
   pool: Pool;
+  /** Bulk's own connections, when the path has a byte budget: their receive window is the budget's (bytes.ts). */
+  bulkPool: Pool | undefined;
   /** The baseUrl's path without a trailing slash ('' for the root). */
   basePath: string;
   /** At most maxInFlight requests at once; who goes next is the scheduler's. */
@@ -28,20 +31,21 @@ export function reservedCritical(path: PathConfig): number {
 
 export function createUpstream(path: PathConfig, classes: Record<ClassName, ClassSettingsConfig>, observer: SlotObserver): Upstream {
   const url = new URL(path.baseUrl);
-  const pool = new Pool(url.origin, {
-    connections: path.maxInFlight,
-    pipelining: 1,
-    keepAliveTimeout: 10_000,
-    connect: resettingConnector({
-      timeout: 5_000,
-      ...(path.localAddress !== undefined && { localAddress: path.localAddress }),
-    }),
+  const connect = resettingConnector({
+    timeout: 5_000,
+    ...(path.localAddress !== undefined && { localAddress: path.localAddress }),
   });
+  const pool = (c: typeof connect) => new Pool(url.origin, { connections: path.maxInFlight, pipelining: 1, keepAliveTimeout: 10_000, connect: c });
   const pick = <K extends keyof ClassSettingsConfig>(k: K) => Object.fromEntries(Object.entries(classes).map(([c, v]) => [c, v[k]])) as Record<ClassName, ClassSettingsConfig[K]>;
   const bulk = path.queueing === 'priority' && path.byteBudget.enabled ? new BulkLane(path.byteBudget) : undefined;
   const scheduler = path.queueing === 'fifo' ? new FifoScheduler(path.maxInFlight) : slotScheduler(path, pick, bulk);
   const slots = new PathSlots(scheduler, observer);
-  return { name: path.name, pool, basePath: url.pathname.replace(/\/+$/, ''), slots, bulk };
+  return { name: path.name, pool: pool(connect), bulkPool: bulk && pool(bulk.connector(connect)), basePath: url.pathname.replace(/\/+$/, ''), slots, bulk };
+}
+
+/** The connections a request of the class goes over. */
+export function poolFor(upstream: Upstream, cls: ClassName): Pool {
+  return cls === 'bulk' && upstream.bulkPool ? upstream.bulkPool : upstream.pool;
 }
 
 function slotScheduler(path: PathConfig, pick: <K extends keyof ClassSettingsConfig>(k: K) => Record<ClassName, ClassSettingsConfig[K]>, bulk: BulkLane | undefined): SlotScheduler {

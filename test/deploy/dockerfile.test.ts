@@ -186,7 +186,7 @@ describe('Dockerfile (build stages run here, final stage run as the image user)'
   });
 
   it('lays out /app as the npm package: the compiled CLI, the dashboard, the example configs, LICENSE, no sources, tests or source maps', () => {
-    for (const f of [pkg.bin.storegw, 'package.json', 'LICENSE', 'src/fleet/dashboard/public/index.html', 'edge-config/examples/one-uplink.yaml', 'edge-config/storegw.schema.json', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node']) {
+    for (const f of [pkg.bin.storegw, 'package.json', 'LICENSE', 'src/fleet/dashboard/public/index.html', 'edge-config/examples/one-uplink.yaml', 'edge-config/storegw.schema.json', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node', 'node_modules/sockopt/build/Release/sockopt.node']) {
       expect(existsSync(join(app, f)), f).toBe(true);
     }
     expect(existsSync(join(app, 'src/cli/main.ts'))).toBe(false);
