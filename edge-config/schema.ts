@@ -107,13 +107,14 @@ const ByteBudget = Type.Object(
     enabled: Type.Boolean({
       default: false,
       description:
-        'ERP first in bytes: bulk requests are granted only while the bulk bytes in flight would take the link at most targetMs to deliver (at the rate the path was seen to carry), and bulk answers are read no further while critical work waits. For thin links; needs priority queueing.',
+        'ERP first in bytes: bulk requests are granted only while the bulk bytes in flight would take the link at most targetMs to deliver (at the rate the path was seen to carry), each bulk connection gets a TCP receive window of that size, and bulk answers are read no further while critical work waits. For thin links; needs priority queueing.',
     }),
     targetMs: Type.Integer({
       minimum: 1,
       maximum: 10_000,
       default: 50,
-      description: "How long the bulk bytes in flight may take the link to deliver: about the bulk queue a critical answer may meet. Keep it above the path's round trip, or bulk cannot fill the link.",
+      description:
+        "How long the bulk bytes in flight may take the link to deliver: about the bulk queue a critical answer may meet. Each bulk connection's TCP receive window is sized from it (Linux). Keep it above the path's round trip, or bulk cannot fill the link.",
     }),
     maxHoldMs: Type.Integer({
       minimum: 0,
