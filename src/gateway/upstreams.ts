@@ -35,12 +35,12 @@ export function createUpstream(path: PathConfig, classes: Record<ClassName, Clas
     timeout: 5_000,
     ...(path.localAddress !== undefined && { localAddress: path.localAddress }),
   });
-  const pool = (c: typeof connect) => new Pool(url.origin, { connections: path.maxInFlight, pipelining: 1, keepAliveTimeout: 10_000, connect: c });
+  const poolOver = (c: typeof connect) => new Pool(url.origin, { connections: path.maxInFlight, pipelining: 1, keepAliveTimeout: 10_000, connect: c });
   const pick = <K extends keyof ClassSettingsConfig>(k: K) => Object.fromEntries(Object.entries(classes).map(([c, v]) => [c, v[k]])) as Record<ClassName, ClassSettingsConfig[K]>;
   const bulk = path.queueing === 'priority' && path.byteBudget.enabled ? new BulkLane(path.byteBudget) : undefined;
   const scheduler = path.queueing === 'fifo' ? new FifoScheduler(path.maxInFlight) : slotScheduler(path, pick, bulk);
   const slots = new PathSlots(scheduler, observer);
-  return { name: path.name, pool: pool(connect), bulkPool: bulk && pool(bulk.connector(connect)), basePath: url.pathname.replace(/\/+$/, ''), slots, bulk };
+  return { name: path.name, pool: poolOver(connect), bulkPool: bulk && poolOver(bulk.connector(connect)), basePath: url.pathname.replace(/\/+$/, ''), slots, bulk };
 }
 
 /** The connections a request of the class goes over. */
