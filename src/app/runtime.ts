@@ -21,16 +21,17 @@ export interface AppRuntime extends GatewayRuntime {
 /** Throws (with the file named) when a referenced file cannot be used; nothing running is touched. */
 export function buildAppRuntime(loaded: LoadedConfig, slotObserver: SlotObserver, logger: Logger): AppRuntime {
   for (const warning of loaded.warnings) logger.warn({ file: loaded.file }, warning);
-  const budgeted = loaded.config.paths.filter((p) => p.queueing === 'priority' && p.byteBudget.enabled).map((p) => p.name);
+  const adminToken = readAdminToken(loaded, logger);
+  const runtime = buildRuntime(loaded, slotObserver);
+  const budgeted = [...runtime.upstreams.values()].filter((u) => u.bulk).map((u) => u.name);
   if (budgeted.length > 0 && !kernelShrinksWindows())
     logger.warn(
       { paths: budgeted },
       "byte budget: the kernel keeps the receive window a connection announced (net.ipv4.tcp_shrink_window is not 1), so each new bulk connection's first answer may still fill the link's queue (about 14 KiB); deploy/sysctl/90-storegw.conf sets it",
     );
-  const adminToken = readAdminToken(loaded, logger);
   const { replay } = loaded.config;
   return {
-    ...buildRuntime(loaded, slotObserver),
+    ...runtime,
     replay: { ...replay.backoff, ratePerSec: replay.ratePerSec, concurrency: replay.concurrency, maxServerErrorAttempts: replay.maxServerErrorAttempts },
     adminToken,
   };

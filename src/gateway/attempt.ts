@@ -53,7 +53,7 @@ export async function attemptThrough(call: AttemptCall, ctx: AttemptContext): Pr
   const { cls, kind, maxQueueMs, ...request } = call;
   const forwarded = await forward(upstream, { ...request, lane: { cls, kind, maxQueueMs } });
   // A bulk answer on a path with a byte budget is read through its meter (bytes.ts).
-  const result = forwarded.ok && cls === 'bulk' && upstream.bulk ? { ...forwarded, body: upstream.bulk.meter(forwarded.body, forwarded.headers) } : forwarded;
+  const result = forwarded.ok && cls === 'bulk' && upstream.bulk ? { ...forwarded, body: upstream.bulk.lane.meter(forwarded.body, forwarded.headers) } : forwarded;
   let judged = false;
   return {
     path: upstream.name,

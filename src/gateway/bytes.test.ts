@@ -11,12 +11,7 @@ import { buildConnector } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MIN_WINDOW_BYTES } from './byte-budget.js';
 import { BulkLane } from './bytes.js';
-import { BUFFER_PER_WINDOW } from './receive-window.js';
-
-const SOL_SOCKET = 1;
-const SO_RCVBUF = 8;
-const IPPROTO_TCP = 6;
-const TCP_WINDOW_CLAMP = 10;
+import { BUFFER_PER_WINDOW, IPPROTO_TCP, SO_RCVBUF, SOL_SOCKET, TCP_WINDOW_CLAMP } from './receive-window.js';
 
 const clamp = (s: Socket) => getsockopt(s, IPPROTO_TCP, TCP_WINDOW_CLAMP);
 

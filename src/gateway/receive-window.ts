@@ -9,10 +9,13 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { setsockopt } from 'sockopt';
 
-const SOL_SOCKET = 1;
-const SO_RCVBUF = 8;
-const IPPROTO_TCP = 6;
-const TCP_WINDOW_CLAMP = 10;
+/** Linux's numbers for the options set here (sockopt takes them as given). */
+export const SOL_SOCKET = 1;
+export const SO_RCVBUF = 8;
+export const IPPROTO_TCP = 6;
+export const TCP_WINDOW_CLAMP = 10;
+/** Where Linux says whether it may shrink an announced window; deploy/sysctl/90-storegw.conf sets it. */
+export const SHRINK_WINDOW_SYSCTL = '/proc/sys/net/ipv4/tcp_shrink_window';
 /**
  * Receive buffer per byte of window. The buffer also counts each packet's
  * kernel overhead: one of just the window's size fills first, and with
@@ -48,7 +51,7 @@ export function setReceiveWindow(socket: Socket, bytes: number): boolean {
  * Without it, a connection's first answer still comes at the window its
  * connect announced, before any could be set: ten segments, about 14 KiB.
  */
-export function kernelShrinksWindows(read: () => string = () => readFileSync('/proc/sys/net/ipv4/tcp_shrink_window', 'utf8')): boolean {
+export function kernelShrinksWindows(read: () => string = () => readFileSync(SHRINK_WINDOW_SYSCTL, 'utf8')): boolean {
   try {
     return read().trim() === '1';
   } catch {

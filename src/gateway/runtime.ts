@@ -41,7 +41,7 @@ export function buildRuntime(loaded: LoadedConfig, slotObserver: SlotObserver): 
 }
 
 async function closeRuntime(rt: GatewayRuntime): Promise<void> {
-  await Promise.allSettled([...rt.upstreams.values()].flatMap((u) => [u.pool.close(), u.bulkPool?.close()]));
+  await Promise.allSettled([...rt.upstreams.values()].flatMap((u) => [u.pool.close(), u.bulk?.pool.close()]));
 }
 
 /** `R`: the request path's runtime, or one that carries the rest of the process's settings with it (src/app/runtime.ts). */

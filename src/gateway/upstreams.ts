@@ -14,14 +14,12 @@ import { PathSlots, type SlotObserver } from './slots.js';
 export interface Upstream {
   name: string;
   pool: Pool;
-  /** Bulk's own connections, when the path has a byte budget: their receive window is the budget's (bytes.ts). */
-  bulkPool: Pool | undefined;
   /** The baseUrl's path without a trailing slash ('' for the root). */
   basePath: string;
   /** At most maxInFlight requests at once; who goes next is the scheduler's. */
   slots: PathSlots;
-  /** The path's byte budget for bulk (`byteBudget.enabled`, priority queueing only). */
-  bulk: BulkLane | undefined;
+  /** The path's byte budget for bulk (`byteBudget.enabled`, priority queueing only), and bulk's own connections, whose receive window is the budget's (bytes.ts). */
+  bulk: { lane: BulkLane; pool: Pool } | undefined;
 }
 
 /** A quarter of the slots, at least one when there are two or more. */
@@ -37,15 +35,16 @@ export function createUpstream(path: PathConfig, classes: Record<ClassName, Clas
   });
   const poolOver = (c: typeof connect) => new Pool(url.origin, { connections: path.maxInFlight, pipelining: 1, keepAliveTimeout: 10_000, connect: c });
   const pick = <K extends keyof ClassSettingsConfig>(k: K) => Object.fromEntries(Object.entries(classes).map(([c, v]) => [c, v[k]])) as Record<ClassName, ClassSettingsConfig[K]>;
-  const bulk = path.queueing === 'priority' && path.byteBudget.enabled ? new BulkLane(path.byteBudget) : undefined;
-  const scheduler = path.queueing === 'fifo' ? new FifoScheduler(path.maxInFlight) : slotScheduler(path, pick, bulk);
+  const lane = path.queueing === 'priority' && path.byteBudget.enabled ? new BulkLane(path.byteBudget) : undefined;
+  const scheduler = path.queueing === 'fifo' ? new FifoScheduler(path.maxInFlight) : slotScheduler(path, pick, lane);
   const slots = new PathSlots(scheduler, observer);
-  return { name: path.name, pool: poolOver(connect), bulkPool: bulk && poolOver(bulk.connector(connect)), basePath: url.pathname.replace(/\/+$/, ''), slots, bulk };
+  const bulk = lane && { lane, pool: poolOver(lane.connector(connect)) };
+  return { name: path.name, pool: poolOver(connect), basePath: url.pathname.replace(/\/+$/, ''), slots, bulk };
 }
 
 /** The connections a request of the class goes over. */
 export function poolFor(upstream: Upstream, cls: ClassName): Pool {
-  return cls === 'bulk' && upstream.bulkPool ? upstream.bulkPool : upstream.pool;
+  return cls === 'bulk' && upstream.bulk ? upstream.bulk.pool : upstream.pool;
 }
 
 function slotScheduler(path: PathConfig, pick: <K extends keyof ClassSettingsConfig>(k: K) => Record<ClassName, ClassSettingsConfig[K]>, bulk: BulkLane | undefined): SlotScheduler {
