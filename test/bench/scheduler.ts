@@ -7,8 +7,8 @@
 // what is measured. The same comparison over a tbf-shaped WireGuard tunnel
 // runs in the lab section (`npm run bench -- scheduler-lab`, root only), at
 // 2 Mbit/s and 512 kbit/s, with the path's byte budget on and off.
-import { readFileSync } from 'node:fs';
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
+import { dropInSettings } from '../support/sysctl-drop-in.js';
 import { startLabGateway } from '../lab/lab-gateway.js';
 import { Lab, labSkipReason } from '../lab/topology.js';
 import { maxLoad, pacedLoad, type LoadResult, type RequestSpec } from './load.js';
@@ -190,9 +190,7 @@ async function runLab(): Promise<SectionReport> {
   let erp: ErpSimulator | undefined;
   try {
     // The store as deploy/sysctl/90-storegw.conf sets it up: new bulk connections' first windows shrink to the budget's too.
-    for (const setting of readFileSync('deploy/sysctl/90-storegw.conf', 'utf8').match(/^[a-z][\w.]* = \S+$/gm) ?? []) {
-      await lab.exec('store', 'sysctl', ['-qw', setting.replace(' = ', '=')]);
-    }
+    for (const { key, value } of dropInSettings()) await lab.exec('store', 'sysctl', ['-qw', `${key}=${value}`]);
     erp = await startErpSimulator({ host: lab.mgmt.hostAddress, port: 0 });
     await lab.startNginx(erp.url);
     const byRate: Record<string, Record<LabCase, FloodResult>> = {};
