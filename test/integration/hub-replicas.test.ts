@@ -29,7 +29,7 @@ import { tempDir } from '../support/gateway.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
-const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 'd-1', 'd-2', 'd-3', 't-1', 't-2', 't-3', 'c-1', 'c-2', 'h-1', 'h-2', 'h-3', 'h-4', 'h-5'];
+const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 's-1', 's-2', 'd-1', 'd-2', 'd-3', 't-1', 't-2', 't-3', 'c-1', 'c-2', 'h-1', 'h-2', 'h-3', 'h-4', 'h-5'];
 const tokenOf = (id: string) => `token-of-${id}-0123456789`;
 // A replica is taken for dead after three missed heartbeats: 1.2 s, which a heartbeat write on a loaded 2-core CI host does not miss.
 const HEARTBEAT_MS = 400;
@@ -323,6 +323,18 @@ regions: { drain: { drainBudgetPerSec: 120 } }
       for (const gw of [...onB, onA]) expect(applies(gw)).toHaveLength(1);
       expect((await b.api('GET', `/v1/fleet/rollouts/${started.body.id}`)).body).toMatchObject({ status: 'completed' });
       await Promise.all([...onB, onA].map((g) => g.close()));
+    }, 20_000);
+
+    it('of rollouts started at the same moment through both replicas, one runs and the others are refused with its id', async () => {
+      const gateways = await Promise.all([b.connect('s-1', { region: 'same' }), a.connect('s-2', { region: 'same' })]);
+      await held(['s-1', 's-2']);
+      const answers = await Promise.all([a, b, a, b, a, b].map((r, i) => r.api('POST', '/v1/fleet/rollouts', { yaml: shared, region: 'same', canary: [`s-${(i % 2) + 1}`], healthyForMs: 300 })));
+      expect(answers.map((r) => r.status).sort()).toEqual([202, 409, 409, 409, 409, 409]);
+      const won = answers.find((r) => r.status === 202)!;
+      for (const lost of answers.filter((r) => r.status === 409)) expect(lost.body.message).toMatch(new RegExp(`rollout ${won.body.id} is still running`));
+      expect(await done(a, won.body.id)).toMatchObject({ status: 'completed', rest: { applied: 1 } });
+      for (const gw of gateways) expect(applies(gw)).toHaveLength(1);
+      await Promise.all(gateways.map((g) => g.close()));
     }, 20_000);
 
     it('a canary on B that refuses the config stops a rollout run by A, with B\'s reason, and the rest is untouched', async () => {

@@ -216,7 +216,7 @@ export class Rollouts {
     const before = running();
     if (before) return before;
     const elsewhere = await this.#settleRunning();
-    if (elsewhere) return { ok: false, status: 409, message: `rollout ${elsewhere.id} is still running (${elsewhere.status}) on another hub replica` };
+    if (elsewhere) return runningElsewhere(elsewhere);
     // A rollout whose replica died may have just been taken over here.
     const taken = running();
     if (taken) return taken;
@@ -253,9 +253,11 @@ export class Rollouts {
     };
     const previous = new Map<string, DesiredRecord | undefined>();
     for (const id of plan.canaries) previous.set(id, await this.#configs.get(id));
-    // Another start may have come in while the database answered.
-    const meanwhile = running();
-    if (meanwhile) return meanwhile;
+    // Stored before it is answered, and refused by the database when another
+    // start, here or through another replica, stored its rollout first.
+    if (!(await this.#states.begin({ id: state.id, createdAt: now, status: state.status, state: this.#stored(state, previous) }))) {
+      return running() || runningElsewhere((await this.#states.running())[0]?.state as StoredState | undefined);
+    }
     const deadline = this.#applyTimeoutMs + (req.graceMs ?? 0);
     const active: Active = {
       state,
@@ -268,7 +270,6 @@ export class Rollouts {
       rest: plan.rest,
     };
     this.#active = active;
-    this.#save(active);
     this.#logger.info({ rollout: state.id, version: state.version, canaries: plan.canaries, rest: plan.rest.length, by: who.name }, 'rollout started');
 
     this.#watchCanaries(active);
@@ -472,6 +473,11 @@ export class Rollouts {
       this.#logger.error({ err: e }, 'rollout step failed');
     }
   }
+}
+
+/** A start refused for `other`, stored by another replica; undefined when that one ended as this start lost to it. */
+function runningElsewhere(other: RolloutState | undefined): StartResult {
+  return { ok: false, status: 409, message: other ? `rollout ${other.id} is still running (${other.status}) on another hub replica` : 'another rollout was started at the same moment; try again' };
 }
 
 /** The paths a gateway reported up: a canary must keep them up. */

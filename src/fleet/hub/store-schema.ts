@@ -1,6 +1,6 @@
 // The hub database's schema and its migrations, one list for both backends.
 // Where SQLite and PostgreSQL differ, a migration names the difference
-// (ColumnTypes) instead of spelling it: SQLite's text comes out as it always
+// (SqlDifferences) instead of spelling it: SQLite's text comes out as it always
 // was. An SQLite file is marked with its own application_id, so neither a
 // gateway journal nor a foreign file is ever taken for it, and user_version is
 // the schema version; PostgreSQL keeps both in the table storegw_hub.
@@ -9,7 +9,7 @@ import type { Dialect } from './store/sql/database.js';
 /** "SGWH" */
 export const HUB_APPLICATION_ID = 0x53475748;
 
-interface ColumnTypes {
+interface SqlDifferences {
   /** Milliseconds and counts: SQLite's INTEGER is 64 bits, PostgreSQL's is 32. */
   int: string;
   /** An ever-growing key. */
@@ -20,15 +20,31 @@ interface ColumnTypes {
   rowid: string;
   /** A table whose rows live for milliseconds: PostgreSQL writes no WAL for it (and empties it after a crash). */
   unlogged: string;
+  /** A rollout's `state` JSON, marked interrupted with `reason` (a quoted SQL string). */
+  interruptedState: (reason: string) => string;
 }
 
-const COLUMN_TYPES: Record<Dialect, ColumnTypes> = {
-  sqlite: { int: 'INTEGER', seq: 'INTEGER PRIMARY KEY AUTOINCREMENT', withoutRowid: ' WITHOUT ROWID', rowid: '', unlogged: '' },
-  postgres: { int: 'BIGINT', seq: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', withoutRowid: '', rowid: 'rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,\n     ', unlogged: 'UNLOGGED ' },
+const DIFFERENCES: Record<Dialect, SqlDifferences> = {
+  sqlite: {
+    int: 'INTEGER',
+    seq: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+    withoutRowid: ' WITHOUT ROWID',
+    rowid: '',
+    unlogged: '',
+    interruptedState: (reason) => `json_set(state, '$.status', 'interrupted', '$.reason', ${reason})`,
+  },
+  postgres: {
+    int: 'BIGINT',
+    seq: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+    withoutRowid: '',
+    rowid: 'rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,\n     ',
+    unlogged: 'UNLOGGED ',
+    interruptedState: (reason) => `(state::jsonb || jsonb_build_object('status', 'interrupted', 'reason', ${reason}))::text`,
+  },
 };
 
 /** Migration N brings the schema from version N to N+1. Append only. */
-const MIGRATIONS: readonly ((t: ColumnTypes) => string)[] = [
+const MIGRATIONS: readonly ((t: SqlDifferences) => string)[] = [
   (t) => `CREATE TABLE gateways (
      id                 TEXT PRIMARY KEY,
      region             TEXT    NOT NULL,
@@ -138,11 +154,19 @@ const MIGRATIONS: readonly ((t: ColumnTypes) => string)[] = [
    CREATE UNIQUE INDEX telemetry_message ON telemetry (gateway_id, msg_id) WHERE msg_id IS NOT NULL;
    ALTER TABLE events ADD COLUMN msg_id TEXT;
    CREATE UNIQUE INDEX events_message ON events (gateway_id, msg_id) WHERE msg_id IS NOT NULL;`,
+  // One rollout runs at a time across hub replicas: the database refuses a
+  // second running row, where two replicas' own checks could each find none
+  // (rollout-states.ts, begin). Running rows from before, which that race could
+  // leave, are interrupted but for the newest, so the index can be built.
+  (t) => `UPDATE rollouts SET status = 'interrupted', state = ${t.interruptedState("'another rollout was running at the same time; desired configs already set stay set'")}
+     WHERE status IN ('canary', 'rolling')
+       AND id <> (SELECT id FROM rollouts WHERE status IN ('canary', 'rolling') ORDER BY created_at DESC, id LIMIT 1);
+   CREATE UNIQUE INDEX rollouts_running ON rollouts ((status IN ('canary', 'rolling'))) WHERE status IN ('canary', 'rolling');`,
 ];
 
 /** The migrations in `dialect`'s SQL. */
 export function hubMigrations(dialect: Dialect): string[] {
-  return MIGRATIONS.map((m) => m(COLUMN_TYPES[dialect]));
+  return MIGRATIONS.map((m) => m(DIFFERENCES[dialect]));
 }
 
 export const HUB_SCHEMA_VERSION = MIGRATIONS.length;

@@ -29,6 +29,20 @@ function sample(ts: number, pending: number, configVersion = 'v1'): TelemetrySam
 
 const hello = (id: string, ts = NOW) => ({ id, region: 'eu', tags: ['pilot'], version: '0.1.0', configVersion: 'v1', ts, paths: [] });
 
+/** What two replicas starting rollouts at the same moment could store before one running rollout was the database's rule. */
+const TWO_RUNNING_ROLLOUTS = `INSERT INTO rollouts (id, created_at, status, state) VALUES
+  ('older', ${NOW - 1000}, 'canary', '{"id":"older","status":"canary","canaries":[]}'),
+  ('newer', ${NOW}, 'rolling', '{"id":"newer","status":"rolling","canaries":[]}'),
+  ('ended', ${NOW - 5000}, 'completed', '{"id":"ended","status":"completed"}')`;
+
+/** The migration keeps the newest running and interrupts the other, in its state too, where the API reads it. */
+async function expectOneRunningRollout(store: HubStore) {
+  expect((await store.rollouts.running()).map((r) => r.id)).toEqual(['newer']);
+  expect(await store.rollouts.get('older')).toEqual({ id: 'older', status: 'interrupted', reason: expect.stringMatching(/another rollout was running at the same time/), canaries: [] });
+  expect(await store.rollouts.get('ended')).toEqual({ id: 'ended', status: 'completed' });
+  expect(await store.rollouts.begin({ id: 'third', createdAt: NOW, status: 'canary', state: {} })).toBe(false);
+}
+
 /** The same cases on each backend: `open` opens the store of this test (again, after a restart). */
 function storeCases(open: () => Promise<HubStore>) {
   let store: HubStore;
@@ -158,6 +172,18 @@ function storeCases(open: () => Promise<HubStore>) {
     expect(await store.events.recent('store-1', 10)).toEqual([]);
   });
 
+  it('stores one running rollout at a time: a second is refused until the first has ended, and a saved one is not a start', async () => {
+    const rollout = (id: string, status = 'canary') => ({ id, createdAt: NOW, status, state: { id, status } });
+    expect(await store.rollouts.begin(rollout('r-1'))).toBe(true);
+    expect(await store.rollouts.begin(rollout('r-2'))).toBe(false);
+    expect(await store.rollouts.get('r-2')).toBeUndefined();
+    await store.rollouts.save(rollout('r-1', 'rolling'));
+    expect(await store.rollouts.begin(rollout('r-2'))).toBe(false);
+    await store.rollouts.save(rollout('r-1', 'completed'));
+    expect(await store.rollouts.begin(rollout('r-2'))).toBe(true);
+    expect((await store.rollouts.running()).map((r) => r.id)).toEqual(['r-2']);
+  });
+
   it('survives a restart', async () => {
     await store.hello(hello('store-1'), NOW, undefined);
     await store.desired.set({ gatewayId: 'store-1', yaml: 'version: 1\n', version: 'abc', setBy: 'ops', setAt: NOW });
@@ -207,9 +233,11 @@ describe('hub store on SQLite', () => {
     const db = new Database(v1);
     migrate(db, HUB_APPLICATION_ID, hubMigrations('sqlite').slice(0, 1));
     db.prepare(`INSERT INTO events (gateway_id, ts, source, event, details) VALUES ('store-1', ?, 'gateway', 'unknown_outcome', '{"n":1}')`).run(NOW);
+    db.exec(TWO_RUNNING_ROLLOUTS);
     db.close();
     const store = await HubStore.open({ sqlite: { path: v1 } });
     expect(await store.events.recentNamed('store-1', 'unknown_outcome', 10)).toMatchObject([{ details: { n: 1 } }]);
+    await expectOneRunningRollout(store);
     await store.close();
     const after = new Database(v1, { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(HUB_SCHEMA_VERSION);
@@ -246,9 +274,11 @@ describePostgres('hub store on PostgreSQL', () => {
     db.admin(`SET ROLE ${db.name};
       CREATE TABLE storegw_hub (application_id BIGINT NOT NULL, version INTEGER NOT NULL); INSERT INTO storegw_hub VALUES (${HUB_APPLICATION_ID}, 1);
       ${hubMigrations('postgres')[0]!};
-      INSERT INTO events (gateway_id, ts, source, event, details) VALUES ('store-1', ${NOW}, 'gateway', 'unknown_outcome', '{"n":1}')`);
+      INSERT INTO events (gateway_id, ts, source, event, details) VALUES ('store-1', ${NOW}, 'gateway', 'unknown_outcome', '{"n":1}');
+      ${TWO_RUNNING_ROLLOUTS}`);
     const store = await HubStore.open({ postgres: postgresStore(db.config) });
     expect(await store.events.recentNamed('store-1', 'unknown_outcome', 10)).toMatchObject([{ details: { n: 1 }, ts: NOW }]);
+    await expectOneRunningRollout(store);
     await store.close();
     expect(db.admin(`SELECT version FROM storegw_hub`).trim()).toBe(String(HUB_SCHEMA_VERSION));
     expect(

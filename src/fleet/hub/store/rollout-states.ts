@@ -14,6 +14,15 @@ export class RolloutStates {
     );
   }
 
+  /**
+   * Stores a new rollout as the one running. False when another runs: the
+   * index rollouts_running admits one running row, so of two replicas
+   * starting one at the same moment, one stores its own.
+   */
+  async begin(r: { id: string; createdAt: number; status: string; state: unknown }): Promise<boolean> {
+    return (await this.sql.run(`INSERT INTO rollouts (id, created_at, status, state) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, [r.id, r.createdAt, r.status, JSON.stringify(r.state)])) === 1;
+  }
+
   async get(id: string): Promise<unknown> {
     const row = await this.sql.get<{ state: string }>(`SELECT state FROM rollouts WHERE id = ?`, [id]);
     return row && (JSON.parse(row.state) as unknown);
