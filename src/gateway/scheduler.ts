@@ -52,14 +52,23 @@ export interface Scheduler {
   release(cls: ClassName): void;
 }
 
+/** A class's waiters, live and replay apart; on every request's path, so kept without string keys or recounting. */
+interface ClassQueues {
+  live: Waiter[];
+  replay: Waiter[];
+}
+
 export class SlotScheduler implements Scheduler {
   readonly #s: SchedulerSettings;
-  readonly #queues = new Map<string, Waiter[]>();
+  readonly #queues: Record<ClassName, ClassQueues> = { critical: queues(), interactive: queues(), normal: queues(), bulk: queues() };
   readonly #held: Record<ClassName, number> = { critical: 0, interactive: 0, normal: 0, bulk: 0 };
+  #inFlight = 0;
   /** Stride scheduling's virtual time per shared class. */
   readonly #pass: Record<ClassName, number> = { critical: 0, interactive: 0, normal: 0, bulk: 0 };
   /** The classes that share the unreserved slots, highest priority first. */
   readonly #shared: readonly ClassName[];
+  /** Per class, the classes whose live traffic a replay of it waits behind: critical and every class of higher priority. */
+  readonly #above: Record<ClassName, readonly ClassName[]>;
   #degraded = false;
   readonly #gate: BulkGate | undefined;
   #criticalWaiting = false;
@@ -68,15 +77,18 @@ export class SlotScheduler implements Scheduler {
     this.#s = settings;
     this.#gate = gate;
     this.#shared = CLASSES.filter((c) => c !== 'critical').sort((a, b) => settings.priority[a] - settings.priority[b]);
+    const above = (cls: ClassName) => CLASSES.filter((c) => c !== cls && (c === 'critical' || settings.priority[c] < settings.priority[cls]));
+    this.#above = { critical: above('critical'), interactive: above('interactive'), normal: above('normal'), bulk: above('bulk') };
   }
 
   get inFlight(): number {
-    return CLASSES.reduce((n, c) => n + this.#held[c], 0);
+    return this.#inFlight;
   }
 
   /** Waiting requests of a class (live and replay). */
   depth(cls: ClassName): number {
-    return (this.#queues.get(key(cls, 'live'))?.length ?? 0) + (this.#queues.get(key(cls, 'replay'))?.length ?? 0);
+    const q = this.#queues[cls];
+    return q.live.length + q.replay.length;
   }
 
   /** Whether a class may be sent over this path at all now (not paused by DEGRADED). */
@@ -92,28 +104,28 @@ export class SlotScheduler implements Scheduler {
 
   /** Queues a waiter; grants it at once when it is next and a slot is free. */
   enqueue(w: Waiter): void {
-    const k = key(w.cls, w.kind);
-    let q = this.#queues.get(k);
-    if (!q) this.#queues.set(k, (q = []));
     // A class that was idle rejoins at the current virtual time, not with credit saved while idle.
     if (this.depth(w.cls) === 0) this.#pass[w.cls] = Math.max(this.#pass[w.cls], this.#minPass());
-    q.push(w);
+    this.#queues[w.cls][w.kind].push(w);
     this.#dispatch();
   }
 
   /** Removes a waiter that gave up (its deadline passed). True when it was still waiting. */
   cancel(w: Waiter): boolean {
-    const q = this.#queues.get(key(w.cls, w.kind));
-    const i = q?.indexOf(w) ?? -1;
+    const q = this.#queues[w.cls][w.kind];
+    const i = q.indexOf(w);
     if (i === -1) return false;
-    q!.splice(i, 1);
+    q.splice(i, 1);
     this.#tellGate();
     return true;
   }
 
   /** A granted request finished: its slot goes to whoever is next. */
   release(cls: ClassName): void {
-    if (this.#held[cls] > 0) this.#held[cls]--;
+    if (this.#held[cls] > 0) {
+      this.#held[cls]--;
+      this.#inFlight--;
+    }
     this.#dispatch();
   }
 
@@ -127,6 +139,7 @@ export class SlotScheduler implements Scheduler {
       const next = this.#next();
       if (!next) return;
       this.#held[next.cls]++;
+      this.#inFlight++;
       if (next.cls !== 'critical') this.#pass[next.cls] += STRIDE / weight(this.#s.priority[next.cls]);
       next.grant();
     }
@@ -135,7 +148,7 @@ export class SlotScheduler implements Scheduler {
   #next(): Waiter | undefined {
     // Before each grant, so a bulk request is not granted in the same turn as the critical one that stops it.
     this.#tellGate();
-    if (this.inFlight >= this.#s.maxInFlight) return undefined;
+    if (this.#inFlight >= this.#s.maxInFlight) return undefined;
     const critical = this.#head('critical', false);
     if (critical) return critical;
     // Among the shared classes with someone eligible and room: the lowest virtual time.
@@ -147,20 +160,20 @@ export class SlotScheduler implements Scheduler {
   }
 
   #eligible(cls: ClassName): boolean {
-    return (this.#queues.get(key(cls, 'live'))?.length ?? 0) > 0 || ((this.#queues.get(key(cls, 'replay'))?.length ?? 0) > 0 && !this.#liveAbove(cls));
+    const q = this.#queues[cls];
+    return q.live.length > 0 || (q.replay.length > 0 && !this.#liveAbove(cls));
   }
 
   /** The first eligible waiter of a class: live first; replay only when no live traffic of it or above waits. */
   #head(cls: ClassName, liveAbove: boolean): Waiter | undefined {
-    const live = this.#queues.get(key(cls, 'live'));
-    if (live?.length) return live.shift();
+    const q = this.#queues[cls];
+    if (q.live.length > 0) return q.live.shift();
     if (liveAbove) return undefined;
-    return this.#queues.get(key(cls, 'replay'))?.shift();
+    return q.replay.shift();
   }
 
   #liveAbove(cls: ClassName): boolean {
-    const p = this.#s.priority[cls];
-    return CLASSES.some((c) => c !== cls && (c === 'critical' || this.#s.priority[c] < p) && (this.#queues.get(key(c, 'live'))?.length ?? 0) > 0);
+    return this.#above[cls].some((c) => this.#queues[c].live.length > 0);
   }
 
   #tellGate(): void {
@@ -176,7 +189,7 @@ export class SlotScheduler implements Scheduler {
     if (this.depth(cls) === 0) return false;
     if (cls === 'bulk' && this.#gate && !this.#gate.admitsBulk(this.#held.bulk)) return false;
     const shared = this.#s.maxInFlight - this.#s.reservedCritical;
-    const held = this.inFlight - this.#held.critical;
+    const held = this.#inFlight - this.#held.critical;
     if (held >= shared) return false;
     if (!this.#degraded) return true;
     return this.#held[cls] < Math.floor(this.#s.maxInFlight * this.#s.degradedShare[cls]);
@@ -184,12 +197,12 @@ export class SlotScheduler implements Scheduler {
 
   #minPass(): number {
     let min = Infinity;
-    for (const c of CLASSES) if (c !== 'critical' && this.depth(c) > 0) min = Math.min(min, this.#pass[c]);
+    for (const c of this.#shared) if (this.depth(c) > 0) min = Math.min(min, this.#pass[c]);
     return min === Infinity ? 0 : min;
   }
 }
 
-const key = (cls: ClassName, kind: Kind) => `${cls}/${kind}`;
+const queues = (): ClassQueues => ({ live: [], replay: [] });
 
 /** Weight from priority: each step up doubles the share (interactive 4, normal 2, bulk 1 by default). */
 function weight(priority: number): number {
