@@ -23,6 +23,7 @@ describe('request target check', () => {
     ['dot-dot', '/web/../admin'],
     ['trailing dot-dot', '/web/..'],
     ['single dot', '/web/./x'],
+    ['trailing single dot', '/web/.'],
     ['encoded dot-dot', '/web/%2e%2e/admin'],
     ['mixed-case encoded dot', '/web/%2E./admin'],
     ['encoded slash', '/web%2f..%2fadmin'],
@@ -38,5 +39,6 @@ describe('request target check', () => {
 
   it('allows dots inside names', () => {
     expect(checkRequestTarget('/web/dataset/call_kw/pos.order/..x').ok).toBe(true);
+    expect(checkRequestTarget('/.well-known/x.').ok).toBe(true);
   });
 });

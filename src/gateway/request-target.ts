@@ -7,6 +7,9 @@ export type TargetCheck =
   | { ok: true; /** as sent, forwarded unchanged */ rawPath: string; /** percent-decoded, for classification */ path: string; query: string }
   | { ok: false; reason: string };
 
+/** A segment that is `.` or `..`. */
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
 export function checkRequestTarget(url: string): TargetCheck {
   // Absolute-form (http://host/...), authority-form (CONNECT host:port) and
   // asterisk-form (OPTIONS *) all ask for a proxy; this is not one.
@@ -18,16 +21,17 @@ export function checkRequestTarget(url: string): TargetCheck {
   if (rawPath.includes('\\')) return { ok: false, reason: 'backslash in path' };
   // Encoded separators would let one server see two segments where another sees one.
   if (/%2f|%5c/i.test(rawPath)) return { ok: false, reason: 'encoded slash in path' };
-  let path: string;
-  try {
-    path = decodeURIComponent(rawPath);
-  } catch {
-    return { ok: false, reason: 'invalid percent-encoding in path' };
+  let path = rawPath;
+  // Most paths have nothing encoded: no decoding pass over them (this runs on every request).
+  if (rawPath.includes('%')) {
+    try {
+      path = decodeURIComponent(rawPath);
+    } catch {
+      return { ok: false, reason: 'invalid percent-encoding in path' };
+    }
   }
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) return { ok: false, reason: 'control character in path' };
-  for (const segment of path.split('/')) {
-    if (segment === '.' || segment === '..') return { ok: false, reason: 'dot segment in path' };
-  }
+  if (DOT_SEGMENT.test(path)) return { ok: false, reason: 'dot segment in path' };
   return { ok: true, rawPath, path, query };
 }
