@@ -1,7 +1,7 @@
 // A live try: a client's request sent through the best path that can carry
 // its route's class, with what it said of the path reported to the link
 // monitor. Passthrough and cache routes both go through it.
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { RouteConfig } from '../../edge-config/schema.js';
 import { attemptThrough } from './attempt.js';
@@ -25,7 +25,9 @@ export async function tryLive(deps: Pick<RequestPathDeps, 'pathViews' | 'pathOut
   const { classes } = rt.loaded.config;
   // A client whose request breaks off (a malformed chunked body, a till that
   // hung up) makes the upstream request fail too: that says nothing of the path.
-  const clientBroke = clientGone(reply.request.raw);
+  // Only while its body is streamed upstream: one read whole already (a
+  // JSON-RPC call), or none, cannot break the upstream request.
+  const clientBroke = call.body instanceof Readable ? clientGone(reply.request.raw) : () => false;
   const attempt = await attemptThrough(
     { ...call, cls: route.class, kind: 'live', timeoutMs, maxQueueMs: classes[route.class].maxQueueMs },
     { upstreams: rt.upstreams, pathViews: deps.pathViews(), classes, pathOutcome: deps.pathOutcome },
