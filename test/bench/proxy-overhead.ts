@@ -5,6 +5,7 @@
 // Goals (issue #18): storegw throughput >= 1.2x @fastify/http-proxy's and
 // >= 0.6x nginx's, and added p99 <= 1 ms over direct at half the direct maximum rate.
 import { cpus } from 'node:os';
+import { basename, join } from 'node:path';
 import { spawnNode, type Peer } from './harness.js';
 import { maxLoad, pacedLoad, type LoadOptions, type LoadResult, type RequestSpec } from './load.js';
 import { startGatewayPeer } from './peers/gateway.js';
@@ -48,6 +49,13 @@ const FASTIFY = '@fastify/http-proxy';
 const NGINX = 'nginx';
 /** node:http + an undici Pool and nothing else: what a Node proxy costs at least (peers/node-proxy.ts). */
 const NODE_FLOOR = 'node:http + undici (floor)';
+/**
+ * Another build of the gateway, measured in the same run (STOREGW_BENCH_BASELINE:
+ * its repository folder, built with `npx tsc -p .`): on a shared machine a change's
+ * effect is only seen beside its baseline, not against yesterday's figures.
+ */
+const BASELINE_ROOT = process.env.STOREGW_BENCH_BASELINE;
+const BASELINE = `storegw gateway (baseline ${BASELINE_ROOT ? basename(BASELINE_ROOT) : ''})`;
 
 function gatewayYaml(upstream: string): string {
   return `version: 1
@@ -206,6 +214,17 @@ function goals(results: RequestResult[]): Goal[] {
   return out;
 }
 
+/** This build beside the baseline build, when one was measured in the run. */
+function againstBaseline(results: RequestResult[]): string[] {
+  return results.flatMap((r) => {
+    const gw = r.targets.find((t) => t.target === GATEWAY);
+    const base = r.targets.find((t) => t.target === BASELINE);
+    if (!gw?.max || !base?.max) return [];
+    const cpu = gw.cpuUs && base.cpuUs ? `, CPU per request ${num(gw.cpuUs / base.cpuUs, 2)}x (${num(gw.cpuUs, 0)} against ${num(base.cpuUs, 0)} µs)` : '';
+    return [`this build against ${BASELINE} — ${r.request}: req/s ${num(gw.max.rps / base.max.rps, 2)}x${cpu}`];
+  });
+}
+
 async function run(): Promise<SectionReport> {
   const peers: Peer[] = [];
   try {
@@ -213,6 +232,8 @@ async function run(): Promise<SectionReport> {
     peers.push(sim);
     const gateway = await startGatewayPeer(gatewayYaml(sim.url));
     peers.push(gateway);
+    const baseline = BASELINE_ROOT ? await startGatewayPeer(gatewayYaml(sim.url), undefined, join(BASELINE_ROOT, 'dist/src/cli/main.js')) : undefined;
+    if (baseline) peers.push(baseline);
     const fastify = await spawnNode(FASTIFY, 'test/bench/peers/fastify-proxy.js', [sim.url]);
     peers.push(fastify);
     const floor = await spawnNode(NODE_FLOOR, 'test/bench/peers/node-proxy.js', [sim.url]);
@@ -220,6 +241,7 @@ async function run(): Promise<SectionReport> {
     const targets = [
       { name: DIRECT, url: sim.url, pid: sim.pid },
       { name: GATEWAY, url: gateway.url, pid: gateway.pid },
+      ...(baseline ? [{ name: BASELINE, url: baseline.url, pid: baseline.pid }] : []),
       { name: FASTIFY, url: fastify.url, pid: fastify.pid },
       { name: NODE_FLOOR, url: floor.url, pid: floor.pid },
     ];
@@ -236,7 +258,7 @@ async function run(): Promise<SectionReport> {
     const verdicts = goals(results);
     return {
       tables: results.map((r) => table(r, nginxMissing)),
-      summary: verdicts.map((g) => `goal ${g.goal} — ${g.request}: ${g.met ? 'met' : 'NOT MET'} (${g.value})`),
+      summary: [...verdicts.map((g) => `goal ${g.goal} — ${g.request}: ${g.met ? 'met' : 'NOT MET'} (${g.value})`), ...againstBaseline(results)],
       json: { load, rounds: ROUNDS, nginx: nginxBinary ?? null, results, goals: verdicts },
     };
   } finally {

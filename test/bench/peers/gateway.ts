@@ -9,7 +9,8 @@ export interface GatewayPeer extends Peer {
   pid: number;
 }
 
-export async function startGatewayPeer(configYaml: string, timeoutMs = 15_000): Promise<GatewayPeer> {
+/** `main`: the gateway's compiled entry, this build's unless another build is compared against it. */
+export async function startGatewayPeer(configYaml: string, timeoutMs = 15_000, main = distFile('src/cli/main.js')): Promise<GatewayPeer> {
   const dir = mkdtempSync(join(tmpdir(), 'storegw-bench-gw-'));
   const config = join(dir, 'gateway.yaml');
   writeFileSync(config, configYaml);
@@ -19,7 +20,7 @@ export async function startGatewayPeer(configYaml: string, timeoutMs = 15_000): 
     spawnPeer({
       name: 'storegw gateway',
       command: process.execPath,
-      args: [distFile('src/cli/main.js'), 'gateway', '--config', config],
+      args: [main, 'gateway', '--config', config],
       cwd: dir,
       // 'gateway started', the line that gives the address, is an info line;
       // the gateway writes no line per request at info.
