@@ -7,7 +7,7 @@
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { spawnNode, type Peer } from './harness.js';
-import { maxLoad, pacedLoad, type LoadOptions, type LoadResult, type RequestSpec } from './load.js';
+import { maxLoad, pacedLoad, percentileOfSorted, type LoadOptions, type LoadResult, type RequestSpec } from './load.js';
 import { startGatewayPeer } from './peers/gateway.js';
 import { treeCpuSeconds } from './proc.js';
 import { findNginx, startNginx } from './peers/nginx.js';
@@ -96,6 +96,8 @@ interface TargetResult {
   max?: LoadResult;
   /** The least CPU per response of the max-load rounds, in µs (the server's process and what it forked). */
   cpuUs?: number;
+  /** CPU per response in each max-load round, in µs, in round order (NaN where it could not be read). */
+  cpuRoundsUs: number[];
   atHalf?: LoadResult;
 }
 
@@ -115,7 +117,7 @@ async function measure(targets: { name: string; url: string; pid: number }[], na
   const results: (TargetResult & { url: string; pid: number })[] = [];
   for (const t of targets) {
     const problem = await check(t.url, spec);
-    results.push(problem ? { target: t.name, url: t.url, pid: t.pid, skipped: problem } : { target: t.name, url: t.url, pid: t.pid });
+    results.push({ target: t.name, url: t.url, pid: t.pid, cpuRoundsUs: [], ...(problem && { skipped: problem }) });
   }
   const live = results.filter((r) => !r.skipped);
   // Best of the rounds: on a shared machine noise only ever makes a run slower.
@@ -125,6 +127,7 @@ async function measure(targets: { name: string; url: string; pid: number }[], na
       const m = await maxLoad(r.url, spec, load, () => treeCpuSeconds(r.pid));
       if (!r.max || m.rps > r.max.rps) r.max = m;
       if (m.cpuSPerResponse !== undefined) r.cpuUs = Math.min(r.cpuUs ?? Infinity, m.cpuSPerResponse * 1e6);
+      r.cpuRoundsUs.push(m.cpuSPerResponse === undefined ? NaN : m.cpuSPerResponse * 1e6);
     }
   }
   const direct = results.find((r) => r.target === DIRECT)?.max;
@@ -220,7 +223,9 @@ function againstBaseline(results: RequestResult[]): string[] {
     const gw = r.targets.find((t) => t.target === GATEWAY);
     const base = r.targets.find((t) => t.target === BASELINE);
     if (!gw?.max || !base?.max) return [];
-    const cpu = gw.cpuUs && base.cpuUs ? `, CPU per request ${num(gw.cpuUs / base.cpuUs, 2)}x (${num(gw.cpuUs, 0)} against ${num(base.cpuUs, 0)} µs)` : '';
+    // Paired by round (the two ran minutes apart at most), the median of those ratios: the least of each side's rounds can come from different moments of a shared machine.
+    const ratios = gw.cpuRoundsUs.map((us, i) => us / (base.cpuRoundsUs[i] ?? NaN)).filter(Number.isFinite);
+    const cpu = ratios.length > 0 ? `, CPU per request ${num(percentileOfSorted([...ratios].sort((a, b) => a - b), 0.5), 2)}x (median of the rounds' ratios: ${ratios.map((x) => num(x, 2)).join(', ')})` : '';
     return [`this build against ${BASELINE} — ${r.request}: req/s ${num(gw.max.rps / base.max.rps, 2)}x${cpu}`];
   });
 }
