@@ -107,10 +107,18 @@ interface RequestResult {
   targets: TargetResult[];
 }
 
-/** The targets in a different order each round, so that a noisy moment does not always hit the same one. */
-function rotated<T>(items: T[], round: number): T[] {
+/**
+ * The targets in a different order each round, so that a noisy moment does not
+ * always hit the same one; the gateway and its baseline, side by side, swap
+ * places every other round, so that neither always runs first of the pair.
+ */
+function rotated<T extends { target: string }>(items: T[], round: number): T[] {
   const k = round % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
+  const order = [...items.slice(k), ...items.slice(0, k)];
+  const gw = order.findIndex((t) => t.target === GATEWAY);
+  const base = order.findIndex((t) => t.target === BASELINE);
+  if (round % 2 === 1 && gw !== -1 && base !== -1) [order[gw], order[base]] = [order[base]!, order[gw]!];
+  return order;
 }
 
 async function measure(targets: { name: string; url: string; pid: number }[], name: string, spec: RequestSpec): Promise<RequestResult> {
