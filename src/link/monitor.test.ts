@@ -155,7 +155,8 @@ describe('LinkMonitor time in a state', () => {
     const [fiber, lte] = monitor.status();
     // lte's first answer took 200 ms: UP since then.
     expect(lte!.stateAgeS).toBeLessThanOrEqual(watchedS - 0.2);
-    expect(lte!.stateAgeS).toBeGreaterThanOrEqual(0.1);
+    // At least the pause, less what a timer may fire early by: libuv's clock counts whole milliseconds (0.0998 s was seen in CI).
+    expect(lte!.stateAgeS).toBeGreaterThanOrEqual(0.095);
     // The same settings again: fiber is kept, DOWN since the same moment.
     monitor.configure(c.paths, c.link);
     expect(monitor.status()[0]!.stateAgeS).toBeGreaterThanOrEqual(fiber!.stateAgeS);
