@@ -62,7 +62,6 @@ export class SlotScheduler implements Scheduler {
   readonly #s: SchedulerSettings;
   readonly #queues: Record<ClassName, ClassQueues> = { critical: queues(), interactive: queues(), normal: queues(), bulk: queues() };
   readonly #held: Record<ClassName, number> = { critical: 0, interactive: 0, normal: 0, bulk: 0 };
-  #inFlight = 0;
   /** Stride scheduling's virtual time per shared class. */
   readonly #pass: Record<ClassName, number> = { critical: 0, interactive: 0, normal: 0, bulk: 0 };
   /** The classes that share the unreserved slots, highest priority first. */
@@ -82,7 +81,8 @@ export class SlotScheduler implements Scheduler {
   }
 
   get inFlight(): number {
-    return this.#inFlight;
+    const h = this.#held;
+    return h.critical + h.interactive + h.normal + h.bulk;
   }
 
   /** Waiting requests of a class (live and replay). */
@@ -122,10 +122,7 @@ export class SlotScheduler implements Scheduler {
 
   /** A granted request finished: its slot goes to whoever is next. */
   release(cls: ClassName): void {
-    if (this.#held[cls] > 0) {
-      this.#held[cls]--;
-      this.#inFlight--;
-    }
+    if (this.#held[cls] > 0) this.#held[cls]--;
     this.#dispatch();
   }
 
@@ -139,7 +136,6 @@ export class SlotScheduler implements Scheduler {
       const next = this.#next();
       if (!next) return;
       this.#held[next.cls]++;
-      this.#inFlight++;
       if (next.cls !== 'critical') this.#pass[next.cls] += STRIDE / weight(this.#s.priority[next.cls]);
       next.grant();
     }
@@ -148,7 +144,7 @@ export class SlotScheduler implements Scheduler {
   #next(): Waiter | undefined {
     // Before each grant, so a bulk request is not granted in the same turn as the critical one that stops it.
     this.#tellGate();
-    if (this.#inFlight >= this.#s.maxInFlight) return undefined;
+    if (this.inFlight >= this.#s.maxInFlight) return undefined;
     const critical = this.#head('critical', false);
     if (critical) return critical;
     // Among the shared classes with someone eligible and room: the lowest virtual time.
@@ -189,7 +185,7 @@ export class SlotScheduler implements Scheduler {
     if (this.depth(cls) === 0) return false;
     if (cls === 'bulk' && this.#gate && !this.#gate.admitsBulk(this.#held.bulk)) return false;
     const shared = this.#s.maxInFlight - this.#s.reservedCritical;
-    const held = this.#inFlight - this.#held.critical;
+    const held = this.inFlight - this.#held.critical;
     if (held >= shared) return false;
     if (!this.#degraded) return true;
     return this.#held[cls] < Math.floor(this.#s.maxInFlight * this.#s.degradedShare[cls]);
