@@ -134,9 +134,12 @@ async function measure(targets: { name: string; url: string; pid: number }[], na
       process.stderr.write(`  ${name}, round ${round + 1}/${ROUNDS}: max load via ${r.target}\n`);
       const m = await maxLoad(r.url, spec, load, () => treeCpuSeconds(r.pid));
       if (!r.max || m.rps > r.max.rps) r.max = m;
-      if (m.cpuSPerResponse !== undefined) r.cpuUs = Math.min(r.cpuUs ?? Infinity, m.cpuSPerResponse * 1e6);
       r.cpuRoundsUs.push(m.cpuSPerResponse === undefined ? NaN : m.cpuSPerResponse * 1e6);
     }
+  }
+  for (const r of live) {
+    const read = r.cpuRoundsUs.filter(Number.isFinite);
+    if (read.length > 0) r.cpuUs = Math.min(...read);
   }
   const direct = results.find((r) => r.target === DIRECT)?.max;
   const halfRate = direct ? Math.round(direct.rps / 2) : 0;
