@@ -13,7 +13,7 @@ import { BodyTooLargeError, limitStream, readBounded } from './body.js';
 import type { ReadCache } from '../cache/read-cache.js';
 import { answerReceipt, handleBuffered, type Buffering } from './buffered.js';
 import { handleCached } from './cached.js';
-import { sendError } from './replies.js';
+import { passAnswer, sendError } from './replies.js';
 import type { RequestFacts } from './classify.js';
 import { tryLive, type ForwardCall, type LiveFailure } from './live.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../http/headers.js';
@@ -208,8 +208,7 @@ async function forwardLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteCo
   const attempt = await tryLive(deps, rt, route, reply, call, route.timeoutMs);
   if (!attempt.ok) return answerFailure(route, reply, done, attempt);
   done('forwarded');
-  reply.header('x-gateway-path', attempt.path).code(attempt.statusCode).headers(clientResponseHeaders(attempt.headers));
-  return reply.send(attempt.body);
+  passAnswer(reply, attempt.statusCode, { ...clientResponseHeaders(attempt.headers), ...reply.getHeaders(), 'x-gateway-path': attempt.path }, attempt.body, deps.draining());
 }
 
 /** The answer to a live failure, the same for every mode that forwards live. */
