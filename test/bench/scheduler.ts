@@ -7,6 +7,7 @@
 // what is measured. The same comparison over a tbf-shaped WireGuard tunnel
 // runs in the lab section (`npm run bench -- scheduler-lab`, root only), at
 // 2 Mbit/s and 512 kbit/s, with the path's byte budget on and off.
+//   STOREGW_BENCH_LAB_MTU=576   the tunnel's MTU on both ends (default: wireguard-go's, 1420)
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
 import { dropInSettings } from '../support/sysctl-drop-in.js';
 import { startLabGateway } from '../lab/lab-gateway.js';
@@ -150,6 +151,8 @@ const LAB_CASES = ['idle', 'budget', 'priority', 'fifo'] as const;
  * default of 50 is for: targetMs must exceed the round trip to fill the link).
  */
 const LAB_TARGET_MS = 15;
+/** The tunnel's MTU when set: smaller packets, a shorter wait behind the one on the wire, more bytes in headers. */
+const LAB_MTU = process.env.STOREGW_BENCH_LAB_MTU;
 type LabCase = (typeof LAB_CASES)[number];
 
 /** Bulk goodput (bodies only) as a share of the link's rate. */
@@ -168,7 +171,7 @@ function labTable(rate: string, results: Record<LabCase, FloodResult>): Table {
     String(r.degradedVerdicts ?? 0),
   ];
   return {
-    title: `Lab: critical GET at ${CRITICAL_RATE}/s beside ${FLOOD_CONNECTIONS} concurrent bulk downloads (16 KiB) over a WireGuard tunnel shaped to ${rate} (tbf, both ways, 200 ms queue), path maxInFlight 8, ERP unbounded`,
+    title: `Lab: critical GET at ${CRITICAL_RATE}/s beside ${FLOOD_CONNECTIONS} concurrent bulk downloads (16 KiB) over a WireGuard tunnel${LAB_MTU === undefined ? '' : ` (MTU ${LAB_MTU})`} shaped to ${rate} (tbf, both ways, 200 ms queue), path maxInFlight 8, ERP unbounded`,
     columns: ['gateway', 'critical p50 ms', 'critical p99 ms', 'p99 × idle', 'critical failed', 'bulk goodput, % of link', 'bulk failed', 'DEGRADED verdicts'],
     rows: [
       row('idle (no flood), byte budget on', idle),
@@ -193,6 +196,11 @@ async function runLab(): Promise<SectionReport> {
     for (const { key, value } of dropInSettings()) await lab.exec('store', 'sysctl', ['-qw', `${key}=${value}`]);
     erp = await startErpSimulator({ host: lab.mgmt.hostAddress, port: 0 });
     await lab.startNginx(erp.url);
+    if (LAB_MTU !== undefined) {
+      const u = lab.uplinks.fiber!;
+      await lab.exec('store', 'ip', ['link', 'set', 'dev', u.storeWg, 'mtu', LAB_MTU]);
+      await lab.exec('region', 'ip', ['link', 'set', 'dev', u.regionWg, 'mtu', LAB_MTU]);
+    }
     const byRate: Record<string, Record<LabCase, FloodResult>> = {};
     for (const rate of LAB_RATES) {
       await lab.shape('fiber', rate, { latencyMs: 200 });
