@@ -5,9 +5,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseGatewayConfig } from '../../edge-config/load.js';
 import { eventually } from '../../test/support/pos.js';
-import { createUpstream, type Upstream } from './upstreams.js';
+import { uplinkTo } from '../../test/support/upstream.js';
+import type { Upstream } from './upstreams.js';
 
 let server: Server | undefined;
 let upstream: Upstream | undefined;
@@ -34,24 +34,7 @@ async function holdingErp() {
 }
 
 function pathTo(url: string, byteBudget: boolean): Upstream {
-  const { config } = parseGatewayConfig(
-    `version: 1
-store: { id: s, region: r }
-gateway:
-  listen: { host: 127.0.0.1, port: 0 }
-  admin: { host: 127.0.0.1, port: 0 }
-paths:
-  - { name: lte, baseUrl: "${url}", maxInFlight: 4, byteBudget: { enabled: ${byteBudget} } }
-routes:
-  - name: all
-    match: { path: /* }
-    class: bulk
-buffer: { path: ./journal.db }
-cache: { path: ./cache.db }
-`,
-    '/tmp/gateway.yaml',
-  );
-  return createUpstream(config.paths[0]!, config.classes, { waited: () => {}, shed: () => {} });
+  return uplinkTo(url, `    maxInFlight: 4\n    byteBudget: { enabled: ${byteBudget} }`).upstream;
 }
 
 /** A GET whose answer has begun (its headers are in), and what remains of it. */

@@ -7,8 +7,8 @@ import { parseGatewayConfig } from '../../edge-config/load.js';
 import type { ClassName, ClassSettingsConfig } from '../../edge-config/schema.js';
 import { createUpstream, type Upstream } from '../../src/gateway/upstreams.js';
 
-/** One gateway uplink named fiber (pool and slots, as the gateway builds them) to `baseUrl`, and the default classes. */
-export function uplinkTo(baseUrl: string): { upstream: Upstream; classes: Record<ClassName, ClassSettingsConfig> } {
+/** One gateway uplink named fiber (pool and slots, as the gateway builds them) to `baseUrl`, and the default classes; `pathLines`: more of the path's settings, as YAML lines. */
+export function uplinkTo(baseUrl: string, pathLines = ''): { upstream: Upstream; classes: Record<ClassName, ClassSettingsConfig> } {
   const { config } = parseGatewayConfig(
     `version: 1
 store: { id: s, region: r }
@@ -18,6 +18,7 @@ gateway:
 paths:
   - name: fiber
     baseUrl: ${baseUrl}
+${pathLines}
 routes:
   - name: all
     match: { path: /* }
