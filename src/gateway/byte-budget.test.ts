@@ -78,11 +78,18 @@ describe('byte budget', () => {
     expect(b.admits(1)).toBe(false);
   });
 
-  it('counts an answer without a Content-Length as one of the usual size', () => {
+  it('counts an answer without a Content-Length as one of the usual size, and sends nothing behind it until it ends', () => {
     const b = measured();
     const a = b.started(undefined, 1000);
     b.read(a, 60_000, 1240);
     expect(b.outstanding(1)).toBe(3_500);
+    // Within the budget, but it may go on for longer than a request pipelined behind it could wait.
+    expect(b.admits(1)).toBe(false);
+    b.ended(a, 1250);
+    // The same bytes left of an answer that said its length: the next may go.
+    const declared = b.started(63_500, 1300);
+    b.read(declared, 60_000, 1540);
+    expect(b.admits(1)).toBe(true);
   });
 
   it('always grants one bulk request when none is in flight: bulk is slowed, never starved', () => {

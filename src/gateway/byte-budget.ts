@@ -74,6 +74,10 @@ export class ByteBudget {
     if (this.#criticalSince !== undefined) return false;
     const rate = this.#estimator.bytesPerSecond;
     if (rate === undefined || this.#expected === undefined) return false;
+    // Nothing goes behind an answer of unknown length: the next request may be
+    // pipelined behind it (upstreams.ts) and wait for all of it, and a deadline
+    // of that request's running out would break the answer ahead on the way.
+    for (const a of this.#answers) if (a.declared === undefined) return false;
     return this.outstanding(heldBulk) < (rate * this.targetMs) / 1000;
   }
 

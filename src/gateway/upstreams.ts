@@ -31,7 +31,8 @@ export interface Upstream {
  * follows that answer in the same window, with no round trip between (checkout
  * p99 there 52–55 ms against 97, bulk goodput the same). undici pipelines
  * idempotent requests only, and sends a pipelined one again on a new
- * connection when the one ahead of it loses its own. The cost: the ERP
+ * connection when the one ahead of it loses its own; the budget sends
+ * nothing behind an answer of unknown length. The cost: the ERP
  * works on fewer bulk requests at once than there are bulk slots, which
  * matters only where the ERP, not the link, is slow; a budget is for thin links.
  */
