@@ -4,6 +4,7 @@
 // What any Node proxy pays per request at least, measured beside nginx.
 import { createServer } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
+import { relayAnswer } from '../../../src/http/relay.js';
 import { exitWithParent } from '../harness.js';
 
 const upstream = process.argv[2];
@@ -18,17 +19,10 @@ const server = createServer((req, res) => {
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   pool.request({ method: req.method as Dispatcher.HttpMethod, path: req.url ?? '/', headers, body: hasBody ? req : null }).then(
     (up) => {
-      // The client left while the upstream answered (a load run's end): nothing would read the answer.
-      if (res.destroyed) return void up.body.dump().catch(() => undefined);
       const out: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive') out[k] = v;
-      res.writeHead(up.statusCode, out);
-      // pipe and two listeners, as the gateway passes an answer: pipeline() costs more per request than all the gateway's own work (docs/benchmarks.md).
-      up.body.on('error', () => res.destroy());
-      res.once('close', () => {
-        if (!up.body.readableEnded) up.body.destroy();
-      });
-      up.body.pipe(res);
+      // Passed on as the gateway passes an answer, so the floor is what that costs alone.
+      relayAnswer(res, up.statusCode, out, up.body);
     },
     () => {
       res.statusCode = 502;
