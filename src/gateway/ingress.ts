@@ -208,7 +208,9 @@ async function forwardLive(deps: IngressDeps, rt: GatewayRuntime, route: RouteCo
   const attempt = await tryLive(deps, rt, route, reply, call, route.timeoutMs);
   if (!attempt.ok) return answerFailure(route, reply, done, attempt);
   done('forwarded');
-  passAnswer(reply, attempt.statusCode, { ...clientResponseHeaders(attempt.headers), ...reply.getHeaders(), 'x-gateway-path': attempt.path }, attempt.body, deps.draining());
+  // The gateway's own headers (the request id) over the ERP's, on the object clientResponseHeaders made.
+  const headers = Object.assign(clientResponseHeaders(attempt.headers), reply.getHeaders(), { 'x-gateway-path': attempt.path });
+  passAnswer(reply, attempt.statusCode, headers, attempt.body, deps.draining());
 }
 
 /** The answer to a live failure, the same for every mode that forwards live. */
