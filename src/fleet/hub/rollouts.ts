@@ -104,6 +104,10 @@ export class Rollouts {
   #orphans: NodeJS.Timeout | undefined;
   /** One look at the running rollouts at a time: two would take one over twice. */
   #settling: Promise<RolloutState | undefined> = Promise.resolve(undefined);
+  /** Set once the look at startup is done: from then on, one hub's running rows are all its own. */
+  #settled = false;
+  /** The last state write asked for: a start waits for it, or a rollout just ended would still read as running. */
+  #saved: Promise<void> = Promise.resolve();
 
   constructor(deps: {
     gateways: GatewayRegistry;
@@ -116,8 +120,6 @@ export class Rollouts {
     logger: Logger;
     concurrency: number;
     applyTimeoutMs: number;
-    /** With replicas: how often to look for rollouts whose replica died. */
-    orphanCheckMs?: number;
   }) {
     this.#gateways = deps.gateways;
     this.#states = deps.states;
@@ -137,6 +139,7 @@ export class Rollouts {
    */
   async settleAtStart(orphanCheckMs?: number): Promise<void> {
     await this.#settleRunning();
+    this.#settled = true;
     if (this.#elsewhere && orphanCheckMs !== undefined && !this.#closed) {
       this.#orphans = setInterval(() => void this.#settleRunning().catch((e: unknown) => this.#logger.error({ err: e }, 'cannot look for rollouts whose hub replica stopped')), orphanCheckMs);
       this.#orphans.unref();
@@ -156,14 +159,31 @@ export class Rollouts {
   async #settleOnce(): Promise<RolloutState | undefined> {
     for (const r of await this.#states.running()) {
       const state = r.state as StoredState;
-      if (state.id === this.#active?.state.id) continue;
+      if (this.#ours(state)) continue;
       if (await this.#elsewhere?.isOtherLive(state.replica)) return state;
       if (this.#closed) return undefined;
-      if (!this.#elsewhere || state.replica === undefined) await this.#interrupt(state, r.createdAt, INTERRUPTED);
+      if (!this.#elsewhere || state.replica === undefined) await this.#interrupt(state, r.text, INTERRUPTED);
       // One rollout runs at a time: one taken over here waits while another runs here.
-      else if (this.#active === undefined && (await this.#takeOver(state, r.text)) === 'no config') await this.#interrupt(state, r.createdAt, NO_CONFIG);
+      else if (this.#active === undefined && (await this.#takeOver(state, r.text)) === 'no config') await this.#interrupt(state, r.text, NO_CONFIG);
     }
     return undefined;
+  }
+
+  /**
+   * A running row this process wrote: being started or ending here (its last
+   * write not in yet), never an orphan. Taking it for one interrupted a
+   * rollout that had just failed, over its own reason.
+   */
+  #ours(state: StoredState): boolean {
+    if (state.id === this.#active?.state.id) return true;
+    return this.#elsewhere ? state.replica === this.#elsewhere.replicaId : this.#settled;
+  }
+
+  /** A start refused for `other`, the running rollout stored first; undefined when that one ended as this start lost to it. */
+  #refused(other: StoredState | undefined): StartResult {
+    if (!other) return { ok: false, status: 409, message: 'another rollout was started at the same moment; try again' };
+    const where = other.replica !== undefined && other.replica !== this.#elsewhere?.replicaId ? ' on another hub replica' : '';
+    return { ok: false, status: 409, message: `rollout ${other.id} is still running (${other.status})${where}` };
   }
 
   /** Runs the rollout here from its stored state; 'elsewhere' when another replica claimed it first. */
@@ -206,17 +226,19 @@ export class Rollouts {
     return 'here';
   }
 
-  async #interrupt(stored: StoredState, createdAt: number, reason: string): Promise<void> {
+  /** Only if the row is still as read: a replica that wrote since is alive after all. */
+  async #interrupt(stored: StoredState, text: string, reason: string): Promise<void> {
     const { previous: _previous, ...state } = stored;
-    await this.#states.save({ id: state.id, createdAt, status: 'interrupted', state: { ...state, status: 'interrupted', reason, updatedAt: Date.now() } });
+    await this.#states.claim(state.id, text, { status: 'interrupted', state: { ...state, status: 'interrupted', reason, updatedAt: Date.now() } });
   }
 
   async start(req: RolloutRequest, who: Who): Promise<StartResult> {
     const running = () => this.#active && ({ ok: false, status: 409, message: `rollout ${this.#active.state.id} is still running (${this.#active.state.status})` } as const);
     const before = running();
     if (before) return before;
+    await this.#saved;
     const elsewhere = await this.#settleRunning();
-    if (elsewhere) return runningElsewhere(elsewhere);
+    if (elsewhere) return this.#refused(elsewhere);
     // A rollout whose replica died may have just been taken over here.
     const taken = running();
     if (taken) return taken;
@@ -256,7 +278,7 @@ export class Rollouts {
     // Stored before it is answered, and refused by the database when another
     // start, here or through another replica, stored its rollout first.
     if (!(await this.#states.begin({ id: state.id, createdAt: now, status: state.status, state: this.#stored(state, previous) }))) {
-      return running() || runningElsewhere((await this.#states.running())[0]?.state as StoredState | undefined);
+      return running() || this.#refused((await this.#states.running())[0]?.state as StoredState | undefined);
     }
     const deadline = this.#applyTimeoutMs + (req.graceMs ?? 0);
     const active: Active = {
@@ -453,7 +475,7 @@ export class Rollouts {
   /** Not waited for: saves are written in the order asked, and the rollout goes on from its state in memory. */
   #save(active: Active): void {
     active.state.updatedAt = Date.now();
-    this.#states
+    this.#saved = this.#states
       .save({ id: active.state.id, createdAt: active.state.createdAt, status: active.state.status, state: this.#stored(active.state, active.previous) })
       .catch((e: unknown) => this.#logger.error({ rollout: active.state.id, err: e }, 'cannot save the rollout state'));
   }
@@ -473,11 +495,6 @@ export class Rollouts {
       this.#logger.error({ err: e }, 'rollout step failed');
     }
   }
-}
-
-/** A start refused for `other`, stored by another replica; undefined when that one ended as this start lost to it. */
-function runningElsewhere(other: RolloutState | undefined): StartResult {
-  return { ok: false, status: 409, message: other ? `rollout ${other.id} is still running (${other.status}) on another hub replica` : 'another rollout was started at the same moment; try again' };
 }
 
 /** The paths a gateway reported up: a canary must keep them up. */
