@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../../edge-config/load.js';
 import type { ReplaySettings } from '../../sync/replay.js';
-import { kernelShrinksWindows } from '../gateway/receive-window.js';
+import { budgetWarnings, kernelShrinksWindows, windowStep } from '../gateway/receive-window.js';
 import { buildRuntime, type GatewayRuntime } from '../gateway/runtime.js';
 import type { SlotObserver } from '../gateway/slots.js';
 import { readSecretFile } from '../util/secret-file.js';
@@ -24,11 +24,7 @@ export function buildAppRuntime(loaded: LoadedConfig, slotObserver: SlotObserver
   const adminToken = readAdminToken(loaded, logger);
   const runtime = buildRuntime(loaded, slotObserver);
   const budgeted = [...runtime.upstreams.values()].filter((u) => u.bulk).map((u) => u.name);
-  if (budgeted.length > 0 && !kernelShrinksWindows())
-    logger.warn(
-      { paths: budgeted },
-      "byte budget: the kernel keeps the receive window a connection announced (net.ipv4.tcp_shrink_window is not 1), so each new bulk connection's first answer may still fill the link's queue (about 14 KiB); deploy/sysctl/90-storegw.conf sets it",
-    );
+  if (budgeted.length > 0) for (const warning of budgetWarnings({ shrinks: kernelShrinksWindows(), step: windowStep() })) logger.warn({ paths: budgeted }, warning);
   const { replay } = loaded.config;
   return {
     ...runtime,

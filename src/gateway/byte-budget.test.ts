@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ByteBudget, MIN_WINDOW_BYTES } from './byte-budget.js';
+import { ByteBudget } from './byte-budget.js';
 
 const MAX_HOLD_MS = 500;
 
@@ -135,7 +135,5 @@ describe('byte budget', () => {
     b.ended(first, 1000);
     b.ended(second, 1000);
     expect(b.windowBytes()).toBe(12_500);
-    // Never under a couple of segments, however thin the link or short the target.
-    expect(measured(2).windowBytes()).toBe(MIN_WINDOW_BYTES);
   });
 });

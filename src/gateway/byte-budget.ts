@@ -28,13 +28,6 @@ export interface BulkAnswer {
 
 /** Weight of the latest bulk answer in the expected size of the next one. */
 const SIZE_ALPHA = 0.25;
-/**
- * The least receive window a bulk connection gets: under a segment or two,
- * every segment is small and its headers (TCP, IP, WireGuard's) a large
- * share of the link.
- */
-export const MIN_WINDOW_BYTES = 2048;
-
 export class ByteBudget {
   readonly #estimator = new ThroughputEstimator();
   readonly #answers = new Set<BulkAnswer>();
@@ -94,13 +87,15 @@ export class ByteBudget {
    * budget's bytes shared by the answers being read, so that what the far end
    * may have in flight towards the gateway, the link's queue included, is the
    * budget and not a whole answer per connection; and a held answer stops
-   * crossing the link within one window. Undefined until the path is
-   * measured: its first answer comes at the kernel's window and measures it.
+   * crossing the link within one window. Each connection is given at least
+   * one full segment (bytes.ts): less, and the kernel announces none. Undefined
+   * until the path is measured: its first answer comes at the kernel's window
+   * and measures it.
    */
   windowBytes(): number | undefined {
     const rate = this.#estimator.bytesPerSecond;
     if (rate === undefined) return undefined;
-    return Math.max(MIN_WINDOW_BYTES, Math.round((rate * this.targetMs) / 1000 / Math.max(1, this.#answers.size)));
+    return Math.max(1, Math.round((rate * this.targetMs) / 1000 / Math.max(1, this.#answers.size)));
   }
 
   /** Whether bulk answers' reading is held now. */

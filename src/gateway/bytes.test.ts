@@ -6,12 +6,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getsockopt } from 'sockopt';
+import { getsockopt, setsockopt } from 'sockopt';
 import { buildConnector } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIN_WINDOW_BYTES } from './byte-budget.js';
 import { BulkLane } from './bytes.js';
-import { BUFFER_PER_WINDOW, IPPROTO_TCP, SO_RCVBUF, SOL_SOCKET, TCP_WINDOW_CLAMP } from './receive-window.js';
+import { BUFFER_PER_WINDOW, IPPROTO_TCP, leastWindow, SO_RCVBUF, SOL_SOCKET, TCP_MAXSEG, TCP_WINDOW_CLAMP, windowStep } from './receive-window.js';
 
 const clamp = (s: Socket) => getsockopt(s, IPPROTO_TCP, TCP_WINDOW_CLAMP);
 
@@ -29,11 +28,30 @@ afterEach(async () => {
   server = undefined;
 });
 
+/** A server whose connections announce a WireGuard tunnel's MSS (1380; 1368 with timestamps), as the region's ingress does through one. */
+async function tunnelSizedServer(): Promise<number> {
+  server = createServer((s) => s.resume());
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  setsockopt(server as unknown as Socket, IPPROTO_TCP, TCP_MAXSEG, 1380);
+  return (server.address() as { port: number }).port;
+}
+
+/** One bulk answer through the lane: 1 000 bytes with its headers, 25 000 more at least 100 ms later, so at most 250 000 bytes/s. */
+async function measure(lane: BulkLane): Promise<void> {
+  const body = new PassThrough();
+  const metered = lane.meter(body, { 'content-length': '26000' });
+  metered.resume();
+  body.write(Buffer.alloc(1000));
+  // The rate is measured once 100 ms of reading is complete (throughput.ts), and a 100 ms timer, started a
+  // moment before the first bytes are read, may end under 100 ms of reading on a loaded machine: 150 ms.
+  await sleep(150);
+  body.end(Buffer.alloc(25_000));
+  await finished(metered);
+}
+
 describe.runIf(process.platform === 'linux')('bulk lane connections', () => {
   it("hold the budget's receive window once the path is measured, also the ones opened after; other connections keep the kernel's", async () => {
-    server = createServer((s) => s.resume());
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
+    const port = await tunnelSizedServer();
     const lane = new BulkLane({ targetMs: 50, maxHoldMs: 500 });
     const connect = lane.connector(buildConnector({}));
 
@@ -45,20 +63,10 @@ describe.runIf(process.platform === 'linux')('bulk lane connections', () => {
     expect(clamp(before)).toBe(kernels);
     expect(kernels).toBeGreaterThan(32 * 1024);
 
-    // One bulk answer: 1 000 bytes with its headers, 25 000 more at least 100 ms later, so at most 250 000 bytes/s.
-    // The rate is measured once 100 ms of reading is complete (throughput.ts), and a 100 ms timer may fire a
-    // millisecond early by the clock it is measured with: 150 ms.
-    const body = new PassThrough();
-    const metered = lane.meter(body, { 'content-length': '26000' });
-    metered.resume();
-    body.write(Buffer.alloc(1000));
-    await sleep(150);
-    body.end(Buffer.alloc(25_000));
-    await finished(metered);
-
-    // rate × targetMs: at most 250 000 × 0.05.
+    await measure(lane);
+    // rate × targetMs: at most 250 000 × 0.05, and at least one segment.
     const window = clamp(before);
-    expect(window).toBeGreaterThanOrEqual(MIN_WINDOW_BYTES);
+    expect(window).toBeGreaterThanOrEqual(leastWindow(1368, windowStep()));
     expect(window).toBeLessThanOrEqual(12_500);
     // The buffer was set (the kernel doubles what it is given), which is what turns its autotuning off.
     expect(getsockopt(before, SOL_SOCKET, SO_RCVBUF)).toBe(2 * BUFFER_PER_WINDOW * window);
@@ -67,5 +75,18 @@ describe.runIf(process.platform === 'linux')('bulk lane connections', () => {
     sockets.push(after);
     expect(clamp(after)).toBe(window);
     expect(clamp(plain)).toBe(kernels);
+  });
+
+  it('never get less than one full segment of window, however thin the link or short the target, rounded up to the step this host announces windows in', async () => {
+    const port = await tunnelSizedServer();
+    // 1 ms of at most 250 000 bytes/s: 250 bytes, under a segment.
+    const lane = new BulkLane({ targetMs: 1, maxHoldMs: 500 });
+    const connect = lane.connector(buildConnector({}));
+    const before = await connectThrough(connect, port);
+    sockets.push(before);
+    await measure(lane);
+    const after = await connectThrough(connect, port);
+    sockets.push(after);
+    for (const s of [before, after]) expect(clamp(s)).toBe(leastWindow(1368, windowStep()));
   });
 });

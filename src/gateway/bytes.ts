@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import type { buildConnector } from 'undici';
 import { ByteBudget } from './byte-budget.js';
-import { setReceiveWindow } from './receive-window.js';
+import { leastWindow, segmentSize, setReceiveWindow, windowStep } from './receive-window.js';
 import type { BulkGate } from './scheduler.js';
 
 /** A window change smaller than this share of the last one is not worth a system call per connection. */
@@ -23,9 +23,11 @@ export class BulkLane implements BulkGate {
   /** Held chunks' callbacks, called when the hold ends. */
   readonly #held = new Set<() => void>();
   #holdTimer: NodeJS.Timeout | undefined;
-  /** The bulk connections open now, and the receive window they were given. */
-  readonly #sockets = new Set<Socket>();
+  /** The bulk connections open now, each with the least window it may get (one full segment); and the budget's window. */
+  readonly #sockets = new Map<Socket, number>();
   #window: number | undefined;
+  /** The step this host announces windows in: read once, as the kernel chose it at each connect from the same settings. */
+  readonly #step = windowStep();
   /** Grants what the budget admits now (the scheduler's wake, set once the scheduler exists). */
   wake: () => void = () => undefined;
 
@@ -51,9 +53,11 @@ export class BulkLane implements BulkGate {
       connect(opts, (err, socket) => {
         if (socket) {
           const s = socket as Socket;
-          this.#sockets.add(s);
+          const mss = segmentSize(s);
+          const least = mss === undefined ? 0 : leastWindow(mss, this.#step);
+          this.#sockets.set(s, least);
           s.once('close', () => this.#sockets.delete(s));
-          if (this.#window !== undefined) setReceiveWindow(s, this.#window);
+          if (this.#window !== undefined) setReceiveWindow(s, Math.max(least, this.#window));
         }
         (callback as (e: Error | null, s: Socket | null) => void)(err, socket as Socket | null);
       });
@@ -95,7 +99,7 @@ export class BulkLane implements BulkGate {
     const w = this.#budget.windowBytes();
     if (w === undefined || (this.#window !== undefined && Math.abs(w - this.#window) < this.#window * WINDOW_STEP)) return;
     this.#window = w;
-    for (const s of this.#sockets) setReceiveWindow(s, w);
+    for (const [s, least] of this.#sockets) setReceiveWindow(s, Math.max(least, w));
   }
 
   /** Keeps `go` for when the hold ends; false when nothing is held now. */

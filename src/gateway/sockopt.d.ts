@@ -1,4 +1,4 @@
-// sockopt ships no types: the two calls storegw makes (getsockopt in tests only).
+// sockopt ships no types: the two calls storegw makes.
 declare module 'sockopt' {
   import type { Socket } from 'node:net';
   /** setsockopt(2) on the socket's descriptor; integer options only. Throws when the call fails or the socket has no descriptor. */
