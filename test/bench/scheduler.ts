@@ -54,6 +54,8 @@ export interface FloodResult {
   bulk: LoadResult | undefined;
   /** Lab only: how often the path turned DEGRADED meanwhile. */
   degradedVerdicts?: number;
+  /** Lab only: the link's downstream bytes per second over the case (all traffic, headers included). */
+  downBytesPerS?: number;
 }
 
 /**
@@ -155,11 +157,15 @@ const LAB_TARGET_MS = 15;
 const LAB_MTU = process.env.STOREGW_BENCH_LAB_MTU;
 type LabCase = (typeof LAB_CASES)[number];
 
+const bytesPerS = (rate: string) => (Number.parseFloat(rate) * (rate.endsWith('mbit') ? 1e6 : 1e3)) / 8;
+
 /** Bulk goodput (bodies only) as a share of the link's rate. */
 function linkShare(r: FloodResult, rate: string): number {
-  const bitsPerS = Number.parseFloat(rate) * (rate.endsWith('mbit') ? 1e6 : 1e3);
-  return r.bulk ? (r.bulk.rps * BULK_BYTES * 8) / bitsPerS : 0;
+  return r.bulk ? (r.bulk.rps * BULK_BYTES) / bytesPerS(rate) : 0;
 }
+
+/** How busy the link's downstream was: its bytes over the case against its rate. */
+const busyShare = (r: FloodResult, rate: string) => (r.downBytesPerS ?? 0) / bytesPerS(rate);
 
 function labTable(rate: string, results: Record<LabCase, FloodResult>): Table {
   const idle = results.idle;
@@ -167,12 +173,13 @@ function labTable(rate: string, results: Record<LabCase, FloodResult>): Table {
     name,
     ...criticalCells(r, idle),
     r.bulk ? `${num(linkShare(r, rate) * 100)} %` : '-',
+    `${num(busyShare(r, rate) * 100)} %`,
     r.bulk ? String(r.bulk.failed) : '-',
     String(r.degradedVerdicts ?? 0),
   ];
   return {
     title: `Lab: critical GET at ${CRITICAL_RATE}/s beside ${FLOOD_CONNECTIONS} concurrent bulk downloads (16 KiB) over a WireGuard tunnel${LAB_MTU === undefined ? '' : ` (MTU ${LAB_MTU})`} shaped to ${rate} (tbf, both ways, 200 ms queue), path maxInFlight 8, ERP unbounded`,
-    columns: ['gateway', 'critical p50 ms', 'critical p99 ms', 'p99 × idle', 'critical failed', 'bulk goodput, % of link', 'bulk failed', 'DEGRADED verdicts'],
+    columns: ['gateway', 'critical p50 ms', 'critical p99 ms', 'p99 × idle', 'critical failed', 'bulk goodput, % of link', 'link busy (down)', 'bulk failed', 'DEGRADED verdicts'],
     rows: [
       row('idle (no flood), byte budget on', idle),
       row('flood, scheduler + byte budget', results.budget),
@@ -180,8 +187,9 @@ function labTable(rate: string, results: Record<LabCase, FloodResult>): Table {
       row('flood, plain FIFO', results.fifo),
     ],
     notes: [
-      `${DURATION_S} s per case; byte budget targetMs ${LAB_TARGET_MS}, net.ipv4.tcp_shrink_window=1 in the store (deploy/sysctl); bulk clients wait up to 120 s for an answer; bulk goodput counts the 16 KiB bodies answered within the case, not headers or tunnel overhead`,
+      `${DURATION_S} s per case; byte budget targetMs ${LAB_TARGET_MS}, the store's sysctls as deploy/sysctl/90-storegw.conf sets them (tcp_shrink_window 1, tcp_rmem Linux's default); bulk clients wait up to 120 s for an answer; bulk goodput counts the 16 KiB bodies answered within the case, not headers or tunnel overhead`,
       'bulk is paused on a DEGRADED path (answered 503 at once there: "bulk failed")',
+      "link busy: the bytes the region side's shaper sent towards the store over the case (all traffic: headers, ACKs, WireGuard and Ethernet included), against its rate; in the idle case, what the critical requests alone take of the link",
     ],
   };
 }
@@ -212,8 +220,11 @@ async function runLab(): Promise<SectionReport> {
           .replace(/(maxInFlight: 8, queueing: \w+)/, `$1, probe: { url: "${lab.uplinks.fiber!.probeUrl}" }, localAddress: ${lab.uplinks.fiber!.storeTunnelAddress}`);
         const gw = await startLabGateway(lab, yaml, `${rate}-${c}`);
         try {
+          const sent = await lab.sentDown('fiber');
+          const since = performance.now();
           const r = await criticalUnderFlood(gw.url, c !== 'idle', 120);
-          results[c] = { ...r, degradedVerdicts: (gw.logs().match(/"path fiber is DEGRADED"/g) ?? []).length };
+          const downBytesPerS = ((await lab.sentDown('fiber')) - sent) / ((performance.now() - since) / 1000);
+          results[c] = { ...r, degradedVerdicts: (gw.logs().match(/"path fiber is DEGRADED"/g) ?? []).length, downBytesPerS };
         } finally {
           await gw.stop();
         }
@@ -224,9 +235,10 @@ async function runLab(): Promise<SectionReport> {
       const r = byRate[rate]!;
       const x = (c: LabCase) => num(r[c].critical.p99 / r.idle.critical.p99, 1);
       const share = linkShare(r.budget, rate);
+      const critical = busyShare(r.idle, rate);
       return [
         `lab ${rate}: critical p99 under flood ${x('budget')}× idle with the byte budget (goal ≤ 3×: ${r.budget.critical.p99 / r.idle.critical.p99 <= 3 ? 'met' : 'NOT met'}), ${x('priority')}× with slots only, ${x('fifo')}× with plain FIFO`,
-        `lab ${rate}: bulk goodput ${num(share * 100)} % of the link with the byte budget (goal ≥ 80 %: ${share >= 0.8 ? 'met' : 'NOT met'}), ${num(linkShare(r.priority, rate) * 100)} % without`,
+        `lab ${rate}: bulk goodput ${num(share * 100)} % of the link with the byte budget (goal ≥ 80 %: ${share >= 0.8 ? 'met' : 'NOT met'}), ${num(linkShare(r.priority, rate) * 100)} % without; the link was ${num(busyShare(r.budget, rate) * 100)} % busy, and the critical requests alone take ${num(critical * 100)} % of it: bulk's bodies filled ${num((share / (1 - critical)) * 100)} % of what they leave`,
       ];
     });
     return { tables: LAB_RATES.map((rate) => labTable(rate, byRate[rate]!)), summary, json: byRate };

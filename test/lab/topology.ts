@@ -712,6 +712,14 @@ ${rules('oifname')}
     }
   }
 
+  /** Bytes the region side's shaper on this uplink has sent towards the store (the link's downstream), Ethernet headers included, as tbf counts against its rate. */
+  async sentDown(uplink: string): Promise<number> {
+    const { stdout } = await run('tc', ['-n', this.ns.region, '-s', 'qdisc', 'show', 'dev', this.#uplink(uplink).regionUnderlay]);
+    const m = /Sent (\d+) bytes/.exec(stdout);
+    if (!m) throw new Error(`tc -s qdisc: no byte count for ${uplink}'s region side`);
+    return Number(m[1]);
+  }
+
   async unshape(uplink: string): Promise<void> {
     const u = this.#uplink(uplink);
     await runQuiet('tc', ['-n', this.ns.store, 'qdisc', 'del', 'dev', u.storeUnderlay, 'root']);
