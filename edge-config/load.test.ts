@@ -4,23 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
 import { parseGatewayConfig } from './load.js';
 import { gatewayJsonSchema } from './schema.js';
+import { minimalGatewayYaml } from '../test/support/minimal-config.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
-const MINIMAL = `
-version: 1
-store: { id: store-1, region: eu }
-gateway:
-  listen: { port: 8080 }
-  admin: { port: 9080 }
-paths:
-  - name: fiber
-    baseUrl: http://10.60.0.1
-routes:
-  - name: all
-    match: { path: /* }
-    class: normal
-`;
+const MINIMAL = `\n${minimalGatewayYaml('store-1', 'eu')}`;
 
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
   try {

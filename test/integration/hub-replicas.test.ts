@@ -26,6 +26,7 @@ import type { CommandMessage, HubMessage } from '../../src/fleet/protocol.js';
 import { createLogger } from '../../src/log.js';
 import { defaultAnswer, FakeGateway, type FakeGatewayOptions } from '../support/fake-gateway.js';
 import { tempDir } from '../support/gateway.js';
+import { minimalGatewayYaml } from '../support/minimal-config.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
@@ -53,19 +54,7 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeou
   }
 }
 
-const gatewayYaml = (storeId: string) => `version: 1
-store: { id: ${storeId}, region: test }
-gateway:
-  listen: { port: 8080 }
-  admin: { port: 9080 }
-paths:
-  - name: fiber
-    baseUrl: http://10.60.0.1
-routes:
-  - name: all
-    match: { path: /* }
-    class: normal
-`;
+const gatewayYaml = (storeId: string) => minimalGatewayYaml(storeId, 'test');
 
 const commandsOf = (gw: FakeGateway, id: string) => gw.received.filter((m: HubMessage) => m.type === 'command' && m.id === id);
 

@@ -18,6 +18,7 @@ import { MAX_FRAME_BYTES, type CommandMessage, type ErrorMessage, type HubMessag
 import { createLogger } from '../../src/log.js';
 import { FakeGateway, type FakeGatewayOptions } from '../support/fake-gateway.js';
 import { tempDir } from '../support/gateway.js';
+import { minimalGatewayYaml as gatewayYaml } from '../support/minimal-config.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -108,20 +109,6 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeou
 
 const isError = (code: string, re?: string) => (m: HubMessage) => m.type === 'error' && m.error.code === code && (re === undefined || m.re === re);
 const isCommand = (command: string) => (m: HubMessage): m is CommandMessage => m.type === 'command' && m.command === command;
-
-const gatewayYaml = (storeId: string, region: string) => `version: 1
-store: { id: ${storeId}, region: ${region} }
-gateway:
-  listen: { port: 8080 }
-  admin: { port: 9080 }
-paths:
-  - name: fiber
-    baseUrl: http://10.60.0.1
-routes:
-  - name: all
-    match: { path: /* }
-    class: normal
-`;
 
 /** The same hub, on each backend: `store` gives hub.yaml's database keys once the backend is ready; `secrets`, what else the log must not hold. */
 function fleetHub(store: () => string, secrets: () => string[] = () => []) {

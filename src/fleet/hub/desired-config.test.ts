@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseGatewayConfig } from '../../../edge-config/load.js';
+import { minimalGatewayYaml } from '../../../test/support/minimal-config.js';
 import { checkDesiredConfig, configVersionOf } from './desired-config.js';
 
-const config = (storeId: string) => `version: 1
-store: { id: ${storeId}, region: eu }
-gateway:
-  listen: { port: 8080 }
-  admin: { port: 9080 }
-paths:
-  - name: fiber
-    baseUrl: http://10.60.0.1
-routes:
-  - name: all
-    match: { path: /* }
-    class: normal
-`;
+const config = (storeId: string) => minimalGatewayYaml(storeId, 'eu');
 
 describe('desired config checks', () => {
   it('gives the version the gateway will report', () => {

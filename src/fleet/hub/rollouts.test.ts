@@ -9,25 +9,14 @@ import type { ApplyOutcome, DesiredState } from './desired.js';
 import { Rollouts, type RolloutState, type StartResult } from './rollouts.js';
 import type { RolloutStates } from './store/rollout-states.js';
 import { HubStore } from './store.js';
+import { minimalGatewayYaml } from '../../../test/support/minimal-config.js';
 
 // Rollouts on a real hub database whose writes can be slow (as on a loaded
 // PostgreSQL), with the gateways' side faked: a canary that takes or refuses
 // the config when told. The cases are the windows where a running row in the
 // database and the rollout in memory disagree.
 
-const YAML = `version: 1
-store: { id: "\${STORE_ID}", region: test }
-gateway:
-  listen: { port: 8080 }
-  admin: { port: 9080 }
-paths:
-  - name: fiber
-    baseUrl: http://10.60.0.1
-routes:
-  - name: all
-    match: { path: /* }
-    class: normal
-`;
+const YAML = minimalGatewayYaml('"${STORE_ID}"', 'test');
 const REQUEST = { yaml: YAML, selector: { region: 'r' }, canary: { ids: ['c-1'] }, healthyForMs: 50, maxFailures: 0 };
 const OPS = { name: 'ops', role: 'operator' } as const;
 const REFUSED: ApplyOutcome = { status: 'answered', id: 'c', ok: false, error: { code: 'invalid', message: 'journal path not writable' } };
