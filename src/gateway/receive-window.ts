@@ -26,6 +26,8 @@ export const DEFAULT_WINDOW_STEP = 128;
 const UNKNOWN_WINDOW_STEP = 1024;
 /** The timestamp option: the MSS read from a socket leaves its 12 bytes out, and a far end that sends no timestamps fills them with data. */
 const TIMESTAMP_OPTION_BYTES = 12;
+/** A TCP segment's payload through a WireGuard tunnel at wg-quick's MTU of 1420, timestamps on: for the warning's figure. */
+const TUNNEL_MSS = 1368;
 /**
  * Receive buffer per byte of window. The buffer also counts each packet's
  * kernel overhead: one of just the window's size fills first, and with
@@ -117,7 +119,7 @@ export function budgetWarnings(host: { shrinks: boolean; step: number }): string
     );
   if (host.step > DEFAULT_WINDOW_STEP)
     warnings.push(
-      `byte budget: receive windows are announced in steps of ${host.step} bytes (net.ipv4.tcp_rmem's max, or net.core.rmem_max, is above Linux's default 6 MiB), so a bulk connection's least window through a WireGuard tunnel is ${leastWindow(1368, host.step)} bytes, and on a thin link it keeps a second packet in the link's queue; deploy/sysctl/90-storegw.conf sets tcp_rmem's default (lower rmem_max too if it is above 6 MiB)`,
+      `byte budget: receive windows are announced in steps of ${host.step} bytes (net.ipv4.tcp_rmem's max, or net.core.rmem_max, is above Linux's default 6 MiB), so a bulk connection's least window through a WireGuard tunnel is ${leastWindow(TUNNEL_MSS, host.step)} bytes, and on a thin link it keeps a second packet in the link's queue; deploy/sysctl/90-storegw.conf sets tcp_rmem's default (lower rmem_max too if it is above 6 MiB)`,
     );
   return warnings;
 }
