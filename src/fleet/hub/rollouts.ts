@@ -104,8 +104,6 @@ export class Rollouts {
   #orphans: NodeJS.Timeout | undefined;
   /** One look at the running rollouts at a time: two would take one over twice. */
   #settling: Promise<RolloutState | undefined> = Promise.resolve(undefined);
-  /** Set once the look at startup is done: from then on, one hub's running rows are all its own. */
-  #settled = false;
   /** The last state write asked for: a start waits for it, or a rollout just ended would still read as running. */
   #saved: Promise<void> = Promise.resolve();
 
@@ -139,7 +137,6 @@ export class Rollouts {
    */
   async settleAtStart(orphanCheckMs?: number): Promise<void> {
     await this.#settleRunning();
-    this.#settled = true;
     if (this.#elsewhere && orphanCheckMs !== undefined && !this.#closed) {
       this.#orphans = setInterval(() => void this.#settleRunning().catch((e: unknown) => this.#logger.error({ err: e }, 'cannot look for rollouts whose hub replica stopped')), orphanCheckMs);
       this.#orphans.unref();
@@ -159,7 +156,10 @@ export class Rollouts {
   async #settleOnce(): Promise<RolloutState | undefined> {
     for (const r of await this.#states.running()) {
       const state = r.state as StoredState;
-      if (this.#ours(state)) continue;
+      // A row this replica wrote is being started or ending here (its last write
+      // not in yet), never an orphan: taking it for one interrupted a rollout that
+      // had just failed, over its own reason.
+      if (state.replica !== undefined && state.replica === this.#elsewhere?.replicaId) continue;
       if (await this.#elsewhere?.isOtherLive(state.replica)) return state;
       if (this.#closed) return undefined;
       if (!this.#elsewhere || state.replica === undefined) await this.#interrupt(state, r.text, INTERRUPTED);
@@ -167,16 +167,6 @@ export class Rollouts {
       else if (this.#active === undefined && (await this.#takeOver(state, r.text)) === 'no config') await this.#interrupt(state, r.text, NO_CONFIG);
     }
     return undefined;
-  }
-
-  /**
-   * A running row this process wrote: being started or ending here (its last
-   * write not in yet), never an orphan. Taking it for one interrupted a
-   * rollout that had just failed, over its own reason.
-   */
-  #ours(state: StoredState): boolean {
-    if (state.id === this.#active?.state.id) return true;
-    return this.#elsewhere ? state.replica === this.#elsewhere.replicaId : this.#settled;
   }
 
   /** A start refused for `other`, the running rollout stored first; undefined when that one ended as this start lost to it. */
@@ -237,11 +227,14 @@ export class Rollouts {
     const before = running();
     if (before) return before;
     await this.#saved;
-    const elsewhere = await this.#settleRunning();
-    if (elsewhere) return this.#refused(elsewhere);
-    // A rollout whose replica died may have just been taken over here.
-    const taken = running();
-    if (taken) return taken;
+    // One hub has nothing to look at after its start: every running row is its own.
+    if (this.#elsewhere) {
+      const elsewhere = await this.#settleRunning();
+      if (elsewhere) return this.#refused(elsewhere);
+      // A rollout whose replica died may have just been taken over here.
+      const taken = running();
+      if (taken) return taken;
+    }
     const heldElsewhere = (await this.#elsewhere?.online()) ?? new Set<string>();
     const selected = (await this.#gateways.list()).filter((g) => selects(req.selector, g));
     const targets = selected.map((g) => ({ id: g.id, online: this.#connections.get(g.id) !== undefined || heldElsewhere.has(g.id) }));
