@@ -11,7 +11,7 @@
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
 import { dropInSettings } from '../support/sysctl-drop-in.js';
 import { startLabGateway } from '../lab/lab-gateway.js';
-import { Lab, labSkipReason } from '../lab/topology.js';
+import { Lab, labSkipReason, rateBytesPerSec } from '../lab/topology.js';
 import { maxLoad, pacedLoad, type LoadResult, type RequestSpec } from './load.js';
 import { startGatewayPeer, type GatewayPeer } from './peers/gateway.js';
 import type { BenchSection, SectionReport } from './section.js';
@@ -157,15 +157,13 @@ const LAB_TARGET_MS = 15;
 const LAB_MTU = process.env.STOREGW_BENCH_LAB_MTU;
 type LabCase = (typeof LAB_CASES)[number];
 
-const bytesPerS = (rate: string) => (Number.parseFloat(rate) * (rate.endsWith('mbit') ? 1e6 : 1e3)) / 8;
-
 /** Bulk goodput (bodies only) as a share of the link's rate. */
 function linkShare(r: FloodResult, rate: string): number {
-  return r.bulk ? (r.bulk.rps * BULK_BYTES) / bytesPerS(rate) : 0;
+  return r.bulk ? (r.bulk.rps * BULK_BYTES) / rateBytesPerSec(rate) : 0;
 }
 
 /** How busy the link's downstream was: its bytes over the case against its rate. */
-const busyShare = (r: FloodResult, rate: string) => (r.downBytesPerS ?? 0) / bytesPerS(rate);
+const busyShare = (r: FloodResult, rate: string) => (r.downBytesPerS ?? 0) / rateBytesPerSec(rate);
 
 function labTable(rate: string, results: Record<LabCase, FloodResult>): Table {
   const idle = results.idle;

@@ -413,8 +413,8 @@ function underlayAddr(k: number, id: number, host: 1 | 2) {
   return `10.${202 + k}.${id}.${host}`;
 }
 
-/** '1mbit' -> bytes per second, for the default tbf burst. */
-function rateBytesPerSec(rate: string): number {
+/** A tc rate (`512kbit`, `2mbit`, `1mbps`) in bytes per second: for the default tbf burst, and the bench's shares of the link. */
+export function rateBytesPerSec(rate: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(rate.trim());
   if (!m) throw new Error(`shape: rate "${rate}" is not tc syntax (e.g. 1mbit, 500kbit)`);
   const n = Number(m[1]);
