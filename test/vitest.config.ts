@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -21,6 +22,9 @@ export default defineConfig({
     root: fileURLToPath(new URL('..', import.meta.url)),
     // Tests bind real sockets and spawn real processes.
     pool: 'forks',
+    // vitest keeps a core to itself by default, which on CI's two cores is one fork: the main
+    // group's files mostly wait on sockets and child processes, and two forks halve its time.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: COUNTS ? ['default', './test/support/count-reporter.ts'] : ['default'],
