@@ -211,16 +211,24 @@ function goals(results: RequestResult[]): Goal[] {
     const get = (name: string) => r.targets.find((t) => t.target === name);
     const gw = get(GATEWAY);
     const fastify = get(FASTIFY)?.max;
-    const nginx = get(NGINX)?.max;
+    const nginx = get(NGINX);
     const direct = get(DIRECT)?.atHalf;
     const ratio = gw?.max && fastify ? gw.max.rps / fastify.rps : NaN;
     out.push({ goal: `throughput >= ${THROUGHPUT_GOAL.toFixed(1)}x ${FASTIFY}`, request: r.request, met: ratio >= THROUGHPUT_GOAL, value: `${num(ratio, 2)}x` });
-    if (nginx) {
-      const vsNginx = gw?.max ? gw.max.rps / nginx.rps : NaN;
-      const floor = get(NODE_FLOOR)?.max;
+    // The same goals in requests per CPU second: what each server could answer with a core to
+    // itself. req/s depends on how the load generator and the servers shared the two cores.
+    const perCpu = (peer: TargetResult | undefined) => (gw?.cpuUs && peer?.cpuUs ? peer.cpuUs / gw.cpuUs : NaN);
+    const cpuVsFastify = perCpu(get(FASTIFY));
+    out.push({ goal: `requests per CPU second >= ${THROUGHPUT_GOAL.toFixed(1)}x ${FASTIFY}`, request: r.request, met: cpuVsFastify >= THROUGHPUT_GOAL, value: `${num(cpuVsFastify, 2)}x` });
+    if (nginx?.max) {
+      const vsNginx = gw?.max ? gw.max.rps / nginx.max.rps : NaN;
+      const floor = get(NODE_FLOOR);
       // Where the goal stands against what Node itself allows: the floor proxy's own ratio to nginx.
-      const floorNote = floor ? ` (the Node floor: ${num(floor.rps / nginx.rps, 2)}x nginx; the gateway ${gw?.max ? num(gw.max.rps / floor.rps, 2) : '-'}x the floor)` : '';
+      const floorNote = floor?.max ? ` (the Node floor: ${num(floor.max.rps / nginx.max.rps, 2)}x nginx; the gateway ${gw?.max ? num(gw.max.rps / floor.max.rps, 2) : '-'}x the floor)` : '';
       out.push({ goal: `throughput >= ${NGINX_GOAL.toFixed(1)}x ${NGINX}`, request: r.request, met: vsNginx >= NGINX_GOAL, value: `${num(vsNginx, 2)}x${floorNote}` });
+      const cpuVsNginx = perCpu(nginx);
+      const floorCpu = floor?.cpuUs && nginx.cpuUs ? ` (the Node floor: ${num(nginx.cpuUs / floor.cpuUs, 2)}x nginx)` : '';
+      out.push({ goal: `requests per CPU second >= ${NGINX_GOAL.toFixed(1)}x ${NGINX}`, request: r.request, met: cpuVsNginx >= NGINX_GOAL, value: `${num(cpuVsNginx, 2)}x${floorCpu}` });
     }
     const added = gw?.atHalf && direct ? gw.atHalf.p99 - direct.p99 : NaN;
     out.push({ goal: `added p99 <= ${ADDED_P99_GOAL_MS} ms over direct at 50% load`, request: r.request, met: added <= ADDED_P99_GOAL_MS, value: `${added >= 0 ? '+' : ''}${num(added, 2)} ms` });
