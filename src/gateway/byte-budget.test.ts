@@ -112,6 +112,23 @@ describe('byte budget', () => {
     expect(b.admits(1)).toBe(true);
   });
 
+  it("does not count the time reading was held as the link's: the rate stays what bulk was read at", () => {
+    const b = new ByteBudget(50, MAX_HOLD_MS);
+    const a = b.started(undefined, 0);
+    b.read(a, 1_000, 0);
+    b.read(a, 25_000, 100);
+    // Held 40 ms for a checkout, then 700 ms for a slow one: the hold ends by itself after MAX_HOLD_MS, and bulk is read again.
+    b.setCritical(true, 100);
+    b.read(a, 1_000, 120);
+    b.setCritical(false, 140);
+    b.read(a, 25_000, 240);
+    b.setCritical(true, 240);
+    b.read(a, 50_000, 240 + MAX_HOLD_MS + 200);
+    b.setCritical(false, 240 + MAX_HOLD_MS + 200);
+    b.ended(a, 240 + MAX_HOLD_MS + 200);
+    expect(b.bytesPerSecond).toBe(250_000);
+  });
+
   it('holds reading for one spell of critical work at most MAX_HOLD_MS', () => {
     const b = measured();
     b.setCritical(true, 1000);

@@ -111,6 +111,8 @@ export class ByteBudget {
   /** Critical work queued or in flight on the path, or none any more. */
   setCritical(waiting: boolean, now: number): void {
     if (waiting === (this.#criticalSince !== undefined)) return;
+    // The busy time up to here is of one kind, held or not.
+    this.#tick(0, now);
     this.#criticalSince = waiting ? now : undefined;
   }
 
@@ -137,9 +139,22 @@ export class ByteBudget {
     this.#expected = this.#expected === undefined ? answer.read : this.#expected + SIZE_ALPHA * (answer.read - this.#expected);
   }
 
-  /** Counts busy time (some answer being read) up to now, with the bytes read meanwhile. */
+  /**
+   * Counts busy time (some answer being read) up to now, with the bytes read
+   * meanwhile, but not a hold's time: no bulk crosses the link then (bytes.ts
+   * stops reading it), and counting it would take the critical answers' time
+   * for a slower link. What comes in during a hold is the little already on
+   * its way, left out with it.
+   */
   #tick(bytes: number, now: number): void {
-    if (this.#answers.size > 0) this.#estimator.add(bytes, Math.max(0, now - this.#clock));
+    const unheld = Math.max(0, now - this.#clock) - this.#heldBetween(this.#clock, now);
+    if (this.#answers.size > 0 && unheld > 0) this.#estimator.add(bytes, unheld);
     this.#clock = now;
+  }
+
+  /** How long of [from, to] the current spell of critical work held reading. */
+  #heldBetween(from: number, to: number): number {
+    if (this.#criticalSince === undefined) return 0;
+    return Math.max(0, Math.min(to, this.#criticalSince + this.maxHoldMs) - Math.max(from, this.#criticalSince));
   }
 }

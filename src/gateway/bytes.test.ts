@@ -1,14 +1,16 @@
 // The bulk lane's connections on real loopback sockets: once the path is
 // measured, the kernel holds each at the budget's receive window, with the
-// buffer's autotuning (which would lift it again) off. Linux only, as the
-// window is.
+// buffer's autotuning (which would lift it again) off; while critical work
+// waits, nothing more is read from them. Linux only, as the window is.
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getsockopt, setsockopt } from 'sockopt';
-import { buildConnector } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../test/support/pos.js';
 import { BulkLane } from './bytes.js';
 import { BUFFER_PER_WINDOW, IPPROTO_TCP, leastWindow, SO_RCVBUF, SOL_SOCKET, TCP_MAXSEG, TCP_WINDOW_CLAMP, windowStep } from './receive-window.js';
 
@@ -88,5 +90,55 @@ describe.runIf(process.platform === 'linux')('bulk lane connections', () => {
     const after = await connectThrough(connect, port);
     sockets.push(after);
     for (const s of [before, after]) expect(clamp(s)).toBe(leastWindow(1368, windowStep()));
+  });
+
+  /** A bulk answer of 8 MiB through a pool on the lane's connections, read as it comes; the connection it came on. */
+  async function download(lane: BulkLane) {
+    const total = 8 * 1024 * 1024;
+    const http = createHttpServer((_req, res) => res.end(Buffer.alloc(total, 1)));
+    server = http as unknown as Server;
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const made: Socket[] = [];
+    const plain = buildConnector({});
+    const connect = lane.connector((opts, callback) =>
+      plain(opts, (err, socket) => {
+        if (socket) made.push(socket as Socket);
+        (callback as (e: Error | null, s: Socket | null) => void)(err, socket as Socket | null);
+      }),
+    );
+    const pool = new Pool(`http://127.0.0.1:${(http.address() as { port: number }).port}`, { connect });
+    const res = await pool.request({ method: 'GET', path: '/' });
+    const body = lane.meter(res.body, res.headers);
+    const answer = { got: 0, total, socket: made[0]!, done: finished(body).finally(() => pool.close()) };
+    body.on('data', (chunk: Buffer) => (answer.got += chunk.length));
+    return answer;
+  }
+
+  it('are read no further while critical work waits, their bytes left in the kernel, and read to the end once it is done', async () => {
+    const lane = new BulkLane({ targetMs: 50, maxHoldMs: 60_000 });
+    const answer = await download(lane);
+    await eventually(() => expect(answer.got).toBeGreaterThan(0));
+    lane.criticalWaiting(true);
+    // Not a byte more from the kernel: pausing the answer's stream instead, Node and undici would go on reading into their buffers (64 KiB each at least).
+    const read = answer.socket.bytesRead;
+    expect(read).toBeLessThan(answer.total);
+    await sleep(300);
+    expect(answer.socket.bytesRead).toBe(read);
+    lane.criticalWaiting(false);
+    await answer.done;
+    expect(answer.got).toBe(answer.total);
+  });
+
+  it('are read again when a hold reaches maxHoldMs, critical work still waiting', async () => {
+    const lane = new BulkLane({ targetMs: 50, maxHoldMs: 300 });
+    const answer = await download(lane);
+    await eventually(() => expect(answer.got).toBeGreaterThan(0));
+    lane.criticalWaiting(true);
+    const read = answer.socket.bytesRead;
+    await sleep(100);
+    expect(answer.socket.bytesRead).toBe(read);
+    await answer.done;
+    expect(answer.got).toBe(answer.total);
+    lane.criticalWaiting(false);
   });
 });

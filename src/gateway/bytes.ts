@@ -1,27 +1,28 @@
 // The I/O side of a path's byte budget (byte-budget.ts): the bytes of bulk
 // answers are counted as they are read, and while critical work waits on the
-// path the answers are passed on no further. Reading held, the answer's stream fills, undici
-// stops reading its socket, the kernel's receive buffer fills and TCP's window
-// closes: the ERP's side stops sending bulk into the link until the critical
-// answer is through. Bulk has connections of its own (upstreams.ts), whose
-// receive window is the budget's (receive-window.ts): without it, a whole
-// answer fits in the kernel's window, is in the link's queue before any
-// holding can matter, and every checkout answered meanwhile waits behind it.
-// The scheduler asks the lane before each bulk grant.
+// path the bulk connections are read no further (socket-reads.ts): their bytes
+// stay in the kernel's receive buffer, TCP's window closes, and the ERP's side
+// stops sending bulk into the link until the critical answer is through. Bulk
+// has connections of its own (upstreams.ts), whose receive window is the
+// budget's (receive-window.ts): without it, a whole answer fits in the
+// kernel's window, is in the link's queue before any holding can matter, and
+// every checkout answered meanwhile waits behind it. The scheduler asks the
+// lane before each bulk grant.
 import type { Socket } from 'node:net';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import type { buildConnector } from 'undici';
 import { ByteBudget } from './byte-budget.js';
 import { leastWindow, segmentSize, setReceiveWindow, windowStep } from './receive-window.js';
 import type { BulkGate } from './scheduler.js';
+import { resumeReads, stopReads } from './socket-reads.js';
 
 /** A window change smaller than this share of the last one is not worth a system call per connection. */
 const WINDOW_STEP = 1 / 8;
 
 export class BulkLane implements BulkGate {
   readonly #budget: ByteBudget;
-  /** Held chunks' callbacks, called when the hold ends. */
-  readonly #held = new Set<() => void>();
+  /** The bulk connections whose reads the hold stopped. */
+  readonly #stopped = new Set<Socket>();
   #holdTimer: NodeJS.Timeout | undefined;
   /** The bulk connections open now, each with the least window it may get (one full segment); and the budget's window. */
   readonly #sockets = new Map<Socket, number>();
@@ -40,11 +41,13 @@ export class BulkLane implements BulkGate {
   }
 
   criticalWaiting(waiting: boolean): void {
-    this.#budget.setCritical(waiting, performance.now());
-    if (waiting) return;
-    // Back to full speed at once: held answers go on (after the scheduler's
-    // turn that called this, so their reading does not wake it within itself).
-    queueMicrotask(() => this.#letGo());
+    const now = performance.now();
+    this.#budget.setCritical(waiting, now);
+    if (!waiting) return this.#letGo();
+    if (!this.#budget.holds(now)) return;
+    for (const s of this.#sockets.keys()) this.#stop(s);
+    // A hold ends by itself after byteBudget.maxHoldMs, so bulk downloads never stall into their idle timeout behind a slow critical answer.
+    this.#holdTimer = setTimeout(() => this.#letGo(), Math.max(0, (this.#budget.holdEnds() ?? now) - now));
   }
 
   /** The bulk connections' connector: `connect`'s, each socket kept at the budget's receive window while it is open. */
@@ -56,8 +59,12 @@ export class BulkLane implements BulkGate {
           const mss = segmentSize(s);
           const least = mss === undefined ? 0 : leastWindow(mss, this.#step);
           this.#sockets.set(s, least);
-          s.once('close', () => this.#sockets.delete(s));
+          s.once('close', () => {
+            this.#sockets.delete(s);
+            this.#stopped.delete(s);
+          });
           if (this.#window !== undefined) setReceiveWindow(s, Math.max(least, this.#window));
+          if (this.#holdTimer) this.#stop(s);
         }
         (callback as (e: Error | null, s: Socket | null) => void)(err, socket as Socket | null);
       });
@@ -69,20 +76,16 @@ export class BulkLane implements BulkGate {
     const answer = this.#budget.started(Number.isSafeInteger(length) && length >= 0 ? length : undefined, performance.now());
     this.#sizeWindows();
     const lane = this;
-    const held = new Transform({
+    const counted = new Transform({
       transform(chunk: Buffer, _enc, done) {
-        if (!lane.#hold(() => done(null, chunk))) done(null, chunk);
+        lane.#budget.read(answer, chunk.length, performance.now());
+        // Bytes read make room in the budget for the next bulk request.
+        lane.wake();
+        done(null, chunk);
       },
     });
     // Errors and an early end go both ways: the answer cut off fails the meter, a client gone tears the answer down (and frees its slot).
-    pipeline(body, held, () => undefined);
-    // Counted as they leave the answer's own stream (pipeline has set it flowing, so listening changes nothing), not as the meter
-    // passes them on: a held chunk is off the link already.
-    body.on('data', (chunk: Buffer) => {
-      this.#budget.read(answer, chunk.length, performance.now());
-      // Bytes read make room in the budget for the next bulk request.
-      this.wake();
-    });
+    pipeline(body, counted, () => undefined);
     // Ended when the answer's stream is, before its slot is freed (on close), so the scheduler never sees the slot free and the answer open.
     const ended = () => {
       this.#budget.ended(answer, performance.now());
@@ -91,7 +94,7 @@ export class BulkLane implements BulkGate {
     };
     body.once('end', ended);
     body.once('close', ended);
-    return held;
+    return counted;
   }
 
   /** Gives the bulk connections the budget's window, when it moved enough to matter. */
@@ -102,23 +105,14 @@ export class BulkLane implements BulkGate {
     for (const [s, least] of this.#sockets) setReceiveWindow(s, Math.max(least, w));
   }
 
-  /** Keeps `go` for when the hold ends; false when nothing is held now. */
-  #hold(go: () => void): boolean {
-    if (!this.#budget.holds(performance.now())) return false;
-    this.#held.add(go);
-    if (!this.#holdTimer) {
-      // A hold ends by itself after byteBudget.maxHoldMs, so bulk downloads never stall into their idle timeout behind a slow critical answer.
-      const ends = this.#budget.holdEnds() ?? performance.now();
-      this.#holdTimer = setTimeout(() => this.#letGo(), Math.max(0, ends - performance.now()));
-    }
-    return true;
+  #stop(socket: Socket): void {
+    if (stopReads(socket)) this.#stopped.add(socket);
   }
 
   #letGo(): void {
     clearTimeout(this.#holdTimer);
     this.#holdTimer = undefined;
-    const held = [...this.#held];
-    this.#held.clear();
-    for (const go of held) go();
+    for (const s of this.#stopped) resumeReads(s);
+    this.#stopped.clear();
   }
 }
