@@ -8,6 +8,7 @@
 // runs in the lab section (`npm run bench -- scheduler-lab`, root only), at
 // 2 Mbit/s and 512 kbit/s, with the path's byte budget on and off.
 //   STOREGW_BENCH_LAB_MTU=576   the tunnel's MTU on both ends (default: wireguard-go's, 1420)
+//   STOREGW_BENCH_CHECKOUT_PAD=1000   the checkout's request and answer that many bytes larger
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
 import { dropInSettings } from '../support/sysctl-drop-in.js';
 import { startLabGateway } from '../lab/lab-gateway.js';
@@ -17,7 +18,13 @@ import { startGatewayPeer, type GatewayPeer } from './peers/gateway.js';
 import type { BenchSection, SectionReport } from './section.js';
 import { num, type Table } from './table.js';
 
-const CRITICAL: RequestSpec = { method: 'GET', path: '/_sim/echo/checkout' };
+/**
+ * Bytes added to the checkout's URL, which the ERP echoes: its request and its
+ * answer that much larger. The bare echo answers in one packet (about 300
+ * bytes); an Odoo order and its answer take several.
+ */
+const CHECKOUT_PAD = Number(process.env.STOREGW_BENCH_CHECKOUT_PAD ?? 0);
+const CRITICAL: RequestSpec = { method: 'GET', path: `/_sim/echo/checkout${CHECKOUT_PAD > 0 ? `?pad=${'x'.repeat(CHECKOUT_PAD)}` : ''}` };
 const BULK: RequestSpec = { method: 'GET', path: '/_sim/blob?bytes=16384' };
 const FLOOD_CONNECTIONS = 200;
 const CRITICAL_RATE = 20;
@@ -176,7 +183,7 @@ function labTable(rate: string, results: Record<LabCase, FloodResult>): Table {
     String(r.degradedVerdicts ?? 0),
   ];
   return {
-    title: `Lab: critical GET at ${CRITICAL_RATE}/s beside ${FLOOD_CONNECTIONS} concurrent bulk downloads (16 KiB) over a WireGuard tunnel${LAB_MTU === undefined ? '' : ` (MTU ${LAB_MTU})`} shaped to ${rate} (tbf, both ways, 200 ms queue), path maxInFlight 8, ERP unbounded`,
+    title: `Lab: critical GET${CHECKOUT_PAD > 0 ? ` (URL and answer ${CHECKOUT_PAD} bytes larger)` : ''} at ${CRITICAL_RATE}/s beside ${FLOOD_CONNECTIONS} concurrent bulk downloads (16 KiB) over a WireGuard tunnel${LAB_MTU === undefined ? '' : ` (MTU ${LAB_MTU})`} shaped to ${rate} (tbf, both ways, 200 ms queue), path maxInFlight 8, ERP unbounded`,
     columns: ['gateway', 'critical p50 ms', 'critical p99 ms', 'p99 × idle', 'critical failed', 'bulk goodput, % of link', 'link busy (down)', 'bulk failed', 'DEGRADED verdicts'],
     rows: [
       row('idle (no flood), byte budget on', idle),
