@@ -112,17 +112,22 @@ describe('byte budget', () => {
     expect(b.admits(1)).toBe(true);
   });
 
-  it("does not count the time reading was held as the link's: the rate stays what bulk was read at", () => {
+  it("does not count the time reading was held as the link's, nor what came in meanwhile: the rate stays what bulk was read at", () => {
     const b = new ByteBudget(50, MAX_HOLD_MS);
     const a = b.started(undefined, 0);
     b.read(a, 1_000, 0);
     b.read(a, 25_000, 100);
-    // Held 40 ms for a checkout, then 700 ms for a slow one: the hold ends by itself after MAX_HOLD_MS, and bulk is read again.
+    // Held 40 ms for a checkout: the window's worth that came in meanwhile is read as the hold ends.
     b.setCritical(true, 100);
-    b.read(a, 1_000, 120);
     b.setCritical(false, 140);
+    b.holdEnded(140);
+    b.read(a, 3_000, 140);
     b.read(a, 25_000, 240);
+    // Held for a slow checkout: the hold ends by itself after MAX_HOLD_MS, critical work still waiting, and bulk is read again.
     b.setCritical(true, 240);
+    b.read(a, 500, 300);
+    b.holdEnded(240 + MAX_HOLD_MS);
+    b.read(a, 3_000, 240 + MAX_HOLD_MS);
     b.read(a, 50_000, 240 + MAX_HOLD_MS + 200);
     b.setCritical(false, 240 + MAX_HOLD_MS + 200);
     b.ended(a, 240 + MAX_HOLD_MS + 200);

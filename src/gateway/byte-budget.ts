@@ -18,10 +18,11 @@ export interface BulkAnswer {
   readonly declared: number | undefined;
   read: number;
   /**
-   * It started while no other bulk answer was being read: its first bytes
-   * came in while the clock stood (they crossed the link since its request
-   * went, a moment not known here), so neither they nor the time until them
-   * count towards the rate.
+   * Its next bytes came in while the clock stood, so neither they nor the
+   * time until them count towards the rate: it started while no other bulk
+   * answer was being read (they crossed the link since its request went, a
+   * moment not known here), or its connection's reading was held (they
+   * crossed during the hold, whose time is not counted).
    */
   unclocked: boolean;
 }
@@ -116,6 +117,12 @@ export class ByteBudget {
     this.#criticalSince = waiting ? now : undefined;
   }
 
+  /** Reading goes on after a hold (critical work done, or maxHoldMs reached): what the held connections took in meanwhile is read now. */
+  holdEnded(now: number): void {
+    this.#tick(0, now);
+    for (const a of this.#answers) a.unclocked = true;
+  }
+
   started(declared: number | undefined, now: number): BulkAnswer {
     this.#tick(0, now);
     const answer: BulkAnswer = { declared, read: 0, unclocked: this.#answers.size === 0 };
@@ -143,8 +150,8 @@ export class ByteBudget {
    * Counts busy time (some answer being read) up to now, with the bytes read
    * meanwhile, but not a hold's time: no bulk crosses the link then (bytes.ts
    * stops reading it), and counting it would take the critical answers' time
-   * for a slower link. What comes in during a hold is the little already on
-   * its way, left out with it.
+   * for a slower link. What came in during a hold is left out with it
+   * (holdEnded).
    */
   #tick(bytes: number, now: number): void {
     const unheld = Math.max(0, now - this.#clock) - this.#heldBetween(this.#clock, now);

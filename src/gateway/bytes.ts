@@ -44,7 +44,7 @@ export class BulkLane implements BulkGate {
     const now = performance.now();
     this.#budget.setCritical(waiting, now);
     if (!waiting) return this.#letGo();
-    if (!this.#budget.holds(now)) return;
+    if (!this.#budget.holds(now) || this.#holdTimer) return;
     for (const s of this.#sockets.keys()) this.#stop(s);
     // A hold ends by itself after byteBudget.maxHoldMs, so bulk downloads never stall into their idle timeout behind a slow critical answer.
     this.#holdTimer = setTimeout(() => this.#letGo(), Math.max(0, (this.#budget.holdEnds() ?? now) - now));
@@ -110,9 +110,11 @@ export class BulkLane implements BulkGate {
   }
 
   #letGo(): void {
+    if (!this.#holdTimer) return;
     clearTimeout(this.#holdTimer);
     this.#holdTimer = undefined;
     for (const s of this.#stopped) resumeReads(s);
     this.#stopped.clear();
+    this.#budget.holdEnded(performance.now());
   }
 }
