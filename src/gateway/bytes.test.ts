@@ -3,14 +3,14 @@
 // buffer's autotuning (which would lift it again) off; while critical work
 // waits, nothing more is read from them. Linux only, as the window is.
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getsockopt, setsockopt } from 'sockopt';
 import { buildConnector, Pool } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { eventually } from '../../test/support/pos.js';
+import { describe, expect, it } from 'vitest';
+import { closedAfterEach } from '../../test/support/loopback.js';
 import { BulkLane } from './bytes.js';
 import { BUFFER_PER_WINDOW, IPPROTO_TCP, leastWindow, SO_RCVBUF, SOL_SOCKET, TCP_MAXSEG, TCP_WINDOW_CLAMP, windowStep } from './receive-window.js';
 
@@ -22,18 +22,13 @@ function connectThrough(connect: buildConnector.connector, port: number): Promis
   );
 }
 
-let server: Server | undefined;
-const sockets: Socket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await new Promise((r) => server?.close(r) ?? r(undefined));
-  server = undefined;
-});
+const opened = closedAfterEach();
 
 /** A server whose connections announce a WireGuard tunnel's MSS (1380; 1368 with timestamps), as the region's ingress does through one. */
 async function tunnelSizedServer(): Promise<number> {
-  server = createServer((s) => s.resume());
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  const server = createServer((s) => s.resume());
+  opened.server = server;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   setsockopt(server as unknown as Socket, IPPROTO_TCP, TCP_MAXSEG, 1380);
   return (server.address() as { port: number }).port;
 }
@@ -59,7 +54,7 @@ describe.runIf(process.platform === 'linux')('bulk lane connections', () => {
 
     const before = await connectThrough(connect, port);
     const plain = await connectThrough(buildConnector({}), port);
-    sockets.push(before, plain);
+    opened.sockets.push(before, plain);
     const kernels = clamp(plain);
     // Not measured yet: the first answer comes at the kernel's window.
     expect(clamp(before)).toBe(kernels);
@@ -74,7 +69,7 @@ describe.runIf(process.platform === 'linux')('bulk lane connections', () => {
     expect(getsockopt(before, SOL_SOCKET, SO_RCVBUF)).toBe(2 * BUFFER_PER_WINDOW * window);
 
     const after = await connectThrough(connect, port);
-    sockets.push(after);
+    opened.sockets.push(after);
     expect(clamp(after)).toBe(window);
     expect(clamp(plain)).toBe(kernels);
   });
@@ -85,10 +80,10 @@ describe.runIf(process.platform === 'linux')('bulk lane connections', () => {
     const lane = new BulkLane({ targetMs: 1, maxHoldMs: 500 });
     const connect = lane.connector(buildConnector({}));
     const before = await connectThrough(connect, port);
-    sockets.push(before);
+    opened.sockets.push(before);
     await measure(lane);
     const after = await connectThrough(connect, port);
-    sockets.push(after);
+    opened.sockets.push(after);
     for (const s of [before, after]) expect(clamp(s)).toBe(leastWindow(1368, windowStep()));
   });
 
@@ -96,7 +91,7 @@ describe.runIf(process.platform === 'linux')('bulk lane connections', () => {
   async function download(lane: BulkLane) {
     const total = 8 * 1024 * 1024;
     const http = createHttpServer((_req, res) => res.end(Buffer.alloc(total, 1)));
-    server = http as unknown as Server;
+    opened.server = http;
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     const made: Socket[] = [];
     const plain = buildConnector({});
@@ -109,19 +104,28 @@ describe.runIf(process.platform === 'linux')('bulk lane connections', () => {
     const pool = new Pool(`http://127.0.0.1:${(http.address() as { port: number }).port}`, { connect });
     const res = await pool.request({ method: 'GET', path: '/' });
     const body = lane.meter(res.body, res.headers);
-    const answer = { got: 0, total, socket: made[0]!, done: finished(body).finally(() => pool.close()) };
+    const answer = { got: 0, total, body, socket: made[0]!, done: finished(body).finally(() => pool.close()) };
     body.on('data', (chunk: Buffer) => (answer.got += chunk.length));
     return answer;
+  }
+
+  /** Critical work starts waiting with the answer's first bytes (on loopback the rest would follow within milliseconds): what its connection had read from the kernel then. */
+  async function holdUnderWay(lane: BulkLane, answer: Awaited<ReturnType<typeof download>>): Promise<number> {
+    const read = await new Promise<number>((resolve) =>
+      answer.body.once('data', () => {
+        lane.criticalWaiting(true);
+        resolve(answer.socket.bytesRead);
+      }),
+    );
+    expect(read).toBeLessThan(answer.total);
+    return read;
   }
 
   it('are read no further while critical work waits, their bytes left in the kernel, and read to the end once it is done', async () => {
     const lane = new BulkLane({ targetMs: 50, maxHoldMs: 60_000 });
     const answer = await download(lane);
-    await eventually(() => expect(answer.got).toBeGreaterThan(0));
-    lane.criticalWaiting(true);
+    const read = await holdUnderWay(lane, answer);
     // Not a byte more from the kernel: pausing the answer's stream instead, Node and undici would go on reading into their buffers (64 KiB each at least).
-    const read = answer.socket.bytesRead;
-    expect(read).toBeLessThan(answer.total);
     await sleep(300);
     expect(answer.socket.bytesRead).toBe(read);
     lane.criticalWaiting(false);
@@ -132,9 +136,7 @@ describe.runIf(process.platform === 'linux')('bulk lane connections', () => {
   it('are read again when a hold reaches maxHoldMs, critical work still waiting', async () => {
     const lane = new BulkLane({ targetMs: 50, maxHoldMs: 300 });
     const answer = await download(lane);
-    await eventually(() => expect(answer.got).toBeGreaterThan(0));
-    lane.criticalWaiting(true);
-    const read = answer.socket.bytesRead;
+    const read = await holdUnderWay(lane, answer);
     await sleep(100);
     expect(answer.socket.bytesRead).toBe(read);
     await answer.done;

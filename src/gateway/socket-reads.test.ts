@@ -2,33 +2,28 @@
 // the kernel's buffers gets nothing read from it while the reads are stopped,
 // whatever the stream does meanwhile, and all of it once they go on. A paused
 // socket, beside it, goes on reading.
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { closedAfterEach } from '../../test/support/loopback.js';
 import { resumeReads, stopReads } from './socket-reads.js';
 
 const TOTAL = 8 * 1024 * 1024;
 
-let server: Server | undefined;
-const sockets: Socket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await new Promise((r) => server?.close(r) ?? r(undefined));
-  server = undefined;
-});
+const opened = closedAfterEach();
 
 /** A server that writes TOTAL bytes to each connection as soon as it is made, and a connection to it (its buffer 64 KiB, as undici's). */
 async function flooded(): Promise<Socket> {
-  server = createServer((s) => {
-    sockets.push(s);
+  const server = createServer((s) => {
+    opened.sockets.push(s);
     s.on('error', () => undefined);
     s.end(Buffer.alloc(TOTAL, 1));
   });
-  server.listen(0, '127.0.0.1');
+  opened.server = server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const socket = connect({ port: (server.address() as { port: number }).port, host: '127.0.0.1' });
-  sockets.push(socket);
+  opened.sockets.push(socket);
   await once(socket, 'connect');
   return socket;
 }
