@@ -15,6 +15,7 @@ interface StreamHandle {
   readStop(): number;
 }
 
+/** The socket's handle; none once it is destroyed (net drops it at once). */
 function handleOf(socket: Socket): StreamHandle | undefined {
   const handle = (socket as unknown as { _handle?: Partial<StreamHandle> | null })._handle;
   return typeof handle?.readStop === 'function' && typeof handle.readStart === 'function' ? (handle as StreamHandle) : undefined;
@@ -23,7 +24,7 @@ function handleOf(socket: Socket): StreamHandle | undefined {
 /** Stops reading `socket` from the kernel. True when its reads were on and now are stopped: resumeReads(socket) later. */
 export function stopReads(socket: Socket): boolean {
   const handle = handleOf(socket);
-  if (!handle?.reading || socket.destroyed) return false;
+  if (!handle?.reading) return false;
   // `reading` stays set, so a read() meanwhile (net's _read) does not start the reads again.
   return handle.readStop() === 0;
 }
@@ -31,5 +32,5 @@ export function stopReads(socket: Socket): boolean {
 /** Reads again what stopReads stopped; nothing when Node has stopped the reads itself since (its buffer full) or the socket is gone. */
 export function resumeReads(socket: Socket): void {
   const handle = handleOf(socket);
-  if (handle?.reading && !socket.destroyed) handle.readStart();
+  if (handle?.reading) handle.readStart();
 }
