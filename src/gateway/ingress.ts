@@ -76,7 +76,8 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   // (bounded) by the handler when the gateway must look inside.
   // The same no-op is registered by name for the types tills send: fastify
   // caches the parser it finds for a named type, but looks the catch-all up
-  // anew, parsing the header, on every request (2–3 µs of a JSON-RPC call).
+  // anew, parsing the header, on every request (1.3 % of the main thread's
+  // busy time under JSON-RPC load, about 2 µs, in a --cpu-prof profile).
   app.removeAllContentTypeParsers();
   const unparsed = (_req: unknown, _payload: unknown, done: (err: null, body: undefined) => void) => done(null, undefined);
   app.addContentTypeParser(['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data'], unparsed);
