@@ -23,7 +23,7 @@ async function pingServer(
   const answered = new WeakSet<object>();
   const server: Server = createServer((req, res) => {
     probes++;
-    const first = !answered.has(req.socket) && !(o.firstConnectionOnly && probes > 1);
+    const first = o.firstConnectionOnly ? probes === 1 : !answered.has(req.socket);
     answered.add(req.socket);
     if (o.close) res.setHeader('connection', 'close');
     const resent = o.resendEvery !== undefined && probes % o.resendEvery.n === 0;
