@@ -5,12 +5,10 @@
 // for the link monitor (pathVerdict). What the attempt means for the journal
 // and the ERP breaker is the caller's (sync/replay.ts settle), as is when to
 // judge: on the answer's headers, or once its body has been read whole.
-import type { Readable } from 'node:stream';
 import type { ClassName, ClassSettingsConfig } from '../../edge-config/schema.js';
 import type { PathView } from '../link/path-view.js';
-import { forward, type ForwardResult } from './forward.js';
+import { forward, type ForwardRequest, type ForwardResult } from './forward.js';
 import { pathVerdict } from './path-verdict.js';
-import type { Kind } from './scheduler.js';
 import { pickUpstream, type Upstream } from './upstreams.js';
 
 export interface AttemptContext {
@@ -21,18 +19,8 @@ export interface AttemptContext {
   pathOutcome(path: string, reached: boolean): void;
 }
 
-export interface AttemptCall {
-  cls: ClassName;
-  /** A client's live try, or the replay engine (which waits behind live traffic). */
-  kind: Kind;
-  method: string;
-  target: string;
-  headers: Record<string, string | string[]>;
-  body: Readable | Buffer | null;
-  timeoutMs: number;
-  /** How long it may wait for a slot on the path. */
-  maxQueueMs: number;
-}
+/** `kind`: a client's live try, or the replay engine (which waits behind live traffic). */
+export type AttemptCall = ForwardRequest;
 
 export interface Attempted {
   /** The path tried. */
@@ -50,10 +38,9 @@ export interface Attempted {
 export async function attemptThrough(call: AttemptCall, ctx: AttemptContext): Promise<Attempted | undefined> {
   const upstream = pickUpstream(call.cls, ctx.pathViews, ctx.upstreams, ctx.classes);
   if (!upstream) return undefined;
-  const { cls, kind, maxQueueMs, ...request } = call;
-  const forwarded = await forward(upstream, { ...request, lane: { cls, kind, maxQueueMs } });
+  const forwarded = await forward(upstream, call);
   // A bulk answer on a path with a byte budget is read through its meter (bytes.ts).
-  const result = forwarded.ok && cls === 'bulk' && upstream.bulk ? { ...forwarded, body: upstream.bulk.lane.meter(forwarded.body, forwarded.headers) } : forwarded;
+  const result = forwarded.ok && call.cls === 'bulk' && upstream.bulk ? { ...forwarded, body: upstream.bulk.lane.meter(forwarded.body, forwarded.headers) } : forwarded;
   let judged = false;
   return {
     path: upstream.name,

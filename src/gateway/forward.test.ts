@@ -5,7 +5,7 @@ import { forward } from './forward.js';
 import { uplinkTo } from '../../test/support/upstream.js';
 import type { Upstream } from './upstreams.js';
 
-const call = (timeoutMs: number) => ({ method: 'POST', target: '/validate', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"id":1}'), timeoutMs, lane: { cls: 'critical' as const, kind: 'live' as const, maxQueueMs: 1000 } });
+const call = (timeoutMs: number) => ({ method: 'POST', target: '/validate', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"id":1}'), timeoutMs, cls: 'critical' as const, kind: 'live' as const, maxQueueMs: 1000 });
 
 let server: Server | undefined;
 let upstream: Upstream | undefined;

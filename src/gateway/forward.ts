@@ -16,8 +16,11 @@ export interface ForwardRequest {
   body: Readable | Buffer | null;
   /** Deadline for the response headers (a wait for a slot included), and the longest idle gap in the body. */
   timeoutMs: number;
-  /** Where the request queues when the path's slots are taken. */
-  lane: { cls: ClassName; kind: Kind; maxQueueMs: number };
+  /** Where the request queues when the path's slots are taken: its class's lane, live or replay. */
+  cls: ClassName;
+  kind: Kind;
+  /** How long it may wait for a slot on the path. */
+  maxQueueMs: number;
 }
 
 export type ForwardResult =
@@ -54,8 +57,8 @@ function classify(err: unknown): ForwardResult {
 }
 
 export async function forward(upstream: Upstream, req: ForwardRequest): Promise<ForwardResult> {
-  const { cls, kind, maxQueueMs } = req.lane;
-  const slot = await upstream.slots.acquire(cls, kind, Math.min(maxQueueMs, req.timeoutMs));
+  const { cls } = req;
+  const slot = await upstream.slots.acquire(cls, req.kind, Math.min(req.maxQueueMs, req.timeoutMs));
   if (!slot.ok) return { ok: false, failure: 'overloaded', detail: `no slot on ${upstream.name} within ${Math.round(slot.waitedMs)} ms`, maybeSent: false };
   // One deadline from the request to the response headers, covering the wait
   // for a slot, connect and the upload too: a client is never kept waiting past

@@ -21,7 +21,7 @@ export type LiveAttempt = (Extract<ForwardResult, { ok: true }> & { path: string
 export type LiveFailure = { ok: false; failure: 'no_path' | 'client_gone' | Extract<ForwardResult, { ok: false }>['failure']; detail: string; path?: string };
 
 /** Sends the call through the best path that can carry the route's class; the path is judged on the answer's headers. */
-export async function tryLive(deps: Pick<RequestPathDeps, 'pathViews' | 'pathOutcome'>, rt: GatewayRuntime, route: RouteConfig, reply: FastifyReply, call: ForwardCall, timeoutMs: number): Promise<LiveAttempt> {
+export async function tryLive(deps: Pick<RequestPathDeps, 'pathViews' | 'pathOutcome' | 'logger'>, rt: GatewayRuntime, route: RouteConfig, reply: FastifyReply, call: ForwardCall, timeoutMs: number): Promise<LiveAttempt> {
   const { classes } = rt.loaded.config;
   // A client whose request breaks off (a malformed chunked body, a till that
   // hung up) makes the upstream request fail too: that says nothing of the path.
@@ -39,7 +39,7 @@ export async function tryLive(deps: Pick<RequestPathDeps, 'pathViews' | 'pathOut
   const { path, result } = attempt;
   if (!result.ok && clientBroke()) return { ok: false, failure: 'client_gone', detail: 'the client broke off its request', path };
   attempt.judge();
-  if (!result.ok) reply.request.log.warn({ requestId: reply.request.id, route: route.name, path, failure: result.failure, detail: result.detail }, 'upstream request failed');
+  if (!result.ok) deps.logger.warn({ requestId: reply.request.id, route: route.name, path, failure: result.failure, detail: result.detail }, 'upstream request failed');
   return { ...result, path };
 }
 

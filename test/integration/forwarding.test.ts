@@ -156,6 +156,9 @@ describe('forwarding', () => {
     expect(res.statusCode).toBe(504);
     expect(await res.body.json()).toMatchObject({ error: 'upstream_timeout' });
     expect(res.headers['x-gateway-path']).toBe('fiber');
+    // Logged through the gateway's own logger (fastify has none), with the request id.
+    const line = t.logs().split('\n').find((l) => l.includes('upstream request failed') && l.includes(String(res.headers['x-request-id'])));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 40, route: 'slow', path: 'fiber', failure: 'timeout' });
   });
 
   it('streams a 50 MB upload: the ERP sees bytes before the client has sent them all', async () => {
@@ -253,5 +256,23 @@ describe('forwarding', () => {
     expect(text).toMatch(/storegw_requests_total\{route="slow",class="normal",outcome="upstream_timeout"\} 1/);
     expect(text).toMatch(/storegw_requests_total\{route="",class="",outcome="no_route"\} [1-9]/);
     expect(text).toMatch(/storegw_request_duration_seconds_bucket\{le="[0-9.]+",class="critical"\}/);
+  });
+
+  it('answers 500 for a fault of its own, logs it with the request id as an error, and serves the next request', async () => {
+    const counter = t.gw.metrics.requests;
+    const inc = counter.inc;
+    counter.inc = () => {
+      throw new Error('a fault of the gateway');
+    };
+    try {
+      const res = await request(`${t.gw.url}/web/fault`, { headers: { 'x-request-id': 'till-3-fault' } });
+      expect(res.statusCode).toBe(500);
+      expect(await res.body.json()).toMatchObject({ message: 'a fault of the gateway' });
+    } finally {
+      counter.inc = inc;
+    }
+    const line = t.logs().split('\n').find((l) => l.includes('"requestId":"till-3-fault"'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 50, msg: 'request failed', err: { message: 'a fault of the gateway' } });
+    expect((await request(`${t.gw.url}/web/after`)).statusCode).toBe(200);
   });
 });
