@@ -30,12 +30,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
  * connections each: the CPU per request of both read over one window, so a
  * busy moment of the shared machine weighs on both. Read one after the other,
  * a round's ratio swung from 0.77 to 1.55 in one run (2026-12-03); side by
- * side, the gateway against itself read 0.97–1.15 on JSON-RPC.
- * The load that starts first is served first by the bench's one process: on
- * 64 KB answers the other server's writes wait, and a second gateway process
- * beside the first read 2.3× its CPU per request. So the order alternates
- * round by round, and the verdict is the geometric mean of an even number of
- * rounds, in which that factor cancels.
+ * side, the gateway against itself read 0.93–1.06 on JSON-RPC.
+ * On 64 KB answers a second gateway process that had served nothing, its load
+ * always started second, read 2.3× the first's CPU per request. The order
+ * alternates round by round, and the verdict is the geometric mean of an even
+ * number of rounds, in which a fixed factor of the order cancels; that it is
+ * in the rounds alone too gives it the other peers' history.
  */
 const SIDE_BY_SIDE_ROUNDS = 2 * Math.ceil(Number(process.env.BENCH_SIDE_BY_SIDE_ROUNDS ?? 6) / 2);
 const PACED_ROUNDS = Math.min(ROUNDS, 2);
