@@ -8,7 +8,9 @@
 // Latencies are kept as raw float milliseconds (autocannon's histogram rounds
 // to whole milliseconds, too coarse for a sub-millisecond goal).
 import autocannon from 'autocannon';
+import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { distFile } from './harness.js';
 import { RawHttpPool } from './raw-http.js';
 
 export interface RequestSpec {
@@ -101,6 +103,26 @@ export async function maxLoad(base: string, spec: RequestSpec, o: LoadOptions, c
   const result = samples.result(durationS);
   if (cpuClock && cpu0 !== undefined && result.ok > 0) result.cpuSPerResponse = (cpuClock() - cpu0) / result.ok;
   return result;
+}
+
+export interface LoadJob {
+  url: string;
+  spec: RequestSpec;
+  options: LoadOptions;
+  /** The server's process, whose CPU (proc.ts, with its children) is read around the measured window. */
+  pid: number;
+}
+
+/**
+ * maxLoad in a child process of its own (load-process.ts), for two servers
+ * loaded at the same moment: two loads in the bench's one process did not
+ * load them alike (a gateway beside a second process of itself read 0.77× its
+ * CPU per 64 KB answer, rounds 0.62–1.00; with a process per load, 0.97×).
+ */
+export function maxLoadInProcess(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [distFile('test/bench/load-process.js'), JSON.stringify(job)], (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as LoadResult)));
+  });
 }
 
 /**

@@ -7,7 +7,7 @@
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { spawnNode, type Peer } from './harness.js';
-import { maxLoad, pacedLoad, percentileOfSorted, type LoadOptions, type LoadResult, type RequestSpec } from './load.js';
+import { maxLoad, maxLoadInProcess, pacedLoad, percentileOfSorted, type LoadOptions, type LoadResult, type RequestSpec } from './load.js';
 import { startGatewayPeer } from './peers/gateway.js';
 import { treeCpuSeconds } from './proc.js';
 import { findNginx, startNginx } from './peers/nginx.js';
@@ -27,15 +27,12 @@ const load: LoadOptions = {
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 /**
  * Rounds of the gateway and a peer loaded at the same moment, half the
- * connections each: the CPU per request of both read over one window, so a
- * busy moment of the shared machine weighs on both. Read one after the other,
- * a round's ratio swung from 0.77 to 1.55 in one run (2026-12-03); side by
- * side, the gateway against itself read 0.93–1.06 on JSON-RPC.
- * On 64 KB answers a second gateway process that had served nothing, its load
- * always started second, read 2.3× the first's CPU per request. The order
- * alternates round by round, and the verdict is the geometric mean of an even
- * number of rounds, in which a fixed factor of the order cancels; that it is
- * in the rounds alone too gives it the other peers' history.
+ * connections each, each load from a process of its own: the CPU per request
+ * of both read over one window, so a busy moment of the shared machine weighs
+ * on both. Read one after the other, a round's ratio swung from 0.77 to 1.55
+ * in one run (2026-12-03). The order in which the two loads start alternates
+ * round by round, and the verdict is the geometric mean of an even number of
+ * rounds, in which a fixed factor of the order cancels.
  */
 const SIDE_BY_SIDE_ROUNDS = 2 * Math.ceil(Number(process.env.BENCH_SIDE_BY_SIDE_ROUNDS ?? 6) / 2);
 const PACED_ROUNDS = Math.min(ROUNDS, 2);
@@ -165,7 +162,7 @@ async function sideBySide(gateway: Target, peer: Target, name: string, spec: Req
   const half = { ...load, connections: load.connections / 2 };
   const gatewayUs: number[] = [];
   const peerUs: number[] = [];
-  const loaded = (t: Target) => maxLoad(t.url, spec, half, () => treeCpuSeconds(t.pid));
+  const loaded = (t: Target) => maxLoadInProcess({ url: t.url, spec, options: half, pid: t.pid });
   for (let round = 0; round < SIDE_BY_SIDE_ROUNDS; round++) {
     process.stderr.write(`  ${name}, round ${round + 1}/${SIDE_BY_SIDE_ROUNDS}: ${GATEWAY} beside ${peer.name}\n`);
     const [g, p] = round % 2 === 0 ? await Promise.all([loaded(gateway), loaded(peer)]) : (await Promise.all([loaded(peer), loaded(gateway)])).reverse();
