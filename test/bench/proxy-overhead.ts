@@ -158,24 +158,26 @@ function cpuUsOf(m: LoadResult): number {
   return m.cpuSPerResponse === undefined ? NaN : m.cpuSPerResponse * 1e6;
 }
 
-async function sideBySide(gateway: Target, peer: Target, name: string, spec: RequestSpec): Promise<SideBySide> {
+/** A target that answered its check, as measure() reads it. */
+type Live = TargetResult & { url: string; pid: number };
+
+async function sideBySide(gateway: Live, peer: Live, name: string, spec: RequestSpec): Promise<SideBySide> {
   const half = { ...load, connections: load.connections / 2 };
   const gatewayUs: number[] = [];
   const peerUs: number[] = [];
-  const loaded = (t: Target) => maxLoadInProcess({ url: t.url, spec, options: half, pid: t.pid });
+  const loaded = (t: Live) => maxLoadInProcess({ url: t.url, spec, options: half, pid: t.pid });
   for (let round = 0; round < SIDE_BY_SIDE_ROUNDS; round++) {
-    process.stderr.write(`  ${name}, round ${round + 1}/${SIDE_BY_SIDE_ROUNDS}: ${GATEWAY} beside ${peer.name}\n`);
+    process.stderr.write(`  ${name}, round ${round + 1}/${SIDE_BY_SIDE_ROUNDS}: ${GATEWAY} beside ${peer.target}\n`);
     const [g, p] = round % 2 === 0 ? await Promise.all([loaded(gateway), loaded(peer)]) : (await Promise.all([loaded(peer), loaded(gateway)])).reverse();
     gatewayUs.push(cpuUsOf(g!));
     peerUs.push(cpuUsOf(p!));
   }
   const ratios = peerUs.map((x, i) => x / gatewayUs[i]!);
-  return { peer: peer.name, gatewayUs, peerUs, ratios, mean: geometricMean(ratios) };
+  return { peer: peer.target, gatewayUs, peerUs, ratios, mean: geometricMean(ratios) };
 }
 
-/** `beside`: the peers the gateway is measured side by side with (the second gateway process among them). */
-async function measure(targets: Target[], beside: Target[], name: string, spec: RequestSpec): Promise<RequestResult> {
-  const results: (TargetResult & { url: string; pid: number })[] = [];
+async function measure(targets: Target[], name: string, spec: RequestSpec): Promise<RequestResult> {
+  const results: Live[] = [];
   for (const t of targets) {
     const problem = await check(t.url, spec);
     results.push({ target: t.name, url: t.url, pid: t.pid, cpuRoundsUs: [], ...(problem && { skipped: problem }) });
@@ -204,11 +206,10 @@ async function measure(targets: Target[], beside: Target[], name: string, spec: 
       if (!r.atHalf || m.p99 < r.atHalf.p99) r.atHalf = m;
     }
   }
-  const gateway = targets.find((t) => t.name === GATEWAY);
+  // Beside every other server but the ERP itself, the second gateway process among them.
+  const gateway = live.find((r) => r.target === GATEWAY);
   const pairs: SideBySide[] = [];
-  for (const peer of beside) {
-    if (gateway && !results.find((r) => r.target === peer.name)?.skipped) pairs.push(await sideBySide(gateway, peer, name, spec));
-  }
+  for (const peer of live) if (gateway && peer !== gateway && peer.target !== DIRECT) pairs.push(await sideBySide(gateway, peer, name, spec));
   return { request: name, halfRate, targets: results.map(({ url: _url, pid: _pid, ...t }) => t), sideBySide: pairs };
 }
 
@@ -360,9 +361,8 @@ async function run(): Promise<SectionReport> {
       targets.push({ name: NGINX, url: nginx.url, pid: nginx.pid });
     }
 
-    const beside = targets.filter((t) => t.name !== DIRECT && t.name !== GATEWAY);
     const results: RequestResult[] = [];
-    for (const { name, spec } of REQUESTS) results.push(await measure(targets, beside, name, spec));
+    for (const { name, spec } of REQUESTS) results.push(await measure(targets, name, spec));
     const verdicts = goals(results);
     return {
       tables: results.flatMap((r) => [table(r, nginxMissing), sideBySideTable(r)]),
