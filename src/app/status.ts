@@ -72,6 +72,8 @@ function pathStatus(p: PathStatus) {
     state: p.state,
     score: p.score,
     rttMs: p.rttMs === undefined ? null : round1(p.rttMs),
+    rttP50Ms: p.rttP50Ms === undefined ? null : round1(p.rttP50Ms),
+    rttP95Ms: p.rttP95Ms === undefined ? null : round1(p.rttP95Ms),
     jitterMs: round1(p.jitterMs),
     lossPct: round1(p.lossPct),
     monitored: p.monitored,

@@ -4,11 +4,13 @@ import { LinkQuality, isDegraded, score } from './quality.js';
 const t = { rttMs: 300, lossPct: 5, jitterMs: 50 };
 
 describe('link quality', () => {
-  it('follows RTT with an EWMA and reports the recent p95', () => {
+  it('follows RTT with an EWMA and reports the recent median and p95', () => {
     const q = new LinkQuality(20);
     for (const r of [10, 10, 10, 10, 50]) q.record(r);
     const s = q.snapshot(t);
     expect(s.rttMs).toBeCloseTo(18, 5);
+    // One slow answer: the EWMA reads it, the median does not.
+    expect(s.rttP50Ms).toBe(10);
     expect(s.rttP95Ms).toBe(50);
   });
 
@@ -28,6 +30,7 @@ describe('link quality', () => {
     q.record(null);
     const s = q.snapshot(t);
     expect(s.rttMs).toBeCloseTo(10.4, 5);
+    expect(s.rttP50Ms).toBe(10);
     expect(s.rttP95Ms).toBe(12);
     expect(s.jitterMs).toBeCloseTo(2 / 16, 5);
     expect(s).toMatchObject({ lossPct: 100 / 6, samples: 6 });
@@ -49,7 +52,7 @@ describe('link quality', () => {
   it('has no RTT while every answer so far was untimed', () => {
     const q = new LinkQuality(20);
     q.recordUntimed();
-    expect(q.snapshot(t)).toMatchObject({ rttMs: undefined, rttP95Ms: undefined, jitterMs: 0, lossPct: 0, score: 100 });
+    expect(q.snapshot(t)).toMatchObject({ rttMs: undefined, rttP50Ms: undefined, rttP95Ms: undefined, jitterMs: 0, lossPct: 0, score: 100 });
   });
 
   it('computes jitter as RFC 3550 does: J += (|D| - J)/16', () => {

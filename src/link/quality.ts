@@ -21,7 +21,10 @@
 // not report, the gateway's own start-up work, a host busy with other things).
 
 export interface QualitySnapshot {
+  /** The EWMA: what DEGRADED and the score judge. */
   rttMs: number | undefined;
+  /** The median and p95 of the window's timed answers: one slow answer moves the EWMA, not the median. */
+  rttP50Ms: number | undefined;
   rttP95Ms: number | undefined;
   jitterMs: number;
   lossPct: number;
@@ -94,8 +97,7 @@ export class LinkQuality {
     const window = this.#outcomes.slice(-this.windowSize);
     const ok = window.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
     const lossPct = lossPctOf(window);
-    const p95 = ok.length === 0 ? undefined : ok[Math.min(ok.length - 1, Math.ceil(0.95 * ok.length) - 1)];
-    return { rttMs: this.#ewma, rttP95Ms: p95, jitterMs: this.#jitter, lossPct, score: score(this.#ewma, this.#jitter, lossPct, t), samples: window.length };
+    return { rttMs: this.#ewma, rttP50Ms: nearestRank(ok, 0.5), rttP95Ms: nearestRank(ok, 0.95), jitterMs: this.#jitter, lossPct, score: score(this.#ewma, this.#jitter, lossPct, t), samples: window.length };
   }
 
   /**
@@ -114,6 +116,11 @@ function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The nearest-rank percentile `q` of ascending `sorted`; undefined when empty. */
+function nearestRank(sorted: readonly number[], q: number): number | undefined {
+  return sorted.length === 0 ? undefined : sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
 }
 
 function lossPctOf(outcomes: readonly Outcome[]): number {

@@ -33,7 +33,7 @@ function probedYaml(sim: ErpSimulator, link: string): string {
 }
 
 async function pathStatus(g: TestGateway) {
-  const s = (await (await request(`${g.gw.adminUrl}/v1/status`)).body.json()) as { paths: { name: string; state: string; score: number; rttMs: number | null; lossPct: number; monitored: boolean }[] };
+  const s = (await (await request(`${g.gw.adminUrl}/v1/status`)).body.json()) as { paths: { name: string; state: string; score: number; rttMs: number | null; rttP50Ms: number | null; rttP95Ms: number | null; lossPct: number; monitored: boolean }[] };
   return s.paths[0]!;
 }
 
@@ -43,7 +43,7 @@ describe('link monitor', () => {
     // The ingress does not answer: the first probe can only settle the path at its 3 s deadline.
     erp.setBehavior({ mode: 'hang' });
     t = await startTestGateway(probedYaml(erp, '{ downAfter: 2, upAfter: 3 }').replace('timeoutMs: 100 }', 'timeoutMs: 3000 }'));
-    expect(await pathStatus(t)).toMatchObject({ state: 'unknown', monitored: true, rttMs: null });
+    expect(await pathStatus(t)).toMatchObject({ state: 'unknown', monitored: true, rttMs: null, rttP50Ms: null, rttP95Ms: null });
     expect(await (await request(`${t.gw.adminUrl}/metrics`)).body.text()).toMatch(/storegw_link_state\{path="fiber"\} -1/);
     await eventually(async () => expect((await pathStatus(t!)).state).toBe('down'), 10_000, 20);
     expect(t.logs()).toMatch(/"from":"unknown","to":"down"/);
@@ -52,7 +52,7 @@ describe('link monitor', () => {
   it('takes a failing path DOWN after downAfter probes, serves fast answers meanwhile, and brings it UP after upAfter', async () => {
     erp = await startErpSimulator();
     t = await startTestGateway(probedYaml(erp, '{ downAfter: 2, upAfter: 3 }'));
-    await eventually(async () => expect(await pathStatus(t!)).toMatchObject({ state: 'up', monitored: true, rttMs: expect.any(Number) }));
+    await eventually(async () => expect(await pathStatus(t!)).toMatchObject({ state: 'up', monitored: true, rttMs: expect.any(Number), rttP50Ms: expect.any(Number), rttP95Ms: expect.any(Number) }));
 
     // The ingress stops answering: probes hang past their timeout.
     erp.setBehavior({ mode: 'hang' });

@@ -14,7 +14,8 @@ import type { Lab, LabUplink } from './topology.js';
 const CLI = fileURLToPath(new URL(import.meta.url.includes('/dist/test/') ? '../../src/cli/main.js' : '../../dist/src/cli/main.js', import.meta.url));
 
 /** A path in the gateway's /v1/status: the shape the fleet protocol carries too. */
-export type LabPathStatus = PathTelemetry;
+/** A path in /v1/status: what telemetry reports, and the round trips' median and p95. */
+export type LabPathStatus = PathTelemetry & { rttP50Ms: number | null; rttP95Ms: number | null };
 
 export interface LabGateway {
   url: string;

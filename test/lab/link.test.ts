@@ -148,16 +148,19 @@ describeLab('link quality on real WireGuard tunnels', () => {
     expect(logs).not.toMatch(/"path":"fiber","from":"unknown","to":"up"/);
   });
 
-  it('reads an RTT 5 s after start within what a keep-alive HTTP client saw through the same tunnel in the same 5 s', () => {
-    const rttMs = at5s.lte?.rttMs;
-    expect(rttMs).toEqual(expect.any(Number));
-    console.info(`lte: gateway RTT 5 s after start ${rttMs!.toFixed(2)} ms (jitter ${at5s.lte!.jitterMs} ms), keep-alive round trip median ${keepAlive.medianMs.toFixed(2)} ms [${keepAlive.ms.map((v) => v.toFixed(2)).join(' ')}]`);
-    // Both readings share a busy 2-core host, whose scheduling moved a 2-3 ms round trip by 1.5 ms and, in
-    // one run, by 15 ms for both processes alike: the gateway's EWMA is held to the range of the 15 keep-alive
-    // round trips (a millisecond of slack), not to their median. That a set-up is left out of it is shown
-    // exactly by the unit test with a 600 ms set-up (src/link/monitor.test.ts).
-    expect(rttMs!).toBeLessThanOrEqual(Math.max(...keepAlive.ms) + 1);
-    expect(rttMs!).toBeGreaterThanOrEqual(Math.min(...keepAlive.ms) / 2);
+  it('reports round trips 5 s after start within what a keep-alive HTTP client saw through the same tunnel in the same 5 s', () => {
+    const lte = at5s.lte!;
+    expect(lte.rttMs).toEqual(expect.any(Number));
+    console.info(`lte: gateway RTT 5 s after start: median ${lte.rttP50Ms} ms, EWMA ${lte.rttMs} ms, p95 ${lte.rttP95Ms} ms, jitter ${lte.jitterMs} ms; keep-alive round trips median ${keepAlive.medianMs.toFixed(2)} ms [${keepAlive.ms.map((v) => v.toFixed(2)).join(' ')}]`);
+    // The gateway's median round trip is held to the range of the 15 keep-alive round trips (a millisecond of
+    // slack): probes timed with their connection's set-up would read about twice the keep-alive figure.
+    // The busy 2-core host delays single round trips of one process by 1.5–15 ms, which is why the median is
+    // read, not the EWMA: one probe delayed 15 ms, which the keep-alive client need not share, moves an EWMA
+    // at alpha 0.2 by 3 ms and failed this check at 5.2 against 3.3 ms. That set-up stays out of the EWMA is
+    // shown exactly by the unit test with a 600 ms set-up (src/link/monitor.test.ts).
+    expect(lte.rttP50Ms).toEqual(expect.any(Number));
+    expect(lte.rttP50Ms!).toBeLessThanOrEqual(Math.max(...keepAlive.ms) + 1);
+    expect(lte.rttP50Ms!).toBeGreaterThanOrEqual(Math.min(...keepAlive.ms) / 2);
   });
 
   it('reads each tunnel\'s WireGuard state: handshake age in status and metrics', async () => {
