@@ -114,7 +114,8 @@ describe('link monitor', () => {
     expect(order.statusCode).toBe(202);
     await order.body.dump();
     // Backoff is full jitter, uniform up to the minute: wait until the entry's next try is 10 s off or more
-    // (each draw short of that is redrawn within it; waiting for 20 s took 35 s and more in one run of ten).
+    // (a shorter draw comes due, fails on the DOWN path and is drawn again; waiting for 20 s off took 35 s
+    // in one run of six).
     let due = 0;
     await eventually(
       async () => {

@@ -13,8 +13,7 @@ import type { Lab, LabUplink } from './topology.js';
 // Run by vitest from test/lab/, or compiled to dist/test/lab/ for the bench.
 const CLI = fileURLToPath(new URL(import.meta.url.includes('/dist/test/') ? '../../src/cli/main.js' : '../../dist/src/cli/main.js', import.meta.url));
 
-/** A path in the gateway's /v1/status: the shape the fleet protocol carries too. */
-/** A path in /v1/status: what telemetry reports, and the round trips' median and p95. */
+/** A path in the gateway's /v1/status: the shape the fleet protocol carries, and the round trips' median and p95. */
 export type LabPathStatus = PathTelemetry & { rttP50Ms: number | null; rttP95Ms: number | null };
 
 export interface LabGateway {
