@@ -63,7 +63,7 @@ export class LinkQuality {
       this.#seed.push(rttMs);
       if (this.#seed.length < SEED_SAMPLES) return;
       // The seed stands for its samples: jitter counts from it too.
-      this.#ewma = this.#lastRtt = median(this.#seed);
+      this.#ewma = this.#lastRtt = nearestRank([...this.#seed].sort((a, b) => a - b), 0.5)!;
       return;
     }
     this.#ewma += EWMA_ALPHA * (rttMs - this.#ewma);
@@ -112,13 +112,7 @@ export class LinkQuality {
   }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** The nearest-rank percentile `q` of ascending `sorted`; undefined when empty. */
+/** The nearest-rank percentile `q` of ascending `sorted` (at 0.5, of the odd SEED_SAMPLES, the median); undefined when empty. */
 function nearestRank(sorted: readonly number[], q: number): number | undefined {
   return sorted.length === 0 ? undefined : sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
 }
