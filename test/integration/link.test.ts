@@ -114,8 +114,8 @@ describe('link monitor', () => {
     expect(order.statusCode).toBe(202);
     await order.body.dump();
     // Backoff is full jitter, uniform up to the minute: wait until the entry's next try is 10 s off or more
-    // (a shorter draw comes due, fails on the DOWN path and is drawn again; waiting for 20 s off took 35 s
-    // in one run of six).
+    // (a shorter draw comes due, fails on the DOWN path and is drawn again; waiting for 20 s off took 15–35 s
+    // in three runs of six).
     let due = 0;
     await eventually(
       async () => {
