@@ -176,7 +176,7 @@ export class LinkMonitor {
       allowClasses: w.config.allowClasses,
       metered: w.config.metered,
       state: w.machine.state,
-      score: w.quality.snapshot(this.#link.degraded).score,
+      score: w.quality.score(this.#link.degraded),
     }));
   }
 

@@ -49,6 +49,19 @@ describe('link quality', () => {
     expect(q.snapshot(t).jitterMs).toBeLessThan(0.1);
   });
 
+  it('gives path choice the same score as the snapshot, as answers, losses and untimed probes come and losses leave the window', () => {
+    const q = new LinkQuality(5);
+    const same = () => expect(q.score(t)).toBe(q.snapshot(t).score);
+    same();
+    for (const r of [10, null, 400, 12, null, 11, 9, 9, 9, 9, 9]) {
+      q.record(r);
+      same();
+    }
+    q.recordUntimed();
+    same();
+    expect(q.score(t)).toBeLessThan(100);
+  });
+
   it('has no RTT while every answer so far was untimed', () => {
     const q = new LinkQuality(20);
     q.recordUntimed();

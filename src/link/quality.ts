@@ -94,10 +94,19 @@ export class LinkQuality {
   }
 
   snapshot(t: DegradedThresholds): QualitySnapshot {
-    const window = this.#outcomes.slice(-this.windowSize);
+    const window = this.#window();
     const ok = window.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
     const lossPct = lossPctOf(window);
     return { rttMs: this.#ewma, rttP50Ms: nearestRank(ok, 0.5), rttP95Ms: nearestRank(ok, 0.95), jitterMs: this.#jitter, lossPct, score: score(this.#ewma, this.#jitter, lossPct, t), samples: window.length };
+  }
+
+  /** The score alone: path choice reads it on every request, and needs no percentiles (their sort). */
+  score(t: DegradedThresholds): number {
+    return score(this.#ewma, this.#jitter, lossPctOf(this.#window()), t);
+  }
+
+  #window(): Outcome[] {
+    return this.#outcomes.slice(-this.windowSize);
   }
 
   /**
