@@ -25,7 +25,7 @@ export function fleetHost(p: HostParts): AgentHost {
   return {
     config: () => p.holder.current.loaded,
     status: p.status,
-    requestCounts: async () => (await p.metrics.requests.get()).values,
+    requestCounts: async () => (await p.metrics.requests.metric.get()).values,
     reload: p.reload,
     restartNeeded: (next: LoadedConfig) => restartSettings(p.holder.current.loaded, next),
     journal: p.journal,

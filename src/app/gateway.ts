@@ -49,7 +49,7 @@ function urlOf(app: FastifyInstance): string {
 export async function startGateway(initial: LoadedConfig, logger: Logger): Promise<RunningGateway> {
   const metrics = createGatewayMetrics();
   const slotObserver: SlotObserver = {
-    waited: (cls, ms) => metrics.schedulerWait.observe({ class: cls }, ms / 1000),
+    waited: (cls, ms) => metrics.schedulerWait.record({ class: cls }, ms / 1000),
     shed: (cls, kind) => metrics.shed.inc({ class: cls, kind }),
   };
   const build = (loaded: LoadedConfig) => buildAppRuntime(loaded, slotObserver, logger);

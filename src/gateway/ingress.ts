@@ -116,8 +116,8 @@ async function handle(deps: IngressDeps, request: FastifyRequest, reply: Fastify
   let routeName = '';
   let cls: ClassName | '' = '';
   const done = (outcome: Outcome) => {
-    deps.metrics.requests.inc({ route: routeName, class: cls, outcome });
-    if (cls !== '') deps.metrics.duration.observe({ class: cls }, (performance.now() - started) / 1000);
+    deps.metrics.requests.record({ route: routeName, class: cls, outcome }, 1);
+    if (cls !== '') deps.metrics.duration.record({ class: cls }, (performance.now() - started) / 1000);
   };
   const tooLarge = (message: string) => {
     done('too_large');

@@ -1,10 +1,11 @@
 // The gateway's Prometheus metrics. One registry per gateway instance, so
 // several gateways in one process (tests, the demo) never share counters.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BackupStatus } from '../../sync/journal-backup-schedule.js';
 import type { JournalStats } from '../../sync/journal-store.js';
 import type { PathStatus } from '../link/monitor.js';
 import type { LinkState } from '../link/path-view.js';
+import { batched, type BatchedMetric } from './metric-batch.js';
 
 export type Outcome =
   | 'forwarded'
@@ -28,11 +29,12 @@ export type Outcome =
 
 export interface GatewayMetrics {
   registry: Registry;
-  requests: Counter<'route' | 'class' | 'outcome'>;
-  duration: Histogram<'class'>;
+  /** Recorded on every request: batched (metric-batch.ts), like `duration` and `schedulerWait`. */
+  requests: BatchedMetric<Counter<'route' | 'class' | 'outcome'>, 'route' | 'class' | 'outcome'>;
+  duration: BatchedMetric<Histogram<'class'>, 'class'>;
   replayAttempts: Counter<'outcome'>;
   cacheAnswers: Counter<'route' | 'result'>;
-  schedulerWait: Histogram<'class'>;
+  schedulerWait: BatchedMetric<Histogram<'class'>, 'class'>;
   shed: Counter<'class' | 'kind'>;
   websocketSessions: Gauge<'path'>;
   websocketUpgrades: Counter<'route' | 'outcome'>;
@@ -40,24 +42,36 @@ export interface GatewayMetrics {
   journalBackupFailures: Counter;
 }
 
+const observe = (histogram: Histogram<'class'>, labels: LabelValues<'class'>, seconds: number) => histogram.observe(labels, seconds);
+
 export function createGatewayMetrics(): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'storegw_' });
   return {
     registry,
-    requests: new Counter({
-      name: 'storegw_requests_total',
-      help: 'Requests from the store LAN by route, class and outcome.',
-      labelNames: ['route', 'class', 'outcome'],
-      registers: [registry],
-    }),
-    duration: new Histogram({
-      name: 'storegw_request_duration_seconds',
-      help: 'Time from request to response headers, by class.',
-      labelNames: ['class'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
-    }),
+    requests: batched(
+      (collect) =>
+        new Counter({
+          name: 'storegw_requests_total',
+          help: 'Requests from the store LAN by route, class and outcome.',
+          labelNames: ['route', 'class', 'outcome'],
+          registers: [registry],
+          collect,
+        }),
+      (counter, labels, by) => counter.inc(labels, by),
+    ),
+    duration: batched(
+      (collect) =>
+        new Histogram({
+          name: 'storegw_request_duration_seconds',
+          help: 'Time from request to response headers, by class.',
+          labelNames: ['class'],
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+          registers: [registry],
+          collect,
+        }),
+      observe,
+    ),
     replayAttempts: new Counter({
       name: 'storegw_replay_attempts_total',
       help: 'Delivery attempts of journaled requests (live tries and replay) by outcome: delivered, retry, dead, unknown.',
@@ -70,13 +84,18 @@ export function createGatewayMetrics(): GatewayMetrics {
       labelNames: ['route', 'result'],
       registers: [registry],
     }),
-    schedulerWait: new Histogram({
-      name: 'storegw_scheduler_wait_seconds',
-      help: "Time a request waited for a slot on its path, by class.",
-      labelNames: ['class'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }),
+    schedulerWait: batched(
+      (collect) =>
+        new Histogram({
+          name: 'storegw_scheduler_wait_seconds',
+          help: 'Time a request waited for a slot on its path, by class.',
+          labelNames: ['class'],
+          buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers: [registry],
+          collect,
+        }),
+      observe,
+    ),
     shed: new Counter({
       name: 'storegw_scheduler_shed_total',
       help: 'Requests that got no slot within their class\'s maxQueueMs (journaled when their route buffers, else 503 overloaded), by class and kind (live, replay).',

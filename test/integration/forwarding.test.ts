@@ -260,8 +260,8 @@ describe('forwarding', () => {
 
   it('answers 500 for a fault of its own, logs it with the request id as an error, and serves the next request', async () => {
     const counter = t.gw.metrics.requests;
-    const inc = counter.inc;
-    counter.inc = () => {
+    const record = counter.record;
+    counter.record = () => {
       throw new Error('a fault of the gateway');
     };
     try {
@@ -269,7 +269,7 @@ describe('forwarding', () => {
       expect(res.statusCode).toBe(500);
       expect(await res.body.json()).toMatchObject({ message: 'a fault of the gateway' });
     } finally {
-      counter.inc = inc;
+      counter.record = record;
     }
     const line = t.logs().split('\n').find((l) => l.includes('"requestId":"till-3-fault"'));
     expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 50, msg: 'request failed', err: { message: 'a fault of the gateway' } });
