@@ -10,7 +10,7 @@ import { Pool } from 'undici';
 import type { GatewayConfig, PathConfig } from '../../edge-config/schema.js';
 import type { LinkState, PathView } from './path-view.js';
 import { LinkStateMachine } from './link-state.js';
-import { LinkQuality, isDegraded, type QualitySnapshot } from './quality.js';
+import { LinkQuality, type QualitySnapshot } from './quality.js';
 import { ProbeTiming } from './probe-timing.js';
 import { STALE_HANDSHAKE_S } from './wireguard.js';
 import { WireGuardWatch, type WireGuardReading } from './wireguard-watch.js';
@@ -273,9 +273,11 @@ export class LinkMonitor {
   #observe(w: Watched, ok: boolean, source: 'probe' | 'request' | 'wireguard'): void {
     const at = performance.now();
     if (w.machine.recoversWith(ok, at)) w.quality.forgetLosses();
-    const q = w.quality.snapshot(this.#link.degraded);
-    const change = w.machine.observe({ ok, degraded: isDegraded(q, this.#link.degraded), clear: w.quality.isClear(this.#link.degraded), at });
+    const t = this.#link.degraded;
+    // On every request's outcome on a probed path: the snapshot (a sort) only for a change's log line.
+    const change = w.machine.observe({ ok, degraded: w.quality.isDegraded(t), clear: w.quality.isClear(t), at });
     if (!change) return;
+    const q = w.quality.snapshot(t);
     w.changedAt = at;
     const log = change.to === 'up' ? this.#logger.info.bind(this.#logger) : this.#logger.warn.bind(this.#logger);
     const details: PathStateChange = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LinkQuality, isDegraded, score } from './quality.js';
+import { LinkQuality, score } from './quality.js';
 
 const t = { rttMs: 300, lossPct: 5, jitterMs: 50 };
 
@@ -94,12 +94,21 @@ describe('link quality', () => {
     expect(score(600, 100, 10, t)).toBe(0);
   });
 
-  it('is DEGRADED past any threshold', () => {
-    const q = new LinkQuality(20);
-    for (let i = 0; i < 18; i++) q.record(5);
-    q.record(null);
-    q.record(null);
-    expect(isDegraded(q.snapshot(t), t)).toBe(true);
+  it('is DEGRADED past any threshold: loss, RTT or jitter alone', () => {
+    const lossy = new LinkQuality(20);
+    for (let i = 0; i < 19; i++) lossy.record(5);
+    lossy.record(null);
+    expect(lossy.isDegraded(t)).toBe(false);
+    lossy.record(null);
+    expect(lossy.isDegraded(t)).toBe(true);
+    const slow = new LinkQuality(20);
+    for (let i = 0; i < 40; i++) slow.record(310);
+    expect(slow.isDegraded(t)).toBe(true);
+    const jittery = new LinkQuality(20);
+    for (let i = 0; i < 40; i++) jittery.record(i % 2 ? 10 : 150);
+    expect(jittery.snapshot(t).lossPct).toBe(0);
+    expect(jittery.snapshot(t).rttMs).toBeLessThan(t.rttMs);
+    expect(jittery.isDegraded(t)).toBe(true);
   });
 
   it('is clear of DEGRADED only well below the RTT and jitter thresholds', () => {
@@ -108,7 +117,7 @@ describe('link quality', () => {
       for (let i = 0; i < 40; i++) q.record(rttMs);
       return q;
     };
-    expect(isDegraded(at(290).snapshot(t), t)).toBe(false);
+    expect(at(290).isDegraded(t)).toBe(false);
     expect(at(290).isClear(t)).toBe(false);
     expect(at(200).isClear(t)).toBe(true);
   });

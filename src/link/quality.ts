@@ -105,6 +105,15 @@ export class LinkQuality {
     return score(this.#ewma, this.#jitter, lossPctOf(this.#window()), t);
   }
 
+  /**
+   * Whether the link crosses any DEGRADED threshold now. Without the
+   * snapshot's percentiles (their sort): the monitor asks on every request's
+   * outcome on a probed path, as it does isClear().
+   */
+  isDegraded(t: DegradedThresholds): boolean {
+    return (this.#ewma ?? 0) > t.rttMs || this.#jitter > t.jitterMs || lossPctOf(this.#window()) > t.lossPct;
+  }
+
   #window(): Outcome[] {
     return this.#outcomes.slice(-this.windowSize);
   }
@@ -115,9 +124,7 @@ export class LinkQuality {
    * its threshold (with the defaults, 40 outcomes without a loss).
    */
   isClear(t: DegradedThresholds): boolean {
-    const q = this.snapshot(t);
-    const longLossPct = lossPctOf(this.#outcomes);
-    return (q.rttMs ?? 0) <= t.rttMs * CLEAR_RATIO && q.jitterMs <= t.jitterMs * CLEAR_RATIO && longLossPct < t.lossPct * RECOVERY_LOSS_RATIO;
+    return (this.#ewma ?? 0) <= t.rttMs * CLEAR_RATIO && this.#jitter <= t.jitterMs * CLEAR_RATIO && lossPctOf(this.#outcomes) < t.lossPct * RECOVERY_LOSS_RATIO;
   }
 }
 
@@ -150,7 +157,3 @@ const CLEAR_RATIO = 0.8;
 /** The same for loss, measured over twice the window (see the top). */
 const RECOVERY_LOSS_RATIO = 0.5;
 
-/** Whether a snapshot crosses any DEGRADED threshold. */
-export function isDegraded(q: QualitySnapshot, t: DegradedThresholds): boolean {
-  return (q.rttMs ?? 0) > t.rttMs || q.lossPct > t.lossPct || q.jitterMs > t.jitterMs;
-}
