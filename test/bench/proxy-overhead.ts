@@ -71,6 +71,12 @@ const BASELINE = `storegw gateway (baseline ${BASELINE_ROOT ? basename(BASELINE_
 /** The same build in a second process: measured beside the gateway, what the method reads when there is no difference. */
 const SECOND = 'storegw gateway (a second process)';
 
+/**
+ * Probed, as every example configuration's paths are: on a probed path the
+ * link monitor also judges each request's outcome, which a store's gateway
+ * pays on every request (the probes themselves, two a second, cost nothing
+ * beside the load).
+ */
 function gatewayYaml(upstream: string): string {
   return `version: 1
 store: { id: store-bench, region: bench }
@@ -80,6 +86,7 @@ gateway:
 paths:
   - name: fiber
     baseUrl: ${upstream}
+    probe: { url: ${upstream}/ping }
 routes:
   - name: catalog
     match: { method: POST, jsonrpc: { model: product.product, method: search_read } }
