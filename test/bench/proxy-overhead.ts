@@ -74,8 +74,8 @@ const SECOND = 'storegw gateway (a second process)';
 /**
  * Probed, as every example configuration's paths are: on a probed path the
  * link monitor also judges each request's outcome, which a store's gateway
- * pays on every request (the probes themselves, two a second, cost nothing
- * beside the load).
+ * pays on every request. Probes and judgement together: a probed gateway read
+ * 0.991× an unprobed one's requests per CPU second (docs/benchmarks.md).
  */
 function gatewayYaml(upstream: string): string {
   return `version: 1
