@@ -5,13 +5,10 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import type { PathTelemetry } from '../../src/fleet/protocol.js';
+import { CLI, GATEWAY_NODE_FLAGS } from '../support/gateway-process.js';
 import type { Lab, LabUplink } from './topology.js';
-
-// Run by vitest from test/lab/, or compiled to dist/test/lab/ for the bench.
-const CLI = fileURLToPath(new URL(import.meta.url.includes('/dist/test/') ? '../../src/cli/main.js' : '../../dist/src/cli/main.js', import.meta.url));
 
 /** A path in the gateway's /v1/status: the shape the fleet protocol carries, and the round trips' median and p95. */
 export type LabPathStatus = PathTelemetry & { rttP50Ms: number | null; rttP95Ms: number | null };
@@ -55,13 +52,13 @@ replay: { ratePerSec: 200, backoff: { baseMs: 200, maxMs: 2000 } }
 ${o.link ? `link: ${o.link}\n` : ''}`;
 }
 
-/** Starts the gateway in the store namespace and waits until it is ready. */
+/** Starts the gateway in the store namespace, with the node flags it is deployed with, and waits until it is ready. */
 export async function startLabGateway(lab: Lab, yaml: string, name = 'gateway'): Promise<LabGateway> {
   const dir = join(lab.dir, name);
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, 'gateway.yaml');
   writeFileSync(configFile, yaml);
-  const proc = lab.spawn('store', process.execPath, [CLI, 'gateway', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = lab.spawn('store', process.execPath, [...GATEWAY_NODE_FLAGS, CLI, 'gateway', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));

@@ -5,10 +5,12 @@
 // starts with the fiber cut, so what status says before any probe has settled
 // a path can be read (issue #19).
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../src/sim/erp-simulator.js';
+import { CLI, GATEWAY_NODE_FLAGS } from '../support/gateway-process.js';
 import { eventually, posOrderBody, posOrdersRoute } from '../support/pos.js';
 import { describeLab } from './describe-lab.js';
 import { labGatewayYaml, startLabGateway, type LabGateway, type LabPathStatus } from './lab-gateway.js';
@@ -146,6 +148,12 @@ describeLab('link quality on real WireGuard tunnels', () => {
     expect(logs).toMatch(/"path":"fiber","from":"unknown","to":"down"/);
     // Never UP before a probe said so.
     expect(logs).not.toMatch(/"path":"fiber","from":"unknown","to":"up"/);
+  });
+
+  it('runs the gateway as the systemd unit and the image do: with their node flags', () => {
+    // `ip netns exec` execs node in place, so the child's pid is the gateway's.
+    const argv = readFileSync(`/proc/${gw.proc.pid}/cmdline`, 'utf8').split('\0');
+    expect(argv.slice(argv.indexOf(process.execPath) + 1, argv.indexOf(CLI))).toEqual(GATEWAY_NODE_FLAGS);
   });
 
   it('reports round trips 5 s after start within what a keep-alive HTTP client saw through the same tunnel in the same 5 s', () => {

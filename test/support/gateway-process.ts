@@ -35,8 +35,8 @@ export type Spawner = (cmd: string, args: string[], opts: SpawnOptions) => Child
 
 /**
  * The node flags the gateway is deployed with (the systemd unit's and the image's
- * NODE_OPTIONS; test/deploy holds them equal): a gateway under test runs as deployed, and
- * the soak's RSS budget holds for that.
+ * NODE_OPTIONS; test/deploy holds them equal): a gateway under test, in the lab or a bench,
+ * runs as deployed, and the soak's RSS budget holds for that.
  */
 export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16'];
 

@@ -1,8 +1,11 @@
 // storegw gateway as a bench peer: its config in a folder of its own (the
-// journal lives there too), removed when the peer stops.
+// journal lives there too), removed when the peer stops. It runs with the node
+// flags it is deployed with: V8's young-generation cap changes how often a
+// proxy of large answers collects its heap (docs/benchmarks.md).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GATEWAY_NODE_FLAGS } from '../../support/gateway-process.js';
 import { distFile, peerOwningDir, spawnPeer, type Peer } from '../harness.js';
 
 export interface GatewayPeer extends Peer {
@@ -20,7 +23,7 @@ export async function startGatewayPeer(configYaml: string, timeoutMs = 15_000, m
     spawnPeer({
       name: 'storegw gateway',
       command: process.execPath,
-      args: [main, 'gateway', '--config', config],
+      args: [...GATEWAY_NODE_FLAGS, main, 'gateway', '--config', config],
       cwd: dir,
       // 'gateway started', the line that gives the address, is an info line;
       // the gateway writes no line per request at info.
