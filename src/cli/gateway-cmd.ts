@@ -3,12 +3,15 @@ import { ConfigError } from '../../edge-config/errors.js';
 import { loadGatewayConfig } from '../../edge-config/load.js';
 import { startGateway } from '../app/gateway.js';
 import { createLogger } from '../log.js';
+import { youngGenerationWarning } from './node-flags.js';
 import { UsageError } from './usage.js';
 
 export async function gatewayCommand(args: string[], err: (s: string) => void): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
   if (!values.config) throw new UsageError('--config FILE is required');
   const logger = createLogger({ name: 'storegw' });
+  const flagWarning = youngGenerationWarning(process.execArgv, process.env.NODE_OPTIONS);
+  if (flagWarning) logger.warn(flagWarning);
   let loaded;
   try {
     loaded = loadGatewayConfig(values.config);

@@ -150,10 +150,11 @@ describeLab('link quality on real WireGuard tunnels', () => {
     expect(logs).not.toMatch(/"path":"fiber","from":"unknown","to":"up"/);
   });
 
-  it('runs the gateway as the systemd unit and the image do: with their node flags', () => {
+  it('runs the gateway as the systemd unit and the image do: with their node flags, so it gives no warning of them', () => {
     // `ip netns exec` execs node in place, so the child's pid is the gateway's.
     const argv = readFileSync(`/proc/${gw.proc.pid}/cmdline`, 'utf8').split('\0');
     expect(argv.slice(argv.indexOf(process.execPath) + 1, argv.indexOf(CLI))).toEqual(GATEWAY_NODE_FLAGS);
+    expect(gw.logs()).not.toContain('node runs without --max-semi-space-size');
   });
 
   it('reports round trips 5 s after start within what a keep-alive HTTP client saw through the same tunnel in the same 5 s', () => {

@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { CLI } from '../../test/support/gateway-process.js';
+import { tempDir } from '../../test/support/gateway.js';
+import { youngGenerationWarning } from './node-flags.js';
+
+describe('youngGenerationWarning', () => {
+  it.each([
+    ['on the command line', ['--max-semi-space-size=16'], undefined],
+    ['in NODE_OPTIONS, among others', [], '--enable-source-maps --max-semi-space-size=16'],
+    ['with its value apart', ['--max-semi-space-size', '16'], undefined],
+    ['spelt with underscores', [], '--max_semi_space_size=8'],
+  ])('says nothing when the cap is set %s', (_, execArgv, nodeOptions) => {
+    expect(youngGenerationWarning(execArgv, nodeOptions)).toBeUndefined();
+  });
+
+  it.each([
+    ['no flags at all', [], undefined],
+    ['other flags only', ['--enable-source-maps'], '--max-old-space-size=512'],
+    ['the floor set, not the cap', ['--min-semi-space-size=16'], ''],
+  ])('warns with %s, and names the fix', (_, execArgv, nodeOptions) => {
+    expect(youngGenerationWarning(execArgv, nodeOptions)).toMatch(/NODE_OPTIONS=--max-semi-space-size=16.*storegw-gateway\.service/);
+  });
+});
+
+/** The gateway's log lines up to 'gateway started', then SIGTERM. */
+async function linesAtStart(nodeOptions: string): Promise<Array<{ level: number; msg: string }>> {
+  const dir = tempDir();
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(
+    config,
+    `version: 1
+store: { id: store-flags, region: test }
+gateway:
+  listen: { host: 127.0.0.1, port: 0 }
+  admin: { host: 127.0.0.1, port: 0 }
+paths:
+  - name: fiber
+    baseUrl: http://127.0.0.1:9
+routes:
+  - name: everything
+    match: { path: /* }
+    class: normal
+    mode: passthrough
+buffer: { path: ${join(dir, 'journal.db')} }
+cache: { path: ${join(dir, 'cache.db')} }
+`,
+  );
+  const proc = spawn(process.execPath, [CLI, 'gateway', '--config', config], { env: { ...process.env, NODE_OPTIONS: nodeOptions, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: Array<{ level: number; msg: string }> = [];
+  for await (const line of createInterface({ input: proc.stdout })) {
+    const entry = JSON.parse(line) as { level: number; msg: string };
+    lines.push(entry);
+    if (entry.msg === 'gateway started') break;
+  }
+  proc.kill('SIGTERM');
+  return lines;
+}
+
+describe('storegw gateway, the process', () => {
+  it('warns at start when node runs without the young generation cap, and not when NODE_OPTIONS sets it as the unit does', async () => {
+    const [without, withCap] = await Promise.all([linesAtStart(''), linesAtStart('--max-semi-space-size=16')]);
+    const warning = (lines: Array<{ level: number; msg: string }>) => lines.filter((l) => l.level === 40 && l.msg.startsWith('node runs without --max-semi-space-size'));
+    expect(warning(without)).toHaveLength(1);
+    expect(warning(withCap)).toEqual([]);
+    expect(withCap.at(-1)?.msg).toBe('gateway started');
+  });
+});
