@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { CLI } from '../../test/support/gateway-process.js';
-import { tempDir } from '../../test/support/gateway.js';
+import { gatewayYaml, tempDir } from '../../test/support/gateway.js';
 import { youngGenerationWarning } from './node-flags.js';
 
 describe('youngGenerationWarning', () => {
@@ -26,30 +27,12 @@ describe('youngGenerationWarning', () => {
   });
 });
 
-/** The gateway's log lines up to 'gateway started', then SIGTERM. */
+/** The gateway's log lines up to 'gateway started'; then it is stopped and its folder removed. */
 async function linesAtStart(nodeOptions: string): Promise<Array<{ level: number; msg: string }>> {
   const dir = tempDir();
   const config = join(dir, 'gateway.yaml');
-  writeFileSync(
-    config,
-    `version: 1
-store: { id: store-flags, region: test }
-gateway:
-  listen: { host: 127.0.0.1, port: 0 }
-  admin: { host: 127.0.0.1, port: 0 }
-paths:
-  - name: fiber
-    baseUrl: http://127.0.0.1:9
-routes:
-  - name: everything
-    match: { path: /* }
-    class: normal
-    mode: passthrough
-buffer: { path: ${join(dir, 'journal.db')} }
-cache: { path: ${join(dir, 'cache.db')} }
-`,
-  );
-  const proc = spawn(process.execPath, [CLI, 'gateway', '--config', config], { env: { ...process.env, NODE_OPTIONS: nodeOptions, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  writeFileSync(config, gatewayYaml('http://127.0.0.1:9', '  - name: everything\n    match: { path: /* }\n    class: normal\n    mode: passthrough'));
+  const proc = spawn(process.execPath, [CLI, 'gateway', '--config', config], { env: { ...process.env, NODE_OPTIONS: nodeOptions, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'], cwd: dir });
   const lines: Array<{ level: number; msg: string }> = [];
   for await (const line of createInterface({ input: proc.stdout })) {
     const entry = JSON.parse(line) as { level: number; msg: string };
@@ -57,6 +40,8 @@ cache: { path: ${join(dir, 'cache.db')} }
     if (entry.msg === 'gateway started') break;
   }
   proc.kill('SIGTERM');
+  await once(proc, 'exit');
+  rmSync(dir, { recursive: true, force: true });
   return lines;
 }
 

@@ -2,7 +2,7 @@
 // NODE_OPTIONS). Started without it, V8 grows its young generation to 128 MiB:
 // after an outage the gateway's RSS peaks about 100 MiB higher, and under load
 // of large answers it falls into full collections set off by their Buffers, at
-// about twice the CPU per answer (docs/operations.md, "Memory"). A store PC set
+// up to twice the CPU per answer (docs/operations.md, "Memory"). A store PC set
 // up by hand is where that goes unseen, so the gateway says so at start.
 
 /** V8 takes its flags with dashes or underscores. */
