@@ -27,15 +27,20 @@ describe('youngGenerationWarning', () => {
   });
 });
 
+interface LogLine {
+  level: number;
+  msg: string;
+}
+
 /** The gateway's log lines up to 'gateway started'; then it is stopped and its folder removed. */
-async function linesAtStart(nodeOptions: string): Promise<Array<{ level: number; msg: string }>> {
+async function linesAtStart(nodeOptions: string): Promise<LogLine[]> {
   const dir = tempDir();
   const config = join(dir, 'gateway.yaml');
   writeFileSync(config, gatewayYaml('http://127.0.0.1:9', '  - name: everything\n    match: { path: /* }\n    class: normal\n    mode: passthrough'));
   const proc = spawn(process.execPath, [CLI, 'gateway', '--config', config], { env: { ...process.env, NODE_OPTIONS: nodeOptions, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'], cwd: dir });
-  const lines: Array<{ level: number; msg: string }> = [];
+  const lines: LogLine[] = [];
   for await (const line of createInterface({ input: proc.stdout })) {
-    const entry = JSON.parse(line) as { level: number; msg: string };
+    const entry = JSON.parse(line) as LogLine;
     lines.push(entry);
     if (entry.msg === 'gateway started') break;
   }
@@ -48,7 +53,7 @@ async function linesAtStart(nodeOptions: string): Promise<Array<{ level: number;
 describe('storegw gateway, the process', () => {
   it('warns at start when node runs without the young generation cap, and not when NODE_OPTIONS sets it as the unit does', async () => {
     const [without, withCap] = await Promise.all([linesAtStart(''), linesAtStart('--max-semi-space-size=16')]);
-    const warning = (lines: Array<{ level: number; msg: string }>) => lines.filter((l) => l.level === 40 && l.msg.startsWith('node runs without --max-semi-space-size'));
+    const warning = (lines: LogLine[]) => lines.filter((l) => l.level === 40 && l.msg.startsWith('node runs without --max-semi-space-size'));
     expect(warning(without)).toHaveLength(1);
     expect(warning(withCap)).toEqual([]);
     expect(withCap.at(-1)?.msg).toBe('gateway started');

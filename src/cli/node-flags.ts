@@ -5,6 +5,9 @@
 // up to twice the CPU per answer (docs/operations.md, "Memory"). A store PC set
 // up by hand is where that goes unseen, so the gateway says so at start.
 
+/** The node flags the gateway is deployed with: test/deploy holds the unit's and the image's NODE_OPTIONS to these, and the tests run the gateway with them. */
+export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
+
 /** V8 takes its flags with dashes or underscores. */
 const YOUNG_GENERATION_CAP = /^--max[-_]semi[-_]space[-_]size(=|$)/;
 
@@ -12,5 +15,5 @@ const YOUNG_GENERATION_CAP = /^--max[-_]semi[-_]space[-_]size(=|$)/;
 export function youngGenerationWarning(execArgv: readonly string[], nodeOptions: string | undefined): string | undefined {
   const flags = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
   if (flags.some((f) => YOUNG_GENERATION_CAP.test(f))) return undefined;
-  return "node runs without --max-semi-space-size: V8's young generation grows to 128 MiB, which costs about 100 MiB more memory after an outage and up to twice the CPU per large answer under load; run the gateway with NODE_OPTIONS=--max-semi-space-size=16, as deploy/systemd/storegw-gateway.service and the image do (docs/operations.md, \"Memory\")";
+  return `node runs without --max-semi-space-size: V8's young generation grows to 128 MiB, which costs about 100 MiB more memory after an outage and up to twice the CPU per large answer under load; run the gateway with NODE_OPTIONS=${GATEWAY_NODE_FLAGS.join(' ')}, as deploy/systemd/storegw-gateway.service and the image do (docs/operations.md, "Memory")`;
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 // Run by vitest from test/support/, or compiled to dist/test/support/ for the soak.
 export const CLI = fileURLToPath(new URL(import.meta.url.includes('/dist/test/') ? '../../src/cli/main.js' : '../../dist/src/cli/main.js', import.meta.url));
@@ -33,12 +34,9 @@ export function runStoregw(args: readonly string[], o: { env?: NodeJS.ProcessEnv
 
 export type Spawner = (cmd: string, args: string[], opts: SpawnOptions) => ChildProcess;
 
-/**
- * The node flags the gateway is deployed with (the systemd unit's and the image's
- * NODE_OPTIONS; test/deploy holds them equal): a gateway under test, in the lab or a bench,
- * runs as deployed, and the soak's RSS budget holds for that.
- */
-export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16'];
+// A gateway under test, here, in the lab or a bench, runs with the node flags it is
+// deployed with, and the soak's RSS budget holds for that.
+export { GATEWAY_NODE_FLAGS };
 
 export interface GatewayProcessOptions {
   config: string;
