@@ -12,7 +12,6 @@ describe('youngGenerationWarning', () => {
   it.each([
     ['on the command line', ['--max-semi-space-size=16'], undefined],
     ['in NODE_OPTIONS, among others', [], '--enable-source-maps --max-semi-space-size=16'],
-    ['with its value apart', ['--max-semi-space-size', '16'], undefined],
     ['spelt with underscores', [], '--max_semi_space_size=8'],
   ])('says nothing when the cap is set %s', (_, execArgv, nodeOptions) => {
     expect(youngGenerationWarning(execArgv, nodeOptions)).toBeUndefined();

@@ -8,8 +8,8 @@
 /** The node flags the gateway is deployed with: test/deploy holds the unit's and the image's NODE_OPTIONS to these, and the tests run the gateway with them. */
 export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
 
-/** V8 takes its flags with dashes or underscores. */
-const YOUNG_GENERATION_CAP = /^--max[-_]semi[-_]space[-_]size(=|$)/;
+/** V8 takes its flags with dashes or underscores, and this one only with `=` (node refuses `--max-semi-space-size 16`). */
+const YOUNG_GENERATION_CAP = /^--max[-_]semi[-_]space[-_]size=/;
 
 /** The warning to log at start when node caps no young generation: neither its command line nor NODE_OPTIONS sets --max-semi-space-size. */
 export function youngGenerationWarning(execArgv: readonly string[], nodeOptions: string | undefined): string | undefined {
