@@ -2,41 +2,19 @@
 // buffered load is killed with SIGKILL at random moments, restarted on the same
 // journal, and finally drained. Every order that was acknowledged (202, or the
 // ERP's 200) must be at the ERP exactly once.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator, type SimBehavior } from '../../src/sim/erp-simulator.js';
 import { gatewayYaml, tempDir } from '../support/gateway.js';
+import { GatewayProcess } from '../support/gateway-process.js';
 import { eventually, posOrderBody, posOrdersRoute } from '../support/pos.js';
 
-const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const KILLS = Number(process.env.STOREGW_CRASH_KILLS ?? 20);
 const CLIENTS = 8;
 
 const ROUTES = posOrdersRoute(300, 'none');
-
-async function startGatewayProcess(config: string): Promise<{ proc: ChildProcess; url: string; admin: string }> {
-  const proc = spawn(process.execPath, [CLI, 'gateway', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } });
-  let buf = '';
-  const started = await new Promise<{ lan: string; admin: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${buf}`)), 15_000);
-    proc.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const line = buf.split('\n').find((l) => l.includes('"gateway started"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as { lan: string; admin: string });
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${buf}`)));
-  });
-  proc.stdout!.resume();
-  return { proc, url: started.lan, admin: started.admin };
-}
 
 describe('SIGKILL under load', () => {
   const dir = tempDir('storegw-crash-');
@@ -58,7 +36,7 @@ describe('SIGKILL under load', () => {
 
     for (let kill = 0; kill < KILLS; kill++) {
       erp.setBehavior(behaviors[kill % behaviors.length]!);
-      const gw = await startGatewayProcess(config);
+      const gw = await GatewayProcess.start({ config, cwd: dir });
       // A fresh connection pool per life: the old sockets died with the process.
       const agent = new Agent({ connections: CLIENTS });
       let stop = false;
@@ -81,23 +59,21 @@ describe('SIGKILL under load', () => {
       };
       const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
       await new Promise((r) => setTimeout(r, 150 + Math.random() * 450));
-      gw.proc.kill('SIGKILL');
-      await once(gw.proc, 'exit');
+      await gw.kill9();
       stop = true;
       await Promise.all(clients);
       await agent.close();
     }
 
     erp.setBehavior({ mode: 'ok' });
-    const final = await startGatewayProcess(config);
+    const final = await GatewayProcess.start({ config, cwd: dir });
     try {
       await eventually(async () => {
-        const status = (await (await request(`${final.admin}/v1/status`)).body.json()) as { queue: { pending: number; dead: number } };
+        const status = await final.status();
         expect(status.queue).toMatchObject({ pending: 0, dead: 0 });
       }, 60_000, 200);
     } finally {
-      final.proc.kill('SIGTERM');
-      await once(final.proc, 'exit');
+      await final.stop();
     }
 
     const committed = new Map<string, number>();
