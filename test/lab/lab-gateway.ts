@@ -1,26 +1,18 @@
 // The real `storegw gateway` process inside a lab's store namespace: its LAN
 // and admin ports on the store's LAN address (reached from the test's own
 // namespace over the LAN veth), its uplinks the lab's WireGuard tunnels.
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import type { PathTelemetry } from '../../src/fleet/protocol.js';
-import { CLI, GATEWAY_NODE_FLAGS } from '../support/gateway-process.js';
+import { GatewayProcess } from '../support/gateway-process.js';
 import type { Lab, LabUplink } from './topology.js';
 
 /** A path in the gateway's /v1/status: the shape the fleet protocol carries, and the round trips' median and p95. */
 export type LabPathStatus = PathTelemetry & { rttP50Ms: number | null; rttP95Ms: number | null };
 
-export interface LabGateway {
-  url: string;
-  adminUrl: string;
-  proc: ChildProcess;
-  logs(): string;
-  paths(): Promise<Record<string, LabPathStatus>>;
-  stop(): Promise<void>;
-}
+/** The gateway process, and its paths by name. */
+export type LabGateway = GatewayProcess & { paths(): Promise<Record<string, LabPathStatus>> };
 
 export interface LabGatewayOptions {
   /** YAML list items under routes:. */
@@ -52,42 +44,32 @@ replay: { ratePerSec: 200, backoff: { baseMs: 200, maxMs: 2000 } }
 ${o.link ? `link: ${o.link}\n` : ''}`;
 }
 
-/** Starts the gateway in the store namespace, with the node flags it is deployed with, and waits until it is ready. */
+/** Starts the gateway in the store namespace, with the node flags it is deployed with, and waits until it is ready (a path is up). */
 export async function startLabGateway(lab: Lab, yaml: string, name = 'gateway'): Promise<LabGateway> {
   const dir = join(lab.dir, name);
   mkdirSync(dir, { recursive: true });
-  const configFile = join(dir, 'gateway.yaml');
-  writeFileSync(configFile, yaml);
-  const proc = lab.spawn('store', process.execPath, [...GATEWAY_NODE_FLAGS, CLI, 'gateway', '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const url = `http://${lab.lan.storeAddress}:8080`;
-  const adminUrl = `http://${lab.lan.storeAddress}:9080`;
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(config, yaml);
+  const gw = await GatewayProcess.start({ config, cwd: dir, spawner: (cmd, args, opts) => lab.spawn('store', cmd, args, opts) });
   const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`the gateway exited with ${proc.exitCode}:\n${out}`);
-    const ready = await request(`${adminUrl}/readyz`, { headersTimeout: 1000 }).then(
-      async (r) => (await r.body.dump(), r.statusCode === 200),
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`the gateway did not become ready:\n${out}`);
+  while (!(await ready(gw.adminUrl))) {
+    if (!gw.alive || Date.now() > deadline) {
+      await gw.stop();
+      throw new Error(`the gateway did not become ready:\n${gw.logs()}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return {
-    url,
-    adminUrl,
-    proc,
-    logs: () => out,
+  return Object.assign(gw, {
     async paths() {
-      const s = (await (await request(`${adminUrl}/v1/status`)).body.json()) as { paths: LabPathStatus[] };
+      const s = (await (await request(`${gw.adminUrl}/v1/status`)).body.json()) as { paths: LabPathStatus[] };
       return Object.fromEntries(s.paths.map((p) => [p.name, p]));
     },
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      await once(proc, 'exit');
-    },
-  };
+  });
+}
+
+async function ready(adminUrl: string): Promise<boolean> {
+  return request(`${adminUrl}/readyz`, { headersTimeout: 1000 }).then(
+    async (r) => (await r.body.dump(), r.statusCode === 200),
+    () => false,
+  );
 }
