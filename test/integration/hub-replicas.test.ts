@@ -30,7 +30,7 @@ import { minimalGatewayYaml } from '../support/minimal-config.js';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/postgres.js';
 
 const OPS_TOKEN = 'ops-token-0123456789abcdef';
-const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 's-1', 's-2', 'd-1', 'd-2', 'd-3', 't-1', 't-2', 't-3', 'c-1', 'c-2', 'h-1', 'h-2', 'h-3', 'h-4', 'h-5'];
+const IDS = ['g-1', 'g-2', 'g-3', 'g-4', 'g-5', 'g-6', 'r-1', 'r-2', 'r-3', 'f-1', 'f-2', 's-1', 's-2', 'd-1', 'd-2', 'd-3', 't-1', 't-2', 't-3', 'c-1', 'c-2', 'h-1', 'h-2', 'h-3', 'h-4', 'h-5', 'k-1', 'k-2'];
 const tokenOf = (id: string) => `token-of-${id}-0123456789`;
 // A replica is taken for dead after three missed heartbeats: 1.2 s, which a heartbeat write on a loaded 2-core CI host does not miss.
 const HEARTBEAT_MS = 400;
@@ -245,20 +245,45 @@ regions: { drain: { drainBudgetPerSec: 120 } }
     }
   });
 
-  it('a replica that died without a word: waited for until its heartbeat lapses, then offline at once', async () => {
+  it('a replica that died without a word: a command for its gateway is taken back unsent and answered so, until its heartbeat lapses; then offline at once', async () => {
     // What a killed replica leaves behind: its heartbeat row and its presence, with nobody listening.
     const dead = 'dead000000000000';
     const until = Date.now() + 500;
     db.admin(`INSERT INTO hub_replicas (id, heartbeat_at) VALUES ('${dead}', ${until}); INSERT INTO hub_presence (gateway_id, replica_id, since) VALUES ('g-3', '${dead}', ${until})`);
     expect((await b.api('GET', '/v1/gateways')).body.find((g: { id: string }) => g.id === 'g-3')).toBeUndefined(); // never said hello: not listed
     const waited = await b.api('POST', '/v1/gateways/g-3/commands', { command: 'status' });
-    expect(waited.status).toBe(504);
-    expect(db.admin(`SELECT count(*) FROM hub_relay WHERE to_replica = '${dead}'`).trim()).toBe('1');
+    // Nobody took it: provably not sent, which a 504 (no answer: it may have run) would not say.
+    expect(waited).toMatchObject({ status: 503, body: { error: 'busy', id: expect.any(String), message: expect.stringContaining('not sent') } });
+    expect(waited.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+    expect(db.admin(`SELECT count(*) FROM hub_relay WHERE to_replica = '${dead}'`).trim()).toBe('0');
+    expect(b.logs()).toContain('taken back unsent, looking for the gateway again');
     // Its heartbeat is older than three intervals now.
     await sleep(Math.max(0, until + 3 * HEARTBEAT_MS + 50 - Date.now()));
     const lapsed = await b.api('POST', '/v1/gateways/g-3/commands', { command: 'status' });
     expect(lapsed.status).toBe(409);
     expect(lapsed.ms).toBeLessThan(TIMEOUT_MS / 2);
+  });
+
+  it('a gateway whose replica died reconnects to a live one: a command asked meanwhile is taken back from the dead one and reaches it there, once', async () => {
+    // A replica killed a moment ago: its heartbeat still fresh for the whole test, its gateways' presence rows its own.
+    const dead = 'dead000000000001';
+    const now = Date.now();
+    db.admin(`INSERT INTO hub_replicas (id, heartbeat_at) VALUES ('${dead}', ${now + 10_000}); INSERT INTO hub_presence (gateway_id, replica_id, since) VALUES ('k-1', '${dead}', ${now - 1000}), ('k-2', '${dead}', ${now - 1000})`);
+    // k-1 comes back on A (the command goes on to A), k-2 on B, the replica asked (B sends it itself).
+    for (const [id, on] of [['k-1', a], ['k-2', b]] as const) {
+      const asked = b.api('POST', `/v1/gateways/${id}/commands`, { command: 'status' });
+      await sleep(TIMEOUT_MS / 6);
+      const gw = await on.connect(id);
+      await eventually(async () => holderOf(id), (h) => h !== dead);
+      const res = await asked;
+      expect(res).toMatchObject({ status: 200, body: { ok: true, result: { store: { id } } } });
+      expect(res.ms).toBeLessThan(TIMEOUT_MS);
+      expect(commandsOf(gw, res.body.id)).toHaveLength(1);
+      await gw.close();
+    }
+    expect(db.admin(`SELECT count(*) FROM hub_relay WHERE to_replica = '${dead}'`).trim()).toBe('0');
+    expect(b.logs()).toContain('taken back unsent, looking for the gateway again');
+    db.admin(`DELETE FROM hub_replicas WHERE id = '${dead}'`); // the others' heartbeats are counted below
   });
 
   it('a desired config set through B is pushed at once by A, which holds the gateway', async () => {
@@ -465,7 +490,8 @@ regions: { drain: { drainBudgetPerSec: 120 } }
       const asked = b.api('POST', '/v1/gateways/h-2/commands', { command: 'status' }).then((r) => ({ ...r, released }));
       const answer = await Promise.race([asked, sleep(4 * TIMEOUT_MS).then(() => undefined)]);
       released = true;
-      expect(answer).toMatchObject({ status: 504, released: false });
+      // Never handed on (its holder still unread): answered as not sent.
+      expect(answer).toMatchObject({ status: 503, body: { message: expect.stringContaining('not sent: the hub did not find where the gateway is connected') }, released: false });
     });
     await gw.close();
   }, 20_000);

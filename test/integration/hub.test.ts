@@ -273,6 +273,17 @@ function fleetHub(store: () => string, secrets: () => string[] = () => []) {
       expect(res).toMatchObject({ status: 504, body: { error: 'timeout' } });
       expect(Date.now() - started).toBeGreaterThanOrEqual(450);
       expect((await t.api('GET', '/v1/gateways/s-mute')).body.commands[0]).toMatchObject({ command: 'replay.pause', outcome: 'timeout' });
+      // As many as a gateway may have waiting (commands.maxInFlightPerGateway, 16): one more is not sent, and says which log entry is its.
+      const isCommand = (m: { type: string }) => m.type === 'command';
+      const before = gw.received.filter(isCommand).length;
+      const waiting = Array.from({ length: 16 }, () => t.api('POST', '/v1/gateways/s-mute/commands', { command: 'status' }));
+      await eventually(async () => gw.received.filter(isCommand).length, (n) => n === before + 16);
+      const full = await t.api('POST', '/v1/gateways/s-mute/commands', { command: 'status' });
+      expect(full).toMatchObject({ status: 503, body: { error: 'busy', id: expect.any(String), message: '16 commands already wait for this gateway' } });
+      expect(gw.received.filter(isCommand).length).toBe(before + 16);
+      expect((await Promise.all(waiting)).map((r) => r.status)).toEqual(Array(16).fill(504));
+      const logged = (await t.api('GET', '/v1/gateways/s-mute')).body.commands as { id: string; outcome: string }[];
+      expect(logged.find((c) => c.id === full.body.id)).toMatchObject({ outcome: 'busy' });
       await gw.close();
     });
 

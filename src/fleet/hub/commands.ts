@@ -18,7 +18,8 @@ export interface Who {
 export type CommandOutcome =
   | { status: 'answered'; id: string; ok: boolean; result?: unknown; error?: { code: string; message: string } }
   | { status: 'offline' }
-  | { status: 'busy'; reason: string }
+  /** Not sent; `id` names the command's log entry when it has one. */
+  | { status: 'busy'; reason: string; id?: string }
   | { status: 'timeout'; id: string }
   | { status: 'disconnected'; id: string };
 
@@ -87,10 +88,10 @@ export class Commands {
     if (!conn) return Promise.resolve({ status: 'offline' });
     let pending = this.#pending.get(conn);
     if (!pending) this.#pending.set(conn, (pending = new Map()));
-    if (pending.size >= this.#maxInFlight) return Promise.resolve({ status: 'busy', reason: `${pending.size} commands already wait for this gateway` });
+    if (pending.size >= this.#maxInFlight) return Promise.resolve({ status: 'busy', id: msg.id, reason: `${pending.size} commands already wait for this gateway` });
     // The same id twice (another replica's message handled again) is one command, sent once.
-    if (pending.has(msg.id)) return Promise.resolve({ status: 'busy', reason: `command ${msg.id} is already waiting for this gateway` });
-    if (!conn.send(msg)) return Promise.resolve({ status: 'busy', reason: 'the gateway is not reading what it was sent' });
+    if (pending.has(msg.id)) return Promise.resolve({ status: 'busy', id: msg.id, reason: `command ${msg.id} is already waiting for this gateway` });
+    if (!conn.send(msg)) return Promise.resolve({ status: 'busy', id: msg.id, reason: 'the gateway is not reading what it was sent' });
 
     const waiting = pending;
     return new Promise((resolve) => {

@@ -13,6 +13,7 @@ describe('messages between hub replicas', () => {
       { status: 'answered', id: 'c-1', ok: false, error: { code: 'x', message: 'y' } },
       { status: 'offline' },
       { status: 'busy', reason: 'full' },
+      { status: 'busy', reason: 'full', id: 'c-1' },
       { status: 'timeout', id: 'c-1' },
       { status: 'disconnected', id: 'c-1' },
     ]) {

@@ -45,7 +45,7 @@ function outcomeOf(v: unknown): CommandOutcome | undefined {
     case 'offline':
       return { status: 'offline' };
     case 'busy':
-      return typeof v.reason === 'string' ? { status: 'busy', reason: v.reason } : undefined;
+      return typeof v.reason === 'string' ? { status: 'busy', reason: v.reason, ...(isText(v.id) && { id: v.id }) } : undefined;
     case 'timeout':
     case 'disconnected':
       return isText(v.id) ? { status: v.status, id: v.id } : undefined;

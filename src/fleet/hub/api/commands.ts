@@ -66,7 +66,7 @@ function outcomeReply(reply: FastifyReply, gatewayId: string, command: string, o
     case 'disconnected':
       return reply.code(502).send({ error: 'disconnected', id: o.id, message: `gateway ${gatewayId} disconnected before answering` });
     case 'busy':
-      return reply.code(503).send({ error: 'busy', message: o.reason });
+      return reply.code(503).send({ error: 'busy', ...(o.id !== undefined && { id: o.id }), message: o.reason });
   }
 }
 

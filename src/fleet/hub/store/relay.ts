@@ -12,19 +12,24 @@ export class RelayMailbox {
   constructor(private readonly sql: Sql) {}
 
   /**
-   * Writes the message for `to` and notifies it (PostgreSQL only). One statement, so one
-   * transaction and one round trip (a routed command makes two of these): the notification
-   * is delivered at its commit, when the row is visible, and never without the row.
+   * Writes the message for `to` and notifies it (PostgreSQL only); returns its row's number.
+   * One statement, so one transaction and one round trip (a routed command makes two of
+   * these): the notification is delivered at its commit, when the row is visible, and never
+   * without the row.
    */
-  async put(to: string, body: string, now: number): Promise<void> {
-    await this.sql.get(
+  async put(to: string, body: string, now: number): Promise<number> {
+    const row = await this.sql.get<{ seq: number | string }>(
       `WITH r AS (INSERT INTO hub_relay (to_replica, body, created_at) VALUES (?, ?, ?) RETURNING seq)
-       SELECT pg_notify(?, CAST(r.seq AS TEXT)) FROM r`,
+       SELECT r.seq, pg_notify(?, CAST(r.seq AS TEXT)) FROM r`,
       [to, body, now, relayChannel(to)],
     );
+    return Number(row!.seq);
   }
 
-  /** The message `seq` for `to`, taken out of the table; undefined when already taken (or not its). */
+  /**
+   * The message `seq` for `to`, taken out of the table; undefined when already taken (or not
+   * its). Its writer takes it back the same way: whoever deletes the row has the message.
+   */
   async take(to: string, seq: number): Promise<string | undefined> {
     return (await this.sql.get<{ body: string }>(`DELETE FROM hub_relay WHERE seq = ? AND to_replica = ? RETURNING body`, [seq, to]))?.body;
   }
