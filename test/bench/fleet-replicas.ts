@@ -165,7 +165,7 @@ interface Asked {
   ms?: number;
   /** HTTP status, 'no answer' (past the deadline) or the client's error (the replica asked was killed). */
   outcome: string;
-  /** The command id, from the answer's body (ok, timeout, disconnected). */
+  /** The command id, from the answer's body (ok, timeout, disconnected, not sent). */
   id?: string;
   ok?: boolean;
 }
@@ -282,6 +282,8 @@ interface KillCommands {
   deliveredTwice: number;
   /** Answered timeout or disconnected, yet the gateway had acted on it (an honest "unknown"). */
   unknownButExecuted: number;
+  /** Answered 503 (not sent), yet a gateway saw the id: a broken promise, as a loss is. */
+  notSentButSeen: number;
   /** The replica asked was killed before answering: executed or not, found by gateway among ids no answer claimed. */
   askerKilled: number;
   askerKilledExecuted: number;
@@ -295,6 +297,7 @@ function matchCommands(asked: Asked[], seen: CommandSeen[]): KillCommands {
   const byOutcome: Record<string, number> = {};
   const lostDetail: KillCommands['lostDetail'] = [];
   let unknownButExecuted = 0;
+  let notSentButSeen = 0;
   let askerKilled = 0;
   let askerKilledExecuted = 0;
   for (const a of asked) {
@@ -302,6 +305,7 @@ function matchCommands(asked: Asked[], seen: CommandSeen[]): KillCommands {
     if (a.outcome === 'no answer' || a.outcome === 'pending') lostDetail.push({ gateway: a.gateway, outcome: a.outcome });
     else if (a.outcome === '200' && a.ok === true && (a.id === undefined || !byId.has(a.id))) lostDetail.push({ gateway: a.gateway, outcome: 'ok, yet no gateway saw it', ...(a.id && { id: a.id }) });
     else if ((a.outcome === '504' || a.outcome === '502') && a.id !== undefined && byId.has(a.id)) unknownButExecuted++;
+    else if (a.outcome === '503' && a.id !== undefined && byId.has(a.id)) notSentButSeen++;
     else if (a.outcome.startsWith('client error')) {
       askerKilled++;
       const candidates = unclaimedByGateway.get(a.gateway);
@@ -319,6 +323,7 @@ function matchCommands(asked: Asked[], seen: CommandSeen[]): KillCommands {
     executedTwice: seen.filter((c) => c.executions > 1).length,
     deliveredTwice: seen.filter((c) => c.deliveries > 1).length,
     unknownButExecuted,
+    notSentButSeen,
     askerKilled,
     askerKilledExecuted,
   };
@@ -637,7 +642,7 @@ async function run(): Promise<SectionReport> {
     },
     {
       title: `SIGKILL to replica A under load (commands at ${COMMAND_RATE}/s from ${BEFORE_KILL_MS / 1000} s before the kill to ${(COMMAND_TIMEOUT_MS + 2000) / 1000} s after the last gateway is back)`,
-      columns: ['run', 'A held', 'all back s', 'hellos stored s', 'on B', 'failed dials', 'asked', 'answers', 'lost', 'executed twice', 'delivered twice', 'timeout/502 yet executed', 'asker killed (executed)', 'p99 ms'],
+      columns: ['run', 'A held', 'all back s', 'hellos stored s', 'on B', 'failed dials', 'asked', 'answers', 'lost', 'executed twice', 'delivered twice', 'timeout/502 yet executed', '503 (not sent) yet seen', 'asker killed (executed)', 'p99 ms'],
       rows: results.map((r) => {
         const k = r.kill;
         return [
@@ -653,13 +658,14 @@ async function run(): Promise<SectionReport> {
           num(k.commands.executedTwice),
           num(k.commands.deliveredTwice),
           num(k.commands.unknownButExecuted),
+          num(k.commands.notSentButSeen),
           `${num(k.commands.askerKilled)} (${num(k.commands.askerKilledExecuted)})`,
           num(k.commandStats.p99, 1),
         ];
       }),
       notes: [
         'all back: from the SIGKILL until replica B holds every gateway and every gateway process says all are open; hellos stored: until B\'s presence rows for them are written. Gateways redial with the agent\'s backoff (full jitter, 1 s base) and try the other replica after a failed dial.',
-        'answers: HTTP status (200 ok, 504 timeout, 502 disconnected, 409 offline, 503 busy) or the client\'s error when the replica asked died with the request.',
+        'answers: HTTP status (200 ok, 504 timeout, 502 disconnected, 409 offline, 503 busy or not sent) or the client\'s error when the replica asked died with the request. A command for a gateway the dead replica held goes to the gateway once it is back on B, if in time; else 503, not sent (its row taken back).',
         `lost: no HTTP answer within ${ANSWER_DEADLINE_MS / 1000} s, or 200 ok with no gateway having seen the id; late: answered, but after ${LATE_MS / 1000} s (the hub's command timeout is ${COMMAND_TIMEOUT_MS / 1000} s).`,
         `executed twice: an id a gateway acted on more than once (it remembers ids as the agent does).`,
         'asker killed: asked of replica A, which died before answering; (executed): of those, how many a gateway acted on (matched by gateway among ids no answer named).',
@@ -687,7 +693,10 @@ async function run(): Promise<SectionReport> {
   );
   const lost = results.reduce((s, r) => s + r.kill.commands.lost, 0);
   const twice = results.reduce((s, r) => s + r.kill.commands.executedTwice, 0);
-  summary.push(`kill -9 of a replica under load, ${results.length} run(s): commands lost ${lost}, executed twice ${twice} — ${lost === 0 && twice === 0 ? 'met (0 and 0)' : 'NOT met'}`);
+  const notSentSeen = results.reduce((s, r) => s + r.kill.commands.notSentButSeen, 0);
+  summary.push(
+    `kill -9 of a replica under load, ${results.length} run(s): commands lost ${lost}, executed twice ${twice}, answered not sent yet seen by a gateway ${notSentSeen} — ${lost === 0 && twice === 0 && notSentSeen === 0 ? 'met (0, 0 and 0)' : 'NOT met'}`,
+  );
   summary.push(
     `hellos through each replica's store queue: ${results.map((r) => `${num(SIZE)} connected in ${num(r.ramp.seconds, 1)} s, in the database after ${num(r.ramp.helloStoredS, 1)} s; after the kill ${num(r.kill.held)} back on B in ${num(r.kill.reconnectS, 1)} s, in the database after ${num(r.kill.rehelloStoredS, 1)} s`).join('; ')} (telemetry writes wait in the same queue; routed commands have a connection of their own)`,
   );
