@@ -3,7 +3,8 @@
 // also with payloads over NOTIFY's 8000 bytes) and the asker answers with the
 // gateway's result; both replicas list the gateway as online; a gateway no
 // live replica holds is offline at once, also when the replica that held it
-// died without a word; a routed command is answered while both replicas'
+// died without a word; a command for a dead replica's gateway is taken back
+// unsent, and reaches the gateway once it is back on a live replica; a routed command is answered while both replicas'
 // stores wait behind hellos; a lost LISTEN connection is reopened; a rollout started
 // through one replica reaches and judges the other's gateways, one rollout at
 // a time across both, and one whose replica died is taken over by the other; a
