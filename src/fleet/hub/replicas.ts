@@ -24,7 +24,7 @@ export const LAPSED_HEARTBEATS = 3;
 const FORGET_AFTER_MS = 3_600_000;
 /**
  * A live holder takes a routed command's row within milliseconds (routed commands' p99 was
- * 40-110 ms with 10,000 gateways, docs/benchmarks.md); one not taken within this (or a third
+ * 41-105 ms with 10,000 gateways, docs/benchmarks.md); one not taken within this (or a third
  * of the command's timeout, if less) is taken back, and the gateway looked for again.
  */
 const TAKE_WITHIN_MS = 2_000;
