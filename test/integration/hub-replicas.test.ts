@@ -4,12 +4,13 @@
 // gateway's result; both replicas list the gateway as online; a gateway no
 // live replica holds is offline at once, also when the replica that held it
 // died without a word; a command for a dead replica's gateway is taken back
-// unsent, and reaches the gateway once it is back on a live replica; a routed command is answered while both replicas'
-// stores wait behind hellos; a lost LISTEN connection is reopened; a rollout started
-// through one replica reaches and judges the other's gateways, one rollout at
-// a time across both, and one whose replica died is taken over by the other; a
-// region's drain budget is shared out across both, never above it; one
-// replica runs housekeeping, and another takes over when its lock's session ends.
+// unsent, and reaches the gateway once it is back on a live replica; a routed
+// command is answered while both replicas' stores wait behind hellos; a lost
+// LISTEN connection is reopened; a rollout started through one replica reaches
+// and judges the other's gateways, one rollout at a time across both, and one
+// whose replica died is taken over by the other; a region's drain budget is
+// shared out across both, never above it; one replica runs housekeeping, and
+// another takes over when its lock's session ends.
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

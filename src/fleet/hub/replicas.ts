@@ -19,6 +19,7 @@ import type { Presence } from './store/presence.js';
 export const LAPSED_HEARTBEATS = 3;
 /** A replica silent this long is forgotten (its rows deleted); relay rows nobody took this long are deleted. */
 const FORGET_AFTER_MS = 3_600_000;
+
 export interface ReplicaStore {
   /** The replicas' rows and who holds what, for rollouts and drain budgets: the store's connection. */
   presence: Presence;
