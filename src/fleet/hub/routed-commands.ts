@@ -96,13 +96,13 @@ export class RoutedCommands {
         this.settle(msg.id, { status: 'offline' });
         return;
       }
+      // From here it may reach the gateway before this replica knows it has.
+      routed.handed = { stage: 'sent' };
       if (holder === this.#deps.replicaId) {
         // It reconnected here since it was asked for (or just left: its row goes with it, and it is offline).
-        routed.handed = { stage: 'sent' };
         this.settle(msg.id, await this.#deps.deliver(gatewayId, msg, deadline - Date.now()));
         return;
       }
-      routed.handed = { stage: 'sent' };
       const relayed: RelayedCommand = { kind: 'command', id: msg.id, gatewayId, command: msg.command, args: msg.args, timeoutMs, deadline, replyTo: this.#deps.replicaId };
       try {
         routed.handed = { stage: 'relayed', holder, seq: await this.#deps.relay(holder, JSON.stringify(relayed), Date.now()) };
